@@ -1,0 +1,5 @@
+"""mlvc: model versioning on plain git, driven from the terminal."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,22 @@
+"""The registry engine: reads (and later writes) a git repository as a model registry.
+
+It never imports Textual, and imports pandas only where a caller asks for a DataFrame.
+"""
+
+from __future__ import annotations
+
+from .errors import BadInput, MlvcError, NotARegistry, RefNotFound, Refused
+from .registry import WORKTREE, Registry
+from .values import *  # noqa: F403
+from .values import __all__ as _values_all
+
+__all__ = [
+    "WORKTREE",
+    "BadInput",
+    "MlvcError",
+    "NotARegistry",
+    "RefNotFound",
+    "Refused",
+    "Registry",
+    *_values_all,
+]

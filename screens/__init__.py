@@ -1,0 +1,1 @@
+"""Textual screens of mlvc-tui, installed as ``mlvc_tui.screens``."""
