@@ -1,0 +1,158 @@
+"""Reading git objects by id, each at most once per process (ids never change meaning).
+
+Registries keep most subtrees in common between branches, so flattening a tree is cached
+per subtree id: re-reading a registry where one branch moved costs about that branch.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+
+from dulwich.object_store import BaseObjectStore
+from dulwich.objects import Commit, parse_tree
+
+from .values import CommitInfo, Storage
+
+__all__ = ["BlobInfo", "ObjectReader", "TreeEntry", "decode", "encode"]
+
+LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+LFS_MAX_POINTER = 1024
+GITLINK = 0o160000
+
+
+def decode(raw: bytes) -> str:
+    """Bytes from git (paths, names) to str, keeping undecodable bytes round-trippable."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    """The inverse of `decode`."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """A file in a flattened tree."""
+
+    mode: int
+    sha: str
+
+    @property
+    def is_gitlink(self) -> bool:
+        return self.mode == GITLINK
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """What a blob is, without keeping its bytes."""
+
+    size: int
+    storage: Storage
+    id: str  # blob id, or the LFS oid for an LFS pointer
+
+
+def _parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
+    if not data.startswith(LFS_PREFIX):
+        return None
+    fields = dict(
+        line.split(" ", 1) for line in data.decode("ascii", "replace").splitlines() if " " in line
+    )
+    oid, size = fields.get("oid", ""), fields.get("size", "")
+    if not oid.startswith("sha256:") or not size.isdigit():
+        return None
+    return oid.removeprefix("sha256:"), int(size)
+
+
+class ObjectReader:
+    """Cached reads of commits, trees and blobs from one object store."""
+
+    def __init__(self, store: BaseObjectStore) -> None:
+        self.store = store
+        self._commits: dict[str, tuple[CommitInfo, str]] = {}
+        self._trees: dict[str, tuple[tuple[str, int, str], ...]] = {}
+        self._flat: dict[str, dict[str, TreeEntry]] = {}
+        self._blobs: dict[str, BlobInfo] = {}
+
+    def commit(self, sha: str) -> tuple[CommitInfo, str]:
+        """The commit's info and its tree id."""
+        hit = self._commits.get(sha)
+        if hit is None:
+            obj = self.store[sha.encode("ascii")]
+            if not isinstance(obj, Commit):
+                raise KeyError(sha)
+            info = CommitInfo(
+                id=sha,
+                author=decode(obj.author),
+                time=obj.author_time,
+                tz_offset=obj.author_timezone,
+                message=decode(obj.message).rstrip("\n"),
+                parents=tuple(p.decode("ascii") for p in obj.parents),
+            )
+            hit = self._commits[sha] = (info, obj.tree.decode("ascii"))
+        return hit
+
+    def tree(self, sha: str) -> tuple[tuple[str, int, str], ...]:
+        """The entries (name, mode, id) of one tree object."""
+        hit = self._trees.get(sha)
+        if hit is None:
+            _, raw = self.store.get_raw(sha.encode("ascii"))
+            hit = self._trees[sha] = tuple(
+                (decode(name), mode, hexsha.decode("ascii"))
+                for name, mode, hexsha in parse_tree(raw, 20)
+            )
+        return hit
+
+    def files(self, tree_sha: str) -> dict[str, TreeEntry]:
+        """Every file (and gitlink) below a tree, by path relative to it."""
+        hit = self._flat.get(tree_sha)
+        if hit is None:
+            hit = {}
+            for name, mode, sha in self.tree(tree_sha):
+                if stat.S_ISDIR(mode):
+                    for path, entry in self.files(sha).items():
+                        hit[f"{name}/{path}"] = entry
+                else:
+                    hit[name] = TreeEntry(mode, sha)
+            self._flat[tree_sha] = hit
+        return hit
+
+    def lookup(self, tree_sha: str, path: str) -> tuple[int, str] | None:
+        """(mode, id) of a path below a tree, or None."""
+        mode, sha = stat.S_IFDIR, tree_sha
+        for part in path.strip("/").split("/"):
+            if not stat.S_ISDIR(mode):
+                return None
+            entry = next((e for e in self.tree(sha) if e[0] == part), None)
+            if entry is None:
+                return None
+            _, mode, sha = entry
+        return mode, sha
+
+    def blob(self, sha: str) -> bytes:
+        """A blob's bytes (the pointer text for an LFS file)."""
+        _, raw = self.store.get_raw(sha.encode("ascii"))
+        return raw
+
+    def blob_info(self, sha: str) -> BlobInfo:
+        """Size and storage of a blob; an LFS pointer reports the real file's oid and size."""
+        hit = self._blobs.get(sha)
+        if hit is None:
+            data = self.blob(sha)
+            pointer = _parse_lfs_pointer(data) if len(data) < LFS_MAX_POINTER else None
+            if pointer is not None:
+                hit = BlobInfo(size=pointer[1], storage=Storage.LFS, id=pointer[0])
+            else:
+                hit = BlobInfo(size=len(data), storage=Storage.BLOB, id=sha)
+            self._blobs[sha] = hit
+        return hit
+
+    def first_parent_chain(self, sha: str, limit: int) -> list[CommitInfo]:
+        """The commit and its first parents, newest first, at most ``limit``."""
+        chain: list[CommitInfo] = []
+        current: str | None = sha
+        while current is not None and len(chain) < limit:
+            info, _ = self.commit(current)
+            chain.append(info)
+            current = info.parents[0] if info.parents else None
+        return chain

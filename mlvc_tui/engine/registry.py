@@ -1,0 +1,398 @@
+"""The registry: a git repository read as branches × artifacts × metrics, without checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+from dulwich.errors import NotGitRepository
+from dulwich.objects import Tag
+from dulwich.repo import Repo
+
+from . import metrics as metric_files
+from .config import ARTIFACT_KINDS, PROD_FALLBACKS, RegistryConfig, parse_config
+from .errors import BadInput, NotARegistry, RefNotFound
+from .lineage import history as history_of
+from .lineage import lineage as lineage_of
+from .objects import GITLINK, ObjectReader, decode, encode
+from .values import (
+    Artifact,
+    ArtifactStatus,
+    Branch,
+    BranchKind,
+    BranchSnapshot,
+    CommitInfo,
+    Grid,
+    Lineage,
+    MetricDiff,
+    MetricPoint,
+    Metrics,
+    Storage,
+    WorktreeChange,
+)
+from .worktree import worktree_changes, worktree_metrics_files
+
+__all__ = ["WORKTREE", "Registry"]
+
+WORKTREE = ":worktree"  # pseudo-ref: the working tree of the checked-out branch
+_HEADS, _REMOTES, _TAGS = "refs/heads/", "refs/remotes/", "refs/tags/"
+_HEX = frozenset("0123456789abcdef")
+
+
+class Registry:
+    """A git repository read as a model registry. Open with `Registry.open(path)`."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.objects = ObjectReader(repo.object_store)
+        self.bare = repo.bare
+        self.root = Path(repo.path).resolve()
+        self._refs: dict[str, str] = {}
+        self._head_ref: str | None = None
+        self._peeled: dict[str, str] = {}
+        self._metrics: dict[str | None, Metrics] = {}
+        self._artifacts: dict[str, dict[str, Artifact]] = {}
+        self.config = RegistryConfig()
+        self.refresh()
+
+    # -- opening and refs ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
+        """Open the repository at ``path`` or at any folder above it."""
+        target = Path(path)
+        if not target.exists():
+            raise NotARegistry(f"{target}: no such folder")
+        try:
+            repo = Repo.discover(str(target))
+        except NotGitRepository:
+            raise NotARegistry(f"{target.resolve()} is not inside a git repository") from None
+        try:
+            registry = cls(repo)
+        except BaseException:
+            repo.close()
+            raise
+        if not registry._refs:
+            registry.close()
+            raise NotARegistry(
+                f"{registry.root} has no commits yet: commit a model first, or try `mlvc demo`"
+            )
+        return registry
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def refresh(self) -> None:
+        """Re-read refs and settings; cached objects stay (an id never changes meaning)."""
+        refs = self.repo.refs
+        raw = refs.as_dict()
+        self._refs = {
+            decode(name): sha.decode("ascii")
+            for name, sha in raw.items()
+            if name.startswith((b"refs/heads/", b"refs/remotes/", b"refs/tags/"))
+            and not (name.startswith(b"refs/remotes/") and name.endswith(b"/HEAD"))
+        }
+        head = refs.read_ref(b"HEAD")
+        self._head_ref = None
+        self.detached: str | None = None
+        if head and head.startswith(b"ref: "):
+            self._head_ref = decode(head[5:].strip())
+        elif head and not self.bare:
+            self.detached = head.decode("ascii")
+        config = self._read_config()
+        if config != self.config:
+            self._metrics.clear()
+            self._artifacts.clear()
+        self.config = config
+
+    def _read_config(self) -> RegistryConfig:
+        for name in PROD_FALLBACKS:
+            sha = self._refs.get(_HEADS + name)
+            if sha is None:
+                continue
+            _, tree = self.objects.commit(sha)
+            hit = self.objects.lookup(tree, "mlvc.toml")
+            return parse_config(self.objects.blob(hit[1]) if hit else None)
+        return RegistryConfig()
+
+    @property
+    def prod(self) -> str | None:
+        """The prod branch's name, or None when the registry has none."""
+        names = (self.config.prod,) if self.config.prod else PROD_FALLBACKS
+        return next((n for n in names if _HEADS + n in self._refs), None)
+
+    @property
+    def head(self) -> str | None:
+        """The checked-out branch (None when detached or bare)."""
+        if self.bare or self._head_ref is None or not self._head_ref.startswith(_HEADS):
+            return None
+        return self._head_ref.removeprefix(_HEADS)
+
+    def branches(self) -> tuple[Branch, ...]:
+        """Local and remote-tracking branches: prod, environments, then experiments."""
+        prod, envs, head = self.prod, self.config.environments, self.head
+        out: list[Branch] = []
+        for ref, sha in self._refs.items():
+            if ref.startswith(_HEADS):
+                name, remote, short = ref.removeprefix(_HEADS), None, ref.removeprefix(_HEADS)
+            elif ref.startswith(_REMOTES):
+                name = ref.removeprefix(_REMOTES)
+                remote, _, short = name.partition("/")
+            else:
+                continue
+            if remote is None and name == prod:
+                kind = BranchKind.PROD
+            elif short in envs or short == prod:
+                kind = BranchKind.ENVIRONMENT
+            else:
+                kind = BranchKind.EXPERIMENT
+            info = self._commit_of(sha)
+            if info is None:
+                continue
+            out.append(Branch(name, ref, kind, info, remote, remote is None and name == head))
+        order = {BranchKind.PROD: 0, BranchKind.ENVIRONMENT: 1, BranchKind.EXPERIMENT: 2}
+
+        def sort_key(b: Branch) -> tuple[int, int, int, str]:
+            rank = envs.index(b.name) if b.name in envs else len(envs)
+            when = -b.commit.time if b.kind is BranchKind.EXPERIMENT else 0
+            return (order[b.kind], b.remote is not None, when or rank, b.name)
+
+        return tuple(sorted(out, key=sort_key))
+
+    def _commit_of(self, sha: str) -> CommitInfo | None:
+        """The commit a ref points at, peeling tags; None for refs to non-commits."""
+        peeled = self._peeled.get(sha)
+        if peeled is None:
+            obj = self.repo.object_store[sha.encode("ascii")]
+            while isinstance(obj, Tag):
+                obj = self.repo.object_store[obj.object[1]]
+            peeled = self._peeled[sha] = obj.id.decode("ascii") if obj.type_name == b"commit" \
+                else ""
+        return self.objects.commit(peeled)[0] if peeled else None
+
+    def resolve(self, ref: str) -> str:
+        """A branch, remote branch, tag, HEAD or (abbreviated) commit id, as a commit id."""
+        if ref in ("", WORKTREE):
+            raise RefNotFound(f"{ref!r} is not a ref")
+        candidates = [ref, _HEADS + ref, _REMOTES + ref, _TAGS + ref]
+        if ref == "HEAD":
+            candidates = [self._head_ref or ""] if self._head_ref else []
+            if self.detached:
+                return self.detached
+        for name in candidates:
+            sha = self._refs.get(name)
+            if sha is not None and (info := self._commit_of(sha)) is not None:
+                return info.id
+        lowered = ref.lower()
+        if 4 <= len(ref) <= 40 and set(lowered) <= _HEX:
+            matches = (
+                [lowered] if len(ref) == 40 else
+                [s.decode("ascii") for s in self.repo.object_store.iter_prefix(encode(lowered))]
+            )
+            commits = [m for m in matches if self._commit_of(m) is not None] \
+                if all(encode(m) in self.repo.object_store for m in matches) else []
+            if len(commits) == 1:
+                return commits[0]
+            if len(commits) > 1:
+                raise RefNotFound(f"{ref!r} is ambiguous: it abbreviates {len(commits)} commits")
+        raise RefNotFound(f"no branch, tag or commit named {ref!r}")
+
+    def commit(self, ref: str) -> CommitInfo:
+        """The commit a ref names."""
+        return self.objects.commit(self.resolve(ref))[0]
+
+    def tags(self) -> dict[str, str]:
+        """Tag name -> the commit id it points at (annotated tags peeled)."""
+        out = {}
+        for ref, sha in self._refs.items():
+            if ref.startswith(_TAGS) and (info := self._commit_of(sha)) is not None:
+                out[ref.removeprefix(_TAGS)] = info.id
+        return out
+
+    def log(self, ref: str, limit: int = 20) -> tuple[CommitInfo, ...]:
+        """The newest commits of a ref's first-parent history."""
+        return tuple(self.objects.first_parent_chain(self.resolve(ref), limit))
+
+    # -- artifacts and metrics ---------------------------------------------------------------
+
+    def tree_of(self, ref: str) -> str:
+        """The root tree id of a ref."""
+        return self.objects.commit(self.resolve(ref))[1]
+
+    def artifacts(self, ref: str) -> dict[str, Artifact]:
+        """Every artifact of a ref, by path (kinds in DESIGN §4 and `mlvc.toml`)."""
+        return self._artifacts_of_tree(self.tree_of(ref))
+
+    def _artifacts_of_tree(self, tree: str) -> dict[str, Artifact]:
+        hit = self._artifacts.get(tree)
+        if hit is not None:
+            return hit
+        roots = self.config.artifact_roots
+        top = self.objects.tree(tree)
+        files: dict[str, tuple[int, str]] = {}
+        for name, mode, sha in top:
+            if roots is not None and name not in roots:
+                continue
+            if mode == GITLINK:
+                files[name] = (mode, sha)
+            elif mode & 0o170000 == 0o040000:
+                files.update({f"{name}/{p}": (e.mode, e.sha) for p, e in
+                              self.objects.files(sha).items()})
+            else:
+                files[name] = (mode, sha)
+        out: dict[str, Artifact] = {}
+        for path, (mode, sha) in files.items():
+            kind = self.config.kind_of(path) or ("data" if path == "data" else None)
+            if kind is None:
+                continue
+            if mode == GITLINK:
+                out[path] = Artifact(path, kind, sha, sha, None, Storage.SUBMODULE)
+                continue
+            info = self.objects.blob_info(sha)
+            out[path] = Artifact(path, kind, info.id, sha, info.size, info.storage)
+        if len(self._artifacts) > 4096:
+            self._artifacts.clear()
+        self._artifacts[tree] = out
+        return out
+
+    def read(self, ref: str, path: str) -> bytes:
+        """A file's bytes on a ref (or in the working tree with WORKTREE)."""
+        if ref == WORKTREE:
+            return self._worktree_root().joinpath(path).read_bytes()
+        hit = self.objects.lookup(self.tree_of(ref), path)
+        if hit is None or hit[0] & 0o170000 != 0o100000:
+            raise BadInput(f"{path} is not a file on {ref}")
+        return self.objects.blob(hit[1])
+
+    def metrics(self, ref: str) -> Metrics:
+        """Every metric of a ref (or of the working tree), flattened to dotted keys."""
+        stem = self._model_stem()
+        if ref == WORKTREE:
+            return metric_files.merge_files(worktree_metrics_files(self._worktree_root()), stem)
+        return self._metrics_of_tree(self.tree_of(ref))
+
+    def _metrics_of_tree(self, tree: str) -> Metrics:
+        stem = self._model_stem()
+        hit = self.objects.lookup(tree, "metrics")
+        key = hit[1] if hit else None
+        cached = self._metrics.get(key)
+        if cached is None:
+            files = []
+            if hit is not None and hit[0] & 0o170000 == 0o040000:
+                for path, entry in self.objects.files(hit[1]).items():
+                    if path.lower().endswith(metric_files.METRIC_SUFFIXES) \
+                            and not entry.is_gitlink:
+                        files.append((f"metrics/{path}", self.objects.blob(entry.sha)))
+            cached = self._metrics[key] = metric_files.merge_files(files, stem)
+        return cached
+
+    def _model_stem(self) -> str | None:
+        model = self.config.model
+        return Path(model).name.split(".", 1)[0] if model else None
+
+    def model_path(self, ref: str) -> str | None:
+        """The model file of a ref: configured, else models/model.*, else the only one."""
+        arts = [p for p, a in self.artifacts(ref).items()
+                if a.kind == "models" and not p.endswith(".lineage.json")]
+        if self.config.model:
+            return self.config.model if self.config.model in arts else None
+        named = sorted(p for p in arts if p.startswith("models/model."))
+        if named:
+            return named[0]
+        return arts[0] if len(arts) == 1 else None
+
+    def primary_metric(self) -> str | None:
+        """The primary metric (config, else first well-known key on prod, else first key)."""
+        prod = self.prod
+        keys = self.metrics(prod).values if prod else {}
+        return metric_files.primary_metric(self.config, keys)
+
+    def diff(self, a: str | None = None, b: str | None = None) -> MetricDiff:
+        """Metrics of b against a. Defaults: a = prod; b = the working tree (bare: HEAD)."""
+        a = a or self.prod
+        if a is None:
+            raise BadInput("no prod branch to compare with: name both sides, e.g. `diff A B`")
+        if b is None:
+            b = WORKTREE if not self.bare else "HEAD"
+        ma, mb = self.metrics(a), self.metrics(b)
+        errors = {f"{a}:{p}": m for p, m in ma.errors.items()}
+        errors.update({f"{b}:{p}": m for p, m in mb.errors.items()})
+        return MetricDiff(a, b, metric_files.diff_metrics(ma, mb, self.config), errors)
+
+    def lineage(self, model: str | None = None, branch: str | None = None) -> Lineage:
+        """Where a model (name or path; default: the branch's model) on a branch came from."""
+        return lineage_of(self, model, branch)
+
+    def history(
+        self, metric: str, branch: str | None = None, limit: int = 200
+    ) -> tuple[MetricPoint, ...]:
+        """A metric along a branch's first-parent history (default: prod), newest first."""
+        return history_of(self, metric, branch, limit)
+
+    # -- the working tree and the grid -----------------------------------------------------
+
+    def _worktree_root(self) -> Path:
+        if self.bare:
+            raise BadInput(f"{self.root} is a bare repository: it has no working tree")
+        return Path(self.repo.path)
+
+    def worktree_changes(self) -> tuple[WorktreeChange, ...]:
+        """Artifacts modified, added or deleted in the working tree and not yet committed."""
+        if self.bare:
+            return ()
+        sha = self._refs.get(self._head_ref or "") or self.detached
+        committed = self._artifacts_of_tree(self.objects.commit(sha)[1]) if sha else {}
+        return worktree_changes(self.repo, committed, self.config)
+
+    def grid(self) -> Grid:
+        """Every branch against every artifact, with the primary metric against prod."""
+        branches = self.branches()
+        prod = self.prod
+        prod_arts = self.artifacts(prod) if prod else {}
+        primary = self.primary_metric()
+        prod_value = self.metrics(prod).get(primary) if prod and primary else None
+        changes = self.worktree_changes()
+        changed = {c.path for c in changes}
+        trees = [self.objects.commit(b.commit.id)[1] for b in branches]
+        arts_by_branch = [self._artifacts_of_tree(t) for t in trees]
+        paths = set().union(*arts_by_branch, changed) if arts_by_branch else set(changed)
+        kinds = {p: self.config.kind_of(p) or "data" for p in paths}
+        rank = {k: i for i, k in enumerate(ARTIFACT_KINDS)}
+        columns = tuple(sorted(paths, key=lambda p: (rank.get(kinds[p], 99), kinds[p], p)))
+        rows = []
+        for branch, tree, arts in zip(branches, trees, arts_by_branch, strict=True):
+            status: dict[str, ArtifactStatus] = {}
+            for path in columns:
+                mine, theirs = arts.get(path), prod_arts.get(path)
+                if mine is not None and theirs is not None:
+                    status[path] = ArtifactStatus.SAME if mine.id == theirs.id \
+                        else ArtifactStatus.CHANGED
+                elif mine is not None:
+                    status[path] = ArtifactStatus.NEW
+                elif theirs is not None:
+                    status[path] = ArtifactStatus.MISSING
+            if branch.is_head:
+                status.update(dict.fromkeys(changed, ArtifactStatus.MODIFIED))
+            m = self._metrics_of_tree(tree)
+            value = m.get(primary) if primary else None
+            cmp = metric_files.compare(
+                primary or "", prod_value, value, self.config.higher_is_better(primary or "")
+            ) if prod_value is not None and value is not None else None
+            rows.append(BranchSnapshot(
+                branch, arts, status, m, value,
+                cmp.delta if cmp else None, cmp.verdict if cmp else None,
+            ))
+        return Grid(
+            root=str(self.root), prod=prod, head=self.head, detached=self.detached,
+            bare=self.bare, primary_metric=primary, columns=columns, rows=tuple(rows),
+            worktree=changes,
+        )
