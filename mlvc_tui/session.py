@@ -1,0 +1,49 @@
+"""One open registry shared by the app's screens; engine calls are serialised by a lock.
+
+Screens call the engine from thread workers (`@work(thread=True)`), never on the event
+loop: ``result = self.app.session.run(lambda reg: reg.diff(a, b))``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from .engine import Registry
+
+__all__ = ["Session"]
+
+T = TypeVar("T")
+
+
+class Session:
+    """The registry the app is looking at, safe to use from worker threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._registry: Registry | None = None
+
+    def run(self, call: Callable[[Registry], T]) -> T:
+        """Run ``call(registry)`` under the lock, opening the registry on first use.
+
+        Engine errors (`MlvcError`) propagate: show ``str(error)`` in place.
+        """
+        with self._lock:
+            if self._registry is None:
+                self._registry = Registry.open(self.path)
+            return call(self._registry)
+
+    def refresh(self) -> None:
+        """Re-read refs and settings (after a commit, a fetch, a promotion)."""
+        with self._lock:
+            if self._registry is not None:
+                self._registry.refresh()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._registry is not None:
+                self._registry.close()
+                self._registry = None
