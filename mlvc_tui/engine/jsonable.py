@@ -1,0 +1,46 @@
+"""Engine values as plain JSON data: what `mlvc ... --json` prints.
+
+Non-finite numbers become the strings "NaN", "Infinity" and "-Infinity" (JSON has no
+such numbers); enums become their values; dataclasses become objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from enum import Enum
+from typing import Any
+
+__all__ = ["dumps", "to_jsonable"]
+
+# Characters json leaves raw with ensure_ascii=False that a terminal may act on.
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def to_jsonable(value: Any) -> Any:
+    """A structure of dicts, lists, strings, numbers, booleans and None."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    """Indented, strict JSON (no NaN tokens); non-ASCII kept, control characters escaped."""
+    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, allow_nan=False)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
