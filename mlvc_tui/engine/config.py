@@ -19,6 +19,7 @@ __all__ = [
 
 ARTIFACT_KINDS: tuple[str, ...] = ("models", "metrics", "logs", "monitoring", "data")
 PRIMARY_CANDIDATES: tuple[str, ...] = ("accuracy", "f1", "auc", "r2", "loss", "rmse")
+DEFAULT_ENVIRONMENTS: tuple[str, ...] = ("prod", "staging", "dev")
 PROD_FALLBACKS: tuple[str, ...] = ("prod", "main", "master")
 LOWER_IS_BETTER: tuple[str, ...] = (
     "loss", "error", "rmse", "mae", "mse", "latency", "mape", "perplexity", "logloss",
@@ -30,7 +31,7 @@ class RegistryConfig:
     """What `mlvc.toml` says, with every default filled in."""
 
     prod: str | None = None  # None: the first of PROD_FALLBACKS that exists
-    environments: tuple[str, ...] = ("prod", "staging", "dev")
+    environments: tuple[str, ...] = DEFAULT_ENVIRONMENTS
     model: str | None = None  # None: models/model.* or the only file under models/
     primary_metric: str | None = None
     directions: Mapping[str, str] = field(default_factory=dict)  # key -> "higher"|"lower"
@@ -109,7 +110,7 @@ def parse_config(data: bytes | None) -> RegistryConfig:
     return RegistryConfig(
         prod=prod,
         environments=_strings(envs, "registry.environments") if envs is not None
-        else RegistryConfig.environments,
+        else DEFAULT_ENVIRONMENTS,
         model=model,
         primary_metric=primary,
         directions=dict(directions),

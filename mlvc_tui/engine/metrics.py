@@ -100,28 +100,34 @@ def parse_metrics_file(path: str, data: bytes) -> dict[str, float]:
     return out
 
 
-def _prefix(path: str, model_stem: str | None) -> str:
-    """Keys of metrics/<model>.json or metrics/metrics.json are bare; others get the stem."""
+def _stem(path: str) -> str:
     rel = path.split("/", 1)[1] if path.startswith("metrics/") else path
-    stem = rel.rsplit(".", 1)[0]
-    if stem in ("metrics", model_stem or "model"):
-        return ""
-    return stem.replace("/", ".") + "."
+    return rel.rsplit(".", 1)[0]
 
 
 def merge_files(
     files: Iterable[tuple[str, bytes]], model_stem: str | None
 ) -> Metrics:
-    """Merge every metrics file of a commit into one Metrics (errors kept per file)."""
+    """Merge every metrics file of a commit into one Metrics (errors kept per file).
+
+    The main file's keys are bare: metrics/<model>.*, metrics/model.* or metrics/metrics.*,
+    else the first JSON or YAML file. Other files' keys start with their stem
+    (metrics/train_history.csv -> ``train_history.loss``).
+    """
+    files = sorted(files)
+    mains = {"metrics", "model", model_stem or "model"}
+    main = next((p for p, _ in files if _stem(p) in mains), None) or next(
+        (p for p, _ in files if p.lower().endswith((".json", ".yaml", ".yml"))), None
+    )
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
-    for path, data in sorted(files):
+    for path, data in files:
         try:
             parsed = parse_metrics_file(path, data)
         except BadInput as exc:
             errors[path] = str(exc)
             continue
-        prefix = _prefix(path, model_stem)
+        prefix = "" if path == main or _stem(path) in mains else _stem(path).replace("/", ".") + "."
         values.update({prefix + k: v for k, v in parsed.items()})
     return Metrics(values=values, errors=errors)
 

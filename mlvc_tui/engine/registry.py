@@ -115,14 +115,26 @@ class Registry:
         self.config = config
 
     def _read_config(self) -> RegistryConfig:
-        for name in PROD_FALLBACKS:
-            sha = self._refs.get(_HEADS + name)
-            if sha is None:
+        """mlvc.toml of prod; prod is found by name, else by the first mlvc.toml that names it."""
+        head = [self._head_ref] if self._head_ref else []
+        candidates = [_HEADS + n for n in PROD_FALLBACKS] + head + sorted(
+            r for r in self._refs if r.startswith(_HEADS))
+        for ref in dict.fromkeys(candidates):
+            config = self._config_at(ref)
+            if config is None:
                 continue
-            _, tree = self.objects.commit(sha)
-            hit = self.objects.lookup(tree, "mlvc.toml")
-            return parse_config(self.objects.blob(hit[1]) if hit else None)
+            if config.prod and _HEADS + config.prod != ref:
+                return self._config_at(_HEADS + config.prod) or config
+            return config
         return RegistryConfig()
+
+    def _config_at(self, ref: str) -> RegistryConfig | None:
+        sha = self._refs.get(ref)
+        info = self._commit_of(sha) if sha else None
+        if info is None:
+            return None
+        hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml")
+        return parse_config(self.objects.blob(hit[1])) if hit else None
 
     @property
     def prod(self) -> str | None:

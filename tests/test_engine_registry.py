@@ -1,0 +1,226 @@
+"""The engine against real repositories built by the `git` CLI, cross-checked with git."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+from gitrepo import GitRepo, git_env
+
+from mlvc_tui.engine import (
+    ArtifactStatus,
+    BranchKind,
+    NotARegistry,
+    RefNotFound,
+    Registry,
+    Storage,
+)
+
+MODEL_V1 = b"\x80\x04model-one" * 10
+MODEL_V2 = b"\x80\x04model-two" * 12
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    """prod with two model versions; dev and exp/wide forked from it; a tag on prod."""
+    r = GitRepo(tmp_path / "reg")
+    r.commit("Train the first model", {
+        "src/train.py": "print('train')\n", "params.yaml": "lr: 0.1\nepochs: 3\n",
+        "models/model.pkl": MODEL_V1, "metrics/model.json": {"accuracy": 0.8, "loss": 0.5},
+        "data/train.csv": "a,b\n1,2\n", "logs/train.log": "epoch 1\n",
+    })
+    r.git("tag", "-a", "model@v1.0.0", "-m", "first")
+    r.checkout("dev", new=True)
+    r.commit("Tune lr", {"params.yaml": "lr: 0.05\nepochs: 3\n", "models/model.pkl": MODEL_V2,
+                         "metrics/model.json": {"accuracy": 0.85, "loss": 0.4}})
+    r.checkout("prod")
+    r.commit("Add monitoring", {"monitoring/drift.csv": "timestamp,feature,metric,value\n"})
+    r.checkout("exp/wide", new=True)
+    r.commit("Wider model, no logs", {
+        "models/model.pkl": MODEL_V2 + b"!", "logs/train.log": None,
+        "metrics/model.json": {"accuracy": 0.7, "loss": 0.6, "slices": {"eu": {"f1": 0.6}}},
+    })
+    r.checkout("prod")
+    return r
+
+
+def test_opens_from_a_subfolder_and_knows_head(repo: GitRepo) -> None:
+    with Registry.open(repo.path / "models") as reg:
+        assert reg.root == repo.path.resolve()
+        assert reg.prod == "prod" and reg.head == "prod" and not reg.bare
+
+
+def test_branches_match_git_for_each_ref(repo: GitRepo) -> None:
+    refs = dict(
+        line.split() for line in
+        repo.git("for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads").split(
+            "\n") if line
+    )
+    with Registry.open(repo.path) as reg:
+        branches = reg.branches()
+    assert {b.name: b.commit.id for b in branches} == refs
+    assert [b.name for b in branches][:2] == ["prod", "dev"]
+    kinds = {b.name: b.kind for b in branches}
+    assert kinds == {"prod": BranchKind.PROD, "dev": BranchKind.ENVIRONMENT,
+                     "exp/wide": BranchKind.EXPERIMENT}
+    prod = branches[0]
+    assert prod.is_head and prod.commit.summary == "Add monitoring"
+    assert prod.commit.author == "Ana Ruiz <ana@example.com>"
+    assert prod.commit.time == int(repo.git("log", "-1", "--format=%at", "prod"))
+
+
+def test_artifacts_match_git_ls_tree(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        for branch in ("prod", "dev", "exp/wide"):
+            listed = {p: v for p, v in repo.ls_tree(branch).items()
+                      if p.split("/")[0] in ("models", "metrics", "logs", "monitoring", "data")}
+            arts = reg.artifacts(branch)
+            assert {p: (a.blob_id, a.size) for p, a in arts.items()} == listed
+    assert arts["models/model.pkl"].kind == "models"
+    assert "src/train.py" not in arts and "params.yaml" not in arts
+
+
+def test_grid_status_against_prod(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        grid = reg.grid()
+    assert grid.prod == "prod" and grid.head == "prod" and grid.primary_metric == "accuracy"
+    assert grid.columns[0].startswith("models/")
+    dev, wide = grid.row("dev"), grid.row("exp/wide")
+    assert dev is not None and wide is not None
+    assert dev.status["models/model.pkl"] is ArtifactStatus.CHANGED
+    assert dev.status["data/train.csv"] is ArtifactStatus.SAME
+    assert dev.status["monitoring/drift.csv"] is ArtifactStatus.MISSING
+    assert wide.status["logs/train.log"] is ArtifactStatus.MISSING
+    assert all(s is ArtifactStatus.SAME for s in grid.rows[0].status.values())
+    assert dev.primary_value == 0.85 and dev.primary_delta == pytest.approx(0.05)
+    assert dev.primary_verdict.value == "better" and wide.primary_verdict.value == "worse"
+
+
+def test_new_artifact_and_worktree_changes(repo: GitRepo) -> None:
+    repo.checkout("dev")
+    repo.commit("Export onnx", {"models/model.onnx": b"onnx"})
+    repo.write({"metrics/model.json": {"accuracy": 0.9}, "logs/new.log": "x",
+                "models/model.onnx": None})
+    (repo.path / "data" / "train.csv").write_text("a,b\n1,2\n")  # same bytes: not modified
+    with Registry.open(repo.path) as reg:
+        grid = reg.grid()
+        changes = {(c.path, c.change) for c in reg.worktree_changes()}
+        worktree = reg.metrics(":worktree")
+    assert changes == {("metrics/model.json", "modified"), ("logs/new.log", "added"),
+                       ("models/model.onnx", "deleted")}
+    dev = grid.row("dev")
+    assert dev is not None and dev.branch.is_head
+    assert dev.status["metrics/model.json"] is ArtifactStatus.MODIFIED
+    assert dev.status["logs/new.log"] is ArtifactStatus.MODIFIED
+    assert dev.status["models/model.onnx"] is ArtifactStatus.MODIFIED
+    assert "models/model.onnx" not in grid.row("prod").status
+    assert worktree.values == {"accuracy": 0.9}
+    porcelain = repo.git("status", "--porcelain")
+    assert "metrics/model.json" in porcelain and "logs/new.log" in porcelain
+
+
+def test_lfs_pointer_and_submodule(tmp_path: Path) -> None:
+    r = GitRepo(tmp_path / "reg")
+    data = GitRepo(tmp_path / "data")
+    data_head = data.commit("data v1", {"rows.csv": "x\n1\n"})
+    big = b"weights" * 1000
+    oid = hashlib.sha256(big).hexdigest()
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(big)}\n"
+    r.commit("model via lfs", {"models/model.bin": pointer})
+    r.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(data.path), "data")
+    r.commit("pin data", {})
+    with Registry.open(r.path) as reg:
+        arts = reg.artifacts("prod")
+    model, pinned = arts["models/model.bin"], arts["data"]
+    assert (model.storage, model.id, model.size) == (Storage.LFS, oid, len(big))
+    assert (pinned.storage, pinned.id) == (Storage.SUBMODULE, data_head)
+    assert pinned.kind == "data"
+
+
+def test_remote_tracking_bare_and_detached(repo: GitRepo, tmp_path: Path) -> None:
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True,
+                   env=git_env())
+    with Registry.open(bare) as reg:
+        assert reg.bare and reg.head is None
+        assert {b.name for b in reg.branches()} == {"prod", "dev", "exp/wide"}
+        assert reg.grid().worktree == ()
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], check=True, env=git_env())
+    with Registry.open(clone) as reg:
+        names = {b.name: b for b in reg.branches()}
+        assert names["origin/dev"].remote == "origin"
+        assert names["origin/prod"].kind is BranchKind.ENVIRONMENT
+        assert "origin/HEAD" not in names
+    repo.git("checkout", "-q", "--detach", "dev")
+    with Registry.open(repo.path) as reg:
+        assert reg.head is None and reg.detached == repo.rev("dev")
+        assert reg.resolve("HEAD") == repo.rev("dev")
+
+
+def test_resolve_tags_prefixes_and_missing(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        assert reg.resolve("model@v1.0.0") == repo.rev("model@v1.0.0^{commit}")
+        assert reg.tags() == {"model@v1.0.0": repo.rev("model@v1.0.0^{commit}")}
+        assert reg.resolve(repo.rev("dev")[:7]) == repo.rev("dev")
+        assert reg.resolve("refs/heads/dev") == repo.rev("dev")
+        with pytest.raises(RefNotFound, match="no branch, tag or commit named 'nope'"):
+            reg.resolve("nope")
+        with pytest.raises(RefNotFound):
+            reg.artifacts("deadbeef")
+
+
+def test_not_a_repository_and_empty_repository(tmp_path: Path) -> None:
+    with pytest.raises(NotARegistry, match="not inside a git repository"):
+        Registry.open(tmp_path)
+    with pytest.raises(NotARegistry, match="no such folder"):
+        Registry.open(tmp_path / "missing")
+    GitRepo(tmp_path / "empty")
+    with pytest.raises(NotARegistry, match="no commits yet"):
+        Registry.open(tmp_path / "empty")
+
+
+def test_no_prod_branch_still_reads(tmp_path: Path) -> None:
+    r = GitRepo(tmp_path / "reg", branch="trunk")
+    r.commit("m", {"models/model.pkl": b"x"})
+    with Registry.open(r.path) as reg:
+        grid = reg.grid()
+        assert reg.prod is None and grid.prod is None
+        assert grid.rows[0].status["models/model.pkl"] is ArtifactStatus.NEW
+        with pytest.raises(Exception, match="no prod branch"):
+            reg.diff()
+
+
+def test_main_is_the_fallback_prod(tmp_path: Path) -> None:
+    r = GitRepo(tmp_path / "reg", branch="main")
+    r.commit("m", {"models/model.pkl": b"x"})
+    with Registry.open(r.path) as reg:
+        assert reg.prod == "main" and reg.branches()[0].kind is BranchKind.PROD
+
+
+def test_refresh_sees_a_branch_moved_by_git(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        before = reg.grid()
+        repo.checkout("dev")
+        repo.commit("Better", {"metrics/model.json": {"accuracy": 0.95}})
+        repo.git("branch", "exp/new")
+        repo.git("branch", "-D", "exp/wide")
+        reg.refresh()
+        after = reg.grid()
+    assert before.row("dev").primary_value == 0.85
+    assert after.row("dev").primary_value == 0.95
+    assert after.row("exp/new") is not None and after.row("exp/wide") is None
+
+
+def test_unicode_and_hostile_names(tmp_path: Path) -> None:
+    r = GitRepo(tmp_path / "reg")
+    odd = "models/my [bold]model[/bold] \x1b[31m.pkl"
+    r.commit("\x1b[2J[red]wipe[/red] ünï", {odd: b"m", "models/model.pkl": b"x"})
+    r.git("branch", "exp/ünïcødé-🚀")
+    with Registry.open(r.path) as reg:
+        names = [b.name for b in reg.branches()]
+        assert "exp/ünïcødé-🚀" in names
+        assert odd in reg.artifacts("exp/ünïcødé-🚀")
+        assert reg.commit("prod").summary.startswith("\x1b[2J[red]wipe")
