@@ -11,6 +11,7 @@ from dulwich.errors import NotGitRepository
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
+from .config import parse_config
 from .errors import BadInput
 from .objects import encode
 
@@ -51,9 +52,12 @@ def _check_branch_name(name: str) -> None:
 
 def init_registry(path: str | os.PathLike[str], prod: str | None = None) -> dict[str, Any]:
     """Create or adopt a repository as a registry; returns what was done."""
-    prod = prod or "prod"
-    _check_branch_name(prod)
     root = Path(path)
+    if prod is None:
+        existing = next((p / "mlvc.toml" for p in (root, *root.resolve().parents)
+                         if (p / "mlvc.toml").is_file()), None)
+        prod = (parse_config(existing.read_bytes()).prod if existing else None) or "prod"
+    _check_branch_name(prod)
     done: list[str] = []
     try:
         repo = Repo.discover(str(root))

@@ -32,13 +32,13 @@ def record_path(model: str) -> str:
     return f"{folder}/{stem}.lineage.json" if folder else f"{stem}.lineage.json"
 
 
-def _find_model(reg: Registry, ref: str, model: str | None) -> str:
+def _find_model(reg: Registry, ref: str, tip: str, model: str | None) -> str:
     if model is None:
-        found = reg.model_path(ref)
+        found = reg.model_path(tip)
         if found is None:
             raise BadInput(f"{ref} has no model: expected models/model.* or one file in models/")
         return found
-    arts = reg.artifacts(ref)
+    arts = reg.artifacts(tip)
     if model in arts:
         return model
     named = sorted(
@@ -130,7 +130,7 @@ def lineage(reg: Registry, model: str | None = None, branch: str | None = None) 
     """The lineage of a model (name or path) on a branch (default: prod)."""
     ref = branch or reg.prod or "HEAD"
     tip = reg.resolve(ref)
-    path = _find_model(reg, tip, model)
+    path = _find_model(reg, ref, tip, model)
     versions = _versions(reg, tip, path)
     if not versions:
         raise BadInput(f"{path} has no history on {ref}")
