@@ -1,0 +1,144 @@
+"""The mlvc terminal app: `mlvc-tui [PATH]` or `mlvc-tui --demo [--seed N]`.
+
+`make_app(path)` builds the app (the CLI and every test use it); screens live in
+`mlvc_tui.screens` and call the engine through `app.session` from thread workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from .commands import MlvcCommands
+from .engine import MlvcError, Registry
+from .session import Session
+
+__all__ = ["MlvcApp", "main", "make_app"]
+
+
+class MlvcApp(App[None]):
+    """A registry at a glance: branches × artifacts, and the screens behind each branch."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mlvc"
+    COMMANDS: ClassVar = App.COMMANDS | {MlvcCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
+    ]
+
+    def __init__(self, path: str | Path, *, now: datetime | None = None) -> None:
+        super().__init__()
+        self.session = Session(path)
+        self.fixed_now = now
+        self.branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
+        self.prod: str | None = None
+        self.refreshes = 0  # bumped by each R; screens behind reload when they resume
+
+    def now(self) -> datetime:
+        """The time relative dates are measured from (fixed in tests)."""
+        return self.fixed_now or datetime.now(UTC)
+
+    def on_mount(self) -> None:
+        """Called when the app starts: show the grid."""
+        from .screens.grid import GridScreen
+
+        self.push_screen(GridScreen())
+
+    def on_unmount(self) -> None:
+        """Called when the app stops: close the registry."""
+        self.session.close()
+
+    # -- navigation, shared by the screens and the command palette -------------------------
+
+    def _push(self, module: str, name: str, *args: str | None) -> None:
+        try:
+            screen_type = getattr(importlib.import_module(f"mlvc_tui.screens.{module}"), name)
+        except (ImportError, AttributeError):
+            self.notify(f"The {module} screen is not available yet", severity="warning")
+            return
+        self.push_screen(screen_type(*args))
+
+    def open_branch(self, branch: str) -> None:
+        """Show one branch's artifacts, commits and metrics."""
+        self._push("branch", "BranchScreen", branch)
+
+    def open_diff(self, branch: str, against: str | None = None) -> None:
+        """Compare a branch's metrics with prod (or with ``against``)."""
+        base = against or self.prod
+        if base is None:
+            self.notify("This registry has no prod branch to compare with", severity="warning")
+            return
+        self._push("diff", "DiffScreen", base, branch)
+
+    def open_lineage(self, branch: str) -> None:
+        """Show where the branch's model came from."""
+        self._push("lineage", "LineageScreen", branch)
+
+    def open_drift(self, branch: str) -> None:
+        """Show the branch's drift log."""
+        self._push("drift", "DriftScreen", branch)
+
+    def action_help(self) -> None:
+        """Called when the user presses ?: show every key."""
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def refresh_registry(self) -> None:
+        """Re-read refs, then reload the screen in front (and the grid under it)."""
+        for screen in reversed(self.screen_stack):
+            reload = getattr(screen, "reload", None)
+            if callable(reload):
+                reload(refresh=True)
+                break
+
+
+def make_app(path: str | Path, *, now: datetime | None = None) -> MlvcApp:
+    """The app on the registry at ``path``; a fixed ``now`` makes relative dates stable."""
+    return MlvcApp(path, now=now)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlvc-tui", description="Browse a git model registry in the terminal."
+    )
+    parser.add_argument("path", nargs="?", default=".", help="the registry (default: here)")
+    parser.add_argument("--demo", action="store_true", help="open a fresh demo registry")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the demo registry")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `mlvc-tui`; returns the exit code (2 for a bad path)."""
+    args = _parser().parse_args(argv)
+    if args.demo:
+        from .engine.demo import build_demo
+
+        with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
+            path = Path(tmp) / "registry"
+            build_demo(path, seed=args.seed)
+            make_app(path).run()
+        return 0
+    try:
+        Registry.open(args.path).close()
+    except MlvcError as exc:
+        print(f"mlvc-tui: {exc}", file=sys.stderr)
+        return 2
+    make_app(args.path).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Every key of every screen, read from the screens' own BINDINGS so it never goes stale."""
+
+from __future__ import annotations
+
+import importlib
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+__all__ = ["HelpScreen", "key_table"]
+
+# (section title, module under mlvc_tui.screens or "app", class name)
+SECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Everywhere", "app", "MlvcApp"),
+    ("Grid (home)", "grid", "GridScreen"),
+    ("Branch detail", "branch", "BranchScreen"),
+    ("Metric diff", "diff", "DiffScreen"),
+    ("Lineage", "lineage", "LineageScreen"),
+    ("Drift", "drift", "DriftScreen"),
+    ("Help", "help", "HelpScreen"),
+)
+_SKIP_BASES = (App, Screen)  # their tab / ctrl+c plumbing is not mlvc's to explain
+
+
+def _own_bindings(node_type: type[DOMNode]) -> list[Binding]:
+    """The bindings a class and its bases declare, nearest first (Textual's bases skipped)."""
+    out: list[Binding] = []
+    for cls in node_type.__mro__:
+        if cls in _SKIP_BASES or not issubclass(cls, DOMNode):
+            continue
+        out.extend(Binding.make_bindings(cls.__dict__.get("BINDINGS", [])))
+    if issubclass(node_type, App):
+        out.extend(b for b in Binding.make_bindings(App.BINDINGS) if b.action == "quit")
+    return out
+
+
+def key_table(app: App[object], sources: list[type[DOMNode]]) -> list[tuple[str, str]]:
+    """(keys, what they do) for the given classes, one row per action, in declared order."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for source in sources:
+        for binding in _own_bindings(source):
+            if not binding.description:
+                continue
+            keys = rows.setdefault((binding.action, binding.description), [])
+            shown = app.get_key_display(binding)
+            if shown not in keys:
+                keys.append(shown)
+    return [(", ".join(keys), what) for (_, what), keys in rows.items()]
+
+
+def _sources(module: str, name: str) -> list[type[DOMNode]] | None:
+    path = "mlvc_tui.app" if module == "app" else f"mlvc_tui.screens.{module}"
+    try:
+        screen = getattr(importlib.import_module(path), name)
+    except (ImportError, AttributeError):
+        return None
+    return [screen, *getattr(screen, "HELP_SOURCES", ())]
+
+
+class HelpScreen(Screen[None]):
+    """Keys by screen; esc goes back."""
+
+    CSS_PATH = "help.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide"), (180, "-widest")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("question_mark", "app.pop_screen", "Back", key_display="?", show=False),
+        Binding("j", "scroll_down", "Scroll down", show=False),
+        Binding("k", "scroll_up", "Scroll up", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        """Called to build the screen: one block of keys per screen."""
+        with VerticalScroll(id="sections"):
+            for title, module, name in SECTIONS:
+                sources = _sources(module, name)
+                yield Static(self._block(title, sources), classes="section")
+            yield Static(Text("ctrl+p opens the command palette: every action by name.",
+                              style="dim"), classes="section")
+        yield Footer()
+
+    def _block(self, title: str, sources: list[type[DOMNode]] | None) -> Table:
+        table = Table(title=title, title_justify="left", title_style="bold", box=None,
+                      show_header=False, padding=(0, 1), expand=True)
+        table.add_column("keys", style="bold cyan", no_wrap=True, width=14)
+        table.add_column("action", ratio=1)
+        if sources is None:
+            table.add_row("", Text("(not installed)", style="dim"))
+        for keys, what in key_table(self.app, sources or []):
+            table.add_row(Text(keys), Text(what))
+        return table
+
+    def action_scroll_down(self) -> None:
+        """Called on j: scroll down."""
+        self.query_one("#sections", VerticalScroll).scroll_down()
+
+    def action_scroll_up(self) -> None:
+        """Called on k: scroll up."""
+        self.query_one("#sections", VerticalScroll).scroll_up()
