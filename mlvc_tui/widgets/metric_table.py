@@ -1,0 +1,116 @@
+"""A table of metric deltas: both values, delta, relative change and a verdict.
+
+Verdicts carry a glyph and a word as well as a colour, so the table reads with NO_COLOR.
+Keys come from the repository and are shown literally.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from ..engine import MetricDelta, Verdict
+from ..safetext import visible
+from .cells import VERDICT_GLYPHS, metric_value
+
+__all__ = ["MetricTable", "fmt_delta", "fmt_relative", "fmt_value", "verdict_look",
+           "verdict_text"]
+
+VERDICT_WORDS: dict[Verdict, str] = {
+    Verdict.BETTER: "better", Verdict.WORSE: "worse", Verdict.SAME: "same",
+    Verdict.NEW: "new", Verdict.MISSING: "missing", Verdict.INVALID: "NaN",
+}
+KEY_MIN, KEY_MAX = 10, 48
+
+
+def verdict_look(verdict: Verdict) -> tuple[str, str, str]:
+    """(glyph, word, style): the grid's glyphs, with a word so the diff reads aloud."""
+    glyph, style = VERDICT_GLYPHS[verdict]
+    return glyph, VERDICT_WORDS[verdict], style
+
+
+def fmt_value(value: float | None) -> str:
+    """A metric value as the grid shows it; "—" when the side has no such metric."""
+    return "—" if value is None else metric_value(value)
+
+
+def fmt_delta(delta: float | None) -> str:
+    if delta is None:
+        return ""
+    return "0" if delta == 0 else ("+" if delta > 0 else "") + metric_value(delta)
+
+
+def fmt_relative(relative: float | None) -> str:
+    if relative is None:
+        return ""
+    return f"{relative:+.1%}" if abs(relative) < 100 else f"{relative:+.3g}×"
+
+
+def verdict_text(row: MetricDelta) -> Text:
+    """``↑ better`` and friends; for NaN/inf, which one it was."""
+    glyph, word, style = verdict_look(row.verdict)
+    if row.verdict is Verdict.INVALID:
+        values = [v for v in (row.a, row.b) if v is not None]
+        word = "NaN" if any(math.isnan(v) for v in values) else "inf"
+    return Text(f"{glyph} {word}", style=style)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
+
+
+class MetricTable(DataTable[Text]):
+    """One row per metric (row key = metric key); ``j``/``k`` move too."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+
+    def show_rows(self, a: str, b: str, rows: tuple[MetricDelta, ...], *, key_width: int,
+                  label_width: int = 12) -> None:
+        """Replace the rows, keeping the cursor on the same metric when it is still shown.
+
+        ``key_width`` bounds the metric column; ``label_width`` the side names.
+        """
+        current = self.current_key()
+        self.clear(columns=True)
+        width = max(KEY_MIN, min(KEY_MAX, key_width, max((len(visible(r.key))
+                                                         for r in rows), default=KEY_MIN)))
+        self.add_column(Text("metric"), key="metric", width=width)
+        self.add_column(Text(_clip(visible(a), label_width)), key="a")
+        self.add_column(Text(_clip(visible(b), label_width)), key="b")
+        self.add_column(Text("Δ"), key="delta")
+        self.add_column(Text("rel"), key="relative")
+        self.add_column(Text("verdict"), key="verdict")
+        for row in rows:
+            _, _, style = verdict_look(row.verdict)
+            self.add_row(
+                Text(_clip(visible(row.key), width)),
+                Text(fmt_value(row.a), justify="right"),
+                Text(fmt_value(row.b), justify="right"),
+                Text(fmt_delta(row.delta), style=style, justify="right"),
+                Text(fmt_relative(row.relative), style=style, justify="right"),
+                verdict_text(row),
+                key=row.key,
+            )
+        keys = [r.key for r in rows]
+        if current in keys:
+            self.move_cursor(row=keys.index(current), animate=False)
+
+    def current_key(self) -> str | None:
+        """The metric under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None

@@ -1,0 +1,252 @@
+"""Metric diff: every metric of two refs side by side, and the selected metric's history.
+
+``DiffScreen(a, b)`` compares b against a (the grid opens it with a = prod). Keys: ``c`` only
+changed, ``o`` picks the other side (a), ``s`` swaps, ``esc`` goes back.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
+
+from ..engine import MetricDiff, MetricPoint, MlvcError, Registry, Verdict
+from ..safetext import visible
+from ..widgets.metric_table import MetricTable, verdict_look
+from ..widgets.plot import ChartData, PlotChart, Series
+from .pick_ref import RefPicker
+
+__all__ = ["DiffScreen", "history_chart"]
+
+HISTORY_LIMIT = 200
+
+
+def history_chart(key: str, sides: list[tuple[str, tuple[MetricPoint, ...] | str]],
+                  higher_is_better: bool = True) -> ChartData:
+    """A metric's history on each side; x is the order of their commits in time."""
+    commits = {p.commit.id: p.commit for _, pts in sides if not isinstance(pts, str)
+               for p in pts}
+    order = sorted(commits.values(), key=lambda c: (c.time, c.id))
+    index = {c.id: i for i, c in enumerate(order)}
+    series, notes = [], []
+    for name, pts in sides:
+        if isinstance(pts, str):
+            notes.append(pts)
+            series.append(Series(name, (), ()))
+            continue
+        pts = tuple(p for p in reversed(pts) if p.value is not None)
+        series.append(Series(name, tuple(float(index[p.commit.id]) for p in pts),
+                             tuple(p.value for p in pts if p.value is not None)))
+    times = tuple(datetime.fromtimestamp(c.time, UTC) for c in order)
+    goal = "higher" if higher_is_better else "lower"
+    return ChartData(f"{key} ({goal} is better)", tuple(series), x_times=times,
+                     empty=f"no history of {key} on either side", notes=tuple(notes))
+
+
+class DiffScreen(Screen[None]):
+    """Metrics of ``b`` against ``a``, coloured and marked by better or worse."""
+
+    CSS_PATH = "diff.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (150, "-wide")]
+    HISTORY_DEBOUNCE: ClassVar[float] = 0.12  # seconds the cursor must rest on a row
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("c", "toggle_changed", "Only changed"),
+        Binding("o", "pick_side", "Other side"),
+        Binding("s", "swap", "Swap sides"),
+    ]
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__()
+        self.a, self.b = a, b
+        self.only_changed = False
+        self.diff: MetricDiff | None = None
+        self._gen = 0
+        self._laid_out_for = 0  # the screen width the table's columns were sized for
+        self._charts: dict[tuple[str, str, str], ChartData] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield Static(id="summary")
+        yield Static(id="errors")
+        with Container(id="body"):
+            yield MetricTable(id="table")
+            yield PlotChart(id="chart", message="move the cursor to a metric to see its history")
+        yield Static(id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Called when the screen opens: load the diff."""
+        self.reload()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def reload(self, refresh: bool = False) -> None:
+        """Load (or, after ``refresh``, re-read) the diff of the current sides."""
+        self._gen += 1
+        if refresh:
+            self._charts.clear()
+        title = Text("Metric diff  ", style="bold")
+        title.append(visible(self.a))
+        title.append(" → ", style="bold")
+        title.append(visible(self.b))
+        self.query_one("#title", Static).update(title)
+        self.query_one("#summary", Static).update(Text("loading metrics…", style="dim"))
+        self.query_one("#body").loading = True
+        self._load(self.a, self.b, self._gen, refresh)
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _load(self, a: str, b: str, gen: int, refresh: bool) -> None:
+        session = self.app.session  # type: ignore[attr-defined]
+        try:
+            if refresh:
+                session.refresh()
+            diff = session.run(lambda reg: reg.diff(a, b))
+        except MlvcError as exc:
+            self.app.call_from_thread(self._failed, gen, str(exc))
+            return
+        self.app.call_from_thread(self._loaded, gen, diff)
+
+    def _failed(self, gen: int, message: str) -> None:
+        if gen != self._gen:
+            return
+        self.diff = None
+        self.query_one("#body").loading = False
+        self.query_one("#body").display = False
+        self.query_one("#summary", Static).update("")
+        self.query_one("#errors", Static).display = False
+        self.query_one("#message", Static).update(Text(visible(message)))
+        self.query_one("#message", Static).display = True
+
+    def _loaded(self, gen: int, diff: MetricDiff) -> None:
+        if gen != self._gen:
+            return
+        self.diff = diff
+        self.query_one("#message", Static).display = False
+        body = self.query_one("#body")
+        body.display, body.loading = True, False
+        errors = Text()
+        for where, reason in diff.errors.items():
+            errors.append("! ", style="bold red")
+            errors.append(visible(f"{where}: {reason}") + "\n")
+        self.query_one("#errors", Static).update(errors.rstrip() or errors)
+        self.query_one("#errors", Static).display = bool(diff.errors)
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        if self.diff is None:
+            return
+        rows = self.diff.changed if self.only_changed else self.diff.rows
+        width = self.size.width
+        self._laid_out_for = width
+        room = width // 2 if width >= self.HORIZONTAL_BREAKPOINTS[1][0] else width
+        self.query_one(MetricTable).show_rows(
+            self.diff.a, self.diff.b, rows, key_width=room - 62,
+            label_width=12 if width < 120 else 20)
+        self.query_one("#summary", Static).update(self._summary(len(rows)))
+        if not rows:
+            self.query_one(PlotChart).show_message(
+                "no metric changed" if self.diff.rows else "no metrics on either side")
+
+    def on_resize(self) -> None:
+        """Called when the terminal is resized: size the columns for the new width."""
+        if self.diff is not None and self.size.width != self._laid_out_for:
+            self._show_rows()
+
+    def _summary(self, shown: int) -> Text:
+        assert self.diff is not None
+        counts = {v: 0 for v in Verdict}
+        for row in self.diff.rows:
+            counts[row.verdict] += 1
+        text = Text(f"{len(self.diff.rows)} metrics")
+        for verdict, n in counts.items():
+            if n:
+                glyph, word, style = verdict_look(verdict)
+                text.append("  ")
+                text.append(f"{glyph} {n} {word}", style=style)
+        if self.only_changed:
+            text.append(f"   only changed: showing {shown} of {len(self.diff.rows)}", style="bold")
+        return text
+
+    # -- the history chart -----------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Called when the cursor moves: chart that metric's history (debounced)."""
+        key = event.row_key.value
+        if key is None or self.diff is None:
+            return
+        a, b = self.diff.a, self.diff.b
+        chart = self.query_one(PlotChart)
+        cached = self._charts.get((key, a, b))
+        if cached is not None:
+            self.workers.cancel_group(self, "diff-history")
+            chart.show(cached)
+            return
+        chart.show_message(f"loading the history of {visible(key)}…")
+        row = next((r for r in self.diff.rows if r.key == key), None)
+        self._load_history(key, a, b, self._gen, row.higher_is_better if row else True)
+
+    @work(thread=True, exclusive=True, group="diff-history", exit_on_error=False)
+    def _load_history(self, key: str, a: str, b: str, gen: int, higher: bool) -> None:
+        time.sleep(self.HISTORY_DEBOUNCE)
+        if get_current_worker().is_cancelled:
+            return
+
+        def both(reg: Registry) -> list[tuple[str, tuple[MetricPoint, ...] | str]]:
+            sides: list[tuple[str, tuple[MetricPoint, ...] | str]] = []
+            for ref in (a, b):
+                try:
+                    sides.append((ref, reg.history(key, ref, limit=HISTORY_LIMIT)))
+                except MlvcError:
+                    sides.append((ref, f"no history on {ref}"))
+            return sides
+
+        try:
+            sides = self.app.session.run(both)  # type: ignore[attr-defined]
+            chart = history_chart(key, sides, higher)
+        except MlvcError as exc:  # opening the registry failed
+            self.app.call_from_thread(self.query_one(PlotChart).show_message, str(exc))
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_chart, gen, (key, a, b), chart)
+
+    def _show_chart(self, gen: int, key: tuple[str, str, str], chart: ChartData) -> None:
+        self._charts[key] = chart
+        if gen == self._gen and self.query_one(MetricTable).current_key() == key[0]:
+            self.query_one(PlotChart).show(chart)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Called on escape: back to the previous screen."""
+        self.dismiss()
+
+    def action_toggle_changed(self) -> None:
+        """Called on c: show only the metrics that changed, or all."""
+        self.only_changed = not self.only_changed
+        self._show_rows()
+
+    def action_swap(self) -> None:
+        """Called on s: compare the other way round."""
+        self.a, self.b = self.b, self.a
+        self.reload()
+
+    def action_pick_side(self) -> None:
+        """Called on o: pick the ref to compare against (side a)."""
+
+        def picked(ref: str | None) -> None:
+            if ref is not None and ref != self.a:
+                self.a = ref
+                self.reload()
+
+        self.app.push_screen(RefPicker(f"Compare {self.b} against…", self.a), picked)

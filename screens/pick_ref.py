@@ -1,0 +1,126 @@
+"""A small picker of refs (branches, then tags), filtered as you type; used by the diff."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..engine import MlvcError, Registry
+from ..safetext import visible
+
+__all__ = ["RefPicker"]
+
+Refs = list[tuple[str, str, str]]  # (ref to return, kind, short commit id)
+
+
+def _refs(reg: Registry) -> Refs:
+    branches = reg.branches()
+    names = {b.name for b in branches}
+    out: Refs = [(b.name, "branch", b.commit.short_id) for b in branches]
+    for tag, sha in sorted(reg.tags().items()):
+        out.append((f"refs/tags/{tag}" if tag in names else tag, "tag", sha[:8]))
+    return out
+
+
+class RefPicker(ModalScreen[str | None]):
+    """Pick a branch or tag; dismisses with its name, or None on escape."""
+
+    CSS_PATH = "pick_ref.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+    ]
+
+    def __init__(self, title: str, current: str | None = None) -> None:
+        super().__init__()
+        self._title = title
+        self._current = current
+        self._refs: Refs = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Static(Text(visible(self._title)), id="picker-title")
+            yield Input(placeholder="type to filter", id="picker-filter")
+            yield OptionList(id="picker-options")
+            yield Static(Text("enter picks · esc cancels", style="dim"), id="picker-hint")
+
+    def on_mount(self) -> None:
+        """Called when the picker opens: list the refs."""
+        self.query_one(OptionList).loading = True
+        self._load()
+
+    @work(thread=True, exclusive=True, group="pick-ref", exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            refs = self.app.session.run(_refs)  # type: ignore[attr-defined]
+        except MlvcError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._loaded, refs)
+
+    def _failed(self, message: str) -> None:
+        options = self.query_one(OptionList)
+        options.loading = False
+        options.add_option(Option(Text(visible(message), style="red"), disabled=True))
+
+    def _loaded(self, refs: Refs) -> None:
+        self._refs = refs
+        self.query_one(OptionList).loading = False
+        self._fill("")
+
+    def _fill(self, needle: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        needle = needle.lower()
+        highlight = 0
+        for i, (ref, kind, short) in enumerate(r for r in self._refs if needle in r[0].lower()):
+            prompt = Text("⎇ " if kind == "branch" else "◆ ", style="dim")
+            prompt.append(visible(ref), style="bold" if ref == self._current else "")
+            prompt.append(f"  {kind} {short}", style="dim")
+            if ref == self._current:
+                prompt.append("  (current)", style="dim")
+                highlight = i
+            options.add_option(Option(prompt, id=f"{kind}:{ref}"))
+        if options.option_count:
+            options.highlighted = highlight if not needle else 0
+
+    @on(Input.Changed)
+    def _filter(self, event: Input.Changed) -> None:
+        """Called when the filter changes: show the refs that contain it."""
+        self._fill(event.value)
+
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        """Called on enter in the filter: pick the highlighted ref."""
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self._pick(options.get_option_at_index(options.highlighted))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        """Called when a ref is chosen with the mouse or enter in the list."""
+        self._pick(event.option)
+
+    def _pick(self, option: Option) -> None:
+        if option.id is not None and not option.disabled:
+            self.dismiss(option.id.split(":", 1)[1])
+
+    def action_move(self, step: int) -> None:
+        """Move the highlight while typing in the filter."""
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted if options.highlighted is not None else -1
+            options.highlighted = max(0, min(options.option_count - 1, current + step))
+
+    def action_cancel(self) -> None:
+        """Called on escape: keep the current side."""
+        self.dismiss(None)

@@ -1,0 +1,176 @@
+"""The metric diff screen, driven with Pilot on real repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlvc_tui.screens.diff import DiffScreen
+from mlvc_tui.screens.pick_ref import RefPicker
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable, OptionList, Static
+from views_support import ScreenApp, build_hostile_views_repo, build_views_repo, settle
+
+from mlvc_tui.widgets.plot import PlotChart
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_views_repo(tmp_path_factory.mktemp("views") / "repo")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_hostile_views_repo(tmp_path_factory.mktemp("hostile") / "repo")
+
+
+def _app(path: Path, a: str = "prod", b: str = "exp/feature-eng") -> ScreenApp:
+    return ScreenApp(path, lambda: DiffScreen(a, b))
+
+
+def _cells(app: ScreenApp) -> dict[str, list[str]]:
+    table = app.screen.query_one(DataTable)
+    return {str(row.key.value): [Text(str(c)).plain if not isinstance(c, Text) else c.plain
+                                 for c in table.get_row(row.key)]
+            for row in table.ordered_rows}
+
+
+def _text(app: ScreenApp, selector: str) -> str:
+    content = app.screen.query_one(selector, Static).render()
+    return content.plain if hasattr(content, "plain") else str(content)
+
+
+async def test_opens_with_every_metric_errors_and_the_first_history(repo: Path) -> None:
+    app = _app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        cells = _cells(app)
+        assert list(cells) == ["accuracy", "loss", "latency_ms", "auc", "f1", "calibration"]
+        assert cells["accuracy"] == ["accuracy", "0.8600", "0.8800", "+0.0200", "+2.3%",
+                                     "↑ better"]
+        assert cells["loss"][-1] == "↓ worse"  # higher loss is worse
+        assert cells["latency_ms"][-1] == "= same"
+        assert cells["auc"][1:3] == ["0.8700", "—"] and cells["auc"][-1] == "- missing"
+        assert cells["f1"][-1] == "+ new" and cells["calibration"][2] == "NaN"
+        assert "metrics/bad.json is not valid" in _text(app, "#errors")
+        assert "6 metrics" in _text(app, "#summary")
+        chart = app.screen.query_one(PlotChart).data
+        assert chart is not None and chart.title.startswith("accuracy")
+        assert [s.label for s in chart.series] == ["prod", "exp/feature-eng"]
+        assert chart.series[0].y == (0.80, 0.82, 0.86, 0.86)
+        assert chart.series[1].y == (0.80, 0.82, 0.86, 0.87, 0.88)
+
+
+async def test_chart_follows_the_cursor(repo: Path) -> None:
+    app = _app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down")
+        await settle(pilot)
+        chart = app.screen.query_one(PlotChart).data
+        assert chart is not None and chart.title == "loss (lower is better)"
+        assert chart.series[1].y == (0.50, 0.45, 0.38, 0.41, 0.41)
+        await pilot.press("j", "j", "j")  # to f1, which prod never had
+        await settle(pilot)
+        chart = app.screen.query_one(PlotChart).data
+        assert chart is not None and chart.title.startswith("f1")
+        assert chart.series[0].y == () and chart.notes == ("no history on prod",)
+        assert chart.series[1].y == (0.71, 0.74)
+        await pilot.press("k", "k", "k", "k")  # back to accuracy: from the cache
+        chart = app.screen.query_one(PlotChart).data
+        assert chart is not None and chart.title.startswith("accuracy")
+
+
+async def test_only_changed_toggles_rows(repo: Path) -> None:
+    app = _app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down")  # latency_ms, which is the same on both
+        await pilot.press("c")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 5 and "latency_ms" not in _cells(app)
+        assert "only changed: showing 5 of 6" in _text(app, "#summary")
+        await pilot.press("c")
+        await settle(pilot)
+        assert table.row_count == 6 and "only changed" not in _text(app, "#summary")
+
+
+async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
+    app = _app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, RefPicker)
+        options = app.screen.query_one(OptionList)
+        prompts = [options.get_option_at_index(i).prompt for i in range(options.option_count)]
+        listed = [p.plain.split()[1] for p in prompts if isinstance(p, Text)]
+        assert listed == ["prod", "exp/corrupt-drift", "exp/feature-eng", "exp/lr-sweep",
+                          "model@v1.0.0", "model@v1.1.0", "model@v1.2.0"]
+        await pilot.press(*"v1.0", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DiffScreen) and app.screen.a == "model@v1.0.0"
+        assert _cells(app)["accuracy"][1:3] == ["0.8000", "0.8800"]
+        assert "model@v1.0.0 → exp/feature-eng" in _text(app, "#title")
+
+
+async def test_escape_in_the_picker_keeps_the_side(repo: Path) -> None:
+    app = _app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DiffScreen) and app.screen.a == "prod"
+
+
+async def test_swap_compares_the_other_way(repo: Path) -> None:
+    app = _app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert "exp/feature-eng → prod" in _text(app, "#title")
+        cells = _cells(app)
+        assert cells["accuracy"][1:3] == ["0.8800", "0.8600"] and cells["accuracy"][-1] == (
+            "↓ worse")
+        assert cells["f1"][-1] == "- missing"
+
+
+async def test_unknown_ref_is_a_message_in_place(repo: Path) -> None:
+    app = _app(repo, b="no-such-branch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "no branch, tag or commit named 'no-such-branch'" in _text(app, "#message")
+        assert not app.screen.query_one("#body").display
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, DiffScreen)
+
+
+async def test_hostile_keys_and_names_render_literally(hostile: Path) -> None:
+    app = _app(hostile, b="exp/ünï-模型-x]")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        cells = _cells(app)
+        assert cells["[red]evil[/red]"][0] == "[red]evil[/red]"
+        assert cells["\x1b[2Jwipe"][0] == "\\x1b[2Jwipe"
+        assert "prod → exp/ünï-模型-x]" in _text(app, "#title")
+        await pilot.press("down")
+        await settle(pilot)
+        chart = app.screen.query_one(PlotChart).data
+        assert chart is not None and chart.title.startswith("[red]evil[/red]")
+
+
+async def test_no_color_chart_is_plain_text(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = _app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        rendered = app.screen.query_one(PlotChart).render()
+        assert isinstance(rendered, Text) and "┤" in rendered.plain
+        assert not any(Style.parse(str(span.style)).color for span in rendered.spans)
