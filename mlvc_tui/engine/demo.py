@@ -108,6 +108,7 @@ def _history(b: Builder) -> None:
         },
     )
     b.train("exp/lr-sweep", at(8, 14, 45))
+    b.monitor("dev", at(12, 9), {}, 0.1)
     b.commit(
         "dev",
         CHEN,
