@@ -54,7 +54,9 @@ def cmd_grid(args: argparse.Namespace) -> int:
     with _registry(args) as reg:
         grid = reg.grid()
     if args.json:
-        _emit(args, _grid_json(grid), lambda: None)
+        from .engine.jsonable import dumps
+
+        sys.stdout.write(dumps(_grid_json(grid), compact=True) + "\n")
         return 0
     from .cli_render import GRID_LEGEND, console, render_grid
     from .safetext import visible
@@ -71,24 +73,38 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _artifact_json(status: str, art: Any) -> dict[str, Any]:
+    """One grid cell; ``blob_id`` and ``storage`` only where they say more than ``id``."""
+    if art is None:
+        return {"status": status}
+    cell = {"status": status, "id": art.id, "size": art.size}
+    if art.storage != "blob":
+        cell.update(storage=art.storage.value, blob_id=art.blob_id)
+    return cell
+
+
 def _grid_json(grid: Any) -> dict[str, Any]:
+    """The grid as plain data (built directly: it is the largest output mlvc prints)."""
+    from .engine.jsonable import to_jsonable
+
+    kinds = {}
+    for row in grid.rows:
+        kinds.update({p: a.kind for p, a in row.artifacts.items()})
     return {
         "root": grid.root, "prod": grid.prod, "head": grid.head, "detached": grid.detached,
-        "bare": grid.bare, "primary_metric": grid.primary_metric, "columns": grid.columns,
-        "worktree": grid.worktree,
+        "bare": grid.bare, "primary_metric": grid.primary_metric,
+        "columns": [{"path": p, "kind": kinds.get(p, "data")} for p in grid.columns],
+        "worktree": to_jsonable(grid.worktree),
         "branches": [
             {
-                "branch": row.branch,
-                "primary": {"value": row.primary_value, "delta": row.primary_delta,
-                            "verdict": row.primary_verdict},
-                "metrics": row.metrics.values,
+                "branch": to_jsonable(row.branch),
+                "primary": to_jsonable({"value": row.primary_value, "delta": row.primary_delta,
+                                        "verdict": row.primary_verdict}),
+                "metrics": to_jsonable(row.metrics.values),
                 "metric_errors": row.metrics.errors,
                 "artifacts": {
-                    path: {"status": row.status[path], **(
-                        {"id": a.id, "blob_id": a.blob_id, "size": a.size,
-                         "storage": a.storage, "kind": a.kind}
-                        if (a := row.artifacts.get(path)) else {})}
-                    for path in grid.columns if path in row.status
+                    path: _artifact_json(status.value, row.artifacts.get(path))
+                    for path, status in row.status.items()
                 },
             }
             for row in grid.rows

@@ -57,7 +57,7 @@ def test_grid_json_is_strict_and_complete(repo: GitRepo) -> None:
     assert rows["exp/nan"]["metrics"]["accuracy"] == "NaN"
     assert rows["exp/broken"]["metric_errors"]
     blob = repo.git("rev-parse", "prod:models/model.pkl").strip()
-    assert rows["prod"]["artifacts"]["models/model.pkl"]["blob_id"] == blob
+    assert rows["prod"]["artifacts"]["models/model.pkl"]["id"] == blob
 
 
 def test_diff_history_lineage(repo: GitRepo) -> None:

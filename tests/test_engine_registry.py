@@ -128,13 +128,15 @@ def test_lfs_pointer_and_submodule(tmp_path: Path) -> None:
     big = b"weights" * 1000
     oid = hashlib.sha256(big).hexdigest()
     pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(big)}\n"
-    r.commit("model via lfs", {"models/model.bin": pointer})
+    r.commit("model via lfs", {"models/model.bin": pointer, "models/plain.txt": pointer,
+                               ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"})
     r.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(data.path), "data")
     r.commit("pin data", {})
     with Registry.open(r.path) as reg:
         arts = reg.artifacts("prod")
     model, pinned = arts["models/model.bin"], arts["data"]
     assert (model.storage, model.id, model.size) == (Storage.LFS, oid, len(big))
+    assert arts["models/plain.txt"].storage is Storage.BLOB  # not marked filter=lfs
     assert (pinned.storage, pinned.id) == (Storage.SUBMODULE, data_head)
     assert pinned.kind == "data"
 
@@ -224,3 +226,31 @@ def test_unicode_and_hostile_names(tmp_path: Path) -> None:
         assert "exp/ünïcødé-🚀" in names
         assert odd in reg.artifacts("exp/ünïcødé-🚀")
         assert reg.commit("prod").summary.startswith("\x1b[2J[red]wipe")
+
+
+def test_object_cache_is_reused_and_a_corrupt_one_ignored(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        first = reg.grid()
+    cache = repo.path / ".git" / "mlvc" / "cache-v1"
+    assert cache.stat().st_size > 0
+    with Registry.open(repo.path) as reg:
+        assert reg.objects.cache.trees  # loaded, not re-read
+        assert reg.grid().rows == first.rows
+    cache.write_bytes(b"\x00garbage")
+    with Registry.open(repo.path) as reg:
+        assert reg.grid().rows == first.rows
+    assert cache.read_bytes() != b"\x00garbage"  # rebuilt
+    assert "mlvc" not in repo.git("status", "--porcelain")
+    assert repo.git("fsck", "--strict") == ""
+
+
+def test_loose_and_packed_refs_read_alike(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        loose = {b.name: b.commit.id for b in reg.branches()}
+    repo.git("pack-refs", "--all")
+    repo.checkout("dev")
+    repo.commit("after packing", {"logs/x.log": "x"})  # a loose ref shadowing a packed one
+    with Registry.open(repo.path) as reg:
+        packed = {b.name: b.commit.id for b in reg.branches()}
+        assert reg.tags() == {"model@v1.0.0": repo.rev("model@v1.0.0^{commit}")}
+    assert packed == {**loose, "dev": repo.rev("dev")}

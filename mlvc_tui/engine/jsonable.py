@@ -40,7 +40,13 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
-def dumps(value: Any) -> str:
-    """Indented, strict JSON (no NaN tokens); non-ASCII kept, control characters escaped."""
-    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, allow_nan=False)
+def dumps(value: Any, compact: bool = False) -> str:
+    """Strict JSON (no NaN tokens); non-ASCII kept, control characters escaped.
+
+    ``compact`` output is one line, and ``value`` must already be plain data.
+    """
+    if compact:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    else:
+        text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, allow_nan=False)
     return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -58,7 +58,8 @@ def _artifact_at(reg: Registry, tree: str, path: str) -> Artifact | None:
     mode, sha = hit
     if mode == GITLINK:
         return Artifact(path, "models", sha, sha, None, Storage.SUBMODULE)
-    info = reg.objects.blob_info(sha)
+    lfs = reg._lfs_paths(tree)
+    info = reg.objects.blob_info(sha, bool(lfs) and lfs.match(path))
     return Artifact(path, "models", info.id, sha, info.size, info.storage)
 
 
@@ -85,8 +86,12 @@ def _ids_below(reg: Registry, tree: str, folder: str) -> dict[str, str]:
     mode, sha = hit
     if mode == GITLINK or mode & 0o170000 != 0o040000:
         return {folder: sha}
-    return {f"{folder}/{p}": reg.objects.blob_info(e.sha).id if not e.is_gitlink else e.sha
-            for p, e in reg.objects.files(sha).items()}
+    lfs = reg._lfs_paths(tree)
+    return {
+        f"{folder}/{p}": e.sha if e.is_gitlink
+        else reg.objects.blob_info(e.sha, bool(lfs) and lfs.match(f"{folder}/{p}")).id
+        for p, e in reg.objects.files(sha).items()
+    }
 
 
 def _params(reg: Registry, tree: str) -> dict[str, object]:

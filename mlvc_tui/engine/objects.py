@@ -10,8 +10,10 @@ import stat
 from dataclasses import dataclass
 
 from dulwich.object_store import BaseObjectStore
-from dulwich.objects import Commit, parse_tree
+from dulwich.objects import Commit, hex_to_sha, parse_tree
+from dulwich.pack import OFS_DELTA, REF_DELTA
 
+from .diskcache import ObjectCache
 from .values import CommitInfo, Storage
 
 __all__ = ["BlobInfo", "ObjectReader", "TreeEntry", "decode", "encode"]
@@ -52,6 +54,18 @@ class BlobInfo:
     id: str  # blob id, or the LFS oid for an LFS pointer
 
 
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    """A git delta header size (little-endian base-128) at ``pos``; (value, next pos)."""
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
 def _parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
     if not data.startswith(LFS_PREFIX):
         return None
@@ -67,12 +81,14 @@ def _parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
 class ObjectReader:
     """Cached reads of commits, trees and blobs from one object store."""
 
-    def __init__(self, store: BaseObjectStore) -> None:
+    def __init__(self, store: BaseObjectStore, cache: ObjectCache | None = None) -> None:
         self.store = store
+        self.cache = cache or ObjectCache(None)
         self._commits: dict[str, tuple[CommitInfo, str]] = {}
-        self._trees: dict[str, tuple[tuple[str, int, str], ...]] = {}
+        self._trees = self.cache.trees
+        self._sizes = self.cache.sizes
         self._flat: dict[str, dict[str, TreeEntry]] = {}
-        self._blobs: dict[str, BlobInfo] = {}
+        self._blobs: dict[tuple[str, bool], BlobInfo] = {}
 
     def commit(self, sha: str) -> tuple[CommitInfo, str]:
         """The commit's info and its tree id."""
@@ -134,18 +150,53 @@ class ObjectReader:
         _, raw = self.store.get_raw(sha.encode("ascii"))
         return raw
 
-    def blob_info(self, sha: str) -> BlobInfo:
-        """Size and storage of a blob; an LFS pointer reports the real file's oid and size."""
-        hit = self._blobs.get(sha)
+    def blob_info(self, sha: str, maybe_lfs: bool = False) -> BlobInfo:
+        """Size and storage of a blob; an LFS pointer reports the real file's oid and size.
+
+        Only blobs at paths marked ``filter=lfs`` (``maybe_lfs``) are read for a pointer, as
+        git does; the others' sizes come from their pack headers, without inflating them.
+        """
+        key = (sha, maybe_lfs)
+        hit = self._blobs.get(key)
         if hit is None:
-            data = self.blob(sha)
-            pointer = _parse_lfs_pointer(data) if len(data) < LFS_MAX_POINTER else None
+            size = self.size(sha)
+            pointer = None
+            if maybe_lfs and size < LFS_MAX_POINTER:
+                pointer = _parse_lfs_pointer(self.blob(sha))
             if pointer is not None:
                 hit = BlobInfo(size=pointer[1], storage=Storage.LFS, id=pointer[0])
             else:
-                hit = BlobInfo(size=len(data), storage=Storage.BLOB, id=sha)
-            self._blobs[sha] = hit
+                hit = BlobInfo(size=size, storage=Storage.BLOB, id=sha)
+            self._blobs[key] = hit
         return hit
+
+    def size(self, sha: str) -> int:
+        """An object's size from its pack entry (a delta's header holds the result's size).
+
+        dulwich has no public call for this, so any surprise falls back to a full read.
+        """
+        hit = self._sizes.get(sha)
+        if hit is None:
+            hit = self._sizes[sha] = self._read_size(sha)
+        return hit
+
+    def _read_size(self, sha: str) -> int:
+        raw_sha = hex_to_sha(sha.encode("ascii"))
+        try:
+            for pack in self.store.packs:  # type: ignore[attr-defined]
+                try:
+                    offset = pack.index.object_offset(raw_sha)
+                except KeyError:
+                    continue
+                unpacked = pack.data.get_unpacked_object_at(offset)
+                if unpacked.pack_type_num not in (OFS_DELTA, REF_DELTA):
+                    return int(unpacked.decomp_len)
+                delta = b"".join(unpacked.decomp_chunks)[:24]
+                _, pos = _varint(delta, 0)
+                return _varint(delta, pos)[0]
+        except Exception:  # private pack layout: fall back to reading
+            pass
+        return len(self.blob(sha))
 
     def first_parent_chain(self, sha: str, limit: int) -> list[CommitInfo]:
         """The commit and its first parents, newest first, at most ``limit``."""

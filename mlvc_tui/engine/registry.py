@@ -11,11 +11,14 @@ from dulwich.objects import Tag
 from dulwich.repo import Repo
 
 from . import metrics as metric_files
+from .attributes import LfsPaths
 from .config import ARTIFACT_KINDS, PROD_FALLBACKS, RegistryConfig, parse_config
+from .diskcache import ObjectCache
 from .errors import BadInput, NotARegistry, RefNotFound
 from .lineage import history as history_of
 from .lineage import lineage as lineage_of
 from .objects import GITLINK, ObjectReader, decode, encode
+from .refs import read_refs
 from .values import (
     Artifact,
     ArtifactStatus,
@@ -45,14 +48,18 @@ class Registry:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
-        self.objects = ObjectReader(repo.object_store)
+        self.objects = ObjectReader(
+            repo.object_store, ObjectCache(Path(repo.controldir()) / "mlvc" / "cache-v1")
+        )
         self.bare = repo.bare
         self.root = Path(repo.path).resolve()
         self._refs: dict[str, str] = {}
         self._head_ref: str | None = None
         self._peeled: dict[str, str] = {}
-        self._metrics: dict[str | None, Metrics] = {}
+        self._metrics: dict[str, Metrics] = {}
         self._artifacts: dict[str, dict[str, Artifact]] = {}
+        self._lfs: dict[str, LfsPaths] = {}
+        self._status: dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]] = {}
         self.config = RegistryConfig()
         self.refresh()
 
@@ -81,7 +88,11 @@ class Registry:
         return registry
 
     def close(self) -> None:
-        self.repo.close()
+        """Save what was learnt about objects for the next process, and close the repo."""
+        try:
+            self.objects.cache.save()
+        finally:
+            self.repo.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -93,15 +104,11 @@ class Registry:
 
     def refresh(self) -> None:
         """Re-read refs and settings; cached objects stay (an id never changes meaning)."""
-        refs = self.repo.refs
-        raw = refs.as_dict()
         self._refs = {
-            decode(name): sha.decode("ascii")
-            for name, sha in raw.items()
-            if name.startswith((b"refs/heads/", b"refs/remotes/", b"refs/tags/"))
-            and not (name.startswith(b"refs/remotes/") and name.endswith(b"/HEAD"))
+            name: sha for name, sha in read_refs(self.repo).items()
+            if not (name.startswith(_REMOTES) and name.endswith("/HEAD"))
         }
-        head = refs.read_ref(b"HEAD")
+        head = self.repo.refs.read_ref(b"HEAD")
         self._head_ref = None
         self.detached: str | None = None
         if head and head.startswith(b"ref: "):
@@ -261,6 +268,7 @@ class Registry:
                               self.objects.files(sha).items()})
             else:
                 files[name] = (mode, sha)
+        lfs = self._lfs_paths(tree)
         out: dict[str, Artifact] = {}
         for path, (mode, sha) in files.items():
             kind = self.config.kind_of(path) or ("data" if path == "data" else None)
@@ -269,12 +277,21 @@ class Registry:
             if mode == GITLINK:
                 out[path] = Artifact(path, kind, sha, sha, None, Storage.SUBMODULE)
                 continue
-            info = self.objects.blob_info(sha)
+            info = self.objects.blob_info(sha, bool(lfs) and lfs.match(path))
             out[path] = Artifact(path, kind, info.id, sha, info.size, info.storage)
         if len(self._artifacts) > 4096:
             self._artifacts.clear()
         self._artifacts[tree] = out
         return out
+
+    def _lfs_paths(self, tree: str) -> LfsPaths:
+        """The LFS patterns of a tree's root `.gitattributes` (cached by blob id)."""
+        hit = self.objects.lookup(tree, ".gitattributes")
+        key = hit[1] if hit else ""
+        found = self._lfs.get(key)
+        if found is None:
+            found = self._lfs[key] = LfsPaths(self.objects.blob(key) if key else None)
+        return found
 
     def read(self, ref: str, path: str) -> bytes:
         """A file's bytes on a ref (or in the working tree with WORKTREE)."""
@@ -295,8 +312,10 @@ class Registry:
     def _metrics_of_tree(self, tree: str) -> Metrics:
         stem = self._model_stem()
         hit = self.objects.lookup(tree, "metrics")
-        key = hit[1] if hit else None
+        key = f"{hit[1] if hit else ''}:{stem or ''}"
         cached = self._metrics.get(key)
+        if cached is None and (saved := self.objects.cache.metrics.get(key)) is not None:
+            cached = self._metrics[key] = Metrics(*saved)
         if cached is None:
             files = []
             if hit is not None and hit[0] & 0o170000 == 0o040000:
@@ -305,6 +324,7 @@ class Registry:
                             and not entry.is_gitlink:
                         files.append((f"metrics/{path}", self.objects.blob(entry.sha)))
             cached = self._metrics[key] = metric_files.merge_files(files, stem)
+            self.objects.cache.metrics[key] = (cached.values, cached.errors)
         return cached
 
     def _model_stem(self) -> str | None:
@@ -365,6 +385,29 @@ class Registry:
         committed = self._artifacts_of_tree(self.objects.commit(sha)[1]) if sha else {}
         return worktree_changes(self.repo, committed, self.config)
 
+    def _status_against(
+        self, arts: dict[str, Artifact], prod_arts: dict[str, Artifact]
+    ) -> dict[str, ArtifactStatus]:
+        """Each artifact of either side: same, changed, new or missing (cached per pair)."""
+        key = (id(arts), id(prod_arts))
+        hit = self._status.get(key)
+        if hit is not None and hit[0] is arts and hit[1] is prod_arts:
+            return hit[2]
+        status: dict[str, ArtifactStatus] = {}
+        for path, mine in arts.items():
+            theirs = prod_arts.get(path)
+            if theirs is None:
+                status[path] = ArtifactStatus.NEW
+            else:
+                status[path] = ArtifactStatus.SAME if mine.id == theirs.id \
+                    else ArtifactStatus.CHANGED
+        for path in prod_arts.keys() - arts.keys():
+            status[path] = ArtifactStatus.MISSING
+        if len(self._status) > 4096:
+            self._status.clear()
+        self._status[key] = (arts, prod_arts, status)
+        return status
+
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         branches = self.branches()
@@ -382,18 +425,9 @@ class Registry:
         columns = tuple(sorted(paths, key=lambda p: (rank.get(kinds[p], 99), kinds[p], p)))
         rows = []
         for branch, tree, arts in zip(branches, trees, arts_by_branch, strict=True):
-            status: dict[str, ArtifactStatus] = {}
-            for path in columns:
-                mine, theirs = arts.get(path), prod_arts.get(path)
-                if mine is not None and theirs is not None:
-                    status[path] = ArtifactStatus.SAME if mine.id == theirs.id \
-                        else ArtifactStatus.CHANGED
-                elif mine is not None:
-                    status[path] = ArtifactStatus.NEW
-                elif theirs is not None:
-                    status[path] = ArtifactStatus.MISSING
-            if branch.is_head:
-                status.update(dict.fromkeys(changed, ArtifactStatus.MODIFIED))
+            status = self._status_against(arts, prod_arts)
+            if branch.is_head and changed:
+                status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
             m = self._metrics_of_tree(tree)
             value = m.get(primary) if primary else None
             cmp = metric_files.compare(
