@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -17,12 +18,21 @@ from textual.worker import get_current_worker
 from mlvc_tui.engine import ArtifactStatus, Grid, MlvcError
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import GLYPHS, legend
-from mlvc_tui.widgets.grid import RegistryGrid
+from mlvc_tui.widgets.grid import RegistryGrid, column_key
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
-__all__ = ["GridScreen"]
+__all__ = ["GridScreen", "short_path"]
+
+
+def short_path(path: str, width: int) -> str:
+    """A folder for the status bar: ``~`` for home, the start elided when too long."""
+    home = str(Path.home())
+    if home not in ("", "/") and (path == home or path.startswith(home + "/")):
+        path = "~" + path[len(home):]
+    path = visible(path)
+    return path if len(path) <= width else "…" + path[-(width - 1):]
 
 
 class GridScreen(Screen[None]):
@@ -62,6 +72,7 @@ class GridScreen(Screen[None]):
         yield Input(placeholder="filter branches (esc clears)", id="filter")
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
+        yield Static(id="column-key")
         yield Static(id="cursor-info")
         yield Static(legend(), id="legend")
         yield Static(id="status")
@@ -128,6 +139,10 @@ class GridScreen(Screen[None]):
         table = self.query_one(RegistryGrid)
         table.show(self.grid, text_filter=self.query_one("#filter", Input).value,
                    width=self.size.width, now=self.app.now())
+        key = self.query_one("#column-key", Static)
+        key.display = table.compact
+        if table.compact:
+            key.update(column_key(self.grid, table.codes, self.size.width - 2))
         self._status()
         self._cursor_info()
 
@@ -141,7 +156,8 @@ class GridScreen(Screen[None]):
         """The status bar: repository, checked-out branch, counts."""
         grid = self.grid
         out = Text(no_wrap=True, overflow="ellipsis", end="")
-        out.append(visible(str(grid.root if grid else self.app.session.path)), style="bold")
+        root = grid.root if grid else str(self.app.session.path)
+        out.append(short_path(root, max(24, self.size.width // 3)), style="bold")
         if grid is not None:
             if grid.bare:
                 where = "bare repository"
@@ -149,15 +165,16 @@ class GridScreen(Screen[None]):
                 where = f"on {visible(grid.head)}"
             else:
                 where = f"detached at {(grid.detached or '?')[:8]}"
-            differ = sum(1 for r in grid.rows if any(
+            shown = len(self.query_one(RegistryGrid).shown)
+            count = f"{shown} of {len(grid.rows)}" if shown != len(grid.rows) \
+                else f"{len(grid.rows)}"
+            changed = sum(1 for r in grid.rows if any(
                 s is not ArtifactStatus.SAME for s in r.status.values()))
-            out.append(f" · {where} · {len(grid.rows)} branches · {len(grid.columns)} artifacts"
-                       f" · {differ} differ from prod")
+            out.append(f" · {where} · ").append(count, style="bold" if shown != len(
+                grid.rows) else "")
+            out.append(f" branches · {len(grid.columns)} artifacts · {changed} changed")
             if grid.worktree:
                 out.append(f" · {len(grid.worktree)} uncommitted", style="magenta")
-            shown = len(self.query_one(RegistryGrid).shown)
-            if shown != len(grid.rows):
-                out.append(f" · showing {shown}", style="bold")
         self.query_one("#status", Static).update(out)
 
     def _cursor_info(self) -> None:

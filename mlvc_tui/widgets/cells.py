@@ -17,9 +17,10 @@ from ..safetext import visible
 
 __all__ = [
     "GLYPHS",
-    "LEGEND",
+    "STATUS_WORDS",
     "VERDICT_GLYPHS",
     "human_size",
+    "legend",
     "literal",
     "metric_value",
     "relative_time",
@@ -47,7 +48,7 @@ VERDICT_GLYPHS: dict[Verdict, tuple[str, str]] = {
 }
 
 
-_LEGEND_WORDS: dict[ArtifactStatus | None, str] = {
+STATUS_WORDS: dict[ArtifactStatus | None, str] = {
     ArtifactStatus.SAME: "same",
     ArtifactStatus.CHANGED: "changed",
     ArtifactStatus.NEW: "new",
@@ -71,15 +72,13 @@ def status_cell(status: ArtifactStatus | None) -> Text:
 def legend() -> Text:
     """The key to the grid's glyphs."""
     out = Text(end="")
-    for status, word in _LEGEND_WORDS.items():
+    for status, word in STATUS_WORDS.items():
         glyph, style, _ = GLYPHS[status]
         out.append(glyph, style=style).append(f" {word} ")
     out.append("↑", style="bold green").append("↓", style="bold red").append(" vs prod ")
     out.append("!", style="bold red").append(" unreadable")
     return out
 
-
-LEGEND = legend
 
 
 def metric_value(value: float | None) -> str:
@@ -102,7 +101,7 @@ def verdict_cell(
     out = Text(no_wrap=True, end="")
     if error:
         out.append("! ", style="bold red")
-    out.append(metric_value(value) if value is not None else ("" if error else "—"))
+    out.append(metric_value(value) if value is not None else ("error" if error else "—"))
     if delta is not None and verdict is not None:
         glyph, style = VERDICT_GLYPHS[verdict]
         if delta:

@@ -21,7 +21,7 @@ from ..engine import BranchKind, BranchSnapshot, Grid
 from ..safetext import visible
 from .cells import literal, relative_time, status_cell, verdict_cell
 
-__all__ = ["KIND_LETTERS", "RegistryGrid", "column_codes"]
+__all__ = ["KIND_LETTERS", "RegistryGrid", "column_codes", "column_key"]
 
 KIND_LETTERS = {"models": "M", "metrics": "E", "logs": "L", "monitoring": "O", "data": "D"}
 _FIXED = ("branch", "metric")
@@ -39,6 +39,27 @@ def column_codes(grid: Grid) -> dict[str, str]:
         n = counts[letter]
         out[path] = f"{letter}{n if n < 10 else chr(ord('a') + n - 10)}"
     return out
+
+
+def column_key(grid: Grid, codes: dict[str, str], width: int) -> Text:
+    """What each two-character column code stands for, grouped by kind, in ``width`` cells."""
+    entries: list[Text] = []
+    kind = None
+    for path in grid.columns:
+        entry = Text(end="")
+        if (this := _kind(grid, path)) != kind:
+            entry.append(f"{visible(this)}: ", style="bold")
+            kind = this
+        entry.append(codes[path], style="bold cyan").append(f" {visible(_basename(path))}")
+        entries.append(entry)
+    lines: list[Text] = [Text(end="")]
+    for entry in entries:
+        if lines[-1].cell_len and lines[-1].cell_len + 2 + entry.cell_len > width:
+            lines.append(Text(end=""))
+        if lines[-1].cell_len:
+            lines[-1].append("  ")
+        lines[-1].append_text(entry)
+    return Text("\n", end="").join(lines)
 
 
 def _kind(grid: Grid, path: str) -> str:
@@ -140,7 +161,7 @@ class RegistryGrid(DataTable[Text]):
         for path in grid.columns:
             label = self.codes[path] if label_w is None else _basename(path)
             width_ = 2 if label_w is None else min(len(label), label_w)
-            self.add_column(literal(label), width=width_, key=path)
+            self.add_column(literal(label), width=width_, key=f"artifact:{path}")
         for snap in self.shown:
             self.add_row(*self._cells(snap, grid, now), key=snap.branch.name)
         rows = [r.branch.name for r in self.shown]

@@ -1,0 +1,286 @@
+"""Branch detail: a branch's artifacts against prod, its recent commits and its metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
+
+from mlvc_tui.engine import (
+    BranchKind,
+    BranchSnapshot,
+    CommitInfo,
+    MetricDiff,
+    MlvcError,
+    RefNotFound,
+    Registry,
+    Storage,
+)
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import (
+    GLYPHS,
+    STATUS_WORDS,
+    VERDICT_GLYPHS,
+    human_size,
+    literal,
+    metric_value,
+    relative_time,
+    status_cell,
+    storage_mark,
+)
+
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
+
+__all__ = ["BranchDetail", "BranchScreen", "read_branch"]
+
+COMMITS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class BranchDetail:
+    """Everything the screen shows about one branch, read in one engine call."""
+
+    snapshot: BranchSnapshot
+    prod: str | None
+    log: tuple[CommitInfo, ...]
+    diff: MetricDiff | None  # metrics against prod (None on prod itself or without prod)
+
+
+def read_branch(reg: Registry, branch: str) -> BranchDetail:
+    """Read one branch's detail; RefNotFound when the branch is gone."""
+    snapshot = reg.grid().row(branch)
+    if snapshot is None:
+        raise RefNotFound(f"there is no branch named '{branch}' any more (deleted?)")
+    prod = reg.prod
+    diff = reg.diff(prod, branch) if prod is not None and prod != branch else None
+    return BranchDetail(snapshot, prod, reg.log(branch, COMMITS), diff)
+
+
+def _name(author: str) -> str:
+    """"Ana Ruiz <ana@example.com>" -> "Ana Ruiz"."""
+    name = author.split("<", 1)[0].strip()
+    return name or author
+
+
+class BranchScreen(Screen[None]):
+    """One branch: artifacts, commits, metrics. tab moves between the three panes."""
+
+    CSS_PATH = "branch.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("d", "diff", "Diff"),
+        Binding("l", "lineage", "Lineage"),
+        Binding("t", "drift", "Drift"),
+        Binding("R", "refresh", "Refresh", key_display="R"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("tab", "app.focus_next", "Next pane", show=False),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        """A branch read by a worker (or the error that stopped it)."""
+
+        generation: int
+        detail: BranchDetail | None
+        error: str | None
+
+    app: MlvcApp
+
+    def __init__(self, branch: str) -> None:
+        super().__init__()
+        self.branch = branch
+        self.generation = 0
+        self.refreshes_seen = 0
+        self.detail: BranchDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        """Called to build the screen."""
+        yield Static(literal(self.branch, "bold"), id="title")
+        yield Static("Loading…", id="message")
+        with Container(id="panes"):
+            yield DataTable(id="artifacts", cursor_type="row")
+            yield DataTable(id="commits", cursor_type="row")
+            yield DataTable(id="metrics", cursor_type="row")
+        yield Static(id="errors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Called when the screen is first shown: read the branch."""
+        for pane, title in (("artifacts", "Artifacts"), ("commits", "Commits"),
+                            ("metrics", "Metrics")):
+            self.query_one(f"#{pane}").border_title = title
+        self.query_one("#panes").display = False
+        self.query_one("#errors").display = False
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        """Called when the screen is in front again: reload if a refresh happened meanwhile."""
+        if self.app.refreshes != self.refreshes_seen:
+            self.reload()
+
+    def reload(self, refresh: bool = False) -> None:
+        """Read the branch again (re-reading refs first with ``refresh``)."""
+        self.generation += 1
+        if refresh:
+            self.app.refreshes += 1
+        self.refreshes_seen = self.app.refreshes
+        self._load(self.generation, refresh)
+
+    @work(thread=True, exclusive=True, group="branch", exit_on_error=False)
+    def _load(self, generation: int, refresh: bool) -> None:
+        session, branch = self.app.session, self.branch
+        try:
+            if refresh:
+                session.refresh()
+            message = self.Loaded(generation, session.run(lambda r: read_branch(r, branch)), None)
+        except MlvcError as exc:
+            message = self.Loaded(generation, None, str(exc))
+        except Exception as exc:  # an engine bug: say so in place, never crash
+            message = self.Loaded(generation, None, f"Could not read {branch!r}: {exc!r}")
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_branch_screen_loaded(self, message: Loaded) -> None:
+        """Called when a worker has read the branch: show it, unless a newer read is coming."""
+        if message.generation != self.generation:
+            return
+        text, panes = self.query_one("#message", Static), self.query_one("#panes")
+        if message.detail is None:
+            text.update(Text(visible(message.error or "unknown error"), style="bold red"))
+            text.display, panes.display = True, False
+            self.query_one("#errors").display = False
+            return
+        text.display, panes.display = False, True
+        self.detail = detail = message.detail
+        self._title(detail)
+        self._artifacts(detail)
+        self._commits(detail)
+        self._metrics(detail)
+        errors = detail.snapshot.metrics.errors
+        box = self.query_one("#errors", Static)
+        box.display = bool(errors)
+        if errors:
+            out = Text(end="")
+            for path, reason in errors.items():
+                out.append("! ", style="bold red").append(visible(path), style="bold")
+                out.append(f": {visible(reason)}\n")
+            out.rstrip()
+            box.update(out)
+        if self.focused is None:
+            self.query_one("#artifacts").focus()
+
+    def on_resize(self) -> None:
+        """Called when the terminal changes size: fit the commit messages again."""
+        if self.detail is not None:
+            self._commits(self.detail)
+
+    def _title(self, detail: BranchDetail) -> None:
+        branch = detail.snapshot.branch
+        out = literal(branch.name, "bold")
+        kind = "prod" if branch.kind is BranchKind.PROD else branch.kind.value
+        out.append(f"  {kind}", style="cyan")
+        if branch.is_head:
+            out.append(" · checked out", style="cyan")
+        if branch.remote:
+            out.append(f" · remote {visible(branch.remote)}", style="dim")
+        commit = branch.commit
+        out.append(f"  {commit.short_id} ", style="yellow").append(visible(commit.summary))
+        out.append(f" · {visible(commit.author)}, {relative_time(commit.time, self.app.now())}",
+                   style="dim")
+        self.query_one("#title", Static).update(out)
+
+    def _artifacts(self, detail: BranchDetail) -> None:
+        snap = detail.snapshot
+        table = self.query_one("#artifacts", DataTable)
+        table.clear(columns=True)
+        special = any(a.storage is not Storage.BLOB for a in snap.artifacts.values())
+        table.add_columns(Text(""), Text("path"), Text("size", justify="right"), Text("id"),
+                          *([Text("stored")] if special else []), Text("vs prod"))
+        paths = [p for p in snap.status if p in snap.artifacts or snap.status[p]]
+        paths += [p for p in snap.artifacts if p not in snap.status]
+        for path in paths:
+            art, status = snap.artifacts.get(path), snap.status.get(path)
+            stored = [Text(storage_mark(art.storage) if art else "", style="cyan")]
+            table.add_row(
+                status_cell(status), literal(path),
+                Text(human_size(art.size) if art else "—", justify="right"),
+                Text(art.id[:8] if art else "—", style="yellow"), *(stored if special else []),
+                Text(STATUS_WORDS[status], style=GLYPHS[status][1]), key=path,
+            )
+        table.border_title = f"Artifacts ({len(snap.artifacts)})"
+
+    def _commits(self, detail: BranchDetail) -> None:
+        table = self.query_one("#commits", DataTable)
+        table.clear(columns=True)
+        now = self.app.now()
+        authors = [_name(c.author) for c in detail.log]
+        author_w = min(max((len(a) for a in authors), default=6), 20)
+        width = self.size.width if self.size.width < 120 else self.size.width * 3 // 5
+        message_w = max(20, width - 8 - 13 - author_w - 10)
+        table.add_column(Text("id"), width=8)
+        table.add_column(Text("when"), width=13)
+        table.add_column(Text("author"), width=author_w)
+        table.add_column(Text("message"), width=message_w)
+        for commit, author in zip(detail.log, authors, strict=True):
+            table.add_row(Text(commit.short_id, style="yellow"),
+                          Text(relative_time(commit.time, now), style="dim"),
+                          literal(author), literal(commit.summary), key=commit.id)
+        table.border_title = f"Commits (last {len(detail.log)})"
+
+    def _metrics(self, detail: BranchDetail) -> None:
+        table = self.query_one("#metrics", DataTable)
+        table.clear(columns=True)
+        values = detail.snapshot.metrics.values
+        table.add_columns(Text("metric"), Text("value", justify="right"))
+        rows = {r.key: r for r in detail.diff.rows} if detail.diff else {}
+        if detail.diff is not None:
+            table.add_columns(Text(visible(detail.prod or "prod"), justify="right"), Text(""))
+        for key, value in values.items():
+            cells = [literal(key), Text(metric_value(value), justify="right")]
+            if detail.diff is not None:
+                row = rows.get(key)
+                glyph, style = VERDICT_GLYPHS[row.verdict] if row else ("", "")
+                cells += [Text(metric_value(row.a) if row else "", justify="right", style="dim"),
+                          Text(glyph, style=f"bold {style}")]
+            table.add_row(*cells, key=key)
+        table.border_title = f"Metrics ({len(values)})"
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_diff(self) -> None:
+        """Called on d: compare this branch's metrics with prod."""
+        self.app.open_diff(self.branch)
+
+    def action_lineage(self) -> None:
+        """Called on l: show where this branch's model came from."""
+        self.app.open_lineage(self.branch)
+
+    def action_drift(self) -> None:
+        """Called on t: show this branch's drift log."""
+        self.app.open_drift(self.branch)
+
+    def action_refresh(self) -> None:
+        """Called on R: re-read the branch."""
+        self.reload(refresh=True)
+
+    def action_cursor_down(self) -> None:
+        """Called on j: move down in the focused pane."""
+        if isinstance(self.focused, DataTable):
+            self.focused.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        """Called on k: move up in the focused pane."""
+        if isinstance(self.focused, DataTable):
+            self.focused.action_cursor_up()

@@ -1,0 +1,143 @@
+"""Shared fixtures for the TUI tests: real registries, frozen time, snapshots in `snapshots/`.
+
+Snapshots are written to `<repo>/snapshots/<test module>/<test>.svg` (not the plugin's
+default `tests/__snapshots__/`): `SnapshotsDir` below is rebound on the plugin module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_textual_snapshot
+from gitrepo import GitRepo
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from mlvc_tui.engine.demo import build_demo
+
+REPO = Path(__file__).resolve().parents[1]
+FIXED_NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # after every fixture commit
+
+
+class SnapshotsDir(pytest_textual_snapshot.SVGImageExtension):
+    """The plugin's SVG extension, storing under `<repo>/snapshots/<test module>/`."""
+
+    @classmethod
+    def dirname(cls, *, test_location) -> str:  # type: ignore[no-untyped-def]
+        return str(REPO / "snapshots" / test_location.basename)
+
+
+pytest_textual_snapshot.SVGImageExtension = SnapshotsDir  # type: ignore[misc]
+
+
+@pytest.fixture(autouse=True)
+def _frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Freeze what changes with time: the input cursor stays lit, colours stay as set."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TEXTUAL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def test_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every session repository lives in; HOME for snapshots (paths print as ~)."""
+    return tmp_path_factory.mktemp("home", numbered=False)
+
+
+@pytest.fixture
+def as_home(test_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME points at `test_home`, so the status bar shows stable `~/...` paths."""
+    monkeypatch.setenv("HOME", str(test_home))
+    return test_home
+
+
+@pytest.fixture(scope="session")
+def demo_repo(test_home: Path) -> Path:
+    """The demo registry (seed 7, with an uncommitted change to logs/train.log)."""
+    return build_demo(test_home / "demo", seed=7)
+
+
+def build_hostile_repo(path: Path) -> Path:
+    """A registry whose names, paths and messages carry markup, escapes and unicode."""
+    g = GitRepo(path)
+    g.commit("Initial model", {
+        "models/model.pkl": b"model-v1",
+        "models/my model [red]x[/red].pkl": b"odd name",
+        "metrics/model.json": {"accuracy": 0.8, "loss": 0.5},
+        "logs/train.log": "epoch 1 [bold]loss[/bold] 0.5\n",
+    })
+    g.clock += 3600
+    g.write({"models/model.pkl": b"model-v2",
+             "metrics/model.json": {"accuracy": 0.82, "loss": 0.45}})
+    g.git("add", "-A")
+    g.git("commit", "-q", "--cleanup=verbatim", "-m",
+          "Retrain \x1b[31mred alert\x1b[0m\x07 [bold]not bold[/bold]")
+    g.checkout("exp/ünïcødé-🚀", new=True)
+    g.commit("Unicode branch: bigger model", {
+        "models/model.pkl": b"model-v3-unicode",
+        "metrics/model.json": {"accuracy": 0.85, "loss": 0.4},
+    })
+    g.checkout("prod")
+    g.checkout("exp/corrupt", new=True)
+    g.commit("Corrupt metrics", {"metrics/model.json": "{not json"})
+    g.checkout("prod")
+    g.checkout("exp/nan", new=True)
+    g.commit("NaN accuracy", {"metrics/model.json": '{"accuracy": NaN, "loss": 0.4}'})
+    g.checkout("prod")
+    # git refuses "[" in ref names (and dulwich skips such refs), so the markup rides on
+    # the paths and messages of a branch instead
+    g.checkout("exp/markup", new=True)
+    g.commit("[bold]markup[/bold] [link=http://x]click[/link] :smile:", {
+        "models/[bold]markup[/bold].pkl": b"markup",
+    })
+    g.checkout("prod")
+    return path
+
+
+@pytest.fixture(scope="session")
+def hostile_repo(test_home: Path) -> Path:
+    """`build_hostile_repo`, built once; tests must not change it."""
+    return build_hostile_repo(test_home / "hostile")
+
+
+@pytest.fixture
+def small_repo(tmp_path: Path) -> GitRepo:
+    """A small registry of this test's own (prod, dev, exp/a), free to change."""
+    g = GitRepo(tmp_path / "small")
+    g.commit("Initial model", {"models/model.pkl": b"v1",
+                               "metrics/model.json": {"accuracy": 0.8}})
+    g.checkout("dev", new=True)
+    g.commit("Dev model", {"models/model.pkl": b"v2", "metrics/model.json": {"accuracy": 0.83}})
+    g.checkout("exp/a", new=True)
+    g.commit("Experiment a", {"metrics/model.json": {"accuracy": 0.79}})
+    g.checkout("prod")
+    return g
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait until every engine worker has finished and its result is on screen."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def keys(*pressed: str) -> Callable[[Pilot], Awaitable[None]]:
+    """A snapshot `run_before`: settle, then press each key and settle again."""
+
+    async def run(pilot: Pilot) -> None:
+        await settle(pilot)
+        for key in pressed:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run
+
+
+def screen_text(pilot: Pilot) -> str:
+    """Everything on the terminal right now, as plain text (styles dropped)."""
+    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+

@@ -1,0 +1,168 @@
+"""Pilot tests of the grid (home) and branch detail screens on real registries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import FIXED_NOW, screen_text, settle
+from mlvc_tui.screens.branch import BranchScreen
+from mlvc_tui.screens.grid import GridScreen
+
+from mlvc_tui.app import make_app
+from mlvc_tui.widgets.grid import RegistryGrid
+
+
+def _grid(app) -> RegistryGrid:  # type: ignore[no-untyped-def]
+    return app.screen.query_one(RegistryGrid)
+
+
+async def test_grid_rows_follow_engine_order(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = _grid(app)
+        names = [r.branch.name for r in grid.shown]
+        assert names[:3] == ["prod", "staging", "dev"]
+        assert all(n.startswith(("ab/", "exp/")) for n in names[3:])
+        text = screen_text(pilot)
+        assert "accuracy" in text and "8 branches" in text and "on dev" in text
+        assert "models: M1" in text  # compact columns are explained at 80 columns
+
+
+async def test_jk_and_arrows_move_the_cursor(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = _grid(app)
+        await pilot.press("j", "j", "down")
+        assert grid.branch == grid.shown[3].branch.name
+        await pilot.press("k", "up")
+        assert grid.branch == "staging"
+        await pilot.press("right", "right", "right")
+        assert grid.column_path == app.screen.grid.columns[1]
+        assert "models/model.pkl" in screen_text(pilot)  # the cursor line names the artifact
+        await pilot.press("h")
+        assert grid.column_path == app.screen.grid.columns[0]
+
+
+async def test_filter_as_you_type_then_escape_clears(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = _grid(app)
+        await pilot.press("slash", "e", "x", "p")
+        assert {r.branch.name for r in grid.shown} == {
+            "exp/deep-model", "exp/feature-eng", "exp/lr-sweep"}
+        await pilot.press("slash", "l", "r")
+        assert [r.branch.name for r in grid.shown] == ["exp/lr-sweep"]
+        assert "1 of 8 branches" in screen_text(pilot)
+        await pilot.press("escape")
+        assert len(grid.shown) == 8
+        assert app.focused is grid
+
+
+async def test_filter_kept_after_enter_then_escape_on_grid_clears(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = _grid(app)
+        await pilot.press("slash", "a", "b", "/", "enter")
+        assert app.focused is grid and len(grid.shown) == 2
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BranchScreen) and app.screen.branch == "ab/test-b"
+        await pilot.press("escape")
+        assert isinstance(app.screen, GridScreen) and len(grid.shown) == 2
+        await pilot.press("escape")
+        assert len(grid.shown) == 8
+
+
+async def test_filter_matching_nothing_says_so(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "z", "z", "z", "enter", "enter")
+        assert "no branch matches the filter" in screen_text(pilot)
+        assert isinstance(app.screen, GridScreen)
+
+
+async def test_enter_opens_branch_detail_and_escape_returns(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BranchScreen) and app.screen.branch == "dev"
+        text = screen_text(pilot)
+        for expected in ("models/model.pkl", "Commits", "Metrics", "accuracy", "uncommitted"):
+            assert expected in text
+        await pilot.press("tab", "j", "k")
+        await pilot.press("escape")
+        assert isinstance(app.screen, GridScreen)
+        assert _grid(app).branch == "dev"
+
+
+async def test_branch_detail_shows_lfs_and_sizes(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_branch("prod")
+        await settle(pilot)
+        detail = app.screen.detail
+        assert detail is not None and detail.diff is None  # prod is not compared with itself
+        text = screen_text(pilot)
+        assert " kB" in text and "same" in text
+
+
+async def test_metrics_error_shown_in_grid_and_detail(hostile_repo: Path) -> None:
+    app = make_app(hostile_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = _grid(app)
+        row = [r.branch.name for r in grid.shown].index("exp/corrupt")
+        assert "! error" in screen_text(pilot)
+        grid.move_cursor(row=row, column=1)
+        await pilot.pause()
+        assert "metrics/model.json:" in screen_text(pilot)  # the reason, on the cursor line
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(pilot)
+        assert "! metrics/model.json:" in text
+
+
+async def test_nan_metric_shown_as_nan(hostile_repo: Path) -> None:
+    app = make_app(hostile_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "NaN ?" in screen_text(pilot)
+
+
+async def test_hostile_text_rendered_literally(hostile_repo: Path) -> None:
+    app = make_app(hostile_repo, now=FIXED_NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        text = screen_text(pilot)
+        assert "exp/ünïcødé-🚀" in text
+        assert "[bold]not bold[/bold]" in text  # prod's commit message, on the cursor line
+        assert "\\x1b[31mred alert" in text and "\x1b" not in text and "\x07" not in text
+        app.open_branch("exp/markup")
+        await settle(pilot)
+        text = screen_text(pilot)
+        assert "models/[bold]markup[/bold].pkl" in text
+        assert "[bold]markup[/bold] [link=http://x]click[/link] :smile:" in text
+        app.open_branch("prod")
+        await settle(pilot)
+        text = screen_text(pilot)
+        assert "models/my model [red]x[/red].pkl" in text
+        assert "\\x07 [bold]not bold[/bold]" in text and "\x1b" not in text
+
+
+async def test_unicode_branch_opens(hostile_repo: Path) -> None:
+    app = make_app(hostile_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"ünï", "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BranchScreen)
+        assert app.screen.branch == "exp/ünïcødé-🚀"
+        assert "Unicode branch: bigger model" in screen_text(pilot)
