@@ -31,6 +31,13 @@ class GitRepo:
         path.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", branch)
 
+    @classmethod
+    def existing(cls, path: Path) -> GitRepo:
+        """Drive a repository that already exists (built by dulwich, say)."""
+        repo = cls.__new__(cls)
+        repo.path, repo.clock = path, 1_788_000_000
+        return repo
+
     def git(self, *args: str, check: bool = True) -> str:
         """Run git in the repository; its stdout."""
         out = subprocess.run(

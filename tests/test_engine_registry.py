@@ -254,3 +254,23 @@ def test_loose_and_packed_refs_read_alike(repo: GitRepo) -> None:
         packed = {b.name: b.commit.id for b in reg.branches()}
         assert reg.tags() == {"model@v1.0.0": repo.rev("model@v1.0.0^{commit}")}
     assert packed == {**loose, "dev": repo.rev("dev")}
+
+
+def test_dulwich_built_demo_reads_as_git_sees_it(tmp_path: Path) -> None:
+    from mlvc_tui.engine.demo import build_demo
+
+    root = build_demo(tmp_path / "demo", seed=3)
+    r = GitRepo.existing(root)
+    with Registry.open(root) as reg:
+        for branch in reg.branches():
+            listed = {p: v for p, v in r.ls_tree(branch.name).items()
+                      if p.split("/")[0] in ("models", "metrics", "logs", "monitoring", "data")}
+            assert {p: (a.blob_id, a.size) for p, a in reg.artifacts(branch.name).items()} \
+                == listed
+            first_parents = r.git("log", "--first-parent", "--format=%H", "-n", "5",
+                                  branch.name).split()
+            assert [c.id for c in reg.log(branch.name, 5)] == first_parents
+        lin = reg.lineage(None, "prod")
+    last = r.git("log", "--first-parent", "-1", "--format=%H", "prod", "--",
+                 "models/model.pkl").strip()
+    assert lin.version.commit.id == last and lin.record is not None
