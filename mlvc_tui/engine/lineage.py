@@ -58,7 +58,7 @@ def _artifact_at(reg: Registry, tree: str, path: str) -> Artifact | None:
     mode, sha = hit
     if mode == GITLINK:
         return Artifact(path, "models", sha, sha, None, Storage.SUBMODULE)
-    lfs = reg._lfs_paths(tree)
+    lfs = reg.lfs_paths(tree)
     info = reg.objects.blob_info(sha, bool(lfs) and lfs.match(path))
     return Artifact(path, "models", info.id, sha, info.size, info.storage)
 
@@ -86,7 +86,7 @@ def _ids_below(reg: Registry, tree: str, folder: str) -> dict[str, str]:
     mode, sha = hit
     if mode == GITLINK or mode & 0o170000 != 0o040000:
         return {folder: sha}
-    lfs = reg._lfs_paths(tree)
+    lfs = reg.lfs_paths(tree)
     return {
         f"{folder}/{p}": e.sha if e.is_gitlink
         else reg.objects.blob_info(e.sha, bool(lfs) and lfs.match(f"{folder}/{p}")).id
@@ -172,7 +172,7 @@ def history(
     points = []
     seen = False
     for commit in chain:
-        value = reg._metrics_of_tree(reg.objects.commit(commit.id)[1]).get(metric)
+        value = reg.metrics_of_tree(reg.objects.commit(commit.id)[1]).get(metric)
         seen = seen or value is not None
         points.append(MetricPoint(commit, value))
     if not seen:

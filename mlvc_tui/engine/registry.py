@@ -12,19 +12,18 @@ from dulwich.repo import Repo
 
 from . import metrics as metric_files
 from .attributes import LfsPaths
-from .config import ARTIFACT_KINDS, PROD_FALLBACKS, RegistryConfig, parse_config
+from .config import PROD_FALLBACKS, RegistryConfig, parse_config
 from .diskcache import ObjectCache
 from .errors import BadInput, NotARegistry, RefNotFound
+from .grid import StatusCache, build_grid
 from .lineage import history as history_of
 from .lineage import lineage as lineage_of
 from .objects import GITLINK, ObjectReader, decode, encode
 from .refs import read_refs
 from .values import (
     Artifact,
-    ArtifactStatus,
     Branch,
     BranchKind,
-    BranchSnapshot,
     CommitInfo,
     Grid,
     Lineage,
@@ -59,7 +58,7 @@ class Registry:
         self._metrics: dict[str, Metrics] = {}
         self._artifacts: dict[str, dict[str, Artifact]] = {}
         self._lfs: dict[str, LfsPaths] = {}
-        self._status: dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]] = {}
+        self._status: StatusCache = {}
         self.config = RegistryConfig()
         self.refresh()
 
@@ -249,9 +248,10 @@ class Registry:
 
     def artifacts(self, ref: str) -> dict[str, Artifact]:
         """Every artifact of a ref, by path (kinds in DESIGN §4 and `mlvc.toml`)."""
-        return self._artifacts_of_tree(self.tree_of(ref))
+        return self.artifacts_of_tree(self.tree_of(ref))
 
-    def _artifacts_of_tree(self, tree: str) -> dict[str, Artifact]:
+    def artifacts_of_tree(self, tree: str) -> dict[str, Artifact]:
+        """The artifacts below a root tree (cached by tree id)."""
         hit = self._artifacts.get(tree)
         if hit is not None:
             return hit
@@ -268,7 +268,7 @@ class Registry:
                               self.objects.files(sha).items()})
             else:
                 files[name] = (mode, sha)
-        lfs = self._lfs_paths(tree)
+        lfs = self.lfs_paths(tree)
         out: dict[str, Artifact] = {}
         for path, (mode, sha) in files.items():
             kind = self.config.kind_of(path) or ("data" if path == "data" else None)
@@ -284,7 +284,7 @@ class Registry:
         self._artifacts[tree] = out
         return out
 
-    def _lfs_paths(self, tree: str) -> LfsPaths:
+    def lfs_paths(self, tree: str) -> LfsPaths:
         """The LFS patterns of a tree's root `.gitattributes` (cached by blob id)."""
         hit = self.objects.lookup(tree, ".gitattributes")
         key = hit[1] if hit else ""
@@ -307,9 +307,10 @@ class Registry:
         stem = self._model_stem()
         if ref == WORKTREE:
             return metric_files.merge_files(worktree_metrics_files(self._worktree_root()), stem)
-        return self._metrics_of_tree(self.tree_of(ref))
+        return self.metrics_of_tree(self.tree_of(ref))
 
-    def _metrics_of_tree(self, tree: str) -> Metrics:
+    def metrics_of_tree(self, tree: str) -> Metrics:
+        """The metrics of a root tree (cached by the id of its metrics/ tree)."""
         stem = self._model_stem()
         hit = self.objects.lookup(tree, "metrics")
         key = f"{hit[1] if hit else ''}:{stem or ''}"
@@ -382,63 +383,9 @@ class Registry:
         if self.bare:
             return ()
         sha = self._refs.get(self._head_ref or "") or self.detached
-        committed = self._artifacts_of_tree(self.objects.commit(sha)[1]) if sha else {}
+        committed = self.artifacts_of_tree(self.objects.commit(sha)[1]) if sha else {}
         return worktree_changes(self.repo, committed, self.config)
-
-    def _status_against(
-        self, arts: dict[str, Artifact], prod_arts: dict[str, Artifact]
-    ) -> dict[str, ArtifactStatus]:
-        """Each artifact of either side: same, changed, new or missing (cached per pair)."""
-        key = (id(arts), id(prod_arts))
-        hit = self._status.get(key)
-        if hit is not None and hit[0] is arts and hit[1] is prod_arts:
-            return hit[2]
-        status: dict[str, ArtifactStatus] = {}
-        for path, mine in arts.items():
-            theirs = prod_arts.get(path)
-            if theirs is None:
-                status[path] = ArtifactStatus.NEW
-            else:
-                status[path] = ArtifactStatus.SAME if mine.id == theirs.id \
-                    else ArtifactStatus.CHANGED
-        for path in prod_arts.keys() - arts.keys():
-            status[path] = ArtifactStatus.MISSING
-        if len(self._status) > 4096:
-            self._status.clear()
-        self._status[key] = (arts, prod_arts, status)
-        return status
 
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
-        branches = self.branches()
-        prod = self.prod
-        prod_arts = self.artifacts(prod) if prod else {}
-        primary = self.primary_metric()
-        prod_value = self.metrics(prod).get(primary) if prod and primary else None
-        changes = self.worktree_changes()
-        changed = {c.path for c in changes}
-        trees = [self.objects.commit(b.commit.id)[1] for b in branches]
-        arts_by_branch = [self._artifacts_of_tree(t) for t in trees]
-        paths = set().union(*arts_by_branch, changed) if arts_by_branch else set(changed)
-        kinds = {p: self.config.kind_of(p) or "data" for p in paths}
-        rank = {k: i for i, k in enumerate(ARTIFACT_KINDS)}
-        columns = tuple(sorted(paths, key=lambda p: (rank.get(kinds[p], 99), kinds[p], p)))
-        rows = []
-        for branch, tree, arts in zip(branches, trees, arts_by_branch, strict=True):
-            status = self._status_against(arts, prod_arts)
-            if branch.is_head and changed:
-                status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
-            m = self._metrics_of_tree(tree)
-            value = m.get(primary) if primary else None
-            cmp = metric_files.compare(
-                primary or "", prod_value, value, self.config.higher_is_better(primary or "")
-            ) if prod_value is not None and value is not None else None
-            rows.append(BranchSnapshot(
-                branch, arts, status, m, value,
-                cmp.delta if cmp else None, cmp.verdict if cmp else None,
-            ))
-        return Grid(
-            root=str(self.root), prod=prod, head=self.head, detached=self.detached,
-            bare=self.bare, primary_metric=primary, columns=columns, rows=tuple(rows),
-            worktree=changes,
-        )
+        return build_grid(self)
