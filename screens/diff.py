@@ -149,9 +149,7 @@ class DiffScreen(Screen[None]):
         width = self.size.width
         self._laid_out_for = width
         room = width // 2 if width >= self.HORIZONTAL_BREAKPOINTS[1][0] else width
-        self.query_one(MetricTable).show_rows(
-            self.diff.a, self.diff.b, rows, key_width=room - 62,
-            label_width=12 if width < 120 else 20)
+        self.query_one(MetricTable).show_rows(self.diff.a, self.diff.b, rows, width=room)
         self.query_one("#summary", Static).update(self._summary(len(rows)))
         if not rows:
             self.query_one(PlotChart).show_message(

@@ -9,9 +9,11 @@ from mlvc_tui.screens.diff import DiffScreen
 from mlvc_tui.screens.pick_ref import RefPicker
 from rich.style import Style
 from rich.text import Text
+from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Static
-from views_support import ScreenApp, build_hostile_views_repo, build_views_repo, settle
+from views_support import build_hostile_views_repo, build_views_repo, open_screen, settle, views_app
 
+from mlvc_tui.app import MlvcApp
 from mlvc_tui.widgets.plot import PlotChart
 
 
@@ -25,26 +27,26 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_hostile_views_repo(tmp_path_factory.mktemp("hostile") / "repo")
 
 
-def _app(path: Path, a: str = "prod", b: str = "exp/feature-eng") -> ScreenApp:
-    return ScreenApp(path, lambda: DiffScreen(a, b))
+async def _open(pilot: Pilot[None], a: str = "prod", b: str = "exp/feature-eng") -> None:
+    await open_screen(pilot, DiffScreen(a, b))
 
 
-def _cells(app: ScreenApp) -> dict[str, list[str]]:
+def _cells(app: MlvcApp) -> dict[str, list[str]]:
     table = app.screen.query_one(DataTable)
     return {str(row.key.value): [Text(str(c)).plain if not isinstance(c, Text) else c.plain
                                  for c in table.get_row(row.key)]
             for row in table.ordered_rows}
 
 
-def _text(app: ScreenApp, selector: str) -> str:
+def _text(app: MlvcApp, selector: str) -> str:
     content = app.screen.query_one(selector, Static).render()
     return content.plain if hasattr(content, "plain") else str(content)
 
 
 async def test_opens_with_every_metric_errors_and_the_first_history(repo: Path) -> None:
-    app = _app(repo)
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot)
         cells = _cells(app)
         assert list(cells) == ["accuracy", "loss", "latency_ms", "auc", "f1", "calibration"]
         assert cells["accuracy"] == ["accuracy", "0.8600", "0.8800", "+0.0200", "+2.3%",
@@ -63,9 +65,9 @@ async def test_opens_with_every_metric_errors_and_the_first_history(repo: Path) 
 
 
 async def test_chart_follows_the_cursor(repo: Path) -> None:
-    app = _app(repo)
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot)
         await pilot.press("down")
         await settle(pilot)
         chart = app.screen.query_one(PlotChart).data
@@ -83,9 +85,9 @@ async def test_chart_follows_the_cursor(repo: Path) -> None:
 
 
 async def test_only_changed_toggles_rows(repo: Path) -> None:
-    app = _app(repo)
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot)
         await pilot.press("down", "down")  # latency_ms, which is the same on both
         await pilot.press("c")
         await settle(pilot)
@@ -98,9 +100,9 @@ async def test_only_changed_toggles_rows(repo: Path) -> None:
 
 
 async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
-    app = _app(repo)
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot)
         await pilot.press("o")
         await settle(pilot)
         assert isinstance(app.screen, RefPicker)
@@ -117,9 +119,9 @@ async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
 
 
 async def test_escape_in_the_picker_keeps_the_side(repo: Path) -> None:
-    app = _app(repo)
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot)
         await pilot.press("o")
         await settle(pilot)
         await pilot.press("escape")
@@ -128,9 +130,9 @@ async def test_escape_in_the_picker_keeps_the_side(repo: Path) -> None:
 
 
 async def test_swap_compares_the_other_way(repo: Path) -> None:
-    app = _app(repo)
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot)
         await pilot.press("s")
         await settle(pilot)
         assert "exp/feature-eng → prod" in _text(app, "#title")
@@ -141,9 +143,9 @@ async def test_swap_compares_the_other_way(repo: Path) -> None:
 
 
 async def test_unknown_ref_is_a_message_in_place(repo: Path) -> None:
-    app = _app(repo, b="no-such-branch")
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot, b="no-such-branch")
         assert "no branch, tag or commit named 'no-such-branch'" in _text(app, "#message")
         assert not app.screen.query_one("#body").display
         await pilot.press("escape")
@@ -152,9 +154,9 @@ async def test_unknown_ref_is_a_message_in_place(repo: Path) -> None:
 
 
 async def test_hostile_keys_and_names_render_literally(hostile: Path) -> None:
-    app = _app(hostile, b="exp/ünï-模型-x]")
+    app = views_app(hostile)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+        await _open(pilot, b="exp/ünï-模型-x]")
         cells = _cells(app)
         assert cells["[red]evil[/red]"][0] == "[red]evil[/red]"
         assert cells["\x1b[2Jwipe"][0] == "\\x1b[2Jwipe"
@@ -167,9 +169,9 @@ async def test_hostile_keys_and_names_render_literally(hostile: Path) -> None:
 
 async def test_no_color_chart_is_plain_text(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    app = _app(repo)
+    app = views_app(repo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await _open(pilot)
         assert app.no_color
         rendered = app.screen.query_one(PlotChart).render()
         assert isinstance(rendered, Text) and "┤" in rendered.plain

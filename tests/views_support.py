@@ -1,4 +1,4 @@
-"""A bare app, and registries built with real `git` for the diff, lineage and drift screens.
+"""The app and registries built with real `git`, for the diff, lineage and drift screens.
 
 `views_repo` has metric history on two branches, a promotion merge with version tags, a
 lineage record, a drift log on prod, a branch without one and a branch with a corrupt one.
@@ -8,18 +8,20 @@ paths and CSV cells.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gitrepo import GitRepo
-from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from mlvc_tui.session import Session
+from mlvc_tui.app import MlvcApp, make_app
 
-__all__ = ["DRIFT_CSV", "ScreenApp", "build_hostile_views_repo", "build_views_repo", "settle"]
+__all__ = ["DRIFT_CSV", "NOW", "build_hostile_views_repo", "build_views_repo", "open_screen",
+           "rev", "settle", "views_app"]
 
 
 def _metrics(**values: float) -> str:
@@ -40,7 +42,8 @@ def _drift(rows: int = 12) -> str:
 DRIFT_CSV = _drift()
 
 _RECORD = {
-    "sha256": "9f" * 32, "size": 2048, "format": "pickle", "code_commit": "0" * 40,
+    "sha256": hashlib.sha256(b"model-v3").hexdigest(), "size": 8, "format": "pickle",
+    "code_commit": "0" * 40,
     "data": {"data/train.csv": "1" * 40}, "params": {"lr": 0.05, "epochs": 40},
     "metrics": {"accuracy": 0.86, "loss": 0.38}, "python": "3.11",
     "packages": {"numpy": "2.1.0", "scikit-learn": "1.5.2"},
@@ -117,19 +120,18 @@ def build_hostile_views_repo(path: Path) -> Path:
     return path
 
 
-class ScreenApp(App[None]):
-    """A bare app holding a Session that opens one screen: the screens without the grid."""
+def rev(path: Path, ref: str) -> str:
+    """The object id ``ref`` names, from the git CLI."""
+    out = subprocess.run(["git", "rev-parse", ref], cwd=path, capture_output=True, check=True)
+    return out.stdout.decode().strip()
 
-    def __init__(self, path: Path, screen: Callable[[], Screen[None]]) -> None:
-        super().__init__()
-        self.session = Session(path)
-        self._screen = screen
 
-    def on_mount(self) -> None:
-        self.push_screen(self._screen())
+NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)  # the app's "now": relative dates stay put
 
-    def on_unmount(self) -> None:
-        self.session.close()
+
+def views_app(path: Path) -> MlvcApp:
+    """The real app on ``path``, with a fixed clock."""
+    return make_app(path, now=NOW)
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -137,3 +139,10 @@ async def settle(pilot: Pilot[None]) -> None:
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def open_screen(pilot: Pilot[None], screen: Screen[None]) -> None:
+    """Let the grid load, push ``screen`` as the grid's keys do, and wait for its workers."""
+    await settle(pilot)
+    pilot.app.push_screen(screen)
+    await settle(pilot)

@@ -75,31 +75,33 @@ class MetricTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
 
-    def show_rows(self, a: str, b: str, rows: tuple[MetricDelta, ...], *, key_width: int,
-                  label_width: int = 12) -> None:
+    def show_rows(self, a: str, b: str, rows: tuple[MetricDelta, ...], *, width: int) -> None:
         """Replace the rows, keeping the cursor on the same metric when it is still shown.
 
-        ``key_width`` bounds the metric column; ``label_width`` the side names.
+        ``width`` is the room for the table: the metric column gets what the others leave.
         """
         current = self.current_key()
         self.clear(columns=True)
-        width = max(KEY_MIN, min(KEY_MAX, key_width, max((len(visible(r.key))
-                                                         for r in rows), default=KEY_MIN)))
-        self.add_column(Text("metric"), key="metric", width=width)
-        self.add_column(Text(_clip(visible(a), label_width)), key="a")
-        self.add_column(Text(_clip(visible(b), label_width)), key="b")
-        self.add_column(Text("Δ"), key="delta")
-        self.add_column(Text("rel"), key="relative")
-        self.add_column(Text("verdict"), key="verdict")
-        for row in rows:
+        cells = [(fmt_value(r.a), fmt_value(r.b), fmt_delta(r.delta), fmt_relative(r.relative),
+                  verdict_text(r)) for r in rows]
+        names = 12 if width < 100 else 24
+        heads = [_clip(visible(a), names), _clip(visible(b), names), "Δ", "rel", "verdict"]
+        used = sum(max([len(h)] + [len(str(c[i])) for c in cells]) + 2
+                   for i, h in enumerate(heads))
+        longest = max((len(visible(r.key)) for r in rows), default=KEY_MIN)
+        key_width = max(KEY_MIN, min(KEY_MAX, longest, width - used - 4))
+        self.add_column(Text("metric"), key="metric", width=key_width)
+        for head, key in zip(heads, ("a", "b", "delta", "relative", "verdict"), strict=True):
+            self.add_column(Text(head), key=key)
+        for row, (va, vb, delta, rel, verdict) in zip(rows, cells, strict=True):
             _, _, style = verdict_look(row.verdict)
             self.add_row(
-                Text(_clip(visible(row.key), width)),
-                Text(fmt_value(row.a), justify="right"),
-                Text(fmt_value(row.b), justify="right"),
-                Text(fmt_delta(row.delta), style=style, justify="right"),
-                Text(fmt_relative(row.relative), style=style, justify="right"),
-                verdict_text(row),
+                Text(_clip(visible(row.key), key_width)),
+                Text(va, justify="right"),
+                Text(vb, justify="right"),
+                Text(delta, style=style, justify="right"),
+                Text(rel, style=style, justify="right"),
+                verdict,
                 key=row.key,
             )
         keys = [r.key for r in rows]

@@ -160,7 +160,7 @@ def draw(data: ChartData, width: int, height: int, no_color: bool = False) -> Te
     for series in data.series:
         pts = [(x, y) for x, y in zip(series.x, series.y, strict=False)
                if plottable(x) and plottable(y)]
-        lines.append(pts)
+        lines.append(_thin(pts, max(2 * width, 16)))
     hlines = [h for h in data.hlines if plottable(h.y)]
     if not any(lines):
         return Text(visible(data.empty), style="dim")
@@ -203,6 +203,21 @@ def _build(data: ChartData, lines: list[list[tuple[float, float]]], hlines: list
     out = fig.build().string(colorless=no_color)
     fig.clear()
     return out.rstrip("\n")
+
+
+def _thin(pts: list[tuple[float, float]], buckets: int) -> list[tuple[float, float]]:
+    """At most ``2 * buckets`` points: each bucket's lowest and highest, in x order, so
+    spikes (alerts) survive and plotext draws what the screen can show."""
+    if len(pts) <= 2 * buckets:
+        return pts
+    size = len(pts) / buckets
+    out: list[tuple[float, float]] = []
+    for b in range(buckets):
+        chunk = pts[int(b * size): int((b + 1) * size)]
+        if chunk:
+            lo, hi = min(chunk, key=lambda p: p[1]), max(chunk, key=lambda p: p[1])
+            out.extend(sorted({lo, hi}))
+    return out
 
 
 def _marker(look: tuple[str, str, int], no_color: bool) -> plt.marker:
