@@ -1,0 +1,229 @@
+"""Drift: a branch's ``monitoring/drift.csv`` as a summary table and a chart per series.
+
+``DriftScreen(branch)``. Rows whose latest value is over its threshold are marked ``!`` (and
+``~`` when they were over earlier); the chart shows the selected series with its threshold.
+Keys: ``R`` re-reads the file, ``esc`` goes back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ..engine import BadInput, MlvcError, Registry, Storage
+from ..engine.drift import DriftReport, DriftSeries, parse_drift
+from ..safetext import visible
+from ..widgets.metric_table import fmt_value
+from ..widgets.plot import ChartData, HLine, PlotChart, Series
+
+__all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
+
+DRIFT_PATH = "monitoring/drift.csv"
+FORMATS = ("A drift log is CSV in long form (timestamp,feature,metric,value[,threshold]) "
+           "or wide form (timestamp,<feature>_<metric>,...[,<feature>_<metric>_threshold]).")
+
+
+class NoDriftLog(Exception):
+    """The branch has no drift log we can read; the message says why."""
+
+
+def read_drift(reg: Registry, branch: str) -> DriftReport:
+    """The branch's drift log, parsed; NoDriftLog when it has none."""
+    art = reg.artifacts(branch).get(DRIFT_PATH)
+    if art is None:
+        raise NoDriftLog(f"{branch} has no {DRIFT_PATH}: nothing monitors this branch yet.")
+    if art.storage is Storage.LFS:
+        raise NoDriftLog(f"{DRIFT_PATH} on {branch} is a Git LFS object: fetch it to read it.")
+    try:
+        return parse_drift(reg.read(branch, DRIFT_PATH))
+    except BadInput as exc:
+        raise NoDriftLog(f"{DRIFT_PATH} on {branch} cannot be read: {exc}.\n\n{FORMATS}") \
+            from None
+
+
+def _when(stamp: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+
+
+def series_chart(series: DriftSeries) -> ChartData:
+    """One series over time, with its threshold."""
+    points = series.points
+    times = tuple(_when(p.timestamp) for p in points)
+    ticks: tuple[tuple[float, str], ...] = ()
+    if points and None in times:  # not ISO times: label the ends with the raw cells
+        ticks = ((0.0, points[0].timestamp[:16]), (float(len(points) - 1),
+                                                   points[-1].timestamp[:16]))
+        times = ()
+    hlines = (HLine(f"threshold {fmt_value(series.threshold)}", series.threshold),) \
+        if series.threshold is not None else ()
+    notes = (f"{series.invalid} NaN/inf not drawn",) if series.invalid else ()
+    return ChartData(
+        f"{series.feature} · {series.metric}",
+        (Series(series.key, tuple(float(i) for i in range(len(points))),
+                tuple(p.value for p in points)),),
+        hlines, ticks, times, empty="no finite values to plot", notes=notes)
+
+
+class DriftTable(DataTable[Text]):
+    """One row per feature and metric; ``j``/``k`` move too."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+class DriftScreen(Screen[None]):
+    """The drift log of one branch."""
+
+    CSS_PATH = "drift.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (150, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("R", "reload", "Re-read"),
+    ]
+
+    def __init__(self, branch: str) -> None:
+        super().__init__()
+        self.branch = branch
+        self.report: DriftReport | None = None
+        self._gen = 0
+
+    def compose(self) -> ComposeResult:
+        title = Text("Drift  ", style="bold")
+        title.append(DRIFT_PATH)
+        title.append(" on ", style="bold")
+        title.append(visible(self.branch))
+        yield Static(title, id="title")
+        yield Static(id="summary")
+        yield Static(id="errors")
+        with Container(id="body"):
+            yield DriftTable(id="table", cursor_type="row", zebra_stripes=True)
+            yield PlotChart(id="chart", message="")
+        yield Static(id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Called when the screen opens: read the drift log."""
+        self.reload()
+
+    def reload(self, refresh: bool = False) -> None:
+        """Read (or, after ``refresh``, re-read) the drift log."""
+        self._gen += 1
+        self.query_one("#summary", Static).update(Text("reading the drift log…", style="dim"))
+        self.query_one("#body").loading = True
+        self._load(self._gen, refresh)
+
+    @work(thread=True, exclusive=True, group="drift", exit_on_error=False)
+    def _load(self, gen: int, refresh: bool) -> None:
+        session = self.app.session  # type: ignore[attr-defined]
+        branch = self.branch
+        try:
+            if refresh:
+                session.refresh()
+            report = session.run(lambda reg: read_drift(reg, branch))
+        except (MlvcError, NoDriftLog) as exc:
+            self.app.call_from_thread(self._failed, gen, str(exc))
+            return
+        self.app.call_from_thread(self._loaded, gen, report)
+
+    def _failed(self, gen: int, message: str) -> None:
+        if gen != self._gen or not self.is_attached:
+            return
+        self.report = None
+        body = self.query_one("#body")
+        body.loading, body.display = False, False
+        self.query_one("#summary", Static).update("")
+        self.query_one("#errors", Static).display = False
+        self.query_one("#message", Static).update(
+            Text("\n".join(visible(line) for line in message.split("\n"))))
+        self.query_one("#message", Static).display = True
+
+    def _loaded(self, gen: int, report: DriftReport) -> None:
+        if gen != self._gen or not self.is_attached:
+            return
+        self.report = report
+        self.query_one("#message", Static).display = False
+        body = self.query_one("#body")
+        body.loading, body.display = False, True
+        self.query_one("#summary", Static).update(self._summary(report))
+        errors = self.query_one("#errors", Static)
+        errors.display = bool(report.bad_rows)
+        if report.bad_rows:
+            text = Text(f"! {report.bad_rows} bad row(s) skipped", style="bold")
+            for reason in report.errors:
+                text.append("\n  " + visible(reason))
+            errors.update(text)
+        self._fill(report)
+
+    @staticmethod
+    def _summary(report: DriftReport) -> Text:
+        hot = sorted({s.feature for s in report.over_threshold()})
+        text = Text(f"{len(hot)} of {len(report.features)} features over threshold",
+                    style="bold red" if hot else "bold green")
+        if hot:
+            text.append(": " + ", ".join(visible(f) for f in hot[:4]))
+            text.append(" …" if len(hot) > 4 else "")
+        alerts = "1 alert" if report.alerts == 1 else f"{report.alerts} alerts"
+        text.append(f"   {report.rows} rows · {alerts}", style="dim")
+        if report.invalid:
+            text.append(f" · {report.invalid} NaN/inf", style="dim")
+        return text
+
+    def _fill(self, report: DriftReport) -> None:
+        """One row per series: alerting now first, then alerting earlier, in file order."""
+        table = self.query_one(DriftTable)
+        current = table.cursor_row
+        table.clear(columns=True)
+        for label, key in (("", "mark"), ("feature", "feature"), ("metric", "metric"),
+                           ("latest", "latest"), ("max", "max"), ("threshold", "threshold"),
+                           ("alerts", "alerts")):
+            table.add_column(Text(label), key=key)
+        order = sorted(range(len(report.series)), key=lambda i: (
+            not report.series[i].alert, not report.series[i].alerts, i))
+        for i in order:
+            s = report.series[i]
+            mark, style = ("!", "bold red") if s.alert else ("~", "yellow") if s.alerts \
+                else ("", "")
+            table.add_row(
+                Text(mark, style=style),
+                Text(visible(s.feature)[:40], style=style),
+                Text(visible(s.metric)[:20], style=style),
+                Text(fmt_value(s.latest.value), style=style, justify="right"),
+                Text(fmt_value(s.max), justify="right"),
+                Text(fmt_value(s.threshold) if s.threshold is not None else "—",
+                     justify="right"),
+                Text(f"{s.alerts}/{s.count}", style=style, justify="right"),
+                key=str(i),
+            )
+        if not report.series:
+            self.query_one(PlotChart).show_message("the drift log has a header but no rows")
+        elif 0 < current < table.row_count:
+            table.move_cursor(row=current)
+
+    @on(DataTable.RowHighlighted, "#table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Called when the cursor moves: chart that series."""
+        if self.report is None or event.row_key.value is None:
+            return
+        series = self.report.series[int(event.row_key.value)]
+        self.query_one(PlotChart).show(series_chart(series))
+
+    def action_back(self) -> None:
+        """Called on escape: back to the previous screen."""
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        """Called on R: re-read the branch and its drift log."""
+        self.reload(refresh=True)
