@@ -54,16 +54,18 @@ class BranchDetail:
     prod: str | None
     log: tuple[CommitInfo, ...]
     diff: MetricDiff | None  # metrics against prod (None on prod itself or without prod)
+    columns: tuple[str, ...] = ()  # the grid's artifact order (by kind)
 
 
 def read_branch(reg: Registry, branch: str) -> BranchDetail:
     """Read one branch's detail; RefNotFound when the branch is gone."""
-    snapshot = reg.grid().row(branch)
+    grid = reg.grid()
+    snapshot = grid.row(branch)
     if snapshot is None:
         raise RefNotFound(f"there is no branch named '{branch}' any more (deleted?)")
     prod = reg.prod
     diff = reg.diff(prod, branch) if prod is not None and prod != branch else None
-    return BranchDetail(snapshot, prod, reg.log(branch, COMMITS), diff)
+    return BranchDetail(snapshot, prod, reg.log(branch, COMMITS), diff, grid.columns)
 
 
 def _name(author: str) -> str:
@@ -111,15 +113,15 @@ class BranchScreen(Screen[None]):
         yield Static("Loading…", id="message")
         with Container(id="panes"):
             yield DataTable(id="artifacts", cursor_type="row")
-            yield DataTable(id="commits", cursor_type="row")
             yield DataTable(id="metrics", cursor_type="row")
+            yield DataTable(id="commits", cursor_type="row")
         yield Static(id="errors")
         yield Footer()
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the branch."""
-        for pane, title in (("artifacts", "Artifacts"), ("commits", "Commits"),
-                            ("metrics", "Metrics")):
+        for pane, title in (("artifacts", "Artifacts"), ("metrics", "Metrics"),
+                            ("commits", "Commits")):
             self.query_one(f"#{pane}").border_title = title
         self.query_one("#panes").display = False
         self.query_one("#errors").display = False
@@ -208,8 +210,8 @@ class BranchScreen(Screen[None]):
         special = any(a.storage is not Storage.BLOB for a in snap.artifacts.values())
         table.add_columns(Text(""), Text("path"), Text("size", justify="right"), Text("id"),
                           *([Text("stored")] if special else []), Text("vs prod"))
-        paths = [p for p in snap.status if p in snap.artifacts or snap.status[p]]
-        paths += [p for p in snap.artifacts if p not in snap.status]
+        order = [*detail.columns, *sorted(set(snap.artifacts) - set(detail.columns))]
+        paths = [p for p in order if p in snap.artifacts or p in snap.status]
         for path in paths:
             art, status = snap.artifacts.get(path), snap.status.get(path)
             stored = [Text(storage_mark(art.storage) if art else "", style="cyan")]
@@ -227,7 +229,7 @@ class BranchScreen(Screen[None]):
         now = self.app.now()
         authors = [_name(c.author) for c in detail.log]
         author_w = min(max((len(a) for a in authors), default=6), 20)
-        width = self.size.width if self.size.width < 120 else self.size.width * 3 // 5
+        width = self.size.width
         message_w = max(20, width - 8 - 13 - author_w - 10)
         table.add_column(Text("id"), width=8)
         table.add_column(Text("when"), width=13)

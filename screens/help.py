@@ -43,16 +43,16 @@ def _own_bindings(node_type: type[DOMNode]) -> list[Binding]:
 
 def key_table(app: App[object], sources: list[type[DOMNode]]) -> list[tuple[str, str]]:
     """(keys, what they do) for the given classes, one row per action, in declared order."""
-    rows: dict[tuple[str, str], list[str]] = {}
+    rows: dict[str, tuple[str, list[str]]] = {}
     for source in sources:
         for binding in _own_bindings(source):
             if not binding.description:
                 continue
-            keys = rows.setdefault((binding.action, binding.description), [])
+            _, keys = rows.setdefault(binding.action, (binding.description, []))
             shown = app.get_key_display(binding)
             if shown not in keys:
                 keys.append(shown)
-    return [(", ".join(keys), what) for (_, what), keys in rows.items()]
+    return [(", ".join(keys), what) for what, keys in rows.values()]
 
 
 def _sources(module: str, name: str) -> list[type[DOMNode]] | None:
@@ -78,22 +78,25 @@ class HelpScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Called to build the screen: one block of keys per screen."""
+        self.sections: dict[str, list[tuple[str, str]] | None] = {}
+        for title, module, name in SECTIONS:
+            sources = _sources(module, name)
+            self.sections[title] = None if sources is None else key_table(self.app, sources)
         with VerticalScroll(id="sections"):
-            for title, module, name in SECTIONS:
-                sources = _sources(module, name)
-                yield Static(self._block(title, sources), classes="section")
+            for title, rows in self.sections.items():
+                yield Static(self._block(title, rows), classes="section")
             yield Static(Text("ctrl+p opens the command palette: every action by name.",
                               style="dim"), classes="section")
         yield Footer()
 
-    def _block(self, title: str, sources: list[type[DOMNode]] | None) -> Table:
+    def _block(self, title: str, rows: list[tuple[str, str]] | None) -> Table:
         table = Table(title=title, title_justify="left", title_style="bold", box=None,
                       show_header=False, padding=(0, 1), expand=True)
         table.add_column("keys", style="bold cyan", no_wrap=True, width=14)
         table.add_column("action", ratio=1)
-        if sources is None:
+        if rows is None:
             table.add_row("", Text("(not installed)", style="dim"))
-        for keys, what in key_table(self.app, sources or []):
+        for keys, what in rows or []:
             table.add_row(Text(keys), Text(what))
         return table
 

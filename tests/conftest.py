@@ -141,3 +141,8 @@ def screen_text(pilot: Pilot) -> str:
     """Everything on the terminal right now, as plain text (styles dropped)."""
     return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
 
+
+def screen_words(pilot: Pilot) -> str:
+    """The terminal's text with every run of blanks and line breaks made one space."""
+    return " ".join(screen_text(pilot).split())
+

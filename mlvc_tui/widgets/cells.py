@@ -76,7 +76,7 @@ def legend() -> Text:
         glyph, style, _ = GLYPHS[status]
         out.append(glyph, style=style).append(f" {word} ")
     out.append("↑", style="bold green").append("↓", style="bold red").append(" vs prod ")
-    out.append("!", style="bold red").append(" unreadable")
+    out.append("!", style="bold red").append(" error")
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
@@ -50,7 +51,7 @@ def column_key(grid: Grid, codes: dict[str, str], width: int) -> Text:
         if (this := _kind(grid, path)) != kind:
             entry.append(f"{visible(this)}: ", style="bold")
             kind = this
-        entry.append(codes[path], style="bold cyan").append(f" {visible(_basename(path))}")
+        entry.append(codes[path], style="bold cyan").append(f" {visible(_label(grid, path))}")
         entries.append(entry)
     lines: list[Text] = [Text(end="")]
     for entry in entries:
@@ -73,17 +74,19 @@ def _kind(grid: Grid, path: str) -> str:
     return path.split("/", 1)[0] if "/" in path else "data"
 
 
-def _basename(path: str) -> str:
-    return path.rstrip("/").rsplit("/", 1)[-1] or path
+def _label(grid: Grid, path: str) -> str:
+    """The path without its kind's folder: the kind is said by the group or the code."""
+    head, _, rest = path.partition("/")
+    return rest if rest and head == _kind(grid, path) else path
 
 
 class RegistryGrid(DataTable[Text]):
     """Branches × artifacts. `show()` fills it; the cursor keeps its branch across reloads."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("h", "cursor_left", "Left", show=False),
+        Binding("j", "cursor_down", "Cursor down", show=False),
+        Binding("k", "cursor_up", "Cursor up", show=False),
+        Binding("h", "cursor_left", "Cursor left", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -139,15 +142,16 @@ class RegistryGrid(DataTable[Text]):
         needle = text_filter.casefold()
         self.shown = tuple(r for r in grid.rows if needle in r.branch.name.casefold())
         self.codes = column_codes(grid)
-        branch_w = min(max((len(visible(r.branch.name)) for r in grid.rows), default=6) + 2,
-                       max(16, width // 5))
+        branch_w = min(max((cell_len(visible(r.branch.name)) for r in grid.rows), default=6)
+                       + 2, max(16, width // 5))
         metric_w = 16
         self._with_age = width >= 110
         age_w = 14 if self._with_age else 0
         pad = 2 * self.cell_padding
         room = width - branch_w - metric_w - age_w - 3 * pad - 2
+        labels = {p: visible(_label(grid, p)) for p in grid.columns}
         label_w = next((w for w in _LABEL_WIDTHS
-                        if sum(min(len(_basename(p)), w) + pad for p in grid.columns) <= room),
+                        if sum(min(cell_len(lb), w) + pad for lb in labels.values()) <= room),
                        None)
         self.compact = label_w is None
         self.clear(columns=True)
@@ -159,8 +163,8 @@ class RegistryGrid(DataTable[Text]):
             self.add_column(Text("updated"), width=age_w, key="age")
         self.fixed_columns = len(self._fixed_keys())
         for path in grid.columns:
-            label = self.codes[path] if label_w is None else _basename(path)
-            width_ = 2 if label_w is None else min(len(label), label_w)
+            label = self.codes[path] if label_w is None else labels[path]
+            width_ = 2 if label_w is None else min(cell_len(label), label_w)
             self.add_column(literal(label), width=width_, key=f"artifact:{path}")
         for snap in self.shown:
             self.add_row(*self._cells(snap, grid, now), key=snap.branch.name)
