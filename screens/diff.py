@@ -30,22 +30,32 @@ __all__ = ["DiffScreen", "history_chart"]
 HISTORY_LIMIT = 200
 
 
+def _from_fork(points: list[MetricPoint], shared: set[str]) -> list[MetricPoint]:
+    """b's points from the last commit it shares with a (the fork) on: drawn once, the
+    common history reads as a's line and b's line branches off it."""
+    last = max((i for i, p in enumerate(points) if p.commit.id in shared), default=0)
+    return points[last:]
+
+
 def history_chart(key: str, sides: list[tuple[str, tuple[MetricPoint, ...] | str]],
                   higher_is_better: bool = True) -> ChartData:
-    """A metric's history on each side; x is the order of their commits in time."""
-    commits = {p.commit.id: p.commit for _, pts in sides if not isinstance(pts, str)
-               for p in pts}
+    """A metric's history on each side (oldest first); x is the order of commits in time."""
+    found = [(name, list(reversed(pts))) for name, pts in sides if not isinstance(pts, str)]
+    commits = {p.commit.id: p.commit for _, pts in found for p in pts}
     order = sorted(commits.values(), key=lambda c: (c.time, c.id))
     index = {c.id: i for i, c in enumerate(order)}
+    seen: set[str] = set()
     series, notes = [], []
     for name, pts in sides:
         if isinstance(pts, str):
             notes.append(pts)
             series.append(Series(name, (), ()))
             continue
-        pts = tuple(p for p in reversed(pts) if p.value is not None)
-        series.append(Series(name, tuple(float(index[p.commit.id]) for p in pts),
-                             tuple(p.value for p in pts if p.value is not None)))
+        oldest_first = list(reversed(pts))
+        drawn = _from_fork(oldest_first, seen) if seen else oldest_first
+        seen.update(p.commit.id for p in oldest_first)
+        kept = [(float(index[p.commit.id]), p.value) for p in drawn if p.value is not None]
+        series.append(Series(name, tuple(x for x, _ in kept), tuple(y for _, y in kept)))
     times = tuple(datetime.fromtimestamp(c.time, UTC) for c in order)
     goal = "higher" if higher_is_better else "lower"
     return ChartData(f"{key} ({goal} is better)", tuple(series), x_times=times,
@@ -95,7 +105,7 @@ class DiffScreen(Screen[None]):
         self._gen += 1
         if refresh:
             self._charts.clear()
-        title = Text("Metric diff  ", style="bold")
+        title = Text.assemble(("Metric diff  ", "bold"))
         title.append(visible(self.a))
         title.append(" → ", style="bold")
         title.append(visible(self.b))
@@ -124,7 +134,7 @@ class DiffScreen(Screen[None]):
         self.query_one("#body").display = False
         self.query_one("#summary", Static).update("")
         self.query_one("#errors", Static).display = False
-        self.query_one("#message", Static).update(Text(visible(message)))
+        self.query_one("#message", Static).update(Text.assemble(("! ", "bold"), visible(message)))
         self.query_one("#message", Static).display = True
 
     def _loaded(self, gen: int, diff: MetricDiff) -> None:
@@ -136,7 +146,7 @@ class DiffScreen(Screen[None]):
         body.display, body.loading = True, False
         errors = Text()
         for where, reason in diff.errors.items():
-            errors.append("! ", style="bold red")
+            errors.append("! ", style="bold")
             errors.append(visible(f"{where}: {reason}") + "\n")
         self.query_one("#errors", Static).update(errors.rstrip() or errors)
         self.query_one("#errors", Static).display = bool(diff.errors)
@@ -168,7 +178,7 @@ class DiffScreen(Screen[None]):
         text = Text(f"{len(self.diff.rows)} metrics")
         for verdict, n in counts.items():
             if n:
-                glyph, word, style = verdict_look(verdict)
+                glyph, word, style = verdict_look(verdict, self.app.no_color)
                 text.append("  ")
                 text.append(f"{glyph} {n} {word}", style=style)
         if self.only_changed:

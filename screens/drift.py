@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Static
 from ..engine import BadInput, MlvcError, Registry, Storage
 from ..engine.drift import DriftReport, DriftSeries, parse_drift
 from ..safetext import visible
-from ..widgets.metric_table import fmt_value
+from ..widgets.metric_table import fmt_value, tone
 from ..widgets.plot import ChartData, HLine, PlotChart, Series
 
 __all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
@@ -101,7 +101,7 @@ class DriftScreen(Screen[None]):
         self._gen = 0
 
     def compose(self) -> ComposeResult:
-        title = Text("Drift  ", style="bold")
+        title = Text.assemble(("Drift  ", "bold"))
         title.append(DRIFT_PATH)
         title.append(" on ", style="bold")
         title.append(visible(self.branch))
@@ -161,19 +161,19 @@ class DriftScreen(Screen[None]):
         errors = self.query_one("#errors", Static)
         errors.display = bool(report.bad_rows)
         if report.bad_rows:
-            text = Text(f"! {report.bad_rows} bad row(s) skipped", style="bold")
+            text = Text.assemble((f"! {report.bad_rows} bad row(s) skipped", "bold"))
             for reason in report.errors:
                 text.append("\n  " + visible(reason))
             errors.update(text)
         self._fill(report)
 
-    @staticmethod
-    def _summary(report: DriftReport) -> Text:
+    def _summary(self, report: DriftReport) -> Text:
         hot = sorted({s.feature for s in report.over_threshold()})
-        text = Text(f"{len(hot)} of {len(report.features)} features over threshold",
-                    style="bold red" if hot else "bold green")
+        text = Text()
+        style = tone("bold red" if hot else "bold green", self.app.no_color)
+        text.append(f"{len(hot)} of {len(report.features)} features over threshold", style)
         if hot:
-            text.append(": " + ", ".join(visible(f) for f in hot[:4]))
+            text.append(": " + ", ".join(visible(f) for f in hot[:4]), style=style)
             text.append(" …" if len(hot) > 4 else "")
         alerts = "1 alert" if report.alerts == 1 else f"{report.alerts} alerts"
         text.append(f"   {report.rows} rows · {alerts}", style="dim")
@@ -196,6 +196,7 @@ class DriftScreen(Screen[None]):
             s = report.series[i]
             mark, style = ("!", "bold red") if s.alert else ("~", "yellow") if s.alerts \
                 else ("", "")
+            style = tone(style, self.app.no_color)
             table.add_row(
                 Text(mark, style=style),
                 Text(visible(s.feature)[:40], style=style),

@@ -63,13 +63,13 @@ def _when(commit: CommitInfo) -> str:
 
 
 def _pair(name: str, value: str, style: str = "") -> Text:
-    text = Text(f"{visible(name)}  ", style="bold")
-    text.append(visible(value), style=style)
-    return text
+    return Text.assemble((f"{visible(name)}  ", "bold"), (visible(value), style))
 
 
 def _version_label(v: ModelVersion, tags: tuple[str, ...]) -> Text:
-    text = Text(f"{', '.join(visible(t) for t in tags)}  " if tags else "", style="bold cyan")
+    text = Text()
+    if tags:
+        text.append(f"{', '.join(visible(t) for t in tags)}  ", style="bold cyan")
     text.append(f"{v.commit.short_id}  {_when(v.commit)}  ", style="dim")
     text.append(visible(v.commit.summary))
     return text
@@ -130,7 +130,7 @@ class LineageScreen(Screen[None]):
     def reload(self, refresh: bool = False) -> None:
         """Read (or, after ``refresh``, re-read) the lineage."""
         self._gen += 1
-        title = Text("Lineage  ", style="bold")
+        title = Text.assemble(("Lineage  ", "bold"))
         title.append(visible(self.model or "model"))
         title.append(" on ", style="bold")
         title.append(visible(self.branch))
@@ -156,7 +156,7 @@ class LineageScreen(Screen[None]):
             return
         tree = self.query_one(Tree)
         tree.loading, tree.display = False, False
-        self.query_one("#message", Static).update(Text(visible(message)))
+        self.query_one("#message", Static).update(Text.assemble(("! ", "bold"), visible(message)))
         self.query_one("#message", Static).display = True
 
     def _loaded(self, gen: int, view: LineageView) -> None:
@@ -164,7 +164,7 @@ class LineageScreen(Screen[None]):
             return
         self.view = view
         lin = view.lineage
-        title = Text("Lineage  ", style="bold")
+        title = Text.assemble(("Lineage  ", "bold"))
         title.append(visible(lin.model))
         title.append(" on ", style="bold")
         title.append(visible(self.branch))
@@ -182,7 +182,7 @@ class LineageScreen(Screen[None]):
         tree.clear()
         art = lin.version.artifact
         root = tree.root
-        label = Text(visible(lin.model), style="bold")
+        label = Text.assemble((visible(lin.model), "bold"))
         label.append(f"  {art.id[:8]}  {human_size(art.size)}")
         if art.storage is not Storage.BLOB:
             label.append(f"  {storage_mark(art.storage)}", style="bold magenta")
@@ -191,7 +191,7 @@ class LineageScreen(Screen[None]):
             root.add_leaf(_pair("version", ", ".join(lin.tags), "bold cyan"))
         self._commit(root, "commit", lin.version.commit)
         for sha, name in view.merged_names.items():
-            text = Text("promoted from  ", style="bold")
+            text = Text.assemble(("promoted from  ", "bold"))
             text.append(visible(name) if name else sha[:8], style="bold green" if name else "")
             if name:
                 text.append(f"  ({sha[:8]})", style="dim")
@@ -239,11 +239,11 @@ class LineageScreen(Screen[None]):
             return
         node = root.add(_pair("lineage record", record.path), expand=self.size.height >= 36)
         if record.error:
-            node.add_leaf(Text("! " + visible(record.error), style="bold red"))
+            node.add_leaf(Text("! " + visible(record.error), style="bold"))
         size, real = record.fields.get("size"), lin.version.artifact.size
         if isinstance(size, int) and real is not None and size != real:
             node.add_leaf(Text(f"! written for other bytes: the record says {size} B, "
-                               f"the model is {real} B", style="bold yellow"))
+                               f"the model is {real} B", style="bold"))
         for key, value in record.fields.items():
             label = _RECORD_LABELS.get(key, key.replace("_", " "))
             self._mapping(node, label, value)

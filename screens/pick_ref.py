@@ -83,7 +83,7 @@ class RefPicker(ModalScreen[str | None]):
         needle = needle.lower()
         highlight = 0
         for i, (ref, kind, short) in enumerate(r for r in self._refs if needle in r[0].lower()):
-            prompt = Text("⎇ " if kind == "branch" else "◆ ", style="dim")
+            prompt = Text.assemble(("⎇ " if kind == "branch" else "◆ ", "dim"))
             prompt.append(visible(ref), style="bold" if ref == self._current else "")
             prompt.append(f"  {kind} {short}", style="dim")
             if ref == self._current:

@@ -61,7 +61,7 @@ async def test_opens_with_every_metric_errors_and_the_first_history(repo: Path) 
         assert chart is not None and chart.title.startswith("accuracy")
         assert [s.label for s in chart.series] == ["prod", "exp/feature-eng"]
         assert chart.series[0].y == (0.80, 0.82, 0.86, 0.86)
-        assert chart.series[1].y == (0.80, 0.82, 0.86, 0.87, 0.88)
+        assert chart.series[1].y == (0.86, 0.87, 0.88)  # from the fork: the promotion merge
 
 
 async def test_chart_follows_the_cursor(repo: Path) -> None:
@@ -72,7 +72,8 @@ async def test_chart_follows_the_cursor(repo: Path) -> None:
         await settle(pilot)
         chart = app.screen.query_one(PlotChart).data
         assert chart is not None and chart.title == "loss (lower is better)"
-        assert chart.series[1].y == (0.50, 0.45, 0.38, 0.41, 0.41)
+        assert chart.series[0].y == (0.50, 0.45, 0.38, 0.38)
+        assert chart.series[1].y == (0.38, 0.41, 0.41)
         await pilot.press("j", "j", "j")  # to f1, which prod never had
         await settle(pilot)
         chart = app.screen.query_one(PlotChart).data

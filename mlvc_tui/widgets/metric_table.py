@@ -18,7 +18,7 @@ from ..engine import MetricDelta, Verdict
 from ..safetext import visible
 from .cells import VERDICT_GLYPHS, metric_value
 
-__all__ = ["MetricTable", "fmt_delta", "fmt_relative", "fmt_value", "verdict_look",
+__all__ = ["MetricTable", "fmt_delta", "fmt_relative", "fmt_value", "tone", "verdict_look",
            "verdict_text"]
 
 VERDICT_WORDS: dict[Verdict, str] = {
@@ -28,10 +28,25 @@ VERDICT_WORDS: dict[Verdict, str] = {
 KEY_MIN, KEY_MAX = 10, 48
 
 
-def verdict_look(verdict: Verdict) -> tuple[str, str, str]:
+_EMPHASIS = frozenset({"bold", "dim", "italic", "underline", "reverse"})
+
+
+def tone(style: str, no_color: bool) -> str:
+    """``style`` as is, or with NO_COLOR its colours turned into bold: a monochrome
+    terminal shows red and blue as near-black, so meaning rides on weight instead."""
+    if not no_color:
+        return style
+    words = style.split()
+    kept = [w for w in words if w in _EMPHASIS]
+    if len(kept) < len(words) and "dim" not in kept and "bold" not in kept:
+        kept.append("bold")
+    return " ".join(kept)
+
+
+def verdict_look(verdict: Verdict, no_color: bool = False) -> tuple[str, str, str]:
     """(glyph, word, style): the grid's glyphs, with a word so the diff reads aloud."""
     glyph, style = VERDICT_GLYPHS[verdict]
-    return glyph, VERDICT_WORDS[verdict], style
+    return glyph, VERDICT_WORDS[verdict], tone(style, no_color)
 
 
 def fmt_value(value: float | None) -> str:
@@ -51,9 +66,9 @@ def fmt_relative(relative: float | None) -> str:
     return f"{relative:+.1%}" if abs(relative) < 100 else f"{relative:+.3g}×"
 
 
-def verdict_text(row: MetricDelta) -> Text:
+def verdict_text(row: MetricDelta, no_color: bool = False) -> Text:
     """``↑ better`` and friends; for NaN/inf, which one it was."""
-    glyph, word, style = verdict_look(row.verdict)
+    glyph, word, style = verdict_look(row.verdict, no_color)
     if row.verdict is Verdict.INVALID:
         values = [v for v in (row.a, row.b) if v is not None]
         word = "NaN" if any(math.isnan(v) for v in values) else "inf"
@@ -82,8 +97,9 @@ class MetricTable(DataTable[Text]):
         """
         current = self.current_key()
         self.clear(columns=True)
+        mono = self.app.no_color
         cells = [(fmt_value(r.a), fmt_value(r.b), fmt_delta(r.delta), fmt_relative(r.relative),
-                  verdict_text(r)) for r in rows]
+                  verdict_text(r, mono)) for r in rows]
         names = 12 if width < 100 else 24
         heads = [_clip(visible(a), names), _clip(visible(b), names), "Δ", "rel", "verdict"]
         used = sum(max([len(h)] + [len(str(c[i])) for c in cells]) + 2
@@ -94,7 +110,7 @@ class MetricTable(DataTable[Text]):
         for head, key in zip(heads, ("a", "b", "delta", "relative", "verdict"), strict=True):
             self.add_column(Text(head), key=key)
         for row, (va, vb, delta, rel, verdict) in zip(rows, cells, strict=True):
-            _, _, style = verdict_look(row.verdict)
+            _, _, style = verdict_look(row.verdict, mono)
             self.add_row(
                 Text(_clip(visible(row.key), key_width)),
                 Text(va, justify="right"),

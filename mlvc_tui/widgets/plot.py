@@ -142,7 +142,8 @@ class PlotChart(Widget):
 
     @staticmethod
     def _legend(data: ChartData, no_color: bool) -> Text:
-        text = Text(visible(data.title), style="bold", no_wrap=True, overflow="ellipsis")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(visible(data.title), style="bold")
         items = [(s.label, _SERIES_LOOK[i % len(_SERIES_LOOK)]) for i, s in
                  enumerate(data.series)] + [(h.label, _HLINE_LOOK) for h in data.hlines]
         for label, (_, glyph, colour) in items:
