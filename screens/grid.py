@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from mlvc_tui.engine import ArtifactStatus, Grid, MlvcError
@@ -200,7 +200,7 @@ class GridScreen(Screen[None]):
                 out.append(f" · {visible(snap.branch.commit.summary)}", style="dim")
         self.query_one("#cursor-info", Static).update(out)
 
-    @on(DataTable.CellHighlighted)
+    @on(RegistryGrid.CursorMoved)
     def _on_highlight(self) -> None:
         """Called when the cursor moves: say what is under it."""
         self._cursor_info()
@@ -213,7 +213,7 @@ class GridScreen(Screen[None]):
             self.notify("No branch selected", severity="warning")
         return branch
 
-    @on(DataTable.CellSelected)
+    @on(RegistryGrid.Selected)
     def action_open_branch(self) -> None:
         """Called on enter: open the branch under the cursor."""
         if (branch := self._branch()) is not None:

@@ -1,118 +1,101 @@
 """The registry grid: one row per branch, one glyph column per artifact, metric vs prod.
 
-A `DataTable` with a cell cursor whose row (the branch) and column (the artifact header)
-stay highlighted, so a user always sees which branch and which artifact the cursor is on.
-Columns adapt to the width: full file names when they fit, else two-character codes
-(kind letter + number) explained by `column_key()`.
+A line-API `ScrollView`: only the lines on screen are rendered, so a registry of hundreds of
+branches scrolls and filters as you type. The branch and metric columns stay put while the
+artifact columns scroll sideways; the cursor lights its cell, its branch and its column's
+header. Columns adapt to the width: names when they fit, else two-character codes (kind
+letter + number) explained by `column_key()`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable
-from textual.widgets.data_table import CursorType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..engine import BranchKind, BranchSnapshot, Grid
 from ..safetext import visible
 from .cells import literal, relative_time, status_cell, verdict_cell
+from .columns import artifact_label, column_codes, column_key
 
-__all__ = ["KIND_LETTERS", "RegistryGrid", "column_codes", "column_key"]
+__all__ = ["RegistryGrid", "column_codes", "column_key"]
 
-KIND_LETTERS = {"models": "M", "metrics": "E", "logs": "L", "monitoring": "O", "data": "D"}
-_FIXED = ("branch", "metric")
-_LABEL_WIDTHS = (14, 11, 9)  # full names, truncated to the widest that fits
-
-
-def column_codes(grid: Grid) -> dict[str, str]:
-    """A two-character code per artifact column: its kind's letter and its number."""
-    counts: dict[str, int] = {}
-    out = {}
-    for path in grid.columns:
-        kind = _kind(grid, path)
-        letter = KIND_LETTERS.get(kind, kind[:1].upper() or "?")
-        counts[letter] = counts.get(letter, 0) + 1
-        n = counts[letter]
-        out[path] = f"{letter}{n if n < 10 else chr(ord('a') + n - 10)}"
-    return out
+_LABEL_WIDTHS = (14, 11, 9)  # names, truncated to the widest that fits
 
 
-def column_key(grid: Grid, codes: dict[str, str], width: int) -> Text:
-    """What each two-character column code stands for, grouped by kind, in ``width`` cells."""
-    entries: list[Text] = []
-    kind = None
-    for path in grid.columns:
-        entry = Text(end="")
-        if (this := _kind(grid, path)) != kind:
-            entry.append(f"{visible(this)}: ", style="bold")
-            kind = this
-        entry.append(codes[path], style="bold cyan").append(f" {visible(_label(grid, path))}")
-        entries.append(entry)
-    lines: list[Text] = [Text(end="")]
-    for entry in entries:
-        if lines[-1].cell_len and lines[-1].cell_len + 2 + entry.cell_len > width:
-            lines.append(Text(end=""))
-        if lines[-1].cell_len:
-            lines[-1].append("  ")
-        lines[-1].append_text(entry)
-    return Text("\n", end="").join(lines)
+@dataclass(frozen=True, slots=True)
+class _Column:
+    key: str
+    label: Text
+    width: int  # without the one-cell padding either side
+    center: bool = False
 
 
-def _kind(grid: Grid, path: str) -> str:
-    for row in grid.rows:
-        art = row.artifacts.get(path)
-        if art is not None:
-            return art.kind
-    for change in grid.worktree:
-        if change.path == path:
-            return change.kind
-    return path.split("/", 1)[0] if "/" in path else "data"
-
-
-def _label(grid: Grid, path: str) -> str:
-    """The path without its kind's folder: the kind is said by the group or the code."""
-    head, _, rest = path.partition("/")
-    return rest if rest and head == _kind(grid, path) else path
-
-
-class RegistryGrid(DataTable[Text]):
+class RegistryGrid(ScrollView, can_focus=True):
     """Branches × artifacts. `show()` fills it; the cursor keeps its branch across reloads."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Cursor down", show=False),
-        Binding("k", "cursor_up", "Cursor up", show=False),
-        Binding("h", "cursor_left", "Cursor left", show=False),
+        Binding("j,down", "cursor_down", "Cursor down", show=False),
+        Binding("k,up", "cursor_up", "Cursor up", show=False),
+        Binding("right", "cursor_right", "Cursor right", show=False),
+        Binding("h,left", "cursor_left", "Cursor left", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("home", "first", "First branch", show=False),
+        Binding("end", "last", "Last branch", show=False),
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "registry-grid--header", "registry-grid--fixed", "registry-grid--cursor",
+        "registry-grid--cursor-row",
+    }
+    DEFAULT_CSS = """
+    RegistryGrid { background: $surface; }
+    RegistryGrid > .registry-grid--header { background: $panel-lighten-1; text-style: bold; }
+    RegistryGrid > .registry-grid--fixed { background: $boost; }
+    RegistryGrid > .registry-grid--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
+    }
+    RegistryGrid:blur > .registry-grid--cursor {
+        background: $block-cursor-blurred-background; color: $foreground;
+    }
+    RegistryGrid > .registry-grid--cursor-row { background: $block-cursor-blurred-background; }
+    """
+
+    class CursorMoved(Message):
+        """The cursor moved to another branch or artifact."""
+
+    class Selected(Message):
+        """Enter (or a click) picked the branch under the cursor."""
+
+    cursor_row: reactive[int] = reactive(0, layout=False, repaint=True)
+    cursor_column: reactive[int] = reactive(0, layout=False, repaint=True)
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="cell", fixed_columns=2, zebra_stripes=False)
+        super().__init__(id=id)
         self.grid: Grid | None = None
         self.compact = False
         self.codes: dict[str, str] = {}
         self.shown: tuple[BranchSnapshot, ...] = ()
+        self._columns: list[_Column] = []
+        self._fixed = 0  # how many columns stay put
+        self._cells: dict[str, list[Text]] = {}
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._version = 0
+        self._now = datetime.now()
 
-    # -- the cursor as a user sees it: the whole branch and the artifact header ------------
-
-    def _should_highlight(
-        self, cursor: Coordinate, target_cell: Coordinate, type_of_cursor: CursorType
-    ) -> bool:
-        if type_of_cursor == "cell" and (
-            (target_cell.row == cursor.row and target_cell.column == 0)
-            or (target_cell.row == -1 and target_cell.column == cursor.column)
-        ):
-            return True
-        return super()._should_highlight(cursor, target_cell, type_of_cursor)
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        """Called when the cursor moves: repaint the branch cell and header it lights."""
-        super().watch_cursor_coordinate(old, new)
-        if old != new:
-            self.refresh()
+    # -- what the cursor is on -------------------------------------------------------------
 
     @property
     def branch(self) -> str | None:
@@ -123,70 +106,200 @@ class RegistryGrid(DataTable[Text]):
     @property
     def column_path(self) -> str | None:
         """The artifact under the cursor (None on the branch or metric columns)."""
-        if self.grid is None:
+        if self.grid is None or self.cursor_column < self._fixed:
             return None
-        index = self.cursor_column - len(self._fixed_keys())
-        return self.grid.columns[index] if 0 <= index < len(self.grid.columns) else None
+        index = self.cursor_column - self._fixed
+        return self.grid.columns[index] if index < len(self.grid.columns) else None
 
-    def _fixed_keys(self) -> tuple[str, ...]:
-        return (*_FIXED, "age") if self._with_age else _FIXED
+    def move_cursor(self, *, row: int | None = None, column: int | None = None) -> None:
+        """Put the cursor on a row and/or column (clamped), scrolling it into view."""
+        if row is not None:
+            self.cursor_row = max(0, min(row, len(self.shown) - 1))
+        if column is not None:
+            self.cursor_column = max(0, min(column, len(self._columns) - 1))
+        self._scroll_to_cursor()
+        self.post_message(self.CursorMoved())
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_right(self) -> None:
+        self.move_cursor(column=self.cursor_column + 1)
+
+    def action_cursor_left(self) -> None:
+        self.move_cursor(column=self.cursor_column - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + max(1, self.size.height - 2))
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=len(self.shown) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        """Called on a mouse click: move the cursor there; a second click opens."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        row = self.scroll_offset.y + offset.y - 1
+        x, column = offset.x, None
+        for index, col in enumerate(self._columns):
+            start = self._x_of(index) - (self.scroll_offset.x if index >= self._fixed else 0)
+            if start <= x < start + col.width + 2:
+                column = index
+        if row < len(self.shown):
+            self.move_cursor(row=row, column=column)
+            if event.chain > 1:
+                self.post_message(self.Selected())
 
     # -- filling ---------------------------------------------------------------------------
-
-    _with_age = False
 
     def show(self, grid: Grid, *, text_filter: str = "", width: int, now: datetime) -> None:
         """Show ``grid`` (rows matching ``text_filter``) laid out for ``width`` cells."""
         keep_branch, keep_column = self.branch, self.cursor_column
-        self.grid = grid
+        layout = self._layout(grid, width)
+        if grid is not self.grid or layout != self._columns:
+            self._cells.clear()
+        self.grid, self._columns = grid, layout
         needle = text_filter.casefold()
         self.shown = tuple(r for r in grid.rows if needle in r.branch.name.casefold())
+        self._now = now
+        self._version += 1
+        self._lines.clear()
+        self.virtual_size = Size(self._x_of(len(self._columns)), len(self.shown) + 1)
+        names = [r.branch.name for r in self.shown]
+        row = names.index(keep_branch) if keep_branch in names else 0
+        self.move_cursor(row=row, column=keep_column)
+        self.refresh()
+
+    def _layout(self, grid: Grid, width: int) -> list[_Column]:
         self.codes = column_codes(grid)
         branch_w = min(max((cell_len(visible(r.branch.name)) for r in grid.rows), default=6)
                        + 2, max(16, width // 5))
-        metric_w = 16
-        self._with_age = width >= 110
-        age_w = 14 if self._with_age else 0
-        pad = 2 * self.cell_padding
-        room = width - branch_w - metric_w - age_w - 3 * pad - 2
-        labels = {p: visible(_label(grid, p)) for p in grid.columns}
+        columns = [_Column("branch", Text("branch"), branch_w),
+                   _Column("metric", literal(grid.primary_metric or "metric"), 16)]
+        if width >= 110:
+            columns.append(_Column("age", Text("updated"), 13))
+        self._fixed = len(columns)
+        room = width - sum(c.width + 2 for c in columns) - 1
+        labels = {p: visible(artifact_label(grid, p)) for p in grid.columns}
         label_w = next((w for w in _LABEL_WIDTHS
-                        if sum(min(cell_len(lb), w) + pad for lb in labels.values()) <= room),
+                        if sum(min(cell_len(lb), w) + 2 for lb in labels.values()) <= room),
                        None)
         self.compact = label_w is None
-        self.clear(columns=True)
-        self.add_column(Text("branch"), width=branch_w, key="branch")
-        metric = visible(grid.primary_metric or "metric")
-        self.add_column(Text(metric, no_wrap=True, overflow="ellipsis"), width=metric_w,
-                        key="metric")
-        if self._with_age:
-            self.add_column(Text("updated"), width=age_w, key="age")
-        self.fixed_columns = len(self._fixed_keys())
         for path in grid.columns:
             label = self.codes[path] if label_w is None else labels[path]
-            width_ = 2 if label_w is None else min(cell_len(label), label_w)
-            self.add_column(literal(label), width=width_, key=f"artifact:{path}")
-        for snap in self.shown:
-            self.add_row(*self._cells(snap, grid, now), key=snap.branch.name)
-        rows = [r.branch.name for r in self.shown]
-        row = rows.index(keep_branch) if keep_branch in rows else 0
-        column = min(keep_column, len(self.columns) - 1) if self.columns else 0
-        self.move_cursor(row=row, column=max(column, 0), animate=False)
+            columns.append(_Column(f"artifact:{path}", literal(label),
+                                   min(cell_len(label), label_w or 2), center=True))
+        return columns
 
-    def _cells(self, snap: BranchSnapshot, grid: Grid, now: datetime) -> list[Text]:
+    def _row_cells(self, snap: BranchSnapshot, now: datetime) -> list[Text]:
+        """The cells of one branch's row (made when the row first shows, then kept)."""
+        grid = self.grid
+        assert grid is not None
         branch = snap.branch
-        style = "bold" if branch.kind is BranchKind.PROD else ""
-        name = literal(("● " if branch.is_head else "") + branch.name, style)
+        name = literal(("● " if branch.is_head else "") + branch.name,
+                       "bold" if branch.kind is BranchKind.PROD else "")
         if branch.is_head:
             name.stylize("bold cyan", 0, 1)
-        if branch.kind is BranchKind.PROD:
-            metric = verdict_cell(snap.primary_value, None, None,
-                                  error=bool(snap.metrics.errors))
-        else:
-            metric = verdict_cell(snap.primary_value, snap.primary_delta, snap.primary_verdict,
-                                  error=bool(snap.metrics.errors))
-        cells = [name, metric]
-        if self._with_age:
+        prod = branch.kind is BranchKind.PROD
+        cells = [name, verdict_cell(snap.primary_value, None if prod else snap.primary_delta,
+                                    None if prod else snap.primary_verdict,
+                                    error=bool(snap.metrics.errors))]
+        if self._fixed == 3:
             cells.append(Text(relative_time(branch.commit.time, now), style="dim"))
         cells.extend(status_cell(snap.status.get(p)) for p in grid.columns)
         return cells
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def _x_of(self, index: int) -> int:
+        """Where column ``index`` starts, counting every column before it."""
+        return sum(c.width + 2 for c in self._columns[:index])
+
+    def _scroll_to_cursor(self) -> None:
+        height = self.scrollable_content_region.height - 1
+        x, y = self.scroll_offset
+        if self.cursor_row < y:
+            y = self.cursor_row
+        elif height > 0 and self.cursor_row >= y + height:
+            y = self.cursor_row - height + 1
+        if self.cursor_column >= self._fixed and self._columns:
+            fixed = self._x_of(self._fixed)
+            area = self.scrollable_content_region.width - fixed
+            start = self._x_of(self.cursor_column) - fixed
+            end = start + self._columns[self.cursor_column].width + 2
+            x = start if start < x else (end - area if area > 0 and end > x + area else x)
+        self.scroll_to(x, y, animate=False, immediate=True)
+
+    def _fit(self, cell: Text, column: _Column, style: Style | None) -> Text:
+        out = cell.copy()
+        out.truncate(column.width, overflow="ellipsis")
+        pad = column.width - out.cell_len
+        left = pad // 2 if column.center else 0
+        out = Text.assemble(" " * (left + 1), out, " " * (pad - left + 1), end="")
+        if style is not None:
+            out.stylize(style)
+        return out
+
+    def _line(self, cells: list[Text], styles: tuple[Style, Style], lit: set[int],
+              width: int) -> Strip:
+        """One line: the fixed columns in ``styles[0]``, the scrolled ones in ``styles[1]``."""
+        console, cursor = self.app.console, self.get_component_rich_style("registry-grid--cursor")
+        parts = []
+        for group, style in zip((range(self._fixed), range(self._fixed, len(self._columns))),
+                                styles, strict=True):
+            text = Text(end="")
+            for i in group:
+                text.append_text(self._fit(cells[i], self._columns[i],
+                                           cursor if i in lit else None))
+            parts.append(Strip(text.render(console)).apply_style(style))
+        fixed, scrolled = parts
+        scrolled = scrolled.crop(self.scroll_offset.x, self.scroll_offset.x + width
+                                 - fixed.cell_length)
+        return Strip.join([fixed, scrolled]).extend_cell_length(width, styles[1]).crop(0, width)
+
+    def render_line(self, y: int) -> Strip:
+        """Called for each line on screen: the header, or the branch at that line."""
+        width = self.scrollable_content_region.width
+        x, top = self.scroll_offset
+        row = top + y - 1
+        focus = self.has_focus
+        key = (y if y == 0 else row, x, width, self.cursor_column if y == 0 or
+               row == self.cursor_row else -1, row == self.cursor_row, focus, self._version)
+        cached = self._lines.get(key)
+        if cached is not None:
+            return cached
+        base, component = self.rich_style, self.get_component_rich_style
+        if y == 0:
+            header = base + component("registry-grid--header")
+            line = self._line([c.label for c in self._columns], (header, header),
+                              {self.cursor_column}, width)
+        elif 0 <= row < len(self.shown):
+            snap = self.shown[row]
+            cells = self._cells.get(snap.branch.name)
+            if cells is None:
+                cells = self._cells[snap.branch.name] = self._row_cells(snap, self._now)
+            fixed = base + component("registry-grid--fixed")
+            if row == self.cursor_row:
+                lit, lift = {0, self.cursor_column}, component("registry-grid--cursor-row")
+                line = self._line(cells, (fixed + lift, base + lift), lit, width)
+            else:
+                line = self._line(cells, (fixed, base), set(), width)
+        else:
+            line = Strip.blank(width, base)
+        self._lines[key] = line
+        return line
+
+    def notify_style_update(self) -> None:
+        """Called when styles change (theme, focus): drop the rendered lines."""
+        super().notify_style_update()
+        self._lines.clear()

@@ -1,0 +1,82 @@
+"""Snapshot tests of the grid, branch detail and help screens (SVGs in `snapshots/`).
+
+Each test says what its picture should show; review the SVGs like code. Repositories are
+deterministic (fixed dates and authors), `now` is fixed and HOME is the fixtures' folder,
+so the status bar reads `~/demo`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FIXED_NOW, keys
+
+from mlvc_tui.app import make_app
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.mark.usefixtures("as_home")
+class TestGridScreens:
+    """The home grid and what opens from it, on the demo registry."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_grid(self, snap_compare, demo_repo: Path, size: tuple[int, int]) -> None:
+        """Eight branches (prod, staging, dev, then ab/ and exp/), one glyph column per
+        artifact with two-character codes explained under the grid, accuracy with its
+        delta and ↑/↓ against prod, `*` on dev's uncommitted train.log, the cursor on prod,
+        the legend, and the status bar `~/demo · on dev · 8 branches · 11 artifacts`."""
+        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=size,
+                            run_before=keys())
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_filter(self, snap_compare, demo_repo: Path, size: tuple[int, int]) -> None:
+        """The filter box at the top holding `exp`, only the three exp/ branches below it,
+        and `3 of 8 branches` in the status bar."""
+        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=size,
+                            run_before=keys("slash", "e", "x", "p"))
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_branch_detail(self, snap_compare, demo_repo: Path, size: tuple[int, int]) -> None:
+        """dev's detail: title line (environment, checked out, last commit), its artifacts
+        with glyph, size, short id and status (train.log `* uncommitted`), its commits with
+        relative dates, and its metrics next to prod's with ↑/↓. At 120 columns the commits
+        and metrics sit side by side under the artifacts."""
+        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=size,
+                            run_before=keys("j", "j", "enter"))
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_help(self, snap_compare, demo_repo: Path, size: tuple[int, int]) -> None:
+        """Every key by screen: Everywhere, Grid (home) with its cursor keys, then the other
+        screens; one column at 80, two at 120; the footer shows `esc Back`."""
+        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=size,
+                            run_before=keys("question_mark"))
+
+
+class TestHostileAndErrors:
+    """Repository text shown literally, and errors shown in place."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_hostile_grid(self, snap_compare, hostile_repo: Path, as_home: Path,
+                          size: tuple[int, int]) -> None:
+        """The unicode branch `exp/ünïcødé-🚀` aligned with the others, `NaN ?` for exp/nan,
+        `! error` for exp/corrupt, and on the cursor line prod's commit message with
+        `\\x1b[31m` and `\\x07` spelled out and `[bold]not bold[/bold]` not bold."""
+        assert snap_compare(make_app(hostile_repo, now=FIXED_NOW), terminal_size=size,
+                            run_before=keys())
+
+    def test_hostile_branch_detail(self, snap_compare, hostile_repo: Path,
+                                   as_home: Path) -> None:
+        """exp/corrupt's detail: the artifact path `models/my model [red]x[/red].pkl`
+        literally, no metrics, and the red error line naming metrics/model.json and why."""
+        assert snap_compare(make_app(hostile_repo, now=FIXED_NOW), terminal_size=(80, 24),
+                            run_before=keys("slash", "c", "o", "r", "enter", "enter"))
+
+    def test_not_a_repository(self, snap_compare, as_home: Path) -> None:
+        """In place of the grid, one red line: the folder is not inside a git repository;
+        the footer still offers the keys."""
+        folder = as_home / "not-a-repo"
+        folder.mkdir(exist_ok=True)
+        assert snap_compare(make_app(folder, now=FIXED_NOW), terminal_size=(80, 24),
+                            run_before=keys())
