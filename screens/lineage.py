@@ -107,6 +107,7 @@ class LineageScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("e", "expand_all", "Open all"),
+        Binding("enter", "toggle_cursor", "Open/close", show=False),  # for help; the tree's
     ]
 
     def __init__(self, branch: str, model: str | None = None) -> None:
@@ -264,6 +265,10 @@ class LineageScreen(Screen[None]):
     def action_back(self) -> None:
         """Called on escape: back to the previous screen."""
         self.dismiss()
+
+    def action_toggle_cursor(self) -> None:
+        """Called on enter when the tree is not focused: open or close its cursor node."""
+        self.query_one(LineageTree).action_select_cursor()
 
     def action_expand_all(self) -> None:
         """Called on e: open every node."""

@@ -21,6 +21,12 @@ from views_support import build_views_repo, settle, views_app
 SnapCompare = Callable[..., bool]
 
 
+@pytest.fixture(autouse=True)
+def _no_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Charts load as soon as the cursor lands: tests wait for workers, not for a timer."""
+    monkeypatch.setattr(DiffScreen, "HISTORY_DEBOUNCE", 0.0)
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_views_repo(tmp_path_factory.mktemp("views") / "repo")

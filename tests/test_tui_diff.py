@@ -14,7 +14,14 @@ from textual.widgets import DataTable, OptionList, Static
 from views_support import build_hostile_views_repo, build_views_repo, open_screen, settle, views_app
 
 from mlvc_tui.app import MlvcApp
+from mlvc_tui.engine import Registry
 from mlvc_tui.widgets.plot import PlotChart
+
+
+@pytest.fixture(autouse=True)
+def _no_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Charts load as soon as the cursor lands: tests wait for workers, not for a timer."""
+    monkeypatch.setattr(DiffScreen, "HISTORY_DEBOUNCE", 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +184,28 @@ async def test_no_color_chart_is_plain_text(repo: Path, monkeypatch: pytest.Monk
         rendered = app.screen.query_one(PlotChart).render()
         assert isinstance(rendered, Text) and "┤" in rendered.plain
         assert not any(Style.parse(str(span.style)).color for span in rendered.spans)
+
+
+async def test_demo_rows_match_the_engine(demo_repo: Path) -> None:
+    with Registry.open(demo_repo) as reg:
+        diff = reg.diff("prod", "exp/lr-sweep")
+    async with views_app(demo_repo).run_test(size=(120, 40)) as pilot:
+        await _open(pilot, b="exp/lr-sweep")
+        assert list(_cells(pilot.app)) == [r.key for r in diff.rows]
+        await pilot.press("c")
+        assert list(_cells(pilot.app)) == [r.key for r in diff.changed]
+        chart = pilot.app.screen.query_one(PlotChart).data
+        assert chart is not None and all(s.y for s in chart.series)
+
+
+async def test_history_is_debounced_while_the_cursor_runs(repo: Path) -> None:
+    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+        await _open(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, DiffScreen)
+        screen.HISTORY_DEBOUNCE = 1.0  # far longer than three key presses take
+        await pilot.press("down", "down", "down")  # loss, latency_ms, then auc
+        await settle(pilot)
+        assert {key for key, _, _ in screen._charts} == {"accuracy", "auc"}
+        chart = screen.query_one(PlotChart).data
+        assert chart is not None and chart.title.startswith("auc")

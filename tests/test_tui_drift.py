@@ -18,6 +18,8 @@ from views_support import (
     views_app,
 )
 
+from mlvc_tui.engine import Registry
+from mlvc_tui.engine.drift import parse_drift
 from mlvc_tui.widgets.plot import PlotChart
 
 
@@ -139,3 +141,17 @@ async def test_hostile_cells_render_literally(hostile: Path) -> None:
         assert "over threshold: [red]age[/red]" in _text(pilot.app, "#summary")
         chart = pilot.app.screen.query_one(PlotChart).render()
         assert isinstance(chart, Text) and "[red]age[/red] · psi" in chart.plain
+
+
+async def test_demo_dev_matches_the_parser(demo_repo: Path) -> None:
+    with Registry.open(demo_repo) as reg:
+        report = parse_drift(reg.read("dev", "monitoring/drift.csv"))
+    hot = sorted({s.feature for s in report.over_threshold()})
+    async with views_app(demo_repo).run_test(size=(120, 40)) as pilot:
+        await _open(pilot, "dev")
+        summary = _text(pilot.app, "#summary")
+        assert f"{len(hot)} of {len(report.features)} features over threshold" in summary
+        assert f"{report.rows} rows" in summary
+        rows = _rows(pilot.app)
+        assert len(rows) == len(report.series)
+        assert [r[0] for r in rows].count("!") == len(report.over_threshold())

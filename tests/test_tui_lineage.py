@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from gitrepo import GitRepo
 from mlvc_tui.screens.lineage import LineageScreen
 from textual.pilot import Pilot
 from textual.widgets import Static, Tree
@@ -160,3 +161,42 @@ async def test_hostile_messages_paths_and_params_render_literally(hostile: Path)
         await _open(pilot, "exp/ünï-模型-x]")
         title = pilot.app.screen.query_one("#title", Static).render()
         assert "models/model.pkl on exp/ünï-模型-x]" in str(title)
+
+
+async def test_lfs_model_and_a_promotion_whose_branch_moved_on(tmp_path: Path) -> None:
+    g = GitRepo(tmp_path / "lfs")
+    pointer = ("version https://git-lfs.github.com/spec/v1\n"
+               f"oid sha256:{'ab' * 32}\nsize 123456789\n")
+    g.commit("Initial model", {"models/model.bin": pointer, "src/train.py": "x\n",
+                               ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"})
+    g.checkout("exp/big", new=True)
+    g.commit("Bigger model", {"models/model.bin": pointer.replace("ab", "cd")})
+    merged = g.rev("HEAD")
+    g.checkout("prod")
+    g.clock += 3600
+    g.git("merge", "-q", "--no-ff", "-m", "Promote exp/big", "exp/big")
+    g.checkout("exp/big")
+    g.commit("Keep experimenting", {"src/train.py": "y\n"})  # the branch moved on
+    g.checkout("exp/gone", new=True)
+    g.checkout("prod")
+    async with views_app(g.path).run_test(size=(80, 24)) as pilot:
+        tree = await _open(pilot, "prod")
+        assert tree.root.label.plain == "models/model.bin  cdcdcdcd  123.5 MB  LFS"
+        assert _node(tree, "promoted from").label.plain == (
+            f"promoted from  exp/big  ({merged[:8]})")
+        assert _node(tree, "no lineage record").label.plain.startswith("no lineage record")
+    g.git("branch", "-q", "-D", "exp/big", "exp/gone")
+    async with views_app(g.path).run_test(size=(80, 24)) as pilot:
+        tree = await _open(pilot, "prod")
+        assert _node(tree, "promoted from").label.plain == f"promoted from  {merged[:8]}"
+
+
+async def test_demo_prod_promoted_from_staging(demo_repo: Path) -> None:
+    async with views_app(demo_repo).run_test(size=(120, 40)) as pilot:
+        tree = await _open(pilot, "prod")
+        top = [n.label.plain for n in tree.root.children]
+        assert top[0].startswith("version  model@v")
+        assert any(t.startswith("promoted from  staging  (") for t in top)
+        record = _node(tree, "lineage record")
+        assert any(n.label.plain.startswith("sha256  ") for n in record.children)
+        assert not any(n.label.plain.startswith("!") for n in record.children)
