@@ -34,6 +34,7 @@ from .values import (
     WorktreeChange,
 )
 from .worktree import worktree_changes, worktree_metrics_files
+from .writer import Transaction
 
 __all__ = ["WORKTREE", "Registry"]
 
@@ -223,6 +224,19 @@ class Registry:
             if len(commits) > 1:
                 raise RefNotFound(f"{ref!r} is ambiguous: it abbreviates {len(commits)} commits")
         raise RefNotFound(f"no branch, tag or commit named {ref!r}")
+
+    def branch_tip(self, branch: str) -> str | None:
+        """The commit a local branch points at, or None when there is no such branch."""
+        sha = self._refs.get(_HEADS + branch)
+        info = self._commit_of(sha) if sha else None
+        return info.id if info else None
+
+    def transaction(self, branch: str, message: str, start: str | None = None) -> Transaction:
+        """Write several files to a branch as one commit (``with reg.transaction(...)``).
+
+        A branch that does not exist yet is created from ``start`` (default: a root commit).
+        """
+        return Transaction(self, branch, message, start)
 
     def commit(self, ref: str) -> CommitInfo:
         """The commit a ref names."""
