@@ -7,6 +7,7 @@ Neither pandas nor Textual is imported here.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -24,13 +25,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _registry(args: argparse.Namespace) -> Any:
+# Modules that add their own subcommands: each has ``register(sub, common)``, and imports
+# nothing heavy at module level (handlers import what they need when they run).
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def open_registry(args: argparse.Namespace) -> Any:
+    """The registry at ``-C`` (a context manager)."""
     from .engine.registry import Registry
 
     return Registry.open(args.C)
 
 
-def _emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:
+def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:
+    """Print ``value`` as JSON with ``--json``, else what ``render()`` returns, as a table."""
     if args.json:
         from .engine.jsonable import dumps
 
@@ -44,14 +52,14 @@ def _emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> No
 def cmd_branches(args: argparse.Namespace) -> int:
     from .cli_render import render_branches
 
-    with _registry(args) as reg:
+    with open_registry(args) as reg:
         branches = reg.branches()
-    _emit(args, {"branches": branches}, lambda: render_branches(branches))
+    emit(args, {"branches": branches}, lambda: render_branches(branches))
     return 0
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
-    with _registry(args) as reg:
+    with open_registry(args) as reg:
         grid = reg.grid()
     if args.json:
         from .engine.jsonable import dumps
@@ -116,11 +124,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from .cli_render import render_diff
 
     a, b = (None, args.a) if args.b is None else (args.a, args.b)
-    with _registry(args) as reg:
+    with open_registry(args) as reg:
         diff = reg.diff(a, b)
     rows = diff.changed if args.only_changed else diff.rows
     value = {"a": diff.a, "b": diff.b, "rows": rows, "errors": diff.errors}
-    _emit(args, value, lambda: render_diff(diff, args.only_changed))
+    emit(args, value, lambda: render_diff(diff, args.only_changed))
     if diff.errors and not args.json:
         from .safetext import visible
 
@@ -132,20 +140,20 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from .cli_render import render_history
 
-    with _registry(args) as reg:
+    with open_registry(args) as reg:
         branch = args.branch or reg.prod or "HEAD"
         points = reg.history(args.metric, branch, args.limit)
     value = {"metric": args.metric, "branch": branch, "points": points}
-    _emit(args, value, lambda: render_history(args.metric, points))
+    emit(args, value, lambda: render_history(args.metric, points))
     return 0
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
     from .cli_render import render_lineage
 
-    with _registry(args) as reg:
+    with open_registry(args) as reg:
         lin = reg.lineage(args.model, args.branch)
-    _emit(args, lin, lambda: render_lineage(lin))
+    emit(args, lin, lambda: render_lineage(lin))
     return 0
 
 
@@ -154,7 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     path = build_demo(args.path, seed=args.seed)
     if args.json:
-        _emit(args, {"path": str(path), "seed": args.seed}, lambda: None)
+        emit(args, {"path": str(path), "seed": args.seed}, lambda: None)
     else:
         print(f"demo registry created in {path}\n  mlvc -C {path} grid\n  mlvc-tui {path}")
     return 0
@@ -164,7 +172,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from .engine.init import init_registry
 
     result = init_registry(args.C, prod=args.prod)
-    _emit(args, result, lambda: "\n".join(result["done"]))
+    emit(args, result, lambda: "\n".join(result["done"]))
     return 0
 
 
@@ -203,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", default=None, help="model name or path (default: the model)")
     p.add_argument("-b", "--branch", default=None)
     p.set_defaults(func=cmd_lineage)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").register(sub, common)
     return parser
 
 
