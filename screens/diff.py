@@ -183,6 +183,8 @@ class DiffScreen(Screen[None]):
                 text.append(f"{glyph} {n} {word}", style=style)
         if self.only_changed:
             text.append(f"   only changed: showing {shown} of {len(self.diff.rows)}", style="bold")
+        if self.diff.a == self.diff.b:
+            text.append(f"   both sides are {visible(self.diff.a)}: o picks another", style="bold")
         return text
 
     # -- the history chart -----------------------------------------------------------------

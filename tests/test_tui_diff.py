@@ -209,3 +209,9 @@ async def test_history_is_debounced_while_the_cursor_runs(repo: Path) -> None:
         assert {key for key, _, _ in screen._charts} == {"accuracy", "auc"}
         chart = screen.query_one(PlotChart).data
         assert chart is not None and chart.title.startswith("auc")
+
+
+async def test_same_ref_on_both_sides_suggests_picking_another(repo: Path) -> None:
+    async with views_app(repo).run_test(size=(100, 24)) as pilot:
+        await _open(pilot, b="prod")
+        assert "both sides are prod: o picks another" in _text(pilot.app, "#summary")
