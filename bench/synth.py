@@ -27,7 +27,7 @@ from pathlib import Path
 
 __all__ = ["CACHE_DIR", "artifact_paths", "branch_names", "cached_registry", "make_registry"]
 
-GENERATOR_VERSION = 1  # bump when the output changes, to invalidate the cache
+GENERATOR_VERSION = 2  # bump when the output changes, to invalidate the cache
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 KINDS = ("models", "metrics", "logs", "monitoring", "data")
 EPOCH = 1_700_000_000  # 2023-11-14T22:13:20Z: the first commit's time
@@ -294,6 +294,7 @@ def make_registry(
         raise RuntimeError(f"git fast-import failed with exit code {proc.returncode}")
     if not bare:
         _git(dest, "checkout", "-q", "-f", "prod")
+    shutil.rmtree(dest / ("" if bare else ".git") / "logs", ignore_errors=True)  # reflogs
     _git(dest, "repack", "-adq")
     _git(dest, "pack-refs", "--all")
     _git(dest, "commit-graph", "write", "--reachable", "--no-progress")
@@ -346,8 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         src = cached_registry(*params)
         shutil.copytree(src, args.path, symlinks=True, dirs_exist_ok=True)
-        marker = args.path / ("" if args.bare else ".git") / ".synth-complete"
-        marker.unlink(missing_ok=True)
+        gitdir = args.path / ("" if args.bare else ".git")
+        (gitdir / ".synth-complete").unlink(missing_ok=True)
+        shutil.rmtree(gitdir / "mlvc", ignore_errors=True)  # mlvc's cache from benchmarks
     print(
         f"{args.path}: {args.branches} branches x {args.commits} commits x "
         f"{args.artifacts} artifacts (seed {args.seed}) in {time.perf_counter() - start:.1f} s"

@@ -47,6 +47,7 @@ def test_tiny_registry_is_valid_and_complete(synth: ModuleType, tmp_path: Path) 
     assert git(repo, "status", "--porcelain") == ""
     assert git(repo, "count-objects", "-v").split("\n")[0] == "count: 0"  # all packed
     assert (repo / ".git" / "packed-refs").exists()
+    assert not (repo / ".git" / "logs").exists()  # no reflogs: copies may share files
 
 
 def test_same_seed_gives_same_commit_ids(synth: ModuleType, tmp_path: Path) -> None:
