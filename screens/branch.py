@@ -27,6 +27,7 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import (
+    BAD,
     GLYPHS,
     STATUS_WORDS,
     VERDICT_GLYPHS,
@@ -36,6 +37,7 @@ from mlvc_tui.widgets.cells import (
     relative_time,
     status_cell,
     storage_mark,
+    tilde,
 )
 
 if TYPE_CHECKING:
@@ -160,7 +162,8 @@ class BranchScreen(Screen[None]):
             return
         text, panes = self.query_one("#message", Static), self.query_one("#panes")
         if message.detail is None:
-            text.update(Text(visible(message.error or "unknown error"), style="bold red"))
+            error = tilde(message.error or "unknown error")
+            text.update(Text(visible(error), style=f"bold {BAD}"))
             text.display, panes.display = True, False
             self.query_one("#errors").display = False
             return
@@ -176,7 +179,7 @@ class BranchScreen(Screen[None]):
         if errors:
             out = Text(end="")
             for path, reason in errors.items():
-                out.append("! ", style="bold red").append(visible(path), style="bold")
+                out.append("! ", style=f"bold {BAD}").append(visible(path), style="bold")
                 out.append(f": {visible(reason)}\n")
             out.rstrip()
             box.update(out)

@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 
 from mlvc_tui.engine import ArtifactStatus, Grid, MlvcError
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import GLYPHS, legend
+from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 
 if TYPE_CHECKING:
@@ -28,10 +28,7 @@ __all__ = ["GridScreen", "short_path"]
 
 def short_path(path: str, width: int) -> str:
     """A folder for the status bar: ``~`` for home, the start elided when too long."""
-    home = str(Path.home())
-    if home not in ("", "/") and (path == home or path.startswith(home + "/")):
-        path = "~" + path[len(home):]
-    path = visible(path)
+    path = visible("~" if path == str(Path.home()) else tilde(path))
     return path if len(path) <= width else "…" + path[-(width - 1):]
 
 
@@ -120,7 +117,8 @@ class GridScreen(Screen[None]):
         text = self.query_one("#message", Static)
         table = self.query_one(RegistryGrid)
         if message.grid is None:
-            text.update(Text(visible(message.error or "unknown error"), style="bold red"))
+            error = tilde(message.error or "unknown error")
+            text.update(Text(visible(error), style=f"bold {BAD}"))
             text.display = True
             table.display = False
             self.grid = None
@@ -174,7 +172,7 @@ class GridScreen(Screen[None]):
                 grid.rows) else "")
             out.append(f" branches · {len(grid.columns)} artifacts · {changed} changed")
             if grid.worktree:
-                out.append(f" · {len(grid.worktree)} uncommitted", style="magenta")
+                out.append(f" · {len(grid.worktree)} uncommitted", style=f"bold {LOCAL}")
         self.query_one("#status", Static).update(out)
 
     def _cursor_info(self) -> None:
@@ -195,7 +193,7 @@ class GridScreen(Screen[None]):
                 out.append(f" {word}")
             elif snap.metrics.errors:
                 path, reason = next(iter(snap.metrics.errors.items()))
-                out.append(f" · {visible(path)}: {visible(reason)}", style="red")
+                out.append(f" · {visible(path)}: {visible(reason)}", style=BAD)
             else:
                 out.append(f" · {visible(snap.branch.commit.summary)}", style="dim")
         self.query_one("#cursor-info", Static).update(out)

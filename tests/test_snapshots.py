@@ -30,6 +30,15 @@ class TestGridScreens:
         assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=size,
                             run_before=keys())
 
+    def test_grid_no_color(self, snap_compare, demo_repo: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+        """The same grid with NO_COLOR: shades of grey only, and every status still told
+        by its glyph (`=`, `~`, `+`, `-`, `*`, `·`) and every verdict by `↑`/`↓`/`=`; the
+        cursor is a lighter band on prod."""
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24),
+                            run_before=keys("j", "right", "right"))
+
     @pytest.mark.parametrize("size", SIZES)
     def test_filter(self, snap_compare, demo_repo: Path, size: tuple[int, int]) -> None:
         """The filter box at the top holding `exp`, only the three exp/ branches below it,

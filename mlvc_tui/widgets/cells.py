@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
 
@@ -16,7 +17,11 @@ from ..engine import ArtifactStatus, Storage, Verdict
 from ..safetext import visible
 
 __all__ = [
+    "BAD",
+    "CHANGED",
     "GLYPHS",
+    "GOOD",
+    "LOCAL",
     "STATUS_WORDS",
     "VERDICT_GLYPHS",
     "human_size",
@@ -26,25 +31,30 @@ __all__ = [
     "relative_time",
     "status_cell",
     "storage_mark",
+    "tilde",
     "verdict_cell",
 ]
+
+# Colours bright enough to stay readable when NO_COLOR turns them to grey; glyphs carry
+# the meaning on their own.
+GOOD, BAD, CHANGED, LOCAL = "#4fc36a", "#ff6b6b", "#f0a830", "#e27ee2"
 
 # status -> (glyph, style, word)
 GLYPHS: dict[ArtifactStatus | None, tuple[str, str, str]] = {
     ArtifactStatus.SAME: ("=", "dim", "same as prod"),
-    ArtifactStatus.CHANGED: ("~", "bold yellow", "changed from prod"),
-    ArtifactStatus.NEW: ("+", "bold green", "new, not on prod"),
-    ArtifactStatus.MISSING: ("-", "bold red", "missing, on prod only"),
-    ArtifactStatus.MODIFIED: ("*", "bold magenta", "modified in the working tree"),
+    ArtifactStatus.CHANGED: ("~", f"bold {CHANGED}", "changed from prod"),
+    ArtifactStatus.NEW: ("+", f"bold {GOOD}", "new, not on prod"),
+    ArtifactStatus.MISSING: ("-", f"bold {BAD}", "missing, on prod only"),
+    ArtifactStatus.MODIFIED: ("*", f"bold {LOCAL}", "modified in the working tree"),
     None: ("·", "dim", "on neither branch nor prod"),
 }
 VERDICT_GLYPHS: dict[Verdict, tuple[str, str]] = {
-    Verdict.BETTER: ("↑", "green"),
-    Verdict.WORSE: ("↓", "red"),
+    Verdict.BETTER: ("↑", GOOD),
+    Verdict.WORSE: ("↓", BAD),
     Verdict.SAME: ("=", "dim"),
-    Verdict.NEW: ("+", "green"),
-    Verdict.MISSING: ("-", "red"),
-    Verdict.INVALID: ("?", "bold red"),
+    Verdict.NEW: ("+", GOOD),
+    Verdict.MISSING: ("-", BAD),
+    Verdict.INVALID: ("?", f"bold {BAD}"),
 }
 
 
@@ -56,6 +66,12 @@ STATUS_WORDS: dict[ArtifactStatus | None, str] = {
     ArtifactStatus.MODIFIED: "uncommitted",
     None: "absent",
 }
+
+
+def tilde(text: str) -> str:
+    """``text`` with the home folder written ``~`` (shorter messages, the same meaning)."""
+    home = str(Path.home()).rstrip("/")
+    return text.replace(home + "/", "~/") if home else text
 
 
 def literal(text: str, style: str = "") -> Text:
@@ -75,8 +91,8 @@ def legend() -> Text:
     for status, word in STATUS_WORDS.items():
         glyph, style, _ = GLYPHS[status]
         out.append(glyph, style=style).append(f" {word} ")
-    out.append("↑", style="bold green").append("↓", style="bold red").append(" vs prod ")
-    out.append("!", style="bold red").append(" error")
+    out.append("↑", style=f"bold {GOOD}").append("↓", style=f"bold {BAD}").append(" vs prod ")
+    out.append("!", style=f"bold {BAD}").append(" error")
     return out
 
 
@@ -100,7 +116,7 @@ def verdict_cell(
     """A metric cell: value, delta against prod and a better/worse glyph."""
     out = Text(no_wrap=True, end="")
     if error:
-        out.append("! ", style="bold red")
+        out.append("! ", style=f"bold {BAD}")
     out.append(metric_value(value) if value is not None else ("error" if error else "—"))
     if delta is not None and verdict is not None:
         glyph, style = VERDICT_GLYPHS[verdict]
@@ -108,7 +124,7 @@ def verdict_cell(
             out.append(f" {'+' if delta > 0 else ''}{metric_value(delta)}", style=style)
         out.append(f" {glyph}", style=f"bold {style}")
     elif verdict is Verdict.INVALID:
-        out.append(" ?", style="bold red")
+        out.append(" ?", style=f"bold {BAD}")
     return out
 
 
