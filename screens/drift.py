@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Static
 from ..engine import BadInput, MlvcError, Registry, Storage
 from ..engine.drift import DriftReport, DriftSeries, parse_drift
 from ..safetext import visible
+from ..widgets.cells import BAD, CHANGED, GOOD
 from ..widgets.metric_table import fmt_value, tone
 from ..widgets.plot import ChartData, HLine, PlotChart, Series
 
@@ -170,7 +171,7 @@ class DriftScreen(Screen[None]):
     def _summary(self, report: DriftReport) -> Text:
         hot = sorted({s.feature for s in report.over_threshold()})
         text = Text()
-        style = tone("bold red" if hot else "bold green", self.app.no_color)
+        style = tone(f"bold {BAD}" if hot else f"bold {GOOD}", self.app.no_color)
         text.append(f"{len(hot)} of {len(report.features)} features over threshold", style)
         if hot:
             text.append(": " + ", ".join(visible(f) for f in hot[:4]), style=style)
@@ -194,7 +195,7 @@ class DriftScreen(Screen[None]):
             not report.series[i].alert, not report.series[i].alerts, i))
         for i in order:
             s = report.series[i]
-            mark, style = ("!", "bold red") if s.alert else ("~", "yellow") if s.alerts \
+            mark, style = ("!", f"bold {BAD}") if s.alert else ("~", CHANGED) if s.alerts \
                 else ("", "")
             style = tone(style, self.app.no_color)
             table.add_row(

@@ -21,7 +21,7 @@ from textual.widgets.tree import TreeNode
 
 from ..engine import CommitInfo, Lineage, MlvcError, ModelVersion, Registry, Storage
 from ..safetext import visible
-from ..widgets.cells import human_size, storage_mark
+from ..widgets.cells import GOOD, LOCAL, human_size, storage_mark
 
 __all__ = ["LineageScreen", "LineageView", "gather"]
 
@@ -186,14 +186,14 @@ class LineageScreen(Screen[None]):
         label = Text.assemble((visible(lin.model), "bold"))
         label.append(f"  {art.id[:8]}  {human_size(art.size)}")
         if art.storage is not Storage.BLOB:
-            label.append(f"  {storage_mark(art.storage)}", style="bold magenta")
+            label.append(f"  {storage_mark(art.storage)}", style=f"bold {LOCAL}")
         root.set_label(label)
         if lin.tags:
             root.add_leaf(_pair("version", ", ".join(lin.tags), "bold cyan"))
         self._commit(root, "commit", lin.version.commit)
         for sha, name in view.merged_names.items():
             text = Text.assemble(("promoted from  ", "bold"))
-            text.append(visible(name) if name else sha[:8], style="bold green" if name else "")
+            text.append(visible(name) if name else sha[:8], style=f"bold {GOOD}" if name else "")
             if name:
                 text.append(f"  ({sha[:8]})", style="dim")
             root.add_leaf(text)
