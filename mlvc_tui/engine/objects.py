@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Commit, hex_to_sha, parse_tree
-from dulwich.pack import OFS_DELTA, REF_DELTA
 
 from .diskcache import ObjectCache
+from .packread import PackReader
 from .values import CommitInfo, Storage
 
 __all__ = ["BlobInfo", "ObjectReader", "TreeEntry", "decode", "encode"]
@@ -54,18 +54,6 @@ class BlobInfo:
     id: str  # blob id, or the LFS oid for an LFS pointer
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    """A git delta header size (little-endian base-128) at ``pos``; (value, next pos)."""
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
 def _parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
     if not data.startswith(LFS_PREFIX):
         return None
@@ -88,7 +76,33 @@ class ObjectReader:
         self._trees = self.cache.trees
         self._sizes = self.cache.sizes
         self._flat: dict[str, dict[str, TreeEntry]] = {}
+        self._named: dict[str, dict[str, tuple[int, str]]] = {}
         self._blobs: dict[tuple[str, bool], BlobInfo] = {}
+        self._packs: PackReader | None = None
+
+    def forget_packs(self) -> None:
+        """Look for new packs on the next read (after a fetch, a gc or a push)."""
+        self._packs = None
+
+    def _pack_reader(self) -> PackReader | None:
+        if self._packs is None:
+            try:
+                self._packs = PackReader(list(self.store.packs))  # type: ignore[attr-defined]
+            except Exception:  # not a pack-based store
+                return None
+        return self._packs
+
+    def raw(self, sha: str) -> bytes:
+        """An object's content, from the fast pack path where it can, else from dulwich."""
+        reader = self._pack_reader()
+        if reader is not None:
+            try:
+                found = reader.raw(hex_to_sha(sha.encode("ascii")))
+            except Exception:  # private pack layout changed: use the public path
+                found = None
+            if found is not None:
+                return found[1]
+        return self.store.get_raw(sha.encode("ascii"))[1]
 
     def commit(self, sha: str) -> tuple[CommitInfo, str]:
         """The commit's info and its tree id."""
@@ -112,7 +126,7 @@ class ObjectReader:
         """The entries (name, mode, id) of one tree object."""
         hit = self._trees.get(sha)
         if hit is None:
-            _, raw = self.store.get_raw(sha.encode("ascii"))
+            raw = self.raw(sha)
             hit = self._trees[sha] = tuple(
                 (decode(name), mode, hexsha.decode("ascii"))
                 for name, mode, hexsha in parse_tree(raw, 20)
@@ -139,16 +153,18 @@ class ObjectReader:
         for part in path.strip("/").split("/"):
             if not stat.S_ISDIR(mode):
                 return None
-            entry = next((e for e in self.tree(sha) if e[0] == part), None)
+            named = self._named.get(sha)
+            if named is None:
+                named = self._named[sha] = {n: (m, s) for n, m, s in self.tree(sha)}
+            entry = named.get(part)
             if entry is None:
                 return None
-            _, mode, sha = entry
+            mode, sha = entry
         return mode, sha
 
     def blob(self, sha: str) -> bytes:
         """A blob's bytes (the pointer text for an LFS file)."""
-        _, raw = self.store.get_raw(sha.encode("ascii"))
-        return raw
+        return self.raw(sha)
 
     def blob_info(self, sha: str, maybe_lfs: bool = False) -> BlobInfo:
         """Size and storage of a blob; an LFS pointer reports the real file's oid and size.
@@ -177,26 +193,15 @@ class ObjectReader:
         """
         hit = self._sizes.get(sha)
         if hit is None:
-            hit = self._sizes[sha] = self._read_size(sha)
-        return hit
-
-    def _read_size(self, sha: str) -> int:
-        raw_sha = hex_to_sha(sha.encode("ascii"))
-        try:
-            for pack in self.store.packs:  # type: ignore[attr-defined]
+            size = None
+            reader = self._pack_reader()
+            if reader is not None:
                 try:
-                    offset = pack.index.object_offset(raw_sha)
-                except KeyError:
-                    continue
-                unpacked = pack.data.get_unpacked_object_at(offset)
-                if unpacked.pack_type_num not in (OFS_DELTA, REF_DELTA):
-                    return int(unpacked.decomp_len)
-                delta = b"".join(unpacked.decomp_chunks)[:24]
-                _, pos = _varint(delta, 0)
-                return _varint(delta, pos)[0]
-        except Exception:  # private pack layout: fall back to reading
-            pass
-        return len(self.blob(sha))
+                    size = reader.size(hex_to_sha(sha.encode("ascii")))
+                except Exception:  # private pack layout changed: read it whole
+                    size = None
+            hit = self._sizes[sha] = size if size is not None else len(self.blob(sha))
+        return hit
 
     def first_parent_chain(self, sha: str, limit: int) -> list[CommitInfo]:
         """The commit and its first parents, newest first, at most ``limit``."""

@@ -104,6 +104,7 @@ class Registry:
 
     def refresh(self) -> None:
         """Re-read refs and settings; cached objects stay (an id never changes meaning)."""
+        self.objects.forget_packs()
         self._refs = {
             name: sha for name, sha in read_refs(self.repo).items()
             if not (name.startswith(_REMOTES) and name.endswith("/HEAD"))
