@@ -37,10 +37,13 @@ class MlvcApp(App[None]):
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
 
-    def __init__(self, path: str | Path, *, now: datetime | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, now: datetime | None = None, label: str | None = None
+    ) -> None:
         super().__init__()
         self.session = Session(path)
         self.fixed_now = now
+        self.label = label  # shown instead of the path (e.g. for the temporary demo)
         self.branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
         self.prod: str | None = None
         self.refreshes = 0  # bumped by each R; screens behind reload when they resume
@@ -105,9 +108,11 @@ class MlvcApp(App[None]):
                 break
 
 
-def make_app(path: str | Path, *, now: datetime | None = None) -> MlvcApp:
+def make_app(
+    path: str | Path, *, now: datetime | None = None, label: str | None = None
+) -> MlvcApp:
     """The app on the registry at ``path``; a fixed ``now`` makes relative dates stable."""
-    return MlvcApp(path, now=now)
+    return MlvcApp(path, now=now, label=label)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
             path = Path(tmp) / "registry"
             build_demo(path, seed=args.seed)
-            make_app(path).run()
+            make_app(path, label=f"demo (seed {args.seed})").run()
         return 0
     try:
         Registry.open(args.path).close()

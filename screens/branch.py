@@ -87,8 +87,8 @@ class BranchScreen(Screen[None]):
         Binding("l", "lineage", "Lineage"),
         Binding("t", "drift", "Drift"),
         Binding("R", "refresh", "Refresh", key_display="R"),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Cursor down", show=False),
+        Binding("k", "cursor_up", "Cursor up", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
     ]
 
@@ -118,7 +118,7 @@ class BranchScreen(Screen[None]):
             yield DataTable(id="metrics", cursor_type="row")
             yield DataTable(id="commits", cursor_type="row")
         yield Static(id="errors")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the branch."""
@@ -202,7 +202,8 @@ class BranchScreen(Screen[None]):
             out.append(f" · remote {visible(branch.remote)}", style="dim")
         commit = branch.commit
         out.append(f"  {commit.short_id} ", style="yellow").append(visible(commit.summary))
-        out.append(f" · {visible(commit.author)}, {relative_time(commit.time, self.app.now())}",
+        out.append(f" · {visible(_name(commit.author))}, "
+                   f"{relative_time(commit.time, self.app.now())}",
                    style="dim")
         self.query_one("#title", Static).update(out)
 

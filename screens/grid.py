@@ -45,7 +45,7 @@ class GridScreen(Screen[None]):
         Binding("t", "drift", "Drift"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("R", "refresh", "Refresh", key_display="R"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("escape", "clear_filter", "Clear filter"),
     ]
 
     @dataclass
@@ -66,14 +66,15 @@ class GridScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
-        yield Input(placeholder="filter branches (esc clears)", id="filter")
+        yield Input(placeholder="filter branches: type part of a name (esc clears)",
+                    id="filter")
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
         yield Static(id="column-key")
         yield Static(id="cursor-info")
         yield Static(legend(), id="legend")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the registry."""
@@ -155,7 +156,8 @@ class GridScreen(Screen[None]):
         grid = self.grid
         out = Text(no_wrap=True, overflow="ellipsis", end="")
         root = grid.root if grid else str(self.app.session.path)
-        out.append(short_path(root, max(24, self.size.width // 3)), style="bold")
+        where = self.app.label or short_path(root, max(24, self.size.width // 3))
+        out.append(visible(where), style="bold")
         if grid is not None:
             if grid.bare:
                 where = "bare repository"
@@ -237,11 +239,19 @@ class GridScreen(Screen[None]):
         self.query_one("#message", Static).update("Refreshing…")
         self.reload(refresh=True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Called to decide which keys the footer shows: esc only while filtering."""
+        box = self.query_one("#filter", Input)
+        if action == "clear_filter":
+            return bool(box.display or box.value)
+        return not (action == "filter" and box.has_focus)
+
     def action_filter(self) -> None:
         """Called on /: type to filter branches."""
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
         """Called on esc: drop the filter."""
@@ -250,6 +260,7 @@ class GridScreen(Screen[None]):
             box.value = ""
             box.display = False
             self.query_one(RegistryGrid).focus()
+            self.refresh_bindings()
 
     @on(Input.Changed, "#filter")
     def _on_filter(self) -> None:
@@ -262,3 +273,4 @@ class GridScreen(Screen[None]):
         self.query_one(RegistryGrid).focus()
         if not self.query_one("#filter", Input).value:
             self.query_one("#filter").display = False
+        self.refresh_bindings()

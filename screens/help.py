@@ -42,10 +42,18 @@ def _own_bindings(node_type: type[DOMNode]) -> list[Binding]:
 
 
 def key_table(app: App[object], sources: list[type[DOMNode]]) -> list[tuple[str, str]]:
-    """(keys, what they do) for the given classes, one row per action, in declared order."""
+    """(keys, what they do) for the given classes, one row per action, in declared order.
+
+    A key bound nearer (the screen before its widgets, a class before its bases) wins, as
+    it does when the key is pressed.
+    """
     rows: dict[str, tuple[str, list[str]]] = {}
+    taken: set[str] = set()
     for source in sources:
         for binding in _own_bindings(source):
+            if binding.key in taken:
+                continue
+            taken.add(binding.key)
             if not binding.description:
                 continue
             _, keys = rows.setdefault(binding.action, (binding.description, []))
@@ -87,7 +95,7 @@ class HelpScreen(Screen[None]):
                 yield Static(self._block(title, rows), classes="section")
             yield Static(Text("ctrl+p opens the command palette: every action by name.",
                               style="dim"), classes="section")
-        yield Footer()
+        yield Footer(compact=True)
 
     def _block(self, title: str, rows: list[tuple[str, str]] | None) -> Table:
         table = Table(title=title, title_justify="left", title_style="bold", box=None,
