@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -150,3 +151,33 @@ def test_lineage_finds_the_changing_commit(reg_repo: GitRepo) -> None:
     assert lin.record is not None and lin.record.fields["format"] == "joblib"
     assert lin.config["mlvc.toml"] == reg_repo.rev(f"{last}:mlvc.toml")
     assert lin.code is None and lin.data == {}
+
+
+def test_lineage_record_checked_against_the_model_bytes(reg_repo: GitRepo) -> None:
+    reg_repo.checkout("exp/rec", new=True)
+    digest = hashlib.sha256(b"v3").hexdigest()
+    reg_repo.commit("v3 with record", {"models/clf.joblib": b"v3",
+                                       "models/clf.lineage.json": {"sha256": digest}})
+    reg_repo.commit("v4, stale record", {"models/clf.joblib": b"v4"})
+    reg_repo.checkout("live")
+    with Registry.open(reg_repo.path) as reg:
+        stale = reg.lineage("clf", "exp/rec")
+        fresh = reg.lineage("clf", "exp/rec~1")
+        assert reg.lineage("clf", "live").record.matches is False  # "ab" is not its sha256
+        assert reg.branches_containing(fresh.version.commit.id) == ("exp/rec",)
+        assert set(reg.branches_containing(reg.commit("live").id)) >= {"live", "exp/rec"}
+    assert stale.record is not None and stale.record.matches is False
+    assert fresh.record is not None and fresh.record.matches is True
+
+
+def test_drift_of_a_ref_with_thresholds_from_config(tmp_path: Path) -> None:
+    r = GitRepo(tmp_path / "reg")
+    r.commit("drift", {
+        "mlvc.toml": "[drift.thresholds]\npsi = 0.2\n",
+        "monitoring/drift.csv": "timestamp,feature,metric,value\nt1,age,psi,0.1\nt2,age,psi,0.3\n",
+    })
+    with Registry.open(r.path) as reg:
+        report = reg.drift("prod")
+        assert (report.rows, report.alerts) == (2, 1)
+        with pytest.raises(BadInput, match=r"has no monitoring/other\.csv"):
+            reg.drift("prod", "monitoring/other.csv")

@@ -274,3 +274,15 @@ def test_dulwich_built_demo_reads_as_git_sees_it(tmp_path: Path) -> None:
     last = r.git("log", "--first-parent", "-1", "--format=%H", "prod", "--",
                  "models/model.pkl").strip()
     assert lin.version.commit.id == last and lin.record is not None
+
+
+def test_ancestry_suffixes_match_git(repo: GitRepo) -> None:
+    repo.checkout("dev")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge prod", "prod")
+    with Registry.open(repo.path) as reg:
+        for spec in ("dev~1", "dev^", "dev^2", "dev~2", "dev^^", "dev~1^1", "HEAD~1", "dev^0"):
+            assert reg.resolve(spec) == repo.rev(spec), spec
+        with pytest.raises(RefNotFound, match="has no parent 3"):
+            reg.resolve("dev^3")
+        with pytest.raises(RefNotFound, match="past the first commit"):
+            reg.resolve("prod~9")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING
 
@@ -118,7 +119,16 @@ def _flatten_params(node: object, prefix: str) -> dict[str, object]:
     return out
 
 
-def _record(reg: Registry, tree: str, path: str) -> LineageRecord | None:
+def _model_sha256(reg: Registry, art: Artifact) -> str | None:
+    """The sha256 of the model's bytes: the LFS oid, else hashed from the blob."""
+    if art.storage is Storage.LFS:
+        return art.id
+    if art.storage is Storage.SUBMODULE:
+        return None
+    return hashlib.sha256(reg.objects.blob(art.blob_id)).hexdigest()
+
+
+def _record(reg: Registry, tree: str, path: str, model: Artifact) -> LineageRecord | None:
     hit = reg.objects.lookup(tree, path)
     if hit is None:
         return None
@@ -128,7 +138,9 @@ def _record(reg: Registry, tree: str, path: str) -> LineageRecord | None:
         return LineageRecord(path, {}, f"{path} is not valid JSON: {exc}")
     if not isinstance(doc, dict):
         return LineageRecord(path, {}, f"{path} is not a JSON object")
-    return LineageRecord(path, doc)
+    recorded = doc.get("sha256")
+    matches = recorded == _model_sha256(reg, model) if isinstance(recorded, str) else None
+    return LineageRecord(path, doc, matches=matches)
 
 
 def lineage(reg: Registry, model: str | None = None, branch: str | None = None) -> Lineage:
@@ -157,7 +169,7 @@ def lineage(reg: Registry, model: str | None = None, branch: str | None = None) 
         config=config,
         params=_params(reg, tree),
         previous=tuple(versions[1:]),
-        record=_record(reg, tree, record_path(path)),
+        record=_record(reg, tree, record_path(path), current.artifact),
         merged_from=current.commit.parents[1:],
         tags=tags,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from dulwich.errors import NotGitRepository
 from dulwich.objects import Tag
@@ -36,11 +38,16 @@ from .values import (
 from .worktree import worktree_changes, worktree_metrics_files
 from .writer import Transaction
 
+if TYPE_CHECKING:
+    from .drift import DriftReport
+
 __all__ = ["WORKTREE", "Registry"]
 
 WORKTREE = ":worktree"  # pseudo-ref: the working tree of the checked-out branch
 _HEADS, _REMOTES, _TAGS = "refs/heads/", "refs/remotes/", "refs/tags/"
 _HEX = frozenset("0123456789abcdef")
+_ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
+_STEP = re.compile(r"([~^])(\d*)")
 
 
 class Registry:
@@ -59,6 +66,7 @@ class Registry:
         self._metrics: dict[str, Metrics] = {}
         self._artifacts: dict[str, dict[str, Artifact]] = {}
         self._lfs: dict[str, LfsPaths] = {}
+        self._chains: dict[tuple[str, int], frozenset[str]] = {}
         self._status: StatusCache = {}
         self.config = RegistryConfig()
         self.refresh()
@@ -200,9 +208,31 @@ class Registry:
         return self.objects.commit(peeled)[0] if peeled else None
 
     def resolve(self, ref: str) -> str:
-        """A branch, remote branch, tag, HEAD or (abbreviated) commit id, as a commit id."""
+        """A branch, remote branch, tag, HEAD or (abbreviated) commit id, as a commit id.
+
+        Git's ``~N`` and ``^N`` suffixes walk to ancestors (``prod~2``, ``HEAD^2``).
+        """
         if ref in ("", WORKTREE):
             raise RefNotFound(f"{ref!r} is not a ref")
+        walk = _ANCESTRY.fullmatch(ref)
+        if walk and walk.group(2):  # git forbids ~ and ^ in ref names
+            sha = self.resolve(walk.group(1))
+            for step, count in _STEP.findall(walk.group(2)):
+                n = int(count) if count else 1
+                info = self.objects.commit(sha)[0]
+                if step == "^":
+                    if n == 0:
+                        continue
+                    if len(info.parents) < n:
+                        raise RefNotFound(f"{ref!r}: {info.short_id} has no parent {n}")
+                    sha = info.parents[n - 1]
+                    continue
+                for _ in range(n):
+                    info = self.objects.commit(sha)[0]
+                    if not info.parents:
+                        raise RefNotFound(f"{ref!r} goes back past the first commit")
+                    sha = info.parents[0]
+            return sha
         candidates = [ref, _HEADS + ref, _REMOTES + ref, _TAGS + ref]
         if ref == "HEAD":
             candidates = [self._head_ref or ""] if self._head_ref else []
@@ -250,6 +280,18 @@ class Registry:
             if ref.startswith(_TAGS) and (info := self._commit_of(sha)) is not None:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
+
+    def branches_containing(self, commit: str, depth: int = 500) -> tuple[str, ...]:
+        """Branches whose last ``depth`` first-parent commits include ``commit``."""
+        out = []
+        for branch in self.branches():
+            chain = self._chains.get((branch.commit.id, depth))
+            if chain is None:
+                chain = self._chains[(branch.commit.id, depth)] = frozenset(
+                    c.id for c in self.objects.first_parent_chain(branch.commit.id, depth))
+            if commit in chain:
+                out.append(branch.name)
+        return tuple(out)
 
     def log(self, ref: str, limit: int = 20) -> tuple[CommitInfo, ...]:
         """The newest commits of a ref's first-parent history."""
@@ -316,6 +358,22 @@ class Registry:
         if hit is None or hit[0] & 0o170000 != 0o100000:
             raise BadInput(f"{path} is not a file on {ref}")
         return self.objects.blob(hit[1])
+
+    def drift(self, ref: str, path: str = "monitoring/drift.csv") -> DriftReport:
+        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``."""
+        from .drift import parse_drift
+
+        if ref != WORKTREE:
+            art = self.artifacts(ref).get(path)
+            if art is None:
+                raise BadInput(f"{ref} has no {path}")
+            if art.storage is not Storage.BLOB:
+                raise BadInput(f"{path} on {ref} is kept in {art.storage.value}, not in git")
+        drift = self.config.raw.get("drift", {})
+        thresholds = drift.get("thresholds") if isinstance(drift, dict) else None
+        if thresholds is not None and not isinstance(thresholds, dict):
+            raise BadInput("mlvc.toml: [drift.thresholds] must be a table of metric = number")
+        return parse_drift(self.read(ref, path), thresholds)
 
     def metrics(self, ref: str) -> Metrics:
         """Every metric of a ref (or of the working tree), flattened to dotted keys."""

@@ -218,6 +218,7 @@ class LineageRecord:
     path: str
     fields: dict[str, object]
     error: str | None = None
+    matches: bool | None = None  # the record's sha256 against the model's bytes (None: no sha256)
 
 
 @dataclass(frozen=True, slots=True)
