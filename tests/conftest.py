@@ -119,10 +119,10 @@ def small_repo(tmp_path: Path) -> GitRepo:
 
 async def settle(pilot: Pilot) -> None:
     """Wait until every engine worker has finished and its result is on screen."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    while any(not worker.is_finished for worker in pilot.app.workers):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def keys(*pressed: str) -> Callable[[Pilot], Awaitable[None]]:
