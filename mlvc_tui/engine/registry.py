@@ -110,8 +110,12 @@ class Registry:
     ) -> None:
         self.close()
 
-    def refresh(self) -> None:
-        """Re-read refs and settings; cached objects stay (an id never changes meaning)."""
+    def refresh(self) -> frozenset[str]:
+        """Re-read refs and settings; cached objects stay (an id never changes meaning).
+
+        Returns the refs that moved, appeared or went away (and ``HEAD`` when it changed).
+        """
+        before, head_before = self._refs, (self._head_ref, getattr(self, "detached", None))
         self.objects.forget_packs()
         self._refs = {
             name: sha for name, sha in read_refs(self.repo).items()
@@ -129,6 +133,10 @@ class Registry:
             self._metrics.clear()
             self._artifacts.clear()
         self.config = config
+        moved = {r for r in before.keys() | self._refs.keys() if before.get(r) != self._refs.get(r)}
+        if head_before != (self._head_ref, self.detached):
+            moved.add("HEAD")
+        return frozenset(moved)
 
     def _read_config(self) -> RegistryConfig:
         """mlvc.toml of prod; prod is found by name, else by the first mlvc.toml that names it."""
