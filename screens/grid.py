@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -15,27 +14,31 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from mlvc_tui.engine import ArtifactStatus, Grid, MlvcError
+from mlvc_tui.engine import (
+    CommitInfo,
+    Grid,
+    MetricDiff,
+    Metrics,
+    MlvcError,
+    Registry,
+)
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, legend, tilde
+from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
+from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text
+from mlvc_tui.widgets.preview import BranchPreview
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
-__all__ = ["GridScreen", "short_path"]
-
-
-def short_path(path: str, width: int) -> str:
-    """A folder for the status bar: ``~`` for home, the start elided when too long."""
-    path = visible("~" if path == str(Path.home()) else tilde(path))
-    return path if len(path) <= width else "…" + path[-(width - 1):]
+__all__ = ["GridScreen"]
 
 
 class GridScreen(Screen[None]):
     """Branches × artifacts; the screens behind a branch open from here."""
 
     CSS_PATH = "grid.tcss"
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (36, "-tall")]
     AUTO_FOCUS = "RegistryGrid"
     HELP_SOURCES: ClassVar = (RegistryGrid,)  # its keys are this screen's keys (help)
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -47,6 +50,15 @@ class GridScreen(Screen[None]):
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
+
+    @dataclass
+    class Previewed(Message):
+        """One branch's commits and metrics vs prod, read for the preview."""
+
+        generation: int
+        branch: str
+        detail: tuple[tuple[CommitInfo, ...], Metrics, MetricDiff | None] | None
+        error: str | None
 
     @dataclass
     class Loaded(Message):
@@ -63,6 +75,8 @@ class GridScreen(Screen[None]):
         self.grid: Grid | None = None
         self.generation = 0
         self.refreshes_seen = 0
+        self.previewed: str | None = None  # the branch the preview shows or is reading
+        self.preview_generation = 0
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -70,6 +84,7 @@ class GridScreen(Screen[None]):
                     id="filter")
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
+        yield BranchPreview(id="preview")
         yield Static(id="column-key")
         yield Static(id="cursor-info")
         yield Static(legend(), id="legend")
@@ -131,6 +146,7 @@ class GridScreen(Screen[None]):
         text.display = False
         table.display = True
         self._fill()
+        self._preview(force=True)
 
     def _fill(self) -> None:
         if self.grid is None:
@@ -148,62 +164,65 @@ class GridScreen(Screen[None]):
     def on_resize(self) -> None:
         """Called when the terminal changes size: lay the columns out again."""
         self._fill()
+        self.call_after_refresh(self._preview)
 
     # -- the lines under the grid ----------------------------------------------------------
 
     def _status(self) -> None:
         """The status bar: repository, checked-out branch, counts."""
-        grid = self.grid
-        out = Text(no_wrap=True, overflow="ellipsis", end="")
-        root = grid.root if grid else str(self.app.session.path)
+        root = self.grid.root if self.grid else str(self.app.session.path)
         where = self.app.label or short_path(root, max(24, self.size.width // 3))
-        out.append(visible(where), style="bold")
-        if grid is not None:
-            if grid.bare:
-                where = "bare repository"
-            elif grid.head:
-                where = f"on {visible(grid.head)}"
-            else:
-                where = f"detached at {(grid.detached or '?')[:8]}"
-            shown = len(self.query_one(RegistryGrid).shown)
-            count = f"{shown} of {len(grid.rows)}" if shown != len(grid.rows) \
-                else f"{len(grid.rows)}"
-            changed = sum(1 for r in grid.rows if any(
-                s is not ArtifactStatus.SAME for s in r.status.values()))
-            out.append(f" · {where} · ").append(count, style="bold" if shown != len(
-                grid.rows) else "")
-            out.append(f" branches · {len(grid.columns)} artifacts · {changed} changed")
-            if grid.worktree:
-                out.append(f" · {len(grid.worktree)} uncommitted", style=f"bold {LOCAL}")
-        self.query_one("#status", Static).update(out)
+        shown = len(self.query_one(RegistryGrid).shown)
+        self.query_one("#status", Static).update(status_text(self.grid, where, shown))
 
     def _cursor_info(self) -> None:
         """The line under the grid: what the cell under the cursor means."""
-        table = self.query_one(RegistryGrid)
-        branch = table.branch
-        out = Text(no_wrap=True, overflow="ellipsis", end="")
-        snap = self.grid.row(branch) if self.grid and branch else None
-        if snap is None:
-            out.append("no branch matches the filter" if self.grid else "")
-        else:
-            out.append(visible(branch or ""), style="bold")
-            path = table.column_path
-            if path is not None:
-                glyph, style, word = GLYPHS[snap.status.get(path)]
-                code = f"{table.codes[path]} " if table.compact else ""
-                out.append(f" · {code}{visible(path)}: ").append(glyph, style=style)
-                out.append(f" {word}")
-            elif snap.metrics.errors:
-                path, reason = next(iter(snap.metrics.errors.items()))
-                out.append(f" · {visible(path)}: {visible(reason)}", style=BAD)
-            else:
-                out.append(f" · {visible(snap.branch.commit.summary)}", style="dim")
-        self.query_one("#cursor-info", Static).update(out)
+        text = cursor_text(self.grid, self.query_one(RegistryGrid))
+        self.query_one("#cursor-info", Static).update(text)
 
     @on(RegistryGrid.CursorMoved)
     def _on_highlight(self) -> None:
         """Called when the cursor moves: say what is under it."""
         self._cursor_info()
+        self._preview()
+
+    def _preview(self, force: bool = False) -> None:
+        """Read the branch under the cursor for the preview, when the preview shows."""
+        branch = self.query_one(RegistryGrid).branch if self.grid else None
+        if not self.has_class("-tall") or (branch == self.previewed and not force):
+            return
+        self.previewed = branch
+        self.preview_generation += 1
+        if branch is None:
+            self.query_one(BranchPreview).clear()
+            return
+        self._read_preview(self.preview_generation, branch)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _read_preview(self, generation: int, branch: str) -> None:
+        def read(reg: Registry) -> tuple[tuple[CommitInfo, ...], Metrics, MetricDiff | None]:
+            prod = reg.prod
+            diff = reg.diff(prod, branch) if prod is not None and prod != branch else None
+            return reg.log(branch, 10), reg.metrics(branch), diff
+
+        try:
+            message = self.Previewed(generation, branch, self.app.session.run(read), None)
+        except MlvcError as exc:
+            message = self.Previewed(generation, branch, None, str(exc))
+        except Exception as exc:  # an engine bug: say so in place, never crash
+            message = self.Previewed(generation, branch, None, f"Could not read: {exc!r}")
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_grid_screen_previewed(self, message: Previewed) -> None:
+        """Called when the preview's branch has been read: show it unless the cursor left."""
+        if message.generation != self.preview_generation:
+            return
+        preview = self.query_one(BranchPreview)
+        if message.detail is None:
+            preview.clear(tilde(message.error or ""))
+        else:
+            preview.show(message.branch, *message.detail, now=self.app.now())
 
     # -- actions ---------------------------------------------------------------------------
 

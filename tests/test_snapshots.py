@@ -26,7 +26,9 @@ class TestGridScreens:
         """Eight branches (prod, staging, dev, then ab/ and exp/), one glyph column per
         artifact with two-character codes explained under the grid, accuracy with its
         delta and ↑/↓ against prod, `*` on dev's uncommitted train.log, the cursor on prod,
-        the legend, and the status bar `~/demo · on dev · 8 branches · 11 artifacts`."""
+        the legend, and the status bar `~/demo · on dev · 8 branches · 11 artifacts`.
+        At 120×40 an `updated` column, and under the grid prod's latest commits and
+        metrics."""
         assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=size,
                             run_before=keys())
 
@@ -41,8 +43,9 @@ class TestGridScreens:
 
     @pytest.mark.parametrize("size", SIZES)
     def test_filter(self, snap_compare, demo_repo: Path, size: tuple[int, int]) -> None:
-        """The filter box at the top holding `exp`, only the three exp/ branches below it,
-        and `3 of 8 branches` in the status bar."""
+        """The one-line filter box at the top holding `exp`, only the three exp/ branches
+        below it, `3 of 8 branches` in the status bar and `esc Clear filter` in the footer;
+        at 120×40 the preview shows exp/deep-model."""
         assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=size,
                             run_before=keys("slash", "e", "x", "p"))
 
@@ -71,7 +74,9 @@ class TestHostileAndErrors:
                           size: tuple[int, int]) -> None:
         """The unicode branch `exp/ünïcødé-🚀` aligned with the others, `NaN ?` for exp/nan,
         `! error` for exp/corrupt, and on the cursor line prod's commit message with
-        `\\x1b[31m` and `\\x07` spelled out and `[bold]not bold[/bold]` not bold."""
+        `\\x1b[31m` and `\\x07` spelled out and `[bold]not bold[/bold]` not bold; at 120×40
+        the artifact names `[bold]markup[/bold].pkl` and `my model [red]x[/red].pkl` as
+        headers (cut with …) and the same message in prod's preview."""
         assert snap_compare(make_app(hostile_repo, now=FIXED_NOW), terminal_size=size,
                             run_before=keys())
 

@@ -166,3 +166,18 @@ async def test_unicode_branch_opens(hostile_repo: Path) -> None:
         assert isinstance(app.screen, BranchScreen)
         assert app.screen.branch == "exp/ünïcødé-🚀"
         assert "Unicode branch: bigger model" in screen_text(pilot)
+
+
+async def test_preview_follows_the_cursor_when_tall(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "prod: latest commits" in screen_text(pilot)
+        await pilot.press("j", "j")
+        await settle(pilot)
+        text = screen_text(pilot)
+        assert "dev: latest commits" in text and "metrics vs prod" in text
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "latest commits" not in screen_text(pilot)  # no room at 80×24
