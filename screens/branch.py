@@ -194,7 +194,8 @@ class BranchScreen(Screen[None]):
     def _title(self, detail: BranchDetail) -> None:
         branch = detail.snapshot.branch
         out = literal(branch.name, "bold")
-        kind = "prod" if branch.kind is BranchKind.PROD else branch.kind.value
+        kind = {BranchKind.PROD: "production", BranchKind.ENVIRONMENT: "environment",
+                BranchKind.EXPERIMENT: "experiment"}[branch.kind]
         out.append(f"  {kind}", style="cyan")
         if branch.is_head:
             out.append(" · checked out", style="cyan")
