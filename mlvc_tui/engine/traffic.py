@@ -14,28 +14,27 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from .delivery import DELIVERY_PATH, TEST_ID, Delivery, Mode, Variant, check_steps, dump, live
+from .delivery import DELIVERY_PATH, TEST_ID, Delivery, Mode, Variant, dump, live
 from .delivery import parse as parse_delivery
-from .delivery_gate import gate_failure
 from .errors import BadInput, RefNotFound, Refused
 from .routing import BUCKETS, counts_from_weights, cumulative, reallocate
 
 if TYPE_CHECKING:
     from .registry import Registry
+    from .values import CommitInfo
 
 __all__ = [
     "DEFAULT_STEPS",
     "DeliveryChange",
+    "DeliveryCommit",
     "apply",
-    "canary",
-    "canary_abort",
-    "canary_step",
+    "delivery_log",
     "moved_share",
+    "parse_weights",
     "read_delivery",
     "set_weights",
     "start_ab",
     "stop_ab",
-    "switch",
 ]
 
 DEFAULT_STEPS = (1.0, 5.0, 25.0, 50.0, 100.0)
@@ -50,6 +49,28 @@ class DeliveryChange:
     before: Delivery
     after: Delivery
     moved: float  # percent of units now served by another branch than before
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCommit:
+    """A prod commit that changed `delivery.toml`: who shifted traffic when."""
+
+    commit: CommitInfo
+    blob: str | None  # the file's blob id after the commit (None: removed)
+
+
+def delivery_log(reg: Registry, limit: int = 20, depth: int = 2000) -> tuple[DeliveryCommit, ...]:
+    """The newest changes to `delivery.toml` along prod's first-parent history."""
+    out: list[DeliveryCommit] = []
+    chain = list(reg.objects.first_parent_chain(reg.resolve(_prod(reg)), depth))
+    blobs = [reg.objects.lookup(reg.objects.commit(c.id)[1], DELIVERY_PATH) for c in chain]
+    for i, (info, hit) in enumerate(zip(chain, blobs, strict=True)):
+        older = blobs[i + 1] if i + 1 < len(blobs) else None
+        if (hit and hit[1]) != (older and older[1]):
+            out.append(DeliveryCommit(info, hit[1] if hit else None))
+            if len(out) >= limit:
+                break
+    return tuple(out)
 
 
 def _prod(reg: Registry) -> str:
@@ -101,17 +122,17 @@ def apply(reg: Registry, plan: Plan) -> DeliveryChange:
                           moved_share(before, after))
 
 
-def _branch(reg: Registry, name: str) -> str:
+def require_branch(reg: Registry, name: str) -> str:
     if reg.branch_tip(name) is None:
         raise RefNotFound(f"no branch named {name!r}")
     return name
 
 
-def _now(now: datetime | None) -> str:
+def stamp(now: datetime | None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _test_id(kind: str, branches: Sequence[str], started: str, given: str | None) -> str:
+def new_test_id(kind: str, branches: Sequence[str], started: str, given: str | None) -> str:
     if given is not None:
         if not TEST_ID.fullmatch(given):
             raise BadInput("a test id is 1-64 letters, digits, '.', '_' or '-'")
@@ -124,10 +145,10 @@ def _weights(counts: Sequence[int]) -> list[float]:
     return [c / 100 for c in counts]
 
 
-def _busy(current: Delivery, allowed: tuple[Mode, ...]) -> None:
+def refuse_if_busy(current: Delivery, allowed: tuple[Mode, ...]) -> None:
     if current.mode in allowed:
         return
-    what = {Mode.CANARY: f"a canary of {_candidate(current)} is running: step it to 100 or "
+    what = {Mode.CANARY: f"a canary of {candidate_of(current)} is running: step it to 100 or "
                          "abort it first (`mlvc canary --abort`)",
             Mode.AB: f"A/B test {current.test} is running: stop it first (`mlvc ab stop`)",
             Mode.BANDIT: f"bandit {current.test} is running: stop it first (`mlvc ab stop`)",
@@ -136,7 +157,7 @@ def _busy(current: Delivery, allowed: tuple[Mode, ...]) -> None:
     raise Refused(f"{what[current.mode]}; nothing was changed")
 
 
-def _candidate(d: Delivery) -> str:
+def candidate_of(d: Delivery) -> str:
     found = d.with_role("candidate")
     return found.branch if found else "?"
 
@@ -167,17 +188,17 @@ def start_ab(reg: Registry, branches: Sequence[str], weights: str | Sequence[flo
     if len(set(branches)) != len(branches):
         raise BadInput("a branch is listed twice")
     for b in branches:
-        _branch(reg, b)
+        require_branch(reg, b)
     n = len(branches)
     values = parse_weights(weights, n) if weights is not None else \
         _weights(counts_from_weights([1.0] * n))
     if bandit and not 0 <= floor * n <= 100:
         raise BadInput(f"a floor of {floor:g}% for {n} arms is more than 100%")
-    started = _now(now)
-    tid = _test_id("bandit" if bandit else "ab", branches, started, test)
+    started = stamp(now)
+    tid = new_test_id("bandit" if bandit else "ab", branches, started, test)
 
     def plan(current: Delivery) -> tuple[Delivery, str]:
-        _busy(current, (Mode.LIVE, Mode.BLUEGREEN))
+        refuse_if_busy(current, (Mode.LIVE, Mode.BLUEGREEN))
         counts = counts_from_weights(values)
         ranges = cumulative(dict(zip(branches, counts, strict=True)))
         roles = ["control"] + (["arm"] if bandit else ["variant"]) * (n - 1)
@@ -199,7 +220,7 @@ def set_weights(reg: Registry, weights: str | Sequence[float], why: str = "") ->
             raise Refused("no A/B test or bandit is running: start one with `mlvc ab start`; "
                           "nothing was changed")
         values = parse_weights(weights, len(current.variants))
-        return _reweigh(current, values), (
+        return reweigh(current, values), (
             f"delivery: {current.test} weights "
             + ", ".join(f"{v.branch} {v.weight:g}% -> {w:g}%"
                         for v, w in zip(current.variants, values, strict=True))
@@ -208,7 +229,7 @@ def set_weights(reg: Registry, weights: str | Sequence[float], why: str = "") ->
     return apply(reg, plan)
 
 
-def _reweigh(d: Delivery, values: Sequence[float]) -> Delivery:
+def reweigh(d: Delivery, values: Sequence[float]) -> Delivery:
     counts = dict(zip((v.branch for v in d.variants), counts_from_weights(values), strict=True))
     ranges = reallocate({v.branch: v.buckets for v in d.variants}, counts)
     return replace(d, variants=tuple(
@@ -227,111 +248,5 @@ def stop_ab(reg: Registry, keep: str | None = None) -> DeliveryChange:
             raise BadInput(f"{branch!r} is not a variant of {current.test}")
         return live(branch, current.test, current.started), (
             f"delivery: stop {current.test}; {branch} serves all traffic")
-
-    return apply(reg, plan)
-
-
-def canary(reg: Registry, branch: str, percent: float, steps: Sequence[float] | None = None,
-           *, now: datetime | None = None) -> DeliveryChange:
-    """Start a canary of ``branch`` at ``percent`` (gated), or move the running one there."""
-    _branch(reg, branch)
-    if not 0 < percent <= 100 or abs(percent * 100 - round(percent * 100)) > 1e-6:
-        raise BadInput(f"percent must be above 0 and at most 100 (0.01 steps), not {percent:g}")
-    plan_steps = check_steps(list(steps)) if steps is not None else None
-
-    def plan(current: Delivery) -> tuple[Delivery, str]:
-        if current.mode is Mode.CANARY:
-            if _candidate(current) != branch:
-                _busy(current, ())
-            before = current.get(branch)
-            assert before is not None
-            if before.weight == percent:
-                raise Refused(f"the canary of {branch} is already at {percent:g}%")
-            moved = _reweigh(current, [100 - percent, percent])
-            if plan_steps is not None:
-                moved = replace(moved, steps=plan_steps)
-            return moved, f"delivery: canary {branch} {before.weight:g}% -> {percent:g}%"
-        _busy(current, (Mode.LIVE, Mode.BLUEGREEN))
-        base = current.control.branch
-        if branch == base:
-            raise BadInput(f"{branch} is already live: a canary needs another branch")
-        failure = gate_failure(reg, branch, base)
-        if failure is not None:
-            raise Refused(f"{branch} fails the promotion gates ({failure}); nothing was changed")
-        started = _now(now)
-        counts = counts_from_weights([100 - percent, percent])
-        ranges = cumulative({base: counts[0], branch: counts[1]})
-        start = Delivery(Mode.CANARY, _test_id("canary", [base, branch], started, None), (
-            Variant(base, counts[0] / 100, ranges[base], "baseline"),
-            Variant(branch, counts[1] / 100, ranges[branch], "candidate"),
-        ), started, plan_steps if plan_steps is not None else DEFAULT_STEPS)
-        return start, f"delivery: canary {branch} at {percent:g}% (baseline {base})"
-
-    return apply(reg, plan)
-
-
-def canary_step(reg: Registry) -> DeliveryChange:
-    """Move the running canary to the next step of its plan."""
-
-    def plan(current: Delivery) -> tuple[Delivery, str]:
-        if current.mode is not Mode.CANARY:
-            raise Refused("no canary is running: start one with `mlvc canary BRANCH "
-                          "--percent N`; nothing was changed")
-        cand = current.with_role("candidate")
-        assert cand is not None
-        nxt = next((s for s in current.steps if s > cand.weight), None)
-        if nxt is None:
-            raise Refused(f"the canary of {cand.branch} is at {cand.weight:g}%, the last step: "
-                          f"promote it (`mlvc promote {cand.branch}`) or abort it")
-        return _reweigh(current, [100 - nxt, nxt]), (
-            f"delivery: canary {cand.branch} {cand.weight:g}% -> {nxt:g}% (step)")
-
-    return apply(reg, plan)
-
-
-def canary_abort(reg: Registry) -> DeliveryChange:
-    """Send every unit back to the baseline."""
-
-    def plan(current: Delivery) -> tuple[Delivery, str]:
-        if current.mode is not Mode.CANARY:
-            raise Refused("no canary is running; nothing was changed")
-        base = current.control.branch
-        return live(base, current.test, current.started), (
-            f"delivery: abort canary of {_candidate(current)}; {base} serves all traffic")
-
-    return apply(reg, plan)
-
-
-def switch(reg: Registry, standby: str | None = None,
-           now: datetime | None = None) -> DeliveryChange:
-    """Blue/green: name a (gated) standby, or with no argument flip live and standby."""
-    if standby is not None:
-        _branch(reg, standby)
-
-    def plan(current: Delivery) -> tuple[Delivery, str]:
-        if standby is None:
-            if current.mode is not Mode.BLUEGREEN:
-                raise Refused("no blue/green deployment to flip: name a standby first "
-                              "(`mlvc switch --standby BRANCH`); nothing was changed")
-            old, new = current.control, current.with_role("standby")
-            assert new is not None
-            return replace(current, variants=(
-                Variant(new.branch, 100.0, old.buckets, "live"),
-                Variant(old.branch, 0.0, (), "standby"))), (
-                f"delivery: switch live to {new.branch} (was {old.branch})")
-        _busy(current, (Mode.LIVE, Mode.BLUEGREEN))
-        live_now = current.control
-        if standby == live_now.branch:
-            raise BadInput(f"{standby} is live already: the standby must be another branch")
-        failure = gate_failure(reg, standby, live_now.branch)
-        if failure is not None:
-            raise Refused(f"{standby} fails the promotion gates ({failure}); "
-                          "nothing was changed")
-        started = _now(now)
-        return Delivery(Mode.BLUEGREEN, current.test if current.mode is Mode.BLUEGREEN else
-                        _test_id("bluegreen", [live_now.branch, standby], started, None), (
-            Variant(live_now.branch, 100.0, live_now.buckets, "live"),
-            Variant(standby, 0.0, (), "standby")), started), (
-            f"delivery: blue/green {live_now.branch} live, {standby} standby")
 
     return apply(reg, plan)
