@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from dulwich.objects import Blob, Commit, Tree
 from dulwich.refs import check_ref_format
 
 from .errors import BadInput, Refused
+from .files import checkout_blob, worktree_holds
 from .objects import decode, encode
-from .worktree import git_blob_id
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -134,11 +133,11 @@ def make_commit(
     return commit.id.decode("ascii")
 
 
-def _disk_matches(root: Path, path: str, blob_id: str | None) -> bool:
+def _disk_matches(reg: Registry, root: Path, path: str, blob_id: str | None) -> bool:
     target = root / path
     if blob_id is None:
         return not target.exists()
-    return target.is_file() and git_blob_id(target)[0] == blob_id
+    return worktree_holds(reg, target, blob_id)  # an LFS file may hold content, not pointer
 
 
 def move_branch(
@@ -162,7 +161,7 @@ def move_branch(
             if (a.sha if a else None) != (b.sha if b else None):
                 changed[path] = (a.sha if a else None, b.sha if b else None)
         root = Path(reg.repo.path)
-        dirty = sorted(p for p, (a, _) in changed.items() if not _disk_matches(root, p, a))
+        dirty = sorted(p for p, (a, _) in changed.items() if not _disk_matches(reg, root, p, a))
         if dirty:
             raise Refused(
                 f"{branch} is checked out and has uncommitted changes to {dirty[0]}"
@@ -203,11 +202,7 @@ def _update_worktree(reg: Registry, changed: Mapping[str, tuple[str | None, str 
                 del index[key]
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".mlvc-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(reg.objects.blob(blob_id))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        checkout_blob(reg, blob_id, target)  # in chunks; LFS content for an LFS pointer
         index[key] = index_entry_from_stat(os.lstat(target), blob_id.encode("ascii"))
     index.write()
 
