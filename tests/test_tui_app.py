@@ -169,3 +169,18 @@ async def test_palette_refresh_and_help(small_repo: GitRepo) -> None:
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert "exp/z" in screen_text(pilot)
+
+
+async def test_registry_without_prod(tmp_path: Path) -> None:
+    g = GitRepo(tmp_path / "noprod", branch="develop")
+    g.commit("One", {"models/model.pkl": b"x", "metrics/model.json": {"f1": 0.5}})
+    g.git("checkout", "-q", "--detach", "HEAD")
+    app = make_app(g.path, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "detached at" in screen_text(pilot) and "no prod branch" in screen_text(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, GridScreen)
+        notes = [n.message for n in app._notifications]
+        assert any("no prod branch to compare with" in n for n in notes), notes

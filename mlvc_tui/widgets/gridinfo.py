@@ -36,6 +36,8 @@ def status_text(grid: Grid | None, where: str, shown: int) -> Text:
     changed = sum(1 for r in grid.rows
                   if any(s is not ArtifactStatus.SAME for s in r.status.values()))
     out.append(f" · {head} · ")
+    if grid.prod is None:
+        out.append("no prod branch", style=f"bold {BAD}").append(" · ")
     out.append(f"{shown} of {total}" if shown != total else f"{total}",
                style="bold" if shown != total else "")
     out.append(f" branches · {len(grid.columns)} artifacts · {changed} changed")
