@@ -19,6 +19,7 @@ from dulwich.repo import Repo
 
 from mlvc_tui.engine import demo_data as dd
 from mlvc_tui.engine import demo_train
+from mlvc_tui.engine.delivery import dump
 from mlvc_tui.engine.demo_builder import ANA, BEN, CHEN, Builder, at, code
 from mlvc_tui.engine.errors import BadInput
 
@@ -178,6 +179,15 @@ def _history(b: Builder) -> None:
     b.train("dev", at(27, 11))
     b.branch("ab/test-a", "prod")
     b.branch("ab/test-b", "dev")
+    ab_start = at(28, 0)
+    b.commit(
+        "prod",
+        ANA,
+        at(27, 17),
+        f"delivery: start A/B test {dd.AB_TEST}: ab/test-a 50%, ab/test-b 50%\n\n"
+        "ab/test-b is dev's weaker-L2 model; the outcome is whether a flagged customer stayed.",
+        {"delivery.toml": dump(dd.ab_delivery(ab_start))},
+    )
     b.monitor("prod", at(29, 9), {"days_since_login": 0.8}, 0.3)
     b.branch("exp/deep-model", "dev")
     b.commit(
@@ -188,7 +198,6 @@ def _history(b: Builder) -> None:
         {"params.yaml": params(model="mlp", hidden=16, lr=0.3, epochs=250, l2=0.001, features=f2)},
     )
     b.train("exp/deep-model", at(30, 13, 30))
-    ab_start = at(28, 0)
     b.monitor("ab/test-a", at(32, 9), {}, 0.3, ("a", ab_start, 0.0))
     b.monitor("ab/test-b", at(32, 9, 5), {"monthly_spend": 1.1}, 0.4, ("b", ab_start, 0.02))
     b.commit(

@@ -225,9 +225,8 @@ class Builder:
             "monitoring/predictions.csv": dd.predictions_csv(seed, model, when, shift, hours),
         }
         if arm:
-            days = (when - arm[1]).days
             changes["monitoring/experiments/results.csv"] = dd.ab_results_csv(
-                self.seed * 10 + ord(arm[0]), arm[0], arm[1], days, arm[2]
+                self.seed * 10, branch, arm[1], when
             )
         first = when.replace(minute=0) - timedelta(hours=hours - 1)
         message = (

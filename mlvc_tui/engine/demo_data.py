@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 
 from mlvc_tui.engine import demo_train
+from mlvc_tui.engine.delivery import Delivery, Mode, Variant
 
 FEATURES_V1 = [
     "age",
@@ -192,18 +193,36 @@ def predictions_csv(
     return ("\n".join(lines) + "\n").encode()
 
 
-def ab_results_csv(seed: int, arm: str, start: datetime, days: int, lift: float) -> bytes:
-    """Daily A/B results of one arm: requests, customers flagged, flagged who stayed."""
-    rng = np.random.default_rng(seed)
-    lines = ["date,arm,requests,flagged,retained,retention_rate"]
-    for day in range(days):
-        requests = int(rng.integers(1800, 2400))
-        flagged = int(requests * rng.uniform(0.22, 0.27))
-        retained = int(flagged * np.clip(rng.normal(0.41 + lift, 0.02), 0, 1))
-        lines.append(
-            f"{start + timedelta(days=day):%Y-%m-%d},{arm},{requests},{flagged},"
-            f"{retained},{retained / flagged:.4f}"
-        )
+AB_TEST = "ab-20260929-churn"
+AB_ARMS = {"ab/test-a": (0.41, 42.0, 0.004), "ab/test-b": (0.46, 45.0, 0.006)}
+
+
+def ab_delivery(started: datetime) -> Delivery:
+    """The demo's A/B test: ab/test-a (control) and ab/test-b, 50/50."""
+    return Delivery(Mode.AB, AB_TEST, (
+        Variant("ab/test-a", 50.0, ((0, 5000),), "control"),
+        Variant("ab/test-b", 50.0, ((5000, 10_000),), "variant"),
+    ), started.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def ab_results_csv(seed: int, branch: str, start: datetime, end: datetime) -> bytes:
+    """One row per customer the branch served since ``start``: routed by the demo's
+    delivery.toml (so `mlvc route` agrees), retained (1) or not, latency and errors."""
+    rng = np.random.default_rng(seed)  # the same arrivals for every arm
+    hours = int((end - start).total_seconds() // 3600)
+    arrivals = np.sort(rng.uniform(0, hours * 3600, 30 * hours))
+    route = ab_delivery(start).route
+    rate, latency, errors = AB_ARMS[branch]
+    mine = np.random.default_rng(seed + sum(branch.encode()))
+    lines = ["timestamp,unit_id,variant,outcome,latency_ms,error"]
+    for i, offset in enumerate(arrivals.tolist()):
+        unit = f"cust-{i:05d}"
+        retained, ms, failed = mine.random() < rate, mine.gamma(9.0, latency / 9), \
+            mine.random() < errors
+        if route(unit).branch == branch:
+            stamp = start + timedelta(seconds=int(offset))
+            lines.append(f"{stamp:%Y-%m-%dT%H:%M:%SZ},{unit},{branch},{int(retained)},"
+                         f"{ms:.1f},{int(failed)}")
     return ("\n".join(lines) + "\n").encode()
 
 

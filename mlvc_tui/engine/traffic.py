@@ -91,9 +91,11 @@ def read_delivery(reg: Registry, ref: str | None = None) -> Delivery:
 
 
 def moved_share(before: Delivery, after: Delivery) -> float:
-    """Percent of units whose branch differs (every unit moves when the test id changes)."""
-    if before.test != after.test:
-        return 100.0
+    """Percent of units whose branch differs (expected, when a new test id reshuffles)."""
+    if before.test != after.test:  # units reshuffle: expected share on another branch
+        same = sum(v.weight * (w.weight if (w := after.get(v.branch)) else 0.0)
+                   for v in before.variants)
+        return round(100 - same / 100, 2)
     edges = sorted({e for d in (before, after) for v in d.variants for r in v.buckets for e in r})
     moved = 0
     for lo, hi in itertools.pairwise(edges):
