@@ -1,0 +1,247 @@
+"""Saving a model with its metrics and lineage record in one commit, and loading it back only
+after its bytes match the sha256 that record holds.
+
+Formats: ``pickle`` (default), ``joblib``, ``skops`` and ``raw`` (bytes, a binary file or a
+local path). A model is streamed to the repository while it is serialised, and hashed on the
+way, so saving costs the model's own memory plus a few megabytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from .blobio import CHUNK, read_chunks, temp_dir
+from .errors import BadInput, Refused
+from .files import open_read, stat
+from .lineage import record_path
+from .provenance import data_ids, environment, now_iso
+from .staging import BranchFile, FileTransaction
+from .values import Storage
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+__all__ = ["FORMATS", "ModelIntegrityError", "SavedModel", "fetch_model", "infer_format",
+           "load_model", "resolve_model_ref", "save_model"]
+
+FORMATS = ("pickle", "joblib", "skops", "raw")
+_SUFFIXES = {".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops"}
+_IN_MEMORY = 256 << 20  # verified in memory below this; larger models go through a temp file
+
+
+class ModelIntegrityError(Refused):
+    """A model's bytes do not match its lineage record, or it has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class SavedModel:
+    """What `save_model` wrote: where, in which commit, and the bytes' identity."""
+
+    path: str
+    branch: str
+    commit: str
+    sha256: str
+    size: int
+    format: str
+    storage: Storage
+    record: str  # the lineage record's path
+    metrics: str | None  # the metrics file's path, when metrics were given
+
+
+def infer_format(path: str, model: object = None) -> str:
+    """The format a path's suffix names; raw bytes for bytes, files and paths; else pickle."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if isinstance(model, bytes | bytearray | memoryview | os.PathLike) or hasattr(model, "read"):
+        return "raw"
+    return "pickle" if model is not None else "raw"
+
+
+def _module(fmt: str) -> Any:
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown model format {fmt!r} (known: {', '.join(FORMATS)})")
+    if fmt in ("joblib", "skops"):
+        try:
+            return __import__("skops.io" if fmt == "skops" else "joblib", fromlist=["_"])
+        except ImportError:
+            raise BadInput(f"the {fmt} format needs the {fmt} package: pip install {fmt}") \
+                from None
+    return None
+
+
+def _dump(model: object, fmt: str, out: IO[bytes]) -> None:
+    module = _module(fmt)
+    if fmt == "pickle":
+        import pickle
+
+        pickle.dump(model, out, protocol=pickle.HIGHEST_PROTOCOL)
+    elif fmt == "raw":
+        if isinstance(model, bytes | bytearray | memoryview):
+            out.write(model)
+        elif isinstance(model, os.PathLike):
+            with open(model, "rb") as fh:
+                for chunk in read_chunks(fh):
+                    out.write(chunk)
+        elif hasattr(model, "read"):
+            for chunk in read_chunks(model):  # type: ignore[arg-type]
+                out.write(chunk)
+        else:
+            raise BadInput("the raw format takes bytes, a binary file or a path, "
+                           f"not {type(model).__name__}")
+    else:
+        module.dump(model, out)
+
+
+def _load(fh: IO[bytes], fmt: str, options: Mapping[str, Any]) -> object:
+    module = _module(fmt)
+    if fmt == "pickle":
+        import pickle
+
+        return pickle.load(fh)  # checked against its record first
+    if fmt == "raw":
+        return fh.read()
+    if fmt == "skops":
+        return module.load(fh, **options)
+    return module.load(fh)
+
+
+def _json(value: object) -> bytes:
+    def plain(obj: object) -> object:
+        if hasattr(obj, "item"):  # numpy scalars
+            return obj.item()
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        raise BadInput(f"{type(obj).__name__} cannot be written as JSON")
+
+    return (json.dumps(value, indent=2, default=plain) + "\n").encode()
+
+
+def save_model(
+    reg: Registry, model: object, path: str, *, branch: str, message: str | None = None,
+    format: str | None = None, metrics: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None, data: Iterable[str] = (), start: str | None = None,
+    code_commit: str | None = None, command: str | None = None,
+) -> SavedModel:
+    """Serialise ``model`` to ``path`` on ``branch`` with its metrics file and lineage record,
+    as one commit. A branch that does not exist is created from ``start``."""
+    fmt = format or infer_format(path, model)
+    _module(fmt)
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise BadInput("metrics must be a mapping of names to numbers")
+    tx = FileTransaction(reg, branch, message or f"Save model {path}", start)
+    if tx.parent is None and start is None:
+        raise BadInput(f"no branch {branch}: pass start='prod' (or another ref) to create it")
+    ids = data_ids(reg, tx.parent, data)
+    stem = Path(path).name.split(".", 1)[0]
+    with BranchFile(tx, path, commit=False) as out:
+        _dump(model, fmt, out)
+        digest, size = out.sha256, out.size
+    metrics_path = f"metrics/{stem}.json" if metrics is not None else None
+    if metrics_path:
+        tx.put(metrics_path, _json(dict(metrics or {})))
+    record = {
+        "path": path, "sha256": digest, "size": size, "format": fmt,
+        "code_commit": code_commit or tx.parent, "data": ids, "params": dict(params or {}),
+        "metrics": dict(metrics or {}), **environment(model, command), "time": now_iso(),
+    }
+    tx.put(record_path(path), _json(record))
+    commit = tx.commit()
+    storage = Storage.LFS if tx.lfs_match(path) else Storage.BLOB
+    return SavedModel(path, branch, commit, digest, size, fmt, storage, record_path(path),
+                      metrics_path)
+
+
+def resolve_model_ref(reg: Registry, ref: str | None, path: str | None) -> tuple[str, str]:
+    """(ref, model path): ``v1.2.0`` also finds the version tag ``<model>@v1.2.0``."""
+    ref = ref or reg.prod or "HEAD"
+    try:
+        reg.resolve(ref)
+    except BadInput:
+        stem = Path(path or reg.config.model or "models/model").name.split(".", 1)[0]
+        if not ref.startswith("v") or f"{stem}@{ref}" not in reg.tags():
+            raise
+        ref = f"{stem}@{ref}"
+    found = path or reg.model_path(ref)
+    if found is None:
+        raise BadInput(f"{ref} has no model: name its path (e.g. models/model.pkl)")
+    return ref, found
+
+
+def _record(reg: Registry, ref: str, path: str) -> dict[str, Any] | None:
+    where = record_path(path)
+    try:
+        with open_read(reg, ref, where) as fh:
+            doc = json.loads(fh.read(1 << 20).decode("utf-8"))
+    except BadInput:
+        return None
+    except (UnicodeDecodeError, ValueError):
+        raise ModelIntegrityError(f"{where} on {ref} is not valid JSON: cannot check "
+                                  f"{path}; pass trust=True to load it anyway") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("sha256"), str):
+        raise ModelIntegrityError(f"{where} on {ref} has no sha256: cannot check {path}")
+    if doc.get("path", path) != path:
+        raise ModelIntegrityError(f"{where} on {ref} describes {doc['path']}, not {path}")
+    return doc
+
+
+def _verified(reg: Registry, ref: str, path: str, trust: bool, sink: IO[bytes]) -> dict[str, Any]:
+    """Copy a model's bytes into ``sink``, hashing them; refuse when they are not recorded."""
+    record = _record(reg, ref, path)
+    if record is None and not trust:
+        raise ModelIntegrityError(
+            f"{path} on {ref} has no lineage record ({record_path(path)}): refusing to load "
+            "bytes that cannot be checked; pass trust=True to load it anyway")
+    digest = hashlib.sha256()
+    with open_read(reg, ref, path) as src:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            sink.write(chunk)
+    if record is not None and not trust and digest.hexdigest() != record["sha256"]:
+        raise ModelIntegrityError(
+            f"{path} on {ref} does not match its lineage record: its sha256 is "
+            f"{digest.hexdigest()[:12]}, the record says {record['sha256'][:12]}; not loaded")
+    return record or {}
+
+
+def load_model(reg: Registry, path: str | None = None, *, ref: str | None = None,
+               format: str | None = None, trust: bool = False, **options: Any) -> object:
+    """Deserialise a model after checking its sha256 against its lineage record.
+
+    ``options`` go to the format's loader (e.g. ``trusted=[...]`` for skops).
+    """
+    ref, path = resolve_model_ref(reg, ref, path)
+    size = stat(reg, ref, path).size or 0
+    if size <= _IN_MEMORY:
+        buffer = io.BytesIO()
+        record = _verified(reg, ref, path, trust, buffer)
+        buffer.seek(0)
+        return _load(buffer, format or record.get("format") or infer_format(path), options)
+    with tempfile.TemporaryFile(dir=temp_dir(reg)) as spool:
+        record = _verified(reg, ref, path, trust, spool)
+        spool.seek(0)
+        return _load(spool, format or record.get("format") or infer_format(path), options)
+
+
+def fetch_model(reg: Registry, dest: str | os.PathLike[str], path: str | None = None, *,
+                ref: str | None = None, trust: bool = False) -> Path:
+    """Copy a model to a local file, in chunks, only when it matches its lineage record."""
+    ref, path = resolve_model_ref(reg, ref, path)
+    target = Path(dest)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _verified(reg, ref, path, trust, out)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
