@@ -92,6 +92,10 @@ class MlvcApp(App[None]):
         """Show the branch's drift log."""
         self._push("drift", "DriftScreen", branch)
 
+    def open_ab(self) -> None:
+        """Show the traffic split on prod and the A/B results of its variants."""
+        self._push("ab", "ABScreen")
+
     def action_help(self) -> None:
         """Called when the user presses ?: show every key."""
         from .screens.help import HelpScreen

@@ -36,6 +36,8 @@ def palette_commands(app: MlvcApp) -> list[PaletteCommand]:
     out = [
         PaletteCommand("Refresh", app.refresh_registry, "Re-read branches and reload"),
         PaletteCommand("Help", app.action_help, "Show every key of every screen"),
+        PaletteCommand("A/B test and traffic split", app.open_ab,
+                       "Each variant's results against control; step, abort or flip"),
     ]
     prod = app.prod
     for name in app.branch_names:

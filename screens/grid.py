@@ -46,6 +46,7 @@ class GridScreen(Screen[None]):
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
         Binding("t", "drift", "Drift"),
+        Binding("a", "ab", "A/B"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("escape", "clear_filter", "Clear filter"),
@@ -252,6 +253,10 @@ class GridScreen(Screen[None]):
         """Called on t: show the branch's drift log."""
         if (branch := self._branch()) is not None:
             self.app.open_drift(branch)
+
+    def action_ab(self) -> None:
+        """Called on a: show the A/B test and traffic split on prod."""
+        self.app.open_ab()
 
     def action_refresh(self) -> None:
         """Called on R: re-read the registry."""

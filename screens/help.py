@@ -24,6 +24,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("Metric diff", "diff", "DiffScreen"),
     ("Lineage", "lineage", "LineageScreen"),
     ("Drift", "drift", "DriftScreen"),
+    ("A/B", "ab", "ABScreen"),
     ("Help", "help", "HelpScreen"),
 )
 _SKIP_BASES = (App, Screen)  # their tab / ctrl+c plumbing is not mlvc's to explain
