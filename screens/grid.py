@@ -46,7 +46,7 @@ class GridScreen(Screen[None]):
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
         Binding("t", "drift", "Drift"),
-        Binding("a", "ab", "A/B"),
+        Binding("a", "ab", "A/B", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("escape", "clear_filter", "Clear filter"),
@@ -138,9 +138,13 @@ class GridScreen(Screen[None]):
             text.update(Text(visible(error), style=f"bold {BAD}"))
             text.display = True
             table.display = False
-            self.grid = None
+            self.query_one("#column-key").display = False
+            self.add_class("-failed")
+            self.grid, self.previewed, self.app.branch_names = None, None, ()
             self._status()
+            self._cursor_info()
             return
+        self.remove_class("-failed")
         self.grid = message.grid
         self.app.branch_names = tuple(r.branch.name for r in message.grid.rows)
         self.app.prod = message.grid.prod
