@@ -22,6 +22,7 @@ from mlvc_tui.engine import (
     MlvcError,
     Registry,
 )
+from mlvc_tui.live import grid_lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
@@ -46,6 +47,7 @@ class GridScreen(Screen[None]):
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
         Binding("t", "drift", "Drift"),
+        Binding("T", "live_tail", "Live tail", key_display="T", show=False),
         Binding("a", "ab", "A/B", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("R", "refresh", "Refresh", key_display="R"),
@@ -97,6 +99,22 @@ class GridScreen(Screen[None]):
         self.query_one("#filter").display = False
         self.query_one(RegistryGrid).display = False
         self.reload()
+        self._live = grid_lane(self.app, self._live_loaded, self._status)
+
+    def on_unmount(self) -> None:
+        """Called when the screen goes: stop watching for it."""
+        live_of(self.app).drop(self._live, self._status)
+
+    def _live_loaded(self, result: tuple[frozenset[str], Grid] | MlvcError) -> None:
+        """Called with a grid read after refs or working-tree artifacts changed."""
+        if isinstance(result, MlvcError):
+            grid, error = None, str(result)
+        else:
+            (moved, grid), error = result, None
+            self.app.refreshes += bool(moved)  # screens behind read again when they resume
+        self.generation += 1
+        self.refreshes_seen = self.app.refreshes
+        self.on_grid_screen_loaded(self.Loaded(self.generation, grid, error))
 
     def on_screen_resume(self) -> None:
         """Called when the screen is in front again: reload if a refresh happened meanwhile."""
@@ -178,7 +196,10 @@ class GridScreen(Screen[None]):
         root = self.grid.root if self.grid else str(self.app.session.path)
         where = self.app.label or short_path(root, max(24, self.size.width // 3))
         shown = len(self.query_one(RegistryGrid).shown)
-        self.query_one("#status", Static).update(status_text(self.grid, where, shown))
+        text = status_text(self.grid, where, shown)
+        if watching := live_of(self.app).observer:  # "inotify", "polling every 1 s (...)"
+            text.append(f" · {watching}", style="dim")
+        self.query_one("#status", Static).update(text)
 
     def _cursor_info(self) -> None:
         """The line under the grid: what the cell under the cursor means."""
@@ -261,6 +282,10 @@ class GridScreen(Screen[None]):
     def action_ab(self) -> None:
         """Called on a: show the A/B test and traffic split on prod."""
         self.app.open_ab()
+
+    def action_live_tail(self) -> None:
+        """Called on T: follow the working tree's drift log as it is written."""
+        self.app.open_tail()
 
     def action_refresh(self) -> None:
         """Called on R: re-read the registry."""

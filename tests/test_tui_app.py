@@ -64,7 +64,7 @@ async def test_loading_shown_until_the_grid_is_read(small_repo: GitRepo) -> None
 
 async def test_not_a_repository_shown_in_place(tmp_path: Path) -> None:
     app = make_app(tmp_path, now=FIXED_NOW)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         text = screen_words(pilot)
         assert "is not inside a git repository" in text and "Traceback" not in text
@@ -72,6 +72,7 @@ async def test_not_a_repository_shown_in_place(tmp_path: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, GridScreen)
         assert "is not inside a git repository" in screen_words(pilot)
+        assert "latest commits" not in screen_text(pilot) and app.branch_names == ()
 
 
 async def test_refresh_picks_up_a_branch_made_meanwhile(small_repo: GitRepo) -> None:

@@ -53,7 +53,10 @@ def cursor_text(grid: Grid | None, table: RegistryGrid) -> Text:
     branch = table.branch
     snap = grid.row(branch) if grid is not None and branch is not None else None
     if snap is None:
-        return out.append("no branch matches the filter" if grid is not None else "")
+        if grid is None:
+            return out
+        return out.append("no branch matches the filter" if grid.rows else "no branches",
+                          style="bold")
     out.append(visible(snap.branch.name), style="bold")
     path = table.column_path
     if path is not None:
