@@ -39,6 +39,7 @@ def _frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("TEXTUAL", raising=False)
+    monkeypatch.setenv("MLVC_WATCH", "off")  # no live watcher unless a test asks (test_live*)
 
 
 @pytest.fixture(scope="session")

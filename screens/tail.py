@@ -1,0 +1,299 @@
+"""Live tail: the working tree's drift log (or a ``logs/*.log``) as it is written.
+
+``TailScreen(path)``. New rows appear as they are written (the app's watcher says when);
+alerts are marked and counted per feature; the chart shows the selected feature's recent
+points. Keys: ``space`` pauses or resumes following, ``f`` filters the rows to the selected
+feature (a log: to errors and warnings), ``o`` follows the next file, ``esc`` goes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Static
+
+from ..engine import MlvcError
+from ..engine.errors import BadInput
+from ..engine.tail import DriftFollow, LogFollow, log_files
+from ..engine.watch import Change
+from ..live import Lane, live_of
+from ..safetext import visible
+from ..widgets.cells import BAD, GOOD
+from ..widgets.metric_table import tone
+from ..widgets.plot import PlotChart
+from ..widgets.tail_view import TailView
+from .drift import DRIFT_PATH
+from .tail_rows import Snapshot, drift_line, feature_chart, feature_rows, log_line
+
+__all__ = ["TailScreen"]
+
+RECENT = 5000  # rows kept for the view (and re-filtering); the engine keeps its own window
+CHART_EVERY = 0.25  # seconds between two chart drawings under a fast writer
+
+
+class TailScreen(Screen[None]):
+    """Follow one file of the working tree."""
+
+    CSS_PATH = "tail.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("space", "pause", "Pause/follow"),
+        Binding("f", "filter", "Filter"),
+        Binding("o", "other", "Other file"),
+    ]
+
+    def __init__(self, path: str = DRIFT_PATH) -> None:
+        super().__init__()
+        self.path = path
+        self.drift = path.endswith(".csv")
+        self.recent: deque[Any] = deque(maxlen=RECENT)
+        self.snapshot: Snapshot | None = None
+        self.files: list[str] = [DRIFT_PATH]
+        self.feature: str | None = None  # the chart's feature
+        self.only: str | None = None  # the filter: a feature, or "issues" for a log
+        self.unseen = 0  # rows that arrived while paused
+        self.rows_seen = 0  # rows applied to the screen since it opened (tests, benchmarks)
+        self._follow: DriftFollow | LogFollow | None = None
+        self._lane: Lane | None = None
+        self._chart_at = 0.0
+        self._chart_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        """Called to build the screen."""
+        yield Static(id="title")
+        yield Static(Text("reading…", style="dim"), id="summary")
+        with Horizontal(id="top"):
+            yield DataTable(id="features", cursor_type="row", zebra_stripes=True)
+            yield PlotChart(id="chart", message="waiting for rows…")
+        yield TailView(self._render_row, cap=RECENT, id="view")
+        yield Static(id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Called when the screen opens: start following the file."""
+        self._title()
+        self.query_one("#top").display = self.drift
+        table = self.query_one("#features", DataTable)
+        for label in ("", "feature", "alerts", "rows"):
+            table.add_column(label, key=label or "mark")
+        (table if self.drift else self.query_one(TailView)).focus()
+        self._lane = live_of(self.app).lane(
+            f"tail:{self.path}", self._compute, self._apply, min_interval=0.05,
+            wants=lambda change: change.touches(self.path), on_status=self._watching)
+        self._lane.kick()
+        self._status()
+
+    def on_unmount(self) -> None:
+        """Called when the screen closes: stop following."""
+        if self._lane is not None:
+            live_of(self.app).drop(self._lane, self._watching)
+            self._lane = None
+
+    # -- the lane's thread -------------------------------------------------------------------
+
+    def _open(self) -> DriftFollow | LogFollow:
+        def where(reg: Any) -> tuple[Path, Any]:
+            if reg.bare:
+                raise BadInput(f"{reg.root} is a bare repository: it has no working tree "
+                               "to follow")
+            drift = reg.config.raw.get("drift", {})
+            return reg.root, drift.get("thresholds") if isinstance(drift, dict) else None
+
+        root, thresholds = self.app.session.run(where)  # type: ignore[attr-defined]
+        self.files = [DRIFT_PATH, *log_files(root)]
+        if self.drift:
+            return DriftFollow(root / self.path, thresholds if isinstance(thresholds, dict)
+                               else None)
+        return LogFollow(root / self.path)
+
+    def _compute(self, change: Change) -> Any:
+        """On the lane's thread: read what was appended (a backlog in pieces)."""
+        if self._follow is None:
+            self._follow = self._open()
+        follow = self._follow
+        update = follow.poll()
+        if update.more and self._lane is not None:
+            self._lane.kick()
+        if isinstance(follow, DriftFollow):
+            return update, Snapshot.of_drift(follow)
+        return update, Snapshot.of_log(follow)
+
+    def _watching(self) -> None:
+        """Called once the watcher runs: say which, and read anything written meanwhile."""
+        self._status()
+        if self._lane is not None:
+            self._lane.kick()
+
+    # -- the UI thread ------------------------------------------------------------------------
+
+    def _apply(self, result: Any) -> None:
+        """Called with what the lane read: show the new rows, counts and chart."""
+        if not self.is_attached:
+            return
+        if isinstance(result, MlvcError):
+            self.query_one("#summary", Static).update(
+                Text(visible(str(result)), style=tone(f"bold {BAD}", self.app.no_color)))
+            return
+        update, snap = result
+        view = self.query_one(TailView)
+        if update.reset:
+            self.recent.clear()
+            view.replace(())
+            self.unseen = 0
+        new = update.points if self.drift else update.lines
+        self.recent.extend(new)
+        self.rows_seen += update.new
+        if view.following:
+            view.append(r for r in new if self._shown(r))
+        else:
+            self.unseen += update.new
+        self.snapshot = snap
+        self._summary(update.error, update.missing)
+        if self.drift:
+            self._features()
+            self._chart()
+        self._status()
+
+    def _shown(self, row: Any) -> bool:
+        if self.only is None:
+            return True
+        if self.drift:
+            return bool(row.feature == self.only)
+        return bool(row.level)
+
+    def _render_row(self, row: Any) -> Text:
+        no_color = self.app.no_color
+        return drift_line(row, no_color) if self.drift else log_line(row, no_color)
+
+    def _title(self) -> None:
+        title = Text.assemble(("Live  ", "bold"), visible(self.path))
+        title.append("  (working tree)", style="dim")
+        self.query_one("#title", Static).update(title)
+
+    def _summary(self, error: str | None, missing: bool) -> None:
+        snap, no_color = self.snapshot, self.app.no_color
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if missing:
+            text.append(f"{visible(self.path)} does not exist yet: waiting for it", "dim")
+        elif snap is not None:
+            text.append_text(snap.summary(no_color))
+        if error:
+            text.append(("  " if text.plain else "") + f"cannot read: {visible(error)}",
+                        tone(f"bold {BAD}", no_color))
+        self.query_one("#summary", Static).update(text)
+
+    def _features(self) -> None:
+        """One row per feature: marked when its latest value is over threshold."""
+        table = self.query_one("#features", DataTable)
+        rows = feature_rows(self.snapshot, self.app.no_color) if self.snapshot else []
+        keys = {str(k.value) for k in table.rows}
+        current = {feature for feature, _ in rows}
+        for key in keys - current:
+            table.remove_row(key)
+        for feature, cells in rows:
+            if feature in keys:
+                for column, cell in zip(("mark", "feature", "alerts", "rows"), cells,
+                                        strict=True):
+                    table.update_cell(feature, column, cell)
+            else:
+                table.add_row(*cells, key=feature)
+        if self.feature not in current:
+            self.feature = rows[0][0] if rows else None
+
+    def _chart(self) -> None:
+        """Draw the selected feature's chart, at most every CHART_EVERY seconds."""
+        wait = self._chart_at + CHART_EVERY - time.monotonic()
+        if wait > 0:
+            if self._chart_timer is None:
+                self._chart_timer = self.set_timer(wait, self._chart_now)
+            return
+        self._chart_now()
+
+    def _chart_now(self) -> None:
+        self._chart_timer = None
+        self._chart_at = time.monotonic()
+        chart = self.query_one(PlotChart)
+        if self.snapshot is None or self.feature is None:
+            chart.show_message("waiting for rows…")
+            return
+        chart.show(feature_chart(self.snapshot, self.feature))
+
+    def _status(self) -> None:
+        view = self.query_one(TailView)
+        no_color = self.app.no_color
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if view.following:
+            text.append("● following", tone(f"bold {GOOD}", no_color))
+        else:
+            text.append("‖ paused", "bold")
+            text.append(f" · {self.unseen:,} new" if self.unseen else "")
+        if self.only is not None:
+            what = "errors and warnings" if not self.drift else visible(self.only)
+            text.append(f" · only {what}")
+        text.append(f" · {live_of(self.app).observer}", style="dim")
+        self.query_one("#status", Static).update(text)
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Called on escape: back to the previous screen."""
+        self.dismiss()
+
+    def action_pause(self) -> None:
+        """Called on space: stop following (the view stays put) or catch up and follow."""
+        view = self.query_one(TailView)
+        if view.following:
+            view.follow(False)
+        else:
+            self._refill(follow=True)
+
+    def action_filter(self) -> None:
+        """Called on f: only the selected feature's rows (a log: errors and warnings)."""
+        if self.only is not None:
+            self.only = None
+        elif self.drift:
+            self.only = self.feature
+            if self.only is None:
+                self.notify("No feature yet to filter to", severity="warning")
+        else:
+            self.only = "issues"
+        self._refill(follow=self.query_one(TailView).following)
+
+    def action_other(self) -> None:
+        """Called on o: follow the next file (the drift log, then each log under logs/)."""
+        files = self.files if self.path in self.files else [self.path, *self.files]
+        following = files[(files.index(self.path) + 1) % len(files)]
+        if following != self.path:
+            self.app.switch_screen(TailScreen(following))
+        else:
+            self.notify("No other file to follow: logs/*.log has none", severity="warning")
+
+    def _refill(self, follow: bool) -> None:
+        view = self.query_one(TailView)
+        view.replace(r for r in self.recent if self._shown(r))
+        self.unseen = 0
+        view.following = not follow  # follow() acts on a change only
+        view.follow(follow)
+        self._status()
+
+    @on(TailView.FollowChanged)
+    def _follow_changed(self) -> None:
+        """Called when following stops or starts: say so."""
+        self._status()
+
+    @on(DataTable.RowHighlighted, "#features")
+    def _feature_picked(self, event: DataTable.RowHighlighted) -> None:
+        """Called when the cursor moves in the feature list: chart that feature."""
+        if event.row_key.value is not None and event.row_key.value != self.feature:
+            self.feature = str(event.row_key.value)
+            self._chart_now()
