@@ -96,9 +96,9 @@ class MlvcApp(App[None]):
         """Show the traffic split on prod and the A/B results of its variants."""
         self._push("ab", "ABScreen")
 
-    def open_tail(self, path: str | None = None) -> None:
-        """Follow a working-tree file live (default: the drift log)."""
-        self._push("tail", "TailScreen", *([path] if path else []))
+    def open_tail(self, path: str | None = None, branch: str | None = None) -> None:
+        """Follow a working-tree file live (default: the drift log) from ``branch``'s view."""
+        self._push("tail", "TailScreen", path or "monitoring/drift.csv", branch)
 
     def action_help(self) -> None:
         """Called when the user presses ?: show every key."""

@@ -93,6 +93,7 @@ class DriftScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("R", "reload", "Re-read"),
+        Binding("f", "follow", "Follow live"),
     ]
 
     def __init__(self, branch: str) -> None:
@@ -229,3 +230,7 @@ class DriftScreen(Screen[None]):
     def action_reload(self) -> None:
         """Called on R: re-read the branch and its drift log."""
         self.reload(refresh=True)
+
+    def action_follow(self) -> None:
+        """Called on f: follow the working tree's drift log as it is written."""
+        self.app.open_tail(DRIFT_PATH, self.branch)  # type: ignore[attr-defined]

@@ -52,9 +52,11 @@ class TailScreen(Screen[None]):
         Binding("o", "other", "Other file"),
     ]
 
-    def __init__(self, path: str = DRIFT_PATH) -> None:
+    def __init__(self, path: str = DRIFT_PATH, branch: str | None = None) -> None:
         super().__init__()
         self.path = path
+        self.branch = branch  # the branch the user came from (None: the grid)
+        self.head: str | None = None  # the checked-out branch, once known
         self.drift = path.endswith(".csv")
         self.recent: deque[Any] = deque(maxlen=RECENT)
         self.snapshot: Snapshot | None = None
@@ -102,14 +104,16 @@ class TailScreen(Screen[None]):
     # -- the lane's thread -------------------------------------------------------------------
 
     def _open(self) -> DriftFollow | LogFollow:
-        def where(reg: Any) -> tuple[Path, Any]:
+        def where(reg: Any) -> tuple[Path, str | None, Any]:
             if reg.bare:
                 raise BadInput(f"{reg.root} is a bare repository: it has no working tree "
                                "to follow")
             drift = reg.config.raw.get("drift", {})
-            return reg.root, drift.get("thresholds") if isinstance(drift, dict) else None
+            head = reg.head or f"detached {(reg.detached or '?')[:8]}"
+            return reg.root, head, drift.get("thresholds") if isinstance(drift, dict) else None
 
-        root, thresholds = self.app.session.run(where)  # type: ignore[attr-defined]
+        root, self.head, thresholds = self.app.session.run(where)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._title)
         self.files = [DRIFT_PATH, *log_files(root)]
         if self.drift:
             return DriftFollow(root / self.path, thresholds if isinstance(thresholds, dict)
@@ -176,8 +180,15 @@ class TailScreen(Screen[None]):
         return drift_line(row, no_color) if self.drift else log_line(row, no_color)
 
     def _title(self) -> None:
+        """The file, and whose working tree it is (a warning when not the branch asked for)."""
+        if not self.is_attached:
+            return
         title = Text.assemble(("Live  ", "bold"), visible(self.path))
-        title.append("  (working tree)", style="dim")
+        title.append("  working tree" + (f" of {visible(self.head)}" if self.head else ""),
+                     style="dim")
+        if self.branch and self.head and self.branch != self.head:
+            title.append(f"  ({visible(self.branch)} is not checked out)",
+                         style=tone(f"bold {BAD}", self.app.no_color))
         self.query_one("#title", Static).update(title)
 
     def _summary(self, error: str | None, missing: bool) -> None:
@@ -274,7 +285,7 @@ class TailScreen(Screen[None]):
         files = self.files if self.path in self.files else [self.path, *self.files]
         following = files[(files.index(self.path) + 1) % len(files)]
         if following != self.path:
-            self.app.switch_screen(TailScreen(following))
+            self.app.switch_screen(TailScreen(following, self.branch))
         else:
             self.notify("No other file to follow: logs/*.log has none", severity="warning")
 
