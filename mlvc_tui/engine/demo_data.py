@@ -45,6 +45,7 @@ MLVC_TOML = b"""[registry]
 prod = "prod"
 environments = ["prod", "staging", "dev"]
 model = "models/model.pkl"
+train = "python src/train.py"  # what `mlvc reproduce` runs
 
 [metrics]
 primary = "accuracy"
