@@ -120,8 +120,10 @@ def t_cdf(t: float, df: float) -> float:
     """P(T <= t) for Student's t with ``df`` degrees of freedom (normal when df is inf)."""
     if math.isinf(df):
         return _NORMAL.cdf(t)
-    x = df / (df + t * t)
-    tail = 0.5 * _betainc(df / 2, 0.5, x)
+    if t * t < df:  # the centre: P(|T| < t) = I_{t²/(df+t²)}(1/2, df/2), precise near 0
+        half = 0.5 * _betainc(0.5, df / 2, t * t / (df + t * t))
+        return 0.5 + half if t > 0 else 0.5 - half
+    tail = 0.5 * _betainc(df / 2, 0.5, df / (df + t * t))
     return 1 - tail if t > 0 else tail
 
 

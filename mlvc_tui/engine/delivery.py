@@ -141,7 +141,7 @@ def parse(data: bytes, commit: str | None = None) -> Delivery:
         branch = row.get("branch")
         if not isinstance(branch, str) or not branch:
             raise _fail(f"variant {i} needs a branch")
-        if branch in branches:
+        if any(branch == b for b, _ in branches):
             raise _fail(f"branch {branch!r} is listed twice")
         role = row.get("role", "variant")
         if role not in ROLES:
