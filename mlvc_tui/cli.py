@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Modules that add their own subcommands: each has ``register(sub, common)``, and imports
 # nothing heavy at module level (handlers import what they need when they run).
-COMMAND_MODULES: tuple[str, ...] = ("cli_delivery", "cli_files", "cli_promote")
+COMMAND_MODULES: tuple[str, ...] = ("cli_delivery", "cli_files", "cli_live", "cli_promote")
 
 
 def open_registry(args: argparse.Namespace) -> Any:

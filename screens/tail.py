@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ..engine import MlvcError
 from ..engine.errors import BadInput
-from ..engine.tail import DriftFollow, LogFollow, log_files
+from ..engine.tail import DriftFollow, LogFollow, drift_thresholds, log_files
 from ..engine.watch import Change
 from ..live import Lane, live_of
 from ..safetext import visible
@@ -108,16 +108,14 @@ class TailScreen(Screen[None]):
             if reg.bare:
                 raise BadInput(f"{reg.root} is a bare repository: it has no working tree "
                                "to follow")
-            drift = reg.config.raw.get("drift", {})
             head = reg.head or f"detached {(reg.detached or '?')[:8]}"
-            return reg.root, head, drift.get("thresholds") if isinstance(drift, dict) else None
+            return reg.root, head, drift_thresholds(reg.config)
 
         root, self.head, thresholds = self.app.session.run(where)  # type: ignore[attr-defined]
         self.app.call_from_thread(self._title)
         self.files = [DRIFT_PATH, *log_files(root)]
         if self.drift:
-            return DriftFollow(root / self.path, thresholds if isinstance(thresholds, dict)
-                               else None)
+            return DriftFollow(root / self.path, thresholds)
         return LogFollow(root / self.path)
 
     def _compute(self, change: Change) -> Any:

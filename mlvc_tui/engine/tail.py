@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .config import RegistryConfig
 from .drift import DriftPoint, DriftReport, DriftTail
 from .errors import BadInput
 
 __all__ = [
     "Appended", "DriftFollow", "DriftUpdate", "FileFollower", "LogFollow", "LogLine",
-    "LogUpdate", "log_files",
+    "LogUpdate", "drift_thresholds", "log_files",
 ]
 
 CHUNK = 1 << 22  # bytes per read: a big backlog arrives in pieces, never all at once
@@ -230,3 +231,12 @@ def log_files(root: Path) -> list[str]:
     if not base.is_dir():
         return []
     return sorted(p.relative_to(root).as_posix() for p in base.rglob("*.log") if p.is_file())
+
+
+def drift_thresholds(config: RegistryConfig) -> dict[str, float] | None:
+    """``[drift.thresholds]`` of ``mlvc.toml`` (as ``Registry.drift`` reads it)."""
+    drift = config.raw.get("drift", {})
+    thresholds = drift.get("thresholds") if isinstance(drift, dict) else None
+    if thresholds is not None and not isinstance(thresholds, dict):
+        raise BadInput("mlvc.toml: [drift.thresholds] must be a table of metric = number")
+    return thresholds
