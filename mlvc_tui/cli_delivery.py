@@ -164,8 +164,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = verbs.add_parser("update", parents=[common],
                          help="bandit: commit the Thompson-sampling weights of the results")
     p.set_defaults(func=cmd_ab_update)
-    p = verbs.add_parser("stop", parents=[common], help="stop the test (control keeps all)")
-    p.add_argument("--keep", default=None, metavar="BRANCH", help="the branch that keeps all")
+    p = verbs.add_parser("stop", parents=[common], help="stop the test: prod serves all again")
+    p.add_argument("--keep", default=None, metavar="BRANCH",
+                   help="a variant that serves all instead (until promoted)")
     p.set_defaults(func=cmd_ab_stop)
     p = verbs.add_parser("report", parents=[common], help="each variant against control")
     p.add_argument("--at", default=None, metavar="REF",

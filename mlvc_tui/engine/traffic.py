@@ -240,14 +240,15 @@ def reweigh(d: Delivery, values: Sequence[float]) -> Delivery:
 
 
 def stop_ab(reg: Registry, keep: str | None = None) -> DeliveryChange:
-    """Stop the A/B test or bandit: ``keep`` (default: the control) serves everything."""
+    """Stop the A/B test or bandit: prod (or ``keep``, a variant) serves everything."""
+    prod = _prod(reg)
 
     def plan(current: Delivery) -> tuple[Delivery, str]:
         if current.mode not in (Mode.AB, Mode.BANDIT):
             raise Refused("no A/B test or bandit is running; nothing was changed")
-        branch = keep or current.control.branch
-        if current.get(branch) is None:
-            raise BadInput(f"{branch!r} is not a variant of {current.test}")
+        branch = keep or prod
+        if branch != prod and current.get(branch) is None:
+            raise BadInput(f"{branch!r} is neither prod nor a variant of {current.test}")
         return live(branch, current.test, current.started), (
             f"delivery: stop {current.test}; {branch} serves all traffic")
 
