@@ -51,6 +51,8 @@ def thompson_weights(arms: Sequence[ArmData], test: str, *, floor: float = 1.0,
     """Percent weights (0.01 steps, summing to 100): ``floor`` each, the rest shared by
     each arm's posterior probability of being the best."""
     k = len(arms)
+    if all(a.n == 0 for a in arms):  # nothing observed yet: an even split, no dice
+        return [c / 100 for c in counts_from_weights([1.0] * k)]
     rng = random.Random(_seed(test, arms))
     seen = [a for a in arms if a.n >= 2]
     grand = sum(a.total for a in seen) / max(1, sum(a.n for a in seen))
