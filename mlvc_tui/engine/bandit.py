@@ -42,7 +42,7 @@ class ArmData:
 
 
 def _seed(test: str, arms: Sequence[ArmData]) -> int:
-    key = test + "|" + "|".join(f"{a.n}:{a.total!r}:{a.squares!r}" for a in arms)
+    key = test + "|" + "|".join(f"{a.n}:{float(a.total)!r}:{float(a.squares)!r}" for a in arms)
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
 
 
