@@ -6,6 +6,8 @@ default `tests/__snapshots__/`): `SnapshotsDir` below is rebound on the plugin m
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +98,75 @@ def build_hostile_repo(path: Path) -> Path:
     })
     g.checkout("prod")
     return path
+
+
+ONNX = b"onnx model bytes " * 4096  # what git-lfs would check out for the pointer below
+_LFS = ("version https://git-lfs.github.com/spec/v1\n"
+        f"oid sha256:{hashlib.sha256(ONNX).hexdigest()}\nsize {len(ONNX)}\n")
+
+
+def _metrics(accuracy: float, f1: float, loss: float, latency: float) -> dict[str, object]:
+    return {"accuracy": accuracy, "f1": f1, "loss": loss, "latency_ms": {"p50": latency}}
+
+
+def build_showcase_repo(path: Path) -> Path:
+    """A small, realistic registry that only this file changes, for stable snapshots.
+
+    prod ← staging ← dev (checked out, train.log edited), exp/feature-eng (new data file),
+    exp/lr-sweep (drift log removed), ab/test-a (A/B results); an LFS model and a data
+    submodule on every branch.
+    """
+    g = GitRepo(path)
+    g.commit("Initial churn model: training script, params, data", {
+        "mlvc.toml": '[registry]\nprod = "prod"\n\n[metrics]\nprimary = "accuracy"\n',
+        ".gitattributes": "models/*.onnx filter=lfs diff=lfs merge=lfs -text\n",
+        "src/train.py": "print('train')\n", "params.yaml": "lr: 0.1\nepochs: 20\n",
+        "models/model.pkl": b"model-v1", "models/model.onnx": _LFS,
+        "metrics/model.json": _metrics(0.812, 0.701, 0.412, 3.1),
+        "logs/train.log": "epoch 20 loss 0.412\n", "data/train.csv": "x,y\n1,0\n",
+        "monitoring/drift.csv": "timestamp,feature,metric,value,threshold\n",
+    })
+    reference = GitRepo(path / "data" / "reference", branch="main")
+    reference.commit("Reference data v1", {"regions.csv": "code,name\neu,Europe\n"})
+    g.commit("data: pin the reference data repository", {})
+    g.checkout("staging", new=True)
+    g.commit("Retrain on September data", {
+        "models/model.pkl": b"model-v2", "metrics/model.json": _metrics(0.821, 0.713, 0.401, 3.0),
+    })
+    g.checkout("dev", new=True)
+    g.commit("params: weaker L2, 400 epochs", {
+        "params.yaml": "lr: 0.1\nepochs: 400\n", "models/model.pkl": b"model-v3",
+        "metrics/model.json": _metrics(0.834, 0.722, 0.388, 3.3),
+        "logs/train.log": "epoch 400 loss 0.388\n",
+    })
+    g.checkout("prod")
+    g.checkout("exp/feature-eng", new=True)
+    g.commit("features: days since last login", {
+        "data/features.csv": "id,days\n1,3\n", "models/model.pkl": b"model-fe",
+        "metrics/model.json": _metrics(0.829, 0.731, 0.392, 3.6),
+    })
+    g.checkout("prod")
+    g.checkout("exp/lr-sweep", new=True)
+    g.commit("Sweep lr 0.3: diverged, drift log dropped", {
+        "models/model.pkl": b"model-lr", "monitoring/drift.csv": None,
+        "metrics/model.json": _metrics(0.744, 0.612, 0.553, 3.1),
+    })
+    g.checkout("prod")
+    g.checkout("ab/test-a", new=True)
+    g.commit("A/B: results of arm a", {
+        "monitoring/experiments/results.csv": "day,conversions\n1,10\n",
+    })
+    g.checkout("dev")
+    g.write({"logs/train.log": "epoch 400 loss 0.388\nepoch 401 loss 0.387\n",
+             "models/model.onnx": ONNX})  # smudged as git-lfs would
+    shutil.rmtree(path / "data" / "reference")  # a submodule not checked out, as after a clone
+    return path
+
+
+@pytest.fixture(scope="session")
+def showcase_repo(test_home: Path) -> Path:
+    """`build_showcase_repo`, built once; tests must not change it."""
+    return build_showcase_repo(test_home / "showcase")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from mlvc_tui.screens.branch import BranchScreen
 from mlvc_tui.screens.grid import GridScreen
 
 from mlvc_tui.app import make_app
+from mlvc_tui.engine import Registry
 from mlvc_tui.widgets.grid import RegistryGrid
 
 
@@ -16,21 +17,22 @@ def _grid(app) -> RegistryGrid:  # type: ignore[no-untyped-def]
     return app.screen.query_one(RegistryGrid)
 
 
-async def test_grid_rows_follow_engine_order(demo_repo: Path) -> None:
+async def test_demo_grid_rows_follow_engine_order(demo_repo: Path) -> None:
+    with Registry.open(demo_repo) as reg:
+        expected = [b.name for b in reg.branches()]
+        head, primary = reg.head, reg.primary_metric()
     app = make_app(demo_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        grid = _grid(app)
-        names = [r.branch.name for r in grid.shown]
-        assert names[:3] == ["prod", "staging", "dev"]
-        assert all(n.startswith(("ab/", "exp/")) for n in names[3:])
+        assert [r.branch.name for r in _grid(app).shown] == expected
         text = screen_text(pilot)
-        assert "accuracy" in text and "8 branches" in text and "on dev" in text
+        assert f"{len(expected)} branches" in text and f"on {head}" in text
+        assert str(primary) in text
         assert "models: M1" in text  # compact columns are explained at 80 columns
 
 
-async def test_jk_and_arrows_move_the_cursor(demo_repo: Path) -> None:
-    app = make_app(demo_repo, now=FIXED_NOW)
+async def test_jk_and_arrows_move_the_cursor(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         grid = _grid(app)
@@ -45,40 +47,39 @@ async def test_jk_and_arrows_move_the_cursor(demo_repo: Path) -> None:
         assert grid.column_path == app.screen.grid.columns[0]
 
 
-async def test_filter_as_you_type_then_escape_clears(demo_repo: Path) -> None:
-    app = make_app(demo_repo, now=FIXED_NOW)
+async def test_filter_as_you_type_then_escape_clears(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         grid = _grid(app)
         await pilot.press("slash", "e", "x", "p")
-        assert {r.branch.name for r in grid.shown} == {
-            "exp/deep-model", "exp/feature-eng", "exp/lr-sweep"}
+        assert [r.branch.name for r in grid.shown] == ["exp/lr-sweep", "exp/feature-eng"]
         await pilot.press("slash", "l", "r")
         assert [r.branch.name for r in grid.shown] == ["exp/lr-sweep"]
-        assert "1 of 8 branches" in screen_text(pilot)
+        assert "1 of 6 branches" in screen_text(pilot)
         await pilot.press("escape")
-        assert len(grid.shown) == 8
+        assert len(grid.shown) == 6
         assert app.focused is grid
 
 
-async def test_filter_kept_after_enter_then_escape_on_grid_clears(demo_repo: Path) -> None:
-    app = make_app(demo_repo, now=FIXED_NOW)
+async def test_filter_kept_after_enter_then_escape_on_grid_clears(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         grid = _grid(app)
-        await pilot.press("slash", "a", "b", "/", "enter")
+        await pilot.press("slash", "e", "x", "p", "enter")
         assert app.focused is grid and len(grid.shown) == 2
-        await pilot.press("enter")
+        await pilot.press("j", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, BranchScreen) and app.screen.branch == "ab/test-b"
+        assert isinstance(app.screen, BranchScreen) and app.screen.branch == "exp/feature-eng"
         await pilot.press("escape")
         assert isinstance(app.screen, GridScreen) and len(grid.shown) == 2
         await pilot.press("escape")
-        assert len(grid.shown) == 8
+        assert len(grid.shown) == 6
 
 
-async def test_filter_matching_nothing_says_so(demo_repo: Path) -> None:
-    app = make_app(demo_repo, now=FIXED_NOW)
+async def test_filter_matching_nothing_says_so(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("slash", "z", "z", "z", "enter", "enter")
@@ -86,8 +87,8 @@ async def test_filter_matching_nothing_says_so(demo_repo: Path) -> None:
         assert isinstance(app.screen, GridScreen)
 
 
-async def test_enter_opens_branch_detail_and_escape_returns(demo_repo: Path) -> None:
-    app = make_app(demo_repo, now=FIXED_NOW)
+async def test_enter_opens_branch_detail_and_escape_returns(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("j", "j", "enter")
@@ -102,16 +103,18 @@ async def test_enter_opens_branch_detail_and_escape_returns(demo_repo: Path) -> 
         assert _grid(app).branch == "dev"
 
 
-async def test_branch_detail_shows_lfs_and_sizes(demo_repo: Path) -> None:
-    app = make_app(demo_repo, now=FIXED_NOW)
+async def test_branch_detail_shows_lfs_and_sizes(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         app.open_branch("prod")
         await settle(pilot)
         detail = app.screen.detail
         assert detail is not None and detail.diff is None  # prod is not compared with itself
-        text = screen_text(pilot)
-        assert " kB" in text and "same" in text
+        lines = screen_text(pilot).splitlines()
+        onnx = next(line for line in lines if "models/model.onnx" in line)
+        reference = next(line for line in lines if "data/reference" in line)
+        assert "69.6 kB" in onnx and "LFS" in onnx and "submodule" in reference
 
 
 async def test_metrics_error_shown_in_grid_and_detail(hostile_repo: Path) -> None:
@@ -168,8 +171,8 @@ async def test_unicode_branch_opens(hostile_repo: Path) -> None:
         assert "Unicode branch: bigger model" in screen_text(pilot)
 
 
-async def test_preview_follows_the_cursor_when_tall(demo_repo: Path) -> None:
-    app = make_app(demo_repo, now=FIXED_NOW)
+async def test_preview_follows_the_cursor_when_tall(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert "prod: latest commits" in screen_text(pilot)
@@ -177,7 +180,7 @@ async def test_preview_follows_the_cursor_when_tall(demo_repo: Path) -> None:
         await settle(pilot)
         text = screen_text(pilot)
         assert "dev: latest commits" in text and "metrics vs prod" in text
-    app = make_app(demo_repo, now=FIXED_NOW)
+    app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "latest commits" not in screen_text(pilot)  # no room at 80×24
