@@ -82,9 +82,12 @@ def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
                          justify="right" if col in (primary, "Δ") else "left")
     for e in entries:
         what = {"promotion": "promoted", "rollback": "rolled back", "tag": "tagged"}[e.kind]
-        tag = e.tag or (f"v{e.version}" if e.version else "—")
+        rolled = e.kind == "rollback"
+        tag = (e.source if rolled else e.tag) or (f"v{e.version}" if e.version else "—")
         mark = "" if e.tagged or not e.tag else " (tag missing)"
         source = e.source or (e.source_commit[:8] if e.source_commit else "—")
+        if rolled:
+            source = f"v{e.record.previous}" if e.record and e.record.previous else "—"
         table.add_row(t(tag + mark, "bold" if e.kind == "promotion" else ""), what, t(source),
                       e.commit.short_id, when(e.commit), t(e.user.split(" <", 1)[0]),
                       number(e.value), number(e.delta, signed=True))

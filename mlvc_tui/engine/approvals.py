@@ -18,6 +18,7 @@ from dulwich.objects import Commit, Tree
 
 from .errors import Refused
 from .objects import decode, encode
+from .objwrite import RetryingStore, add_object
 from .writer import identity
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def _notes(reg: Registry) -> tuple[bytes | None, NotesTree | None]:
     assert isinstance(commit, Commit)
     tree = reg.repo.object_store[commit.tree]
     assert isinstance(tree, Tree)
-    return tip, NotesTree(tree, reg.repo.object_store)
+    return tip, NotesTree(tree, RetryingStore(reg.repo.object_store))  # type: ignore[arg-type]
 
 
 def _parse(note: bytes | None, commit: str) -> list[Approval]:
@@ -87,8 +88,8 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         content = (note or b"").rstrip(b"\n") + (b"\n" if note else b"") + encode(line) + b"\n"
         if notes is None:
             empty = Tree()
-            reg.repo.object_store.add_object(empty)
-            notes = NotesTree(empty, reg.repo.object_store)
+            add_object(reg.repo.object_store, empty)
+            notes = NotesTree(empty, RetryingStore(reg.repo.object_store))  # type: ignore[arg-type]
         tree = notes.set_note(commit.encode("ascii"), content)
         new = Commit()
         new.tree = tree.id
@@ -97,7 +98,7 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         new.author_time = new.commit_time = approval.time
         new.author_timezone = new.commit_timezone = 0
         new.message = encode(f"mlvc approve {branch} ({commit[:8]})\n")
-        reg.repo.object_store.add_object(new)
+        add_object(reg.repo.object_store, new)
         try:
             ok = (reg.repo.refs.set_if_equals(NOTES_REF, tip, new.id) if tip else
                   reg.repo.refs.add_if_new(NOTES_REF, new.id))

@@ -23,6 +23,7 @@ from dulwich.merge import merge_blobs
 from dulwich.objects import Blob, Tree
 
 from .objects import GITLINK, TreeEntry, encode
+from .objwrite import add_object
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -125,7 +126,7 @@ def write_merge_tree(reg: Registry, merge: MergeResult) -> str:
     """Store the merged text and the trees of the result; the root tree's id."""
     store = reg.repo.object_store
     for data in merge.new_blobs.values():
-        store.add_object(Blob.from_string(data))
+        add_object(store, Blob.from_string(data))
     root: dict[str, object] = {}
     for path, entry in merge.files.items():
         *dirs, name = path.split("/")
@@ -142,7 +143,7 @@ def write_merge_tree(reg: Registry, merge: MergeResult) -> str:
             else:
                 mode, sha = value  # type: ignore[misc]
                 tree.add(encode(name), mode, sha.encode("ascii"))
-        store.add_object(tree)
+        add_object(store, tree)
         return tree.id.decode("ascii")
 
     return write(root)

@@ -28,6 +28,7 @@ from .errors import BadInput, Refused
 from .gates import GateSettings, approval_gate, metric_gates
 from .merge import MergeResult, merge_commits, write_merge_tree
 from .objects import GITLINK, decode, encode
+from .objwrite import add_object
 from .records import GateResult, PromotionRecord, render_message
 from .values import CommitInfo, MetricDiff, Metrics, Verdict
 from .versions import (
@@ -262,7 +263,7 @@ def write_commit(reg: Registry, tree: str, parents: list[str], record: Promotion
     commit.author_time = commit.commit_time = record.time
     commit.author_timezone = commit.commit_timezone = record.tz_offset
     commit.message = encode(message.rstrip("\n") + "\n")
-    reg.repo.object_store.add_object(commit)
+    add_object(reg.repo.object_store, commit)
     return commit.id.decode("ascii")
 
 
@@ -271,10 +272,17 @@ def finish(reg: Registry, target: str, old: str, new: str, record: PromotionReco
     """The writes after the objects: tag object, compare-and-swap, tag ref, repairs."""
     tag = make_tag(tag_name, new, record, message) if tag_name else None
     if tag is not None:
-        reg.repo.object_store.add_object(tag)
+        add_object(reg.repo.object_store, tag)
     pause_point("objects")
-    move_branch(reg, target, old, new, f"mlvc: {message.splitlines()[0]}",
-                old_tree=reg.objects.commit(old)[1])
+    try:
+        move_branch(reg, target, old, new, f"mlvc: {message.splitlines()[0]}",
+                    old_tree=reg.objects.commit(old)[1])
+    except Refused:
+        now = reg.repo.refs.read_ref(b"refs/heads/" + encode(target))
+        if now is not None and now.decode("ascii") != old:  # the "dirty" files were its work
+            raise Refused(f"{target} moved meanwhile (expected {old[:8]}, found "
+                          f"{now.decode('ascii')[:8]}): nothing was changed, try again") from None
+        raise
     pause_point("moved")
     written = None
     if tag is not None and reg.repo.refs.add_if_new(b"refs/tags/" + tag.name, tag.id):

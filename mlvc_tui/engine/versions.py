@@ -21,6 +21,7 @@ from dulwich.objects import Commit, Tag
 from .errors import BadInput
 from .metrics import compare
 from .objects import encode
+from .objwrite import add_object
 from .records import PromotionRecord, parse_record
 from .values import CommitInfo, Metrics, Verdict
 
@@ -249,7 +250,7 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
             continue  # a tag of that name points elsewhere: leave it
         tag = make_tag(e.tag, e.commit.id, e.record, e.commit.message)
         try:
-            reg.repo.object_store.add_object(tag)
+            add_object(reg.repo.object_store, tag)
             if reg.repo.refs.add_if_new(ref, tag.id):
                 created.append(e.tag)
         except (OSError, FileLocked):
