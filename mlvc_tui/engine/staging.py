@@ -71,7 +71,7 @@ class BranchFile(io.RawIOBase):
 
     def __init__(self, tx: FileTransaction, path: str, commit: bool) -> None:
         super().__init__()
-        self.tx, self.path, self._commit = tx, path, commit
+        self.tx, self.path, self._commit = tx, check_path(path), commit
         self._spool = Spool(temp_dir(tx.reg))
         tx.writing.add(path)
 
@@ -124,7 +124,8 @@ class BranchFile(io.RawIOBase):
             self.discard()
 
     def __del__(self) -> None:
-        if not self.closed:  # never closed: a half-written model must not reach a branch
+        # Never closed: a half-written model must not reach a branch.
+        if not self.closed and hasattr(self, "_spool"):
             warnings.warn(f"{self.path} was never closed: nothing was written to "
                           f"{self.tx.branch} (close it, or write in a `with` block)",
                           RuntimeWarning, stacklevel=1)
@@ -145,7 +146,7 @@ class FileTransaction(Transaction):
     """Several files, of any size, written to one branch as one commit."""
 
     def __init__(self, reg: Registry, branch: str, message: str, start: str | None = None,
-                 retries: int = 16) -> None:
+                 retries: int = 64) -> None:
         super().__init__(reg, branch, message, start)
         self.retries = retries
         self.lfs = LfsStore(reg.repo.controldir())
@@ -234,11 +235,14 @@ class FileTransaction(Transaction):
                 return super().commit()
             except Refused as exc:
                 self.reg.refresh()
-                tip = self.reg.branch_tip(self.branch)
-                moved = tip != self.base
-                if attempt == self.retries or not (moved or "another process" in str(exc)):
+                racing = self.reg.branch_tip(self.branch) != self.base \
+                    or "another process" in str(exc)
+                if attempt == self.retries or not racing:
                     raise
-            if moved:
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))  # back off
+            self.reg.refresh()
+            tip = self.reg.branch_tip(self.branch)
+            if tip != self.base:
                 clashes = self._clashes(tip)
                 if clashes:
                     raise Refused(
@@ -246,7 +250,6 @@ class FileTransaction(Transaction):
                         f"which also changed {clashes[0]}: nothing was changed, try again")
                 self.base = self.parent = tip
                 self.new_branch = tip is None
-            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # let the racer finish
         raise AssertionError("unreachable")
 
     def discard(self) -> None:
