@@ -6,6 +6,7 @@ changed, ``o`` picks the other side (a), ``s`` swaps, ``esc`` goes back.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -15,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
@@ -95,8 +97,9 @@ class DiffScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Called when the screen opens: load the diff."""
-        self.reload()
+        """Called when the screen opens: load the diff (unless it was closed already)."""
+        with contextlib.suppress(NoMatches):  # esc pressed before the screen finished opening
+            self.reload()
 
     # -- loading ---------------------------------------------------------------------------
 

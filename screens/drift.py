@@ -7,6 +7,7 @@ Keys: ``R`` re-reads the file, ``esc`` goes back.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import ClassVar
 
@@ -15,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -117,8 +119,9 @@ class DriftScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Called when the screen opens: read the drift log."""
-        self.reload()
+        """Called when the screen opens: read the drift log (unless it was closed already)."""
+        with contextlib.suppress(NoMatches):  # esc pressed before the screen finished opening
+            self.reload()
 
     def reload(self, refresh: bool = False) -> None:
         """Read (or, after ``refresh``, re-read) the drift log."""

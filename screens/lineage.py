@@ -7,6 +7,7 @@ every node, ``esc`` goes back.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -15,6 +16,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
@@ -125,8 +127,9 @@ class LineageScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Called when the screen opens: read the lineage."""
-        self.reload()
+        """Called when the screen opens: read the lineage (unless it was closed already)."""
+        with contextlib.suppress(NoMatches):  # esc pressed before the screen finished opening
+            self.reload()
 
     def reload(self, refresh: bool = False) -> None:
         """Read (or, after ``refresh``, re-read) the lineage."""
