@@ -61,7 +61,7 @@ class RegistryGrid(ScrollView, can_focus=True):
         "registry-grid--cursor-row",
     }
     DEFAULT_CSS = """
-    RegistryGrid { background: $surface; }
+    RegistryGrid { background: $surface; scrollbar-size-vertical: 1; }
     RegistryGrid > .registry-grid--header { background: $panel-lighten-1; text-style: bold; }
     RegistryGrid > .registry-grid--fixed { background: $boost; }
     RegistryGrid > .registry-grid--cursor {
@@ -189,7 +189,7 @@ class RegistryGrid(ScrollView, can_focus=True):
         if width >= 110:
             columns.append(_Column("age", Text("updated"), 13))
         self._fixed = len(columns)
-        room = width - sum(c.width + 2 for c in columns) - 1
+        room = width - sum(c.width + 2 for c in columns) - 2  # and a vertical scrollbar
         labels = {p: visible(artifact_label(grid, p)) for p in grid.columns}
         label_w = next((w for w in _LABEL_WIDTHS
                         if sum(min(cell_len(lb), w) + 2 for lb in labels.values()) <= room),
