@@ -216,10 +216,9 @@ class ABScreen(Screen[None]):
             out.append("best so far ")
             out.append(visible(r.bandit.best), style="bold")
             out.append(f" · regret {r.bandit.total_regret:.4g}")
-        problems = [f"{visible(v.branch)}: {visible(v.problem)}" for v in r.variants
-                    if v.problem]
-        if problems:
-            out.append(" · " + "; ".join(problems), style="dim")
+        missing = [visible(v.branch) for v in r.variants if v.problem]
+        if missing:
+            out.append(f" · no results: {', '.join(missing)}", style="dim")
         elif r.variants:
             out.append("~N more per arm for 80% power · drift: alerts, ! now", style="dim")
         return out
