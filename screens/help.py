@@ -24,6 +24,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("Metric diff", "diff", "DiffScreen"),
     ("Lineage", "lineage", "LineageScreen"),
     ("Drift", "drift", "DriftScreen"),
+    ("Live tail", "tail", "TailScreen"),
     ("A/B", "ab", "ABScreen"),
     ("Help", "help", "HelpScreen"),
 )

@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from ..engine import MlvcError
 from ..engine.errors import BadInput
@@ -33,7 +33,7 @@ from ..widgets.metric_table import tone
 from ..widgets.plot import PlotChart
 from ..widgets.tail_view import TailView
 from .drift import DRIFT_PATH
-from .tail_rows import Snapshot, drift_line, feature_chart, feature_rows, log_line
+from .tail_rows import FeatureTable, Snapshot, drift_line, feature_chart, log_line
 
 __all__ = ["TailScreen"]
 
@@ -50,6 +50,7 @@ class TailScreen(Screen[None]):
         Binding("space", "pause", "Pause/follow"),
         Binding("f", "filter", "Filter"),
         Binding("o", "other", "Other file"),
+        Binding("R", "reread", "Re-read", show=False),
     ]
 
     def __init__(self, path: str = DRIFT_PATH, branch: str | None = None) -> None:
@@ -75,9 +76,10 @@ class TailScreen(Screen[None]):
         yield Static(id="title")
         yield Static(Text("reading…", style="dim"), id="summary")
         with Horizontal(id="top"):
-            yield DataTable(id="features", cursor_type="row", zebra_stripes=True)
+            yield FeatureTable(id="features", cursor_type="row", zebra_stripes=True)
             yield PlotChart(id="chart", message="waiting for rows…")
         yield TailView(self._render_row, cap=RECENT, id="view")
+        yield Static(id="message")
         yield Static(id="status")
         yield Footer(compact=True)
 
@@ -85,10 +87,7 @@ class TailScreen(Screen[None]):
         """Called when the screen opens: start following the file."""
         self._title()
         self.query_one("#top").display = self.drift
-        table = self.query_one("#features", DataTable)
-        for label in ("", "feature", "alerts", "rows"):
-            table.add_column(label, key=label or "mark")
-        (table if self.drift else self.query_one(TailView)).focus()
+        (self.query_one(FeatureTable) if self.drift else self.query_one(TailView)).focus()
         self._lane = live_of(self.app).lane(
             f"tail:{self.path}", self._compute, self._apply, min_interval=0.05,
             wants=lambda change: change.touches(self.path), on_status=self._watching)
@@ -142,9 +141,13 @@ class TailScreen(Screen[None]):
         """Called with what the lane read: show the new rows, counts and chart."""
         if not self.is_attached:
             return
-        if isinstance(result, MlvcError):
-            self.query_one("#summary", Static).update(
-                Text(visible(str(result)), style=tone(f"bold {BAD}", self.app.no_color)))
+        if isinstance(result, MlvcError):  # nothing to follow: say why, in place
+            for part in ("#top", "#view", "#summary"):
+                self.query_one(part).display = False
+            message = self.query_one("#message", Static)
+            message.update(Text(visible(str(result)), style=tone(f"bold {BAD}",
+                                                                 self.app.no_color)))
+            message.display = True
             return
         update, snap = result
         view = self.query_one(TailView)
@@ -162,7 +165,9 @@ class TailScreen(Screen[None]):
         self.snapshot = snap
         self._summary(update.error, update.missing)
         if self.drift:
-            self._features()
+            features = self.query_one(FeatureTable).show(snap, self.app.no_color)
+            if self.feature not in features:
+                self.feature = features[0] if features else None
             self._chart()
         self._status()
 
@@ -201,24 +206,6 @@ class TailScreen(Screen[None]):
                         tone(f"bold {BAD}", no_color))
         self.query_one("#summary", Static).update(text)
 
-    def _features(self) -> None:
-        """One row per feature: marked when its latest value is over threshold."""
-        table = self.query_one("#features", DataTable)
-        rows = feature_rows(self.snapshot, self.app.no_color) if self.snapshot else []
-        keys = {str(k.value) for k in table.rows}
-        current = {feature for feature, _ in rows}
-        for key in keys - current:
-            table.remove_row(key)
-        for feature, cells in rows:
-            if feature in keys:
-                for column, cell in zip(("mark", "feature", "alerts", "rows"), cells,
-                                        strict=True):
-                    table.update_cell(feature, column, cell)
-            else:
-                table.add_row(*cells, key=feature)
-        if self.feature not in current:
-            self.feature = rows[0][0] if rows else None
-
     def _chart(self) -> None:
         """Draw the selected feature's chart, at most every CHART_EVERY seconds."""
         wait = self._chart_at + CHART_EVERY - time.monotonic()
@@ -249,7 +236,8 @@ class TailScreen(Screen[None]):
         if self.only is not None:
             what = "errors and warnings" if not self.drift else visible(self.only)
             text.append(f" · only {what}")
-        text.append(f" · {live_of(self.app).observer}", style="dim")
+        watching = live_of(self.app).observer or "not watching (MLVC_WATCH=off): R re-reads"
+        text.append(f" · {watching}", style="dim")
         self.query_one("#status", Static).update(text)
 
     # -- keys ---------------------------------------------------------------------------------
@@ -287,6 +275,11 @@ class TailScreen(Screen[None]):
         else:
             self.notify("No other file to follow: logs/*.log has none", severity="warning")
 
+    def action_reread(self) -> None:
+        """Called on R: read what was appended (without a watcher, nothing else does)."""
+        if self._lane is not None:
+            self._lane.kick()
+
     def _refill(self, follow: bool) -> None:
         view = self.query_one(TailView)
         view.replace(r for r in self.recent if self._shown(r))
@@ -300,8 +293,8 @@ class TailScreen(Screen[None]):
         """Called when following stops or starts: say so."""
         self._status()
 
-    @on(DataTable.RowHighlighted, "#features")
-    def _feature_picked(self, event: DataTable.RowHighlighted) -> None:
+    @on(FeatureTable.RowHighlighted, "#features")
+    def _feature_picked(self, event: FeatureTable.RowHighlighted) -> None:
         """Called when the cursor moves in the feature list: chart that feature."""
         if event.row_key.value is not None and event.row_key.value != self.feature:
             self.feature = str(event.row_key.value)

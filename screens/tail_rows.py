@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
 
 from ..engine.drift import DriftPoint, DriftReport, DriftSeries
 from ..engine.tail import DriftFollow, LogFollow, LogLine
@@ -19,8 +22,8 @@ from ..widgets.cells import BAD, CHANGED
 from ..widgets.metric_table import fmt_value, tone
 from ..widgets.plot import ChartData, HLine, Series
 
-__all__ = ["CHART_POINTS", "Snapshot", "drift_line", "feature_chart", "feature_rows",
-           "log_line"]
+__all__ = ["CHART_POINTS", "FeatureTable", "Snapshot", "drift_line", "feature_chart",
+           "feature_rows", "log_line"]
 
 CHART_POINTS = 240  # the chart shows each series' newest points: it scrolls with the data
 
@@ -74,7 +77,7 @@ def _alerts_per_feature(report: DriftReport) -> dict[str, int]:
 
 
 def feature_rows(snap: Snapshot, no_color: bool) -> list[tuple[str, list[Text]]]:
-    """(feature, cells) per feature in order of first appearance: mark, name, alerts, rows."""
+    """(feature, cells) per feature in order of first appearance: mark, name, alerts."""
     report = snap.report
     if report is None:
         return []
@@ -88,11 +91,40 @@ def feature_rows(snap: Snapshot, no_color: bool) -> list[tuple[str, list[Text]]]
         mark, style = ("!", f"bold {BAD}") if hot else ("~", CHANGED) if alerts else ("", "")
         style = tone(style, no_color)
         out.append((feature, [
-            Text(mark, style=style), Text(visible(feature)[:24], style=style),
+            Text(mark, style=style), Text(visible(feature)[:16], style=style),
             Text(f"{alerts:,}", style=style, justify="right"),
-            Text(f"{sum(s.count for s in series):,}", justify="right"),
         ]))
     return out
+
+
+class FeatureTable(DataTable[Text]):
+    """One row per feature: mark, name, alerts; updated in place as rows arrive."""
+
+    COLUMNS = ("mark", "feature", "alerts")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def on_mount(self) -> None:
+        """Called when the table is shown: its columns."""
+        for key in self.COLUMNS:
+            self.add_column("" if key == "mark" else key, key=key)
+
+    def show(self, snap: Snapshot, no_color: bool) -> list[str]:
+        """Show the snapshot's features (rows kept, so the cursor stays); their names."""
+        rows = feature_rows(snap, no_color)
+        keys = {str(k.value) for k in self.rows}
+        names = [feature for feature, _ in rows]
+        for gone in keys - set(names):
+            self.remove_row(gone)
+        for feature, cells in rows:
+            if feature not in keys:
+                self.add_row(*cells, key=feature)
+                continue
+            for column, cell in zip(self.COLUMNS, cells, strict=True):
+                self.update_cell(feature, column, cell)
+        return names
 
 
 def _time(stamp: str) -> datetime | None:
@@ -103,7 +135,8 @@ def _time(stamp: str) -> datetime | None:
 
 
 def feature_chart(snap: Snapshot, feature: str) -> ChartData:
-    """The feature's series (up to four metrics), their newest points, their thresholds."""
+    """The feature's series (up to four metrics): their newest CHART_POINTS points, so the
+    chart scrolls as rows arrive, and their thresholds."""
     report = snap.report
     series = [s for s in report.series if s.feature == feature][:4] if report else []
     lines, limits, longest = [], {}, ()
@@ -112,12 +145,11 @@ def feature_chart(snap: Snapshot, feature: str) -> ChartData:
         lines.append(Series(s.metric, tuple(float(i) for i in range(len(points))),
                             tuple(p.value for p in points)))
         if s.threshold is not None:
-            limits.setdefault(s.threshold, f"{s.metric} threshold {fmt_value(s.threshold)}")
+            limits.setdefault(s.threshold, f"{s.metric} {s.threshold:g}")
         longest = points if len(points) > len(longest) else longest
     times = tuple(_time(p.timestamp) for p in longest)
-    shown = sum(len(x.x) for x in lines)
     return ChartData(
-        f"{feature} · newest {shown:,} points", tuple(lines),
+        feature, tuple(lines),
         tuple(HLine(label, y) for y, label in list(limits.items())[:2]),
         x_times=times if None not in times else (), empty="no finite values to plot yet")
 
