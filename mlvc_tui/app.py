@@ -65,10 +65,14 @@ class MlvcApp(App[None]):
     # -- navigation, shared by the screens and the command palette -------------------------
 
     def _push(self, module: str, name: str, *args: str | None) -> None:
+        path = f"mlvc_tui.screens.{module}"
         try:
-            screen_type = getattr(importlib.import_module(f"mlvc_tui.screens.{module}"), name)
-        except (ImportError, AttributeError):
-            self.notify(f"The {module} screen is not available yet", severity="warning")
+            screen_type = getattr(importlib.import_module(path), name)
+        except ImportError as exc:  # not installed yet, or broken: say so, never crash
+            missing = isinstance(exc, ModuleNotFoundError) and exc.name == path
+            self.notify(f"The {module} screen is not available yet" if missing
+                        else f"The {module} screen failed to load: {exc}",
+                        severity="warning" if missing else "error")
             return
         self.push_screen(screen_type(*args))
 
