@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import tempfile
 import zlib
@@ -42,8 +43,21 @@ def _objects_dir(reg: Registry) -> Path:
     return Path(reg.repo.object_store.path)  # type: ignore[attr-defined]
 
 
+def _level(sample: bytes) -> int:
+    """zlib level for a blob starting with ``sample``: stored (0) when it barely compresses.
+
+    Serialised weights are mostly incompressible, and deflating them anyway runs ~10x
+    slower (~40 MB/s against ~400 MB/s here) for a few percent of disk.
+    """
+    if len(sample) < 64 << 10:
+        return LOOSE_LEVEL
+    probe = sample[: 256 << 10]
+    return LOOSE_LEVEL if len(zlib.compress(probe, LOOSE_LEVEL)) < 0.9 * len(probe) else 0
+
+
 def add_blob(reg: Registry, chunks: Iterable[bytes], size: int) -> str:
-    """Write ``size`` bytes from ``chunks`` as a loose blob; its id.
+    """Write ``size`` bytes from ``chunks`` as a loose blob (deflated, or stored when the
+    first chunk shows the bytes do not compress); its id.
 
     BadInput when the chunks hold more or fewer bytes than ``size`` (a file that changed
     while it was read); nothing is left behind then.
@@ -51,13 +65,15 @@ def add_blob(reg: Registry, chunks: Iterable[bytes], size: int) -> str:
     folder = _objects_dir(reg)
     header = f"blob {size}\0".encode("ascii")
     sha1 = hashlib.sha1(header)
-    squeeze = zlib.compressobj(LOOSE_LEVEL)
+    chunks = iter(chunks)
+    first = next(chunks, b"")
+    squeeze = zlib.compressobj(_level(first))
     fd, temp = tempfile.mkstemp(dir=folder, prefix="tmp_obj_")
     seen = 0
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(squeeze.compress(header))
-            for chunk in chunks:
+            for chunk in itertools.chain([first], chunks):
                 seen += len(chunk)
                 sha1.update(chunk)
                 out.write(squeeze.compress(chunk))
