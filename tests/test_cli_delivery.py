@@ -103,10 +103,12 @@ def test_bad_requests_exit_with_one_line_and_change_nothing(
                           text=True, check=True).stdout == before
 
 
-def test_delivery_commands_import_neither_pandas_nor_textual(demo: Path) -> None:
+def test_delivery_commands_import_neither_numpy_pandas_nor_textual(demo: Path) -> None:
     code = ("import sys\nfrom mlvc_tui.cli import main\n"
+            "import mlvc_tui.engine.rollout, mlvc_tui.engine.abreport\n"
             f"main(['-C', {str(demo)!r}, 'ab', 'report', '--json'])\n"
-            "assert 'pandas' not in sys.modules and 'textual' not in sys.modules, "
-            "[m for m in sys.modules if m.split('.')[0] in ('pandas', 'textual')]\n")
+            f"main(['-C', {str(demo)!r}, 'route', 'u1'])\n"
+            "heavy = [m for m in ('numpy', 'pandas', 'textual') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
