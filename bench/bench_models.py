@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_models.py [--size-mb 2048] [--dir PATH] [--numpy]
 
-Each step runs in a fresh process and reports its own peak RSS (`resource.getrusage`), and
+Each step runs in a fresh process and reports its own peak RSS (VmHWM, else getrusage), and
 how far that peak rose above the process's RSS once imports were done. Steps, per storage
 (`blob`: a loose git object; `lfs`: `.gitattributes` sends `*.bin` to Git LFS):
 
@@ -48,6 +48,15 @@ class Synthetic:
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS. Linux keeps `ru_maxrss` across exec, so a child of a big
+    parent (pytest) would report the parent's size: VmHWM (per address space) is exact."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

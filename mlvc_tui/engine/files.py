@@ -22,8 +22,8 @@ from .values import Storage
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = ["FileStat", "checkout_blob", "copy_out", "listdir", "open_read", "pointer_at", "stat",
-           "worktree_holds"]
+__all__ = ["FileStat", "checkout_blob", "copy_out", "lfs_configured", "listdir", "open_read",
+           "pointer_at", "stat", "worktree_holds"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +137,30 @@ def copy_out(reg: Registry, ref: str, path: str, dest: str | os.PathLike[str]) -
     return info
 
 
-def checkout_blob(reg: Registry, blob_id: str, target: Path) -> None:
+def lfs_configured(reg: Registry) -> bool:
+    """Whether git here runs git-lfs's filter (``filter.lfs.process`` or ``.smudge`` set)."""
+    config = reg.repo.get_config_stack()
+    for key in (b"process", b"smudge"):
+        try:
+            if config.get((b"filter", b"lfs"), key):
+                return True
+        except KeyError:
+            continue
+    return False
+
+
+def checkout_blob(reg: Registry, blob_id: str, target: Path, smudge: bool | None = None
+                  ) -> None:
     """Write a blob into a working-tree file, in chunks, replacing it at once.
 
-    A blob that is an LFS pointer whose object is in the local store is written as that
-    content (what git-lfs's smudge filter does); the caller records the pointer's id.
+    An LFS pointer whose object is in the local store is written as that content when
+    ``smudge`` (default: when git here runs git-lfs, as git would); the caller records the
+    pointer's id in the index either way.
     """
     size = blob_size(reg, blob_id)
     pointer = parse_pointer(reg.objects.blob(blob_id)) if size < MAX_POINTER else None
+    if pointer is not None and not (lfs_configured(reg) if smudge is None else smudge):
+        pointer = None
     store = LfsStore(reg.repo.controldir())
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlvc-")
     try:

@@ -106,7 +106,7 @@ def export_tree(reg: Registry, tree: str, dest: Path, skip: frozenset[str] = fro
         elif st.S_ISLNK(entry.mode):
             os.symlink(reg.objects.blob(entry.sha).decode("utf-8", "surrogateescape"), target)
         else:
-            checkout_blob(reg, entry.sha, target)
+            checkout_blob(reg, entry.sha, target, smudge=True)
             if entry.mode & 0o111:
                 os.chmod(target, 0o755)
             size = target.stat().st_size
