@@ -14,14 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from mlvc_tui.engine import (
-    CommitInfo,
-    Grid,
-    MetricDiff,
-    Metrics,
-    MlvcError,
-    Registry,
-)
+from mlvc_tui.engine import Grid, MlvcError
 from mlvc_tui.live import grid_lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, legend, tilde
@@ -55,15 +48,6 @@ class GridScreen(Screen[None]):
     ]
 
     @dataclass
-    class Previewed(Message):
-        """One branch's commits and metrics vs prod, read for the preview."""
-
-        generation: int
-        branch: str
-        detail: tuple[tuple[CommitInfo, ...], Metrics, MetricDiff | None] | None
-        error: str | None
-
-    @dataclass
     class Loaded(Message):
         """A grid read by a worker (or the error that stopped it)."""
 
@@ -78,8 +62,6 @@ class GridScreen(Screen[None]):
         self.grid: Grid | None = None
         self.generation = 0
         self.refreshes_seen = 0
-        self.previewed: str | None = None  # the branch the preview shows or is reading
-        self.preview_generation = 0
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -158,7 +140,8 @@ class GridScreen(Screen[None]):
             table.display = False
             self.query_one("#column-key").display = False
             self.add_class("-failed")
-            self.grid, self.previewed, self.app.branch_names = None, None, ()
+            self.grid, self.app.branch_names = None, ()
+            self.query_one(BranchPreview).follow(None)
             self._status()
             self._cursor_info()
             return
@@ -213,42 +196,9 @@ class GridScreen(Screen[None]):
         self._preview()
 
     def _preview(self, force: bool = False) -> None:
-        """Read the branch under the cursor for the preview, when the preview shows."""
+        """Point the preview (when it shows) at the branch under the cursor."""
         branch = self.query_one(RegistryGrid).branch if self.grid else None
-        if not self.has_class("-tall") or (branch == self.previewed and not force):
-            return
-        self.previewed = branch
-        self.preview_generation += 1
-        if branch is None:
-            self.query_one(BranchPreview).clear()
-            return
-        self._read_preview(self.preview_generation, branch)
-
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _read_preview(self, generation: int, branch: str) -> None:
-        def read(reg: Registry) -> tuple[tuple[CommitInfo, ...], Metrics, MetricDiff | None]:
-            prod = reg.prod
-            diff = reg.diff(prod, branch) if prod is not None and prod != branch else None
-            return reg.log(branch, 10), reg.metrics(branch), diff
-
-        try:
-            message = self.Previewed(generation, branch, self.app.session.run(read), None)
-        except MlvcError as exc:
-            message = self.Previewed(generation, branch, None, str(exc))
-        except Exception as exc:  # an engine bug: say so in place, never crash
-            message = self.Previewed(generation, branch, None, f"Could not read: {exc!r}")
-        if not get_current_worker().is_cancelled:
-            self.post_message(message)
-
-    def on_grid_screen_previewed(self, message: Previewed) -> None:
-        """Called when the preview's branch has been read: show it unless the cursor left."""
-        if message.generation != self.preview_generation:
-            return
-        preview = self.query_one(BranchPreview)
-        if message.detail is None:
-            preview.clear(tilde(message.error or ""))
-        else:
-            preview.show(message.branch, *message.detail, now=self.app.now())
+        self.query_one(BranchPreview).follow(branch, force=force)
 
     # -- actions ---------------------------------------------------------------------------
 

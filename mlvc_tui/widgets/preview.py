@@ -1,27 +1,45 @@
 """A glance at the branch under the grid's cursor: its latest commits and metrics vs prod.
 
-Shown under the grid when the terminal is tall enough to spare the lines.
+Shown under the grid when the terminal is tall enough to spare the lines; it reads its
+branch from the engine in a worker of its own, dropping results for a branch it left.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
-from ..engine import CommitInfo, MetricDiff, Metrics
+from ..engine import CommitInfo, MetricDiff, Metrics, MlvcError, Registry
 from ..safetext import visible
-from .cells import BAD, VERDICT_GLYPHS, literal, metric_value, relative_time
+from .cells import BAD, VERDICT_GLYPHS, literal, metric_value, relative_time, tilde
 
-__all__ = ["BranchPreview"]
+if TYPE_CHECKING:
+    from ..app import MlvcApp
+
+Detail = tuple[tuple[CommitInfo, ...], Metrics, MetricDiff | None]
+
+__all__ = ["BranchPreview", "read_preview"]
 
 
 def _name(author: str) -> str:
     return author.split("<", 1)[0].strip() or author
+
+
+def read_preview(reg: Registry, branch: str) -> Detail:
+    """A branch's latest commits, its metrics and (off prod) their diff against prod."""
+    prod = reg.prod
+    diff = reg.diff(prod, branch) if prod is not None and prod != branch else None
+    return reg.log(branch, 10), reg.metrics(branch), diff
 
 
 class BranchPreview(Horizontal):
@@ -37,10 +55,62 @@ class BranchPreview(Horizontal):
     BranchPreview > #preview-metrics { width: 2fr; }
     """
 
+    app: MlvcApp
+
+    @dataclass
+    class Read(Message):
+        """A branch read for the preview (or the error that stopped it)."""
+
+        generation: int
+        branch: str
+        detail: Detail | None
+        error: str | None
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.branch: str | None = None  # the branch shown, or being read
+        self.generation = 0
+
     def compose(self) -> ComposeResult:
         """Called to build the two panes."""
         yield Static(id="preview-commits")
         yield Static(id="preview-metrics")
+
+    def follow(self, branch: str | None, *, force: bool = False) -> None:
+        """Show ``branch`` (read again with ``force``); nothing while the preview is hidden."""
+        if not self.display:
+            self.branch = None  # read afresh when it shows again
+            return
+        if branch == self.branch and not force:
+            return
+        self.branch = branch
+        self.generation += 1
+        if branch is None:
+            self.clear()
+        else:
+            self._read(self.generation, branch)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _read(self, generation: int, branch: str) -> None:
+        try:
+            detail = self.app.session.run(lambda reg: read_preview(reg, branch))
+            message = self.Read(generation, branch, detail, None)
+        except MlvcError as exc:
+            message = self.Read(generation, branch, None, str(exc))
+        except Exception as exc:  # an engine bug: say so in place, never crash
+            message = self.Read(generation, branch, None, f"Could not read: {exc!r}")
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_branch_preview_read(self, message: Read) -> None:
+        """Called when a branch has been read: show it unless the cursor moved on."""
+        message.stop()
+        if message.generation != self.generation:
+            return
+        if message.detail is None:
+            self.clear(tilde(message.error or ""))
+        else:
+            self.show(message.branch, *message.detail, now=self.app.now())
 
     def clear(self, message: str = "") -> None:
         """Show nothing (or a one-line message) until the next branch is read."""
