@@ -244,10 +244,11 @@ class GridScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Called to decide which keys the footer shows: esc only while filtering."""
-        box = self.query_one("#filter", Input)
+        boxes = self.query("#filter").results(Input)
+        box = next(boxes, None)
         if action == "clear_filter":
-            return bool(box.display or box.value)
-        return not (action == "filter" and box.has_focus)
+            return box is not None and bool(box.display or box.value)
+        return not (action == "filter" and box is not None and box.has_focus)
 
     def action_filter(self) -> None:
         """Called on /: type to filter branches."""
