@@ -24,7 +24,7 @@ def _side(arg: str) -> tuple[str, str] | None:
     ref, _, path = arg.partition(":")
     if not ref:
         raise BadInput(f"{arg!r}: expected REF:PATH, e.g. prod:models/model.pkl")
-    return ref, path.strip("/")
+    return ref, path.lstrip("/")  # a trailing / says "into this folder"
 
 
 def _size(n: int | None) -> str:
@@ -147,10 +147,11 @@ def _render(result: Any) -> Any:
     for row in result.metrics:
         table.add_row(t(row.key), number(row.a), number(row.b), number(row.delta, signed=True),
                       t("differs", "red") if row.key in bad else t("same", "dim"))
+    parts = ([] if result.model_match else ["the model"]) + (
+        [f"{len(bad)} metric{'s' if len(bad) > 1 else ''}"] if bad else [])
+    verb = "differs" if parts == ["the model"] else "differ"
     verdict = t("reproduced: model and metrics match" if result.match else
-                f"NOT reproduced: {'model' if not result.model_match else ''}"
-                f"{' and ' if not result.model_match and bad else ''}"
-                f"{f'{len(bad)} metric(s)' if bad else ''} differ",
+                f"NOT reproduced: {' and '.join(parts)} {verb}",
                 "bold green" if result.match else "bold red")
     keep = [t(f"work tree kept in {result.workdir}")] if result.workdir else []
     return Group(head, model, table, verdict, *keep)
