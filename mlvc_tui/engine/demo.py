@@ -17,8 +17,8 @@ from dulwich.index import build_index_from_tree
 from dulwich.pack import write_pack
 from dulwich.repo import Repo
 
+from mlvc_tui.engine import demo_check, demo_train
 from mlvc_tui.engine import demo_data as dd
-from mlvc_tui.engine import demo_train
 from mlvc_tui.engine.delivery import dump
 from mlvc_tui.engine.demo_builder import ANA, BEN, CHEN, Builder, at, code
 from mlvc_tui.engine.errors import BadInput
@@ -220,6 +220,15 @@ def _history(b: Builder) -> None:
     )
     b.monitor("dev", at(38, 9), {"days_since_login": 1.1}, 0.4)
     b.monitor("staging", at(40, 9), {"days_since_login": 0.9}, 0.4)
+    b.commit(
+        "prod",
+        ANA,
+        at(40, 14),
+        "ci: promotion gates and a model check (src/check.py)\n\n"
+        "Promotions into prod pass staging first, and src/check.py loads the model in its\n"
+        "own process and predicts on a sample (docs/promotion.md).",
+        {"mlvc.toml": dd.MLVC_TOML + demo_check.GATES_TOML, "src/check.py": demo_check.source()},
+    )
 
 
 def _write(root: Path, b: Builder, dirty: bool) -> None:

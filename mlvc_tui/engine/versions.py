@@ -165,7 +165,7 @@ def compute_bump(
         a, b = old_metrics.get(primary), new_metrics.get(primary)
         if compare(primary, a, b, reg.config.higher_is_better(primary)).verdict is Verdict.BETTER:
             return "minor", f"{primary} improved ({a:.4g} -> {b:.4g})"
-    return "pipeline", "pipeline, config or data changed; the model's contract did not"
+    return "pipeline", f"same data schema and target, {primary or 'primary metric'} not improved"
 
 
 def latest_version(reg: Registry, model: str, target: str | None) -> tuple[int, int, int] | None:
