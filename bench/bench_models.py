@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=2048)
     parser.add_argument("--dir", default=None, help="where to build the registries")
     parser.add_argument("--numpy", action="store_true", help="also pickle a numpy array")
+    parser.add_argument("--only", nargs="*", default=None, metavar="STEP",
+                        help="run only these steps (save, read, fetch, save-numpy, load-numpy)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--repo", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -142,6 +144,7 @@ def main() -> None:
     size = args.size_mb * MB
     work = Path(tempfile.mkdtemp(prefix="mlvc-bench-models-", dir=args.dir))
     steps = ["save", "read", "fetch"] + (["save-numpy", "load-numpy"] if args.numpy else [])
+    steps = [s for s in steps if args.only is None or s in args.only]
     print(f"{args.size_mb} MiB model; peak RSS of each step's process, and its rise above "
           "the RSS after imports\n")
     print(f"{'storage':8} {'step':11} {'seconds':>8} {'MiB/s':>8} {'peak MiB':>9} {'rise MiB':>9}")

@@ -165,3 +165,7 @@ def test_big_models_stream_in_bounded_memory(tmp_path: Path, lfs: bool) -> None:
     assert read["sha256"] == saved["sha256"] and fetched["bytes"] == size
     for step in (saved, read, fetched):
         assert step["peak_mb"] - step["base_mb"] < 32, step  # not the model's 48 MB
+    pickled = bench.measure("save-numpy", repo, size, "models/model.pkl")
+    assert pickled["peak_mb"] - pickled["base_mb"] < 32, pickled  # the array is not copied
+    loaded = bench.measure("load-numpy", repo, size, "models/model.pkl")
+    assert loaded["bytes"] == size and loaded["peak_mb"] - loaded["base_mb"] < 48 + 32, loaded

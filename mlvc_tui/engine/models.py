@@ -34,7 +34,7 @@ __all__ = ["FORMATS", "ModelIntegrityError", "SavedModel", "fetch_model", "infer
 
 FORMATS = ("pickle", "joblib", "skops", "raw")
 _SUFFIXES = {".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops"}
-_IN_MEMORY = 256 << 20  # verified in memory below this; larger models go through a temp file
+_IN_MEMORY = 64 << 20  # checked in memory up to this; larger blobs go through a temp file
 
 
 class ModelIntegrityError(Refused):
@@ -193,17 +193,19 @@ def _record(reg: Registry, ref: str, path: str) -> dict[str, Any] | None:
     return doc
 
 
-def _verified(reg: Registry, ref: str, path: str, trust: bool, sink: IO[bytes]) -> dict[str, Any]:
-    """Copy a model's bytes into ``sink``, hashing them; refuse when they are not recorded."""
+def _verified(reg: Registry, ref: str, path: str, trust: bool, src: IO[bytes],
+              sink: IO[bytes] | None) -> dict[str, Any]:
+    """Read a model's bytes from ``src`` (copying them into ``sink``), hashing them; refuse
+    when they do not match the lineage record's sha256, or there is no record to check."""
     record = _record(reg, ref, path)
     if record is None and not trust:
         raise ModelIntegrityError(
             f"{path} on {ref} has no lineage record ({record_path(path)}): refusing to load "
             "bytes that cannot be checked; pass trust=True to load it anyway")
     digest = hashlib.sha256()
-    with open_read(reg, ref, path) as src:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
+    while chunk := src.read(CHUNK):
+        digest.update(chunk)
+        if sink is not None:
             sink.write(chunk)
     if record is not None and not trust and digest.hexdigest() != record["sha256"]:
         raise ModelIntegrityError(
@@ -216,19 +218,25 @@ def load_model(reg: Registry, path: str | None = None, *, ref: str | None = None
                format: str | None = None, trust: bool = False, **options: Any) -> object:
     """Deserialise a model after checking its sha256 against its lineage record.
 
-    ``options`` go to the format's loader (e.g. ``trusted=[...]`` for skops).
+    The bytes deserialised are the bytes checked: an LFS file is hashed and then loaded
+    through the same open file; a blob is copied, while hashed, into memory (small) or a
+    temporary file (big). ``options`` go to the format's loader (``trusted=`` for skops).
     """
     ref, path = resolve_model_ref(reg, ref, path)
-    size = stat(reg, ref, path).size or 0
-    if size <= _IN_MEMORY:
-        buffer = io.BytesIO()
-        record = _verified(reg, ref, path, trust, buffer)
-        buffer.seek(0)
-        return _load(buffer, format or record.get("format") or infer_format(path), options)
-    with tempfile.TemporaryFile(dir=temp_dir(reg)) as spool:
-        record = _verified(reg, ref, path, trust, spool)
-        spool.seek(0)
-        return _load(spool, format or record.get("format") or infer_format(path), options)
+    info = stat(reg, ref, path)
+
+    def load(fh: IO[bytes], record: dict[str, Any]) -> object:
+        fh.seek(0)
+        return _load(fh, format or record.get("format") or infer_format(path), options)
+
+    with open_read(reg, ref, path) as src:
+        if info.storage is Storage.LFS:
+            return load(src, _verified(reg, ref, path, trust, src, None))
+        if (info.size or 0) <= _IN_MEMORY:
+            buffer = io.BytesIO()
+            return load(buffer, _verified(reg, ref, path, trust, src, buffer))
+        with tempfile.TemporaryFile(dir=temp_dir(reg)) as spool:
+            return load(spool, _verified(reg, ref, path, trust, src, spool))
 
 
 def fetch_model(reg: Registry, dest: str | os.PathLike[str], path: str | None = None, *,
@@ -238,8 +246,8 @@ def fetch_model(reg: Registry, dest: str | os.PathLike[str], path: str | None = 
     target = Path(dest)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
-        with os.fdopen(fd, "wb") as out:
-            _verified(reg, ref, path, trust, out)
+        with os.fdopen(fd, "wb") as out, open_read(reg, ref, path) as src:
+            _verified(reg, ref, path, trust, src, out)
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -48,8 +48,8 @@ class Spool:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data)
-        if view.format != "B" or not view.c_contiguous:
-            view = memoryview(view.tobytes())
+        if view.format != "B" or view.ndim != 1:  # e.g. a numpy array's buffer from pickle 5
+            view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
         self._fh.write(view)
         self.sha256.update(view)
         self.size += view.nbytes
