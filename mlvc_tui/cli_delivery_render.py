@@ -124,6 +124,8 @@ def render_report(r: ABReport) -> RenderableType:
         for v in d.variants:
             alloc.add_column(t(v.branch), justify="right")
         for i, start in enumerate(b.bins):
+            if all(math.isnan(b.allocation[v.branch][i]) for v in d.variants):
+                continue  # no unit in this bin
             stamp = datetime.fromtimestamp(start, UTC).strftime("%m-%d %H:%M")
             alloc.add_row(stamp, *[_pct(b.allocation[v.branch][i] / 100, True)
                                    for v in d.variants])
