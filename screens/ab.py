@@ -73,16 +73,14 @@ def outcome_chart(r: ABReport) -> ChartData:
                      empty="no results with times to plot yet")
 
 
+def _pct(x: float, binary: bool) -> str:
+    return "—" if x != x else f"{x:.2%}" if binary else f"{x:.4g}"
+
+
 def _interval(low: float, high: float, binary: bool) -> str:
     if binary and low == low and high == high:
         return f"{low:.1%}–{high:.1%}".replace("%–", "–")
     return f"{_pct(low, binary)}–{_pct(high, binary)}"
-
-
-def _pct(x: float, binary: bool) -> str:
-    if x != x:
-        return "—"
-    return f"{x:.2%}" if binary else f"{x:.4g}"
 
 
 class ABScreen(Screen[None]):
@@ -154,18 +152,15 @@ class ABScreen(Screen[None]):
             return
         self.report = report
         d = report.delivery
-        title = Text("A/B  ", style="bold")
-        title.append(f"{d.mode.value} ", style="bold")
-        title.append(visible(d.test))
+        title = Text.assemble(("A/B  ", "bold"), (f"{d.mode.value} ", "bold"), visible(d.test))
         if d.started:
             title.append(f"  since {visible(d.started[:16].replace('T', ' '))}", style="dim")
         self.query_one("#title", Static).update(title)
         self.query_one("#split", Static).update(split_bar(d, self.size.width))
         live = d.mode is Mode.LIVE
         self.query_one("#body").display = not live
-        msg = self.query_one("#message", Static)
-        msg.display = live
-        msg.update(Text(NOTHING))
+        self.query_one("#message", Static).update(Text(NOTHING))
+        self.query_one("#message").display = live
         if not live:
             self.query_one("#table", Static).update(self._table(report))
             self.query_one("#notes", Static).update(self._notes(report))
