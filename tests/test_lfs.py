@@ -168,4 +168,6 @@ def test_big_models_stream_in_bounded_memory(tmp_path: Path, lfs: bool) -> None:
     pickled = bench.measure("save-numpy", repo, size, "models/model.pkl")
     assert pickled["peak_mb"] - pickled["base_mb"] < 32, pickled  # the array is not copied
     loaded = bench.measure("load-numpy", repo, size, "models/model.pkl")
-    assert loaded["bytes"] == size and loaded["peak_mb"] - loaded["base_mb"] < 48 + 32, loaded
+    # the array, plus (blobs of 64 MB or less) the checked bytes held in memory
+    assert loaded["bytes"] == size
+    assert loaded["peak_mb"] - loaded["base_mb"] < 48 + (24 if lfs else 48 + 24), loaded
