@@ -152,7 +152,8 @@ class ABScreen(Screen[None]):
             return
         self.report = report
         d = report.delivery
-        title = Text.assemble(("A/B  ", "bold"), (f"{d.mode.value} ", "bold"), visible(d.test))
+        title = Text.assemble("A/B  ", (f"{d.mode.value} ", "bold"), visible(d.test),
+                              style="bold")
         if d.started:
             title.append(f"  since {visible(d.started[:16].replace('T', ' '))}", style="dim")
         self.query_one("#title", Static).update(title)
