@@ -189,3 +189,19 @@ def test_a_racer_on_other_paths_is_rebased_over(repo: GitRepo) -> None:
         fh.close()
     assert repo.rev("exp/a^") == theirs
     assert repo.git("show", "exp/a:models/model.pkl") == "mine"
+
+
+def test_sizes_of_loose_blobs_come_from_their_header(repo: GitRepo) -> None:
+    """The grid never inflates a big loose model to learn its size (2 GB would cost 6 GB)."""
+    with mlvc.open(repo.path) as reg, reg.open("exp/a", "models/big.bin", "wb") as fh:
+        fh.write(os.urandom(3 << 20))
+    blob = repo.rev("exp/a:models/big.bin")
+    loose = repo.path / ".git/objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(loose.read_bytes()[:4096])  # a full read would now fail
+    with mlvc.open(repo.path) as reg:
+        assert reg.artifacts("exp/a")["models/big.bin"].size == 3 << 20
+        assert reg.stat("exp/a", "models/big.bin").size == 3 << 20
+        with pytest.raises(BadInput, match="is truncated"), reg.open("exp/a",
+                                                                      "models/big.bin") as fh:
+            fh.read()

@@ -25,7 +25,8 @@ from .errors import BadInput
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = ["CHUNK", "BlobReader", "add_blob", "add_blob_file", "blob_size", "open_blob", "temp_dir"]
+__all__ = ["CHUNK", "BlobReader", "add_blob", "add_blob_file", "blob_size", "loose_size",
+           "open_blob", "temp_dir"]
 
 CHUNK = 1 << 20
 LOOSE_LEVEL = 1  # git's core.loosecompression default: speed over size
@@ -204,6 +205,15 @@ def _loose_header(path: Path) -> int | None:
     if len(header) != 2 or header[0] != b"blob" or not header[1].isdigit():
         return None
     return int(header[1])
+
+
+def loose_size(objects_dir: str | os.PathLike[str], blob_id: str) -> int | None:
+    """A loose blob's size from its header, or None when it is not a loose blob."""
+    loose = Path(objects_dir) / blob_id[:2] / blob_id[2:]
+    try:
+        return _loose_header(loose)
+    except OSError:
+        return None
 
 
 def blob_size(reg: Registry, blob_id: str) -> int:

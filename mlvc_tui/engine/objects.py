@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Commit, hex_to_sha, parse_tree
 
+from .blobio import loose_size
 from .diskcache import ObjectCache
 from .packread import PackReader
 from .values import CommitInfo, Storage
@@ -200,6 +201,8 @@ class ObjectReader:
                     size = reader.size(hex_to_sha(sha.encode("ascii")))
                 except Exception:  # private pack layout changed: read it whole
                     size = None
+            if size is None and hasattr(self.store, "path"):  # a loose object: its header
+                size = loose_size(self.store.path, sha)
             hit = self._sizes[sha] = size if size is not None else len(self.blob(sha))
         return hit
 
