@@ -289,3 +289,24 @@ def test_evaluate_is_the_gate_list_other_features_use(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         failed = [g.name for g in evaluate(reg, "exp/worse") if not g.passed]
     assert failed == ["primary"]
+
+
+def test_check_can_run_after_the_other_gates_and_time_can_be_fixed(repo: GitRepo) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from mlvc_tui.engine.promote import CHECK_PENDING, run_plan_check
+
+    repo.commit("check", {"mlvc.toml": toml('check = "python src/check.py"')})
+    branch(repo, "exp/ok", {"models/model.pkl": b"model-7", "metrics/model.json": metrics(0.9)})
+    with Registry.open(repo.path) as reg:
+        plan = plan_promotion(reg, "exp/ok", run_check=False)
+        assert plan.gates[-1].reason == CHECK_PENDING and not plan.ok and not plan.failed
+        with pytest.raises(Refused, match="the check gate has not run yet"):
+            apply_promotion(reg, plan)
+        plan = run_plan_check(reg, plan)
+        assert plan.ok and plan.gates[-1].passed
+        when = datetime(2026, 10, 12, 9, 0, tzinfo=timezone(timedelta(hours=2)))
+        done = apply_promotion(reg, plan, now=when)
+    assert done.record.time == int(datetime(2026, 10, 12, 7, 0, tzinfo=UTC).timestamp())
+    assert repo.git("log", "-1", "--format=%ad %an", "--date=iso", "prod").strip() == \
+        "2026-10-12 09:00:00 +0200 Ben Okafor"

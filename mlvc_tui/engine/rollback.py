@@ -8,26 +8,18 @@ like a promotion's (kind "rollback") and is written by the same ordered steps.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import metrics as metric_files
 from .errors import BadInput, Refused
 from .merge import MergeResult, write_merge_tree
-from .objects import decode
-from .promote import (
-    PromotionDone,
-    finish,
-    local_offset,
-    recorded_metrics,
-    result_metrics,
-    write_commit,
-)
+from .promotion_gates import result_metrics
+from .promotion_writes import PromotionDone, finish, recorded_metrics, stamp, write_commit
 from .records import PromotionRecord, render_message
 from .values import MetricDiff
 from .versions import VersionEntry, parse_version, version_history
-from .writer import identity
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -117,13 +109,16 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
                         reg.primary_metric())
 
 
-def apply_rollback(reg: Registry, plan: RollbackPlan) -> PromotionDone:
+def apply_rollback(
+    reg: Registry, plan: RollbackPlan, now: datetime | None = None
+) -> PromotionDone:
     """Write the rollback commit and move the target by compare-and-swap."""
     to = plan.to
+    user, when, offset = stamp(reg, now)
     record = PromotionRecord(
         kind="rollback", target=plan.target, source=to.tag or f"v{to.version}",
         source_commit=to.commit.id, target_commit=plan.target_commit,
-        user=decode(identity(reg)), time=int(time.time()), tz_offset=local_offset(),
+        user=user, time=when, tz_offset=offset,
         model=to.tag.split("@", 1)[0] if to.tag else None, version=to.version,
         previous=plan.current.version if plan.current else None,
         metrics=recorded_metrics(plan.diff, plan.primary),
