@@ -151,3 +151,25 @@ def test_reproduce_refusals(repo: GitRepo, demo: GitRepo) -> None:
     assert out.returncode == 1 and "not written by the command" in out.stdout
     out = mlvc("-C", str(demo.path), "reproduce", "nope")
     assert out.returncode == 2 and "no branch, tag or commit named 'nope'" in out.stderr
+
+
+LOADED = """
+import sys, runpy
+sys.argv = {argv!r}
+try:
+    runpy.run_module("mlvc_tui.cli", run_name="__main__")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(sorted(m for m in ("pandas", "textual", "numpy", "fsspec") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("command", [["grid"], ["cp", "prod:models/model.pkl", "{tmp}/m.pkl"],
+                                     ["cp", "{tmp}/m.bin", "exp/x:models/"]])
+def test_commands_import_no_pandas_fsspec_or_textual(repo: GitRepo, tmp_path: Path,
+                                                     command: list[str]) -> None:
+    (tmp_path / "m.bin").write_bytes(b"m")
+    argv = ["mlvc", "-C", str(repo.path), *(c.format(tmp=tmp_path) for c in command)]
+    out = subprocess.run([sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
