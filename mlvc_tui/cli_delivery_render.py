@@ -102,6 +102,13 @@ def render_report(r: ABReport) -> RenderableType:
     for label, cells in rows:
         table.add_row(label, *cells)
     parts: list[RenderableType] = [head, table]
+    if r.sample_ratio_p is not None:
+        mismatch = r.sample_ratio_mismatch
+        parts.append(Text(
+            f"{'! sample ratio mismatch' if mismatch else 'sample ratio as expected'}: "
+            f"counts against weights p = {r.sample_ratio_p:.3g}"
+            + (" — units are not split as delivery.toml says; distrust the verdicts"
+               if mismatch else ""), style="red bold" if mismatch else "dim"))
     for v in r.variants:
         if v.problem:
             parts.append(Text.assemble(("! ", "red"), t(v.branch), ": ", t(v.problem)))

@@ -31,6 +31,7 @@ from ..engine import MlvcError
 from ..engine.abreport import ABReport, Verdicts, ab_report
 from ..engine.delivery import Delivery, Mode
 from ..safetext import visible
+from ..widgets.cells import BAD
 from ..widgets.metric_table import tone
 from ..widgets.plot import ChartData, PlotChart, Series
 
@@ -49,9 +50,8 @@ def split_bar(d: Delivery, width: int) -> Text:
     """The traffic split as one line: a shaded block per variant, then names and weights."""
     out = Text("traffic ", style="bold", no_wrap=True, overflow="ellipsis", end="")
     bar = max(10, min(40, width // 3))
-    cells = [round(v.weight * bar / 100) for v in d.variants]
-    for i, n in enumerate(cells):
-        out.append(_BAR[i % len(_BAR)] * n)
+    for i, v in enumerate(d.variants):
+        out.append(_BAR[i % len(_BAR)] * round(v.weight * bar / 100))
     out.append("  ")
     for i, v in enumerate(d.variants):
         out.append(f"{_BAR[i % len(_BAR)]} ")
@@ -139,12 +139,10 @@ class ABScreen(Screen[None]):
     def _failed(self, gen: int, message: str) -> None:
         if gen != self._gen or not self.is_attached:
             return
-        self.report = None
-        self.query_one("#body").display = False
+        self.report, self.query_one("#body").display = None, False
         self.query_one("#split", Static).update("")
-        msg = self.query_one("#message", Static)
-        msg.update(Text(visible(message), style="bold"))
-        msg.display = True
+        self.query_one("#message", Static).update(Text(visible(message), style="bold"))
+        self.query_one("#message").display = True
         self.refresh_bindings()
 
     def _loaded(self, gen: int, report: ABReport) -> None:
@@ -201,6 +199,8 @@ class ABScreen(Screen[None]):
 
     def _notes(self, r: ABReport) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
+        if r.sample_ratio_mismatch:
+            out.append("! sample ratio mismatch · ", style=tone(f"bold {BAD}", self.app.no_color))
         out.append(f"α={r.alpha:g} per comparison · ", style="dim")
         d = r.delivery
         if d.mode is Mode.CANARY:

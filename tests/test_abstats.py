@@ -62,6 +62,15 @@ def test_welch_and_t_interval_match_scipy() -> None:
     assert (mine.low, mine.high) == pytest.approx((low, high), rel=1e-9)
 
 
+def test_chi_square_tail_matches_scipy() -> None:
+    # one degree of freedom: P(X >= 3.841459) = .05 (z = 1.959964 squared)
+    assert abstats.chi_square_sf(3.841459, 1) == pytest.approx(0.05, abs=1e-7)
+    for df in (1, 2, 3, 9):
+        for x in (0.001, 0.7, 2.0, 11.0, 60.0):
+            assert abstats.chi_square_sf(x, df) == pytest.approx(stats.chi2.sf(x, df),
+                                                                 rel=1e-10, abs=1e-300)
+
+
 @pytest.mark.parametrize("df", [1, 3, 7.5, 30, 250])
 def test_student_t_matches_scipy(df: float) -> None:
     for t in (-6, -1.5, 0, 0.3, 2.2, 12):

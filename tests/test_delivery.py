@@ -193,6 +193,18 @@ def test_report_numbers_by_hand(repo: GitRepo) -> None:
     assert a.error_rate == 4 / 200 and a.latency_mean == pytest.approx(100.995, abs=1e-3)
     assert a.version == b.version[:0] + a.version and a.units == 200
     assert len(r.timeline) == 30 and r.running_means["ab/b"][-1] == pytest.approx(0.4)
+    assert r.sample_ratio_p == 1.0 and not r.sample_ratio_mismatch  # 200 and 200 at 50/50
+
+
+def test_sample_ratio_mismatch(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        start_ab(reg, ["ab/a", "ab/b"], "90,10", test="t-3")
+        r = ab_report(reg)
+        # 200 and 200 where 360 and 40 were due: chi² = 160²/360 + 160²/40 = 711.1
+        assert r.sample_ratio_p is not None and r.sample_ratio_p < 1e-100
+        assert r.sample_ratio_mismatch
+        set_weights(reg, "50,50")
+        assert ab_report(reg).sample_ratio_p is None  # the split changed: expected unknown
 
 
 def test_too_little_data_and_missing_results(repo: GitRepo) -> None:

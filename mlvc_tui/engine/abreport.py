@@ -18,8 +18,9 @@ from . import abstats
 from .abresults import RESULTS_PATH, Results, parse_results
 from .bandit import ArmData, allocation_over_time, regret_curve, thompson_weights
 from .delivery import Delivery, Mode
+from .delivery import parse as parse_delivery
 from .errors import MlvcError, Refused
-from .traffic import DeliveryChange, read_delivery, set_weights
+from .traffic import DeliveryChange, delivery_log, read_delivery, set_weights
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 MIN_COUNT = 100  # fewer observations in an arm: never a verdict
+SRM_ALPHA = 0.001  # the usual threshold of a sample-ratio-mismatch alarm
 
 
 class Verdicts:
@@ -90,6 +92,12 @@ class ABReport:
     timeline: tuple[float, ...]  # bin ends (POSIX) of the outcome-over-time chart
     running_means: dict[str, tuple[float, ...]]  # branch -> cumulative mean at each bin end
     bandit: BanditReport | None = None
+    sample_ratio_p: float | None = None  # chi-square of counts against weights (see _srm)
+
+    @property
+    def sample_ratio_mismatch(self) -> bool:
+        """The counts are too far from the weights for chance: the split is broken."""
+        return self.sample_ratio_p is not None and self.sample_ratio_p < SRM_ALPHA
 
 
 def _mine(results: Results, branch: str) -> Results:
@@ -192,7 +200,37 @@ def ab_report(reg: Registry, at: str | None = None, alpha: float = 0.05) -> ABRe
             drift[0], drift[1], r.bad_rows if r else 0, problem))
     ends, running = cumulative(found)
     bandit = _bandit(d, found, arms, higher) if d.mode is Mode.BANDIT else None
-    return ABReport(d, name, binary, higher, per_test, tuple(out), ends, running, bandit)
+    srm = _srm(reg, d, arms) if at is None and d.mode in (Mode.AB, Mode.CANARY) else None
+    return ABReport(d, name, binary, higher, per_test, tuple(out), ends, running, bandit, srm)
+
+
+def _srm(reg: Registry, d: Delivery, arms: dict[str, ArmData]) -> float | None:
+    """p of the counts given the weights, when the weights never changed during the test
+    and every variant has results (else None: the expected split is not known)."""
+    if any(arms[v.branch].n == 0 for v in d.variants if v.weight > 0):
+        return None
+    weights = [v.weight for v in d.variants]
+    for entry in delivery_log(reg, 100):
+        if entry.blob is None:
+            break
+        try:
+            old = parse_delivery(reg.objects.blob(entry.blob))
+        except MlvcError:
+            break
+        if old.test != d.test:
+            break
+        if [v.weight for v in old.variants] != weights:
+            return None
+    total = sum(arms[v.branch].n for v in d.variants)
+    chi2 = 0.0
+    for v in d.variants:
+        expected = total * v.weight / 100
+        if expected > 0:
+            chi2 += (arms[v.branch].n - expected) ** 2 / expected
+        elif arms[v.branch].n:
+            return 0.0  # units on a variant that should get none
+    live = sum(1 for v in d.variants if v.weight > 0)
+    return abstats.chi_square_sf(chi2, live - 1) if live > 1 else None
 
 
 def _mean(values: list[float]) -> float | None:

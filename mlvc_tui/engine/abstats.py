@@ -16,6 +16,7 @@ from statistics import NormalDist
 __all__ = [
     "Comparison",
     "Interval",
+    "chi_square_sf",
     "mean_interval",
     "needed_per_arm",
     "t_cdf",
@@ -114,6 +115,36 @@ def needed_per_arm(var1: float, var2: float, effect: float, alpha: float = 0.05,
         top = za * math.sqrt(2 * pooled_var) + zb * math.sqrt(var1 + var2)
         return top * top / (effect * effect)
     return (za + zb) ** 2 * (var1 + var2) / (effect * effect)
+
+
+def chi_square_sf(x: float, df: int) -> float:
+    """P(X >= x) for a chi-square variable with ``df`` degrees of freedom."""
+    if x <= 0:
+        return 1.0
+    a, half = df / 2, x / 2
+    front = math.exp(-half + a * math.log(half) - math.lgamma(a))
+    if half < a + 1:  # the series of the lower function P
+        term = total = 1 / a
+        n = a
+        while abs(term) > abs(total) * 1e-16:
+            n += 1
+            term *= half / n
+            total += term
+        return max(0.0, 1 - front * total)
+    tiny = 1e-300  # Lentz's continued fraction of the upper function Q
+    b, c, d = half + 1 - a, 1 / tiny, 1 / (half + 1 - a)
+    h = d
+    for i in range(1, 500):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = 1 / (d if abs(d) > tiny else tiny)
+        c = b + an / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        if abs(d * c - 1) < 1e-16:
+            break
+    return front * h
 
 
 def t_cdf(t: float, df: float) -> float:
