@@ -42,6 +42,9 @@ class GridScreen(Screen[None]):
         Binding("t", "drift", "Drift"),
         Binding("T", "live_tail", "Live tail", key_display="T", show=False),
         Binding("a", "ab", "A/B", show=False),
+        Binding("p", "promote", "Promote", show=False),
+        Binding("r", "rollback", "Roll back prod", show=False),
+        Binding("v", "versions", "Versions", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("escape", "clear_filter", "Clear filter"),
@@ -232,6 +235,26 @@ class GridScreen(Screen[None]):
     def action_ab(self) -> None:
         """Called on a: show the A/B test and traffic split on prod."""
         self.app.open_ab()
+
+    def action_promote(self) -> None:
+        """Called on p: open the promotion dialog for the branch under the cursor."""
+        if (branch := self._branch()) is None:
+            return
+        if branch == self.app.prod:
+            self.notify("p promotes a branch into prod: move to another row", severity="warning")
+            return
+        self.app._push("promote", "PromoteScreen", branch)
+
+    def action_rollback(self) -> None:
+        """Called on r on prod: roll prod back to an earlier version (asks first)."""
+        if self._branch() != self.app.prod or self.app.prod is None:
+            self.notify("r rolls back prod: move to the prod row", severity="warning")
+            return
+        self.app._push("versions", "RollbackScreen", self.app.prod)
+
+    def action_versions(self) -> None:
+        """Called on v: list prod's versions, promotions and rollbacks."""
+        self.app._push("versions", "VersionsScreen", self.app.prod)
 
     def action_live_tail(self) -> None:
         """Called on T: follow the working tree's drift log as it is written."""

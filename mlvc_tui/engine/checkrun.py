@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,8 +57,12 @@ def _materialise(reg: Registry, merge: MergeResult, root: Path) -> None:
 def run_check(
     reg: Registry, merge: MergeResult, command: str, timeout: float,
     on_output: OutputSink | None = None, env: Mapping[str, str] | None = None,
+    cancel: threading.Event | None = None,
 ) -> GateResult:
-    """Run ``command`` on the merge result's files; the check gate's result."""
+    """Run ``command`` on the merge result's files; the check gate's result.
+
+    Setting ``cancel`` kills the command (the gate then fails: "cancelled").
+    """
     emit = on_output or (lambda line: None)
     tail: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mlvc-check-") as tmp:
@@ -84,20 +89,35 @@ def run_check(
         reader = threading.Thread(target=pump, daemon=True)
         reader.start()
         try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            reader.join(5)
-            return GateResult("check", False, f"{command!r} timed out after {timeout:g} s")
+            code = _wait(proc, timeout, cancel)
         except BaseException:
             _kill(proc)
             raise
+        if code is None:
+            _kill(proc)
+            reader.join(5)
+            why = "cancelled" if cancel is not None and cancel.is_set() else \
+                f"timed out after {timeout:g} s"
+            return GateResult("check", False, f"{command!r} {why}")
         reader.join()
     last = next((line.strip() for line in reversed(tail) if line.strip()), "")
     said = f": {last[:120]}" if last else ""
     if code == 0:
         return GateResult("check", True, f"{command!r} passed{said}")
     return GateResult("check", False, f"{command!r} exited {code}{said}")
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float,
+          cancel: threading.Event | None) -> int | None:
+    """The exit code, or None at the timeout or when cancelled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        step = min(0.05, max(deadline - time.monotonic(), 0))
+        try:
+            return proc.wait(timeout=step)
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
+                return None
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -8,6 +8,7 @@ the commit the plan was made against. The check gate may run inside the plan, or
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -139,15 +140,19 @@ def plan_promotion(
 
 
 def run_plan_check(
-    reg: Registry, plan: PromotionPlan, on_output: OutputSink | None = None
+    reg: Registry, plan: PromotionPlan, on_output: OutputSink | None = None,
+    cancel: threading.Event | None = None,
 ) -> PromotionPlan:
-    """Run the plan's check command (when it has one still to run); the completed plan."""
+    """Run the plan's check command (when it has one still to run); the completed plan.
+
+    Setting ``cancel`` stops the command; the check gate then fails.
+    """
     if plan.check is None:
         return plan
     command, timeout = plan.check
     env = {"MLVC_SOURCE": plan.branch, "MLVC_TARGET": plan.target,
            "MLVC_COMMIT": plan.candidate.id}
-    result = run_check(reg, plan.merge, command, timeout, on_output, env)
+    result = run_check(reg, plan.merge, command, timeout, on_output, env, cancel)
     gates = tuple(result if g.name == "check" else g for g in plan.gates)
     return replace(plan, gates=gates, check=None)
 

@@ -1,0 +1,248 @@
+"""The promotion dialog: every gate with its state, the check's output live, the metric diff
+against the target, the version the promotion will give; enter promotes, esc cancels.
+
+``PromoteScreen(branch, target=None)`` (target: prod). The plan is made in a worker without
+the check, shown at once, then the check runs (in its own registry handle, so the app's
+registry stays free) while its output scrolls by. Nothing changes until enter, which is
+only offered when every gate passed. After a promotion the screens behind read again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Log, Static
+
+from ..engine import MlvcError, Registry
+from ..engine.promote import CHECK_PENDING, PromotionDone, PromotionPlan
+from ..safetext import visible
+from ..widgets.cells import BAD, GOOD
+from ..widgets.metric_table import MetricTable, tone
+
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
+
+__all__ = ["PromoteScreen", "gates_table"]
+
+
+def gates_table(plan: PromotionPlan, no_color: bool = False) -> Table:
+    """One row per gate: a mark, its name and its reason (repository text shown literally)."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(overflow="ellipsis", no_wrap=True)
+    for gate in plan.gates:
+        if gate.reason == CHECK_PENDING:
+            mark = Text("… ", style="bold")
+            reason = Text("running: its output is below", style="dim")
+        else:
+            mark = Text("✓ pass" if gate.passed else "✗ FAIL",
+                        style=tone(f"bold {GOOD if gate.passed else BAD}", no_color))
+            reason = Text(visible(gate.reason))
+        table.add_row(mark, gate.name, reason)
+    return table
+
+
+def version_line(plan: PromotionPlan) -> Text:
+    """Which version the promotion gives, and why."""
+    if not plan.version:
+        return Text(f"{plan.target} is not versioned: the merge commit records the promotion",
+                    style="dim")
+    after = f"after {plan.previous}" if plan.previous else "first version"
+    return Text.assemble(("as ", ""), (visible(plan.tag or ""), "bold"),
+                         f"  {plan.bump} ({after}): ", visible(plan.bump_reason))
+
+
+class PromoteScreen(ModalScreen[bool]):
+    """Promote a branch into an environment, through its gates; dismisses True when done."""
+
+    CSS_PATH = "promote.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "confirm", "Promote"),
+        Binding("escape", "close", "Cancel"),
+    ]
+
+    @dataclass
+    class Planned(Message):
+        """A plan, with or without the check's result yet."""
+
+        plan: PromotionPlan
+
+    @dataclass
+    class CheckLine(Message):
+        """One line the check command printed."""
+
+        line: str
+
+    @dataclass
+    class Failed(Message):
+        """The engine refused (or could not) plan or promote."""
+
+        error: str
+
+    @dataclass
+    class Promoted(Message):
+        """The promotion happened."""
+
+        done: PromotionDone
+
+    app: MlvcApp
+
+    def __init__(self, branch: str, target: str | None = None) -> None:
+        super().__init__()
+        self.branch, self.target = branch, target
+        self.plan: PromotionPlan | None = None
+        self.state = "planning"  # planning, checking, ready, refused, writing, done, error
+        self.cancel = threading.Event()  # set on esc: stops a running check
+
+    def compose(self) -> ComposeResult:
+        """Called to build the dialog."""
+        with Vertical(id="dialog"):
+            yield Static(id="title")
+            yield Static(id="version")
+            yield Static(id="gates")
+            yield Log(id="check-log", highlight=False, auto_scroll=True)
+            yield MetricTable(id="metrics")
+            yield Static(id="state")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Called when the dialog opens: plan the promotion."""
+        into = self.target or self.app.prod or "prod"
+        self.query_one("#title", Static).update(Text.assemble(
+            ("Promote ", "bold"), (visible(self.branch), "bold"), " → ",
+            (visible(into), "bold")))
+        self.query_one("#check-log").display = False
+        self.query_one("#metrics").display = False
+        self._say("Merging in memory and running the gates…", "dim")
+        self._plan()
+
+    def _say(self, text: str, style: str = "") -> None:
+        self.query_one("#state", Static).update(Text(visible(text), style=style))
+
+    # -- workers ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
+    def _plan(self) -> None:
+        from ..engine.promote import plan_promotion, run_plan_check
+
+        try:
+            plan = self.app.session.run(
+                lambda reg: plan_promotion(reg, self.branch, self.target, run_check=False))
+            self.post_message(self.Planned(plan))
+            if plan.check is not None:
+                with Registry.open(self.app.session.path) as reg:
+                    plan = run_plan_check(reg, plan, lambda s: self.post_message(
+                        self.CheckLine(s)), self.cancel)
+                if not self.cancel.is_set():
+                    self.post_message(self.Planned(plan))
+        except MlvcError as exc:
+            self.post_message(self.Failed(str(exc)))
+        except Exception as exc:  # an engine bug: say so in place, never crash
+            self.post_message(self.Failed(f"Could not plan the promotion: {exc!r}"))
+
+    @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
+    def _promote(self, plan: PromotionPlan) -> None:
+        from ..engine.promote import apply_promotion
+
+        try:
+            done = self.app.session.run(
+                lambda reg: apply_promotion(reg, plan, now=self.app.fixed_now))
+        except MlvcError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(self.Failed(f"The promotion failed: {exc!r}"))
+            return
+        self.post_message(self.Promoted(done))
+
+    # -- results ---------------------------------------------------------------------------
+
+    @on(Planned)
+    def _show_plan(self, message: Planned) -> None:
+        """Called with a plan: show gates, version and metrics; say what enter would do."""
+        plan = self.plan = message.plan
+        self.query_one("#title", Static).update(Text.assemble(
+            ("Promote ", "bold"), (visible(plan.branch), "bold"),
+            f" ({plan.candidate.short_id}) → ", (visible(plan.target), "bold")))
+        self.query_one("#version", Static).update(version_line(plan))
+        self.query_one("#gates", Static).update(gates_table(plan, self.app.no_color))
+        table = self.query_one(MetricTable)
+        rows = tuple(r for r in plan.diff.rows if r.key == plan.primary) + plan.diff.changed
+        table.show_rows(plan.target, "after", tuple(dict.fromkeys(rows)),
+                        width=max(self.size.width - 6, 40))
+        table.display = bool(rows)
+        if plan.check is not None:
+            self.state = "checking"
+            self.query_one("#check-log").display = True
+            self._say("Running the check…", "dim")
+        elif plan.ok:
+            self.state = "ready"
+            what = f"as {plan.tag}" if plan.tag else "with a merge commit"
+            self._say(f"Every gate passes. enter promotes {plan.branch} into {plan.target} "
+                      f"{what}; esc cancels.", tone(f"bold {GOOD}", self.app.no_color))
+        else:
+            self.state = "refused"
+            first = plan.failed[0]
+            self._say(f"Refused by gate {first.name}: nothing will change. esc closes.",
+                      tone(f"bold {BAD}", self.app.no_color))
+        self.refresh_bindings()
+
+    @on(CheckLine)
+    def _check_line(self, message: CheckLine) -> None:
+        """Called for each line the check prints: append it to the log."""
+        self.query_one(Log).write_line(visible(message.line))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        """Called when planning or promoting was refused: say why, in place."""
+        self.state = "error"
+        self._say(message.error + " · esc closes", tone(f"bold {BAD}", self.app.no_color))
+        self.refresh_bindings()
+
+    @on(Promoted)
+    def _promoted(self, message: Promoted) -> None:
+        """Called after a promotion: say what was written; the screens behind read again."""
+        self.state = "done"
+        done = message.done
+        tag = f", tag {done.tag}" if done.tag else ""
+        self._say(f"Promoted {done.record.source} into {done.record.target}: commit "
+                  f"{done.commit[:8]}{tag}. esc closes.",
+                  tone(f"bold {GOOD}", self.app.no_color))
+        self.refresh_bindings()
+        self.app.refresh_registry()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Called to decide which keys work: enter only when every gate passed."""
+        if action == "confirm":
+            return self.state == "ready"
+        return True
+
+    def action_confirm(self) -> None:
+        """Called on enter: promote, when every gate passed."""
+        if self.state != "ready" or self.plan is None:
+            return
+        self.state = "writing"
+        self._say("Promoting…", "bold")
+        self.refresh_bindings()
+        self._promote(self.plan)
+
+    def action_close(self) -> None:
+        """Called on esc: close the dialog (a running check is stopped with it)."""
+        if self.state == "writing":
+            self.notify("The promotion is being written: wait a moment", severity="warning")
+            return
+        self.cancel.set()
+        self.dismiss(self.state == "done")
