@@ -286,3 +286,48 @@ def test_ancestry_suffixes_match_git(repo: GitRepo) -> None:
             reg.resolve("dev^3")
         with pytest.raises(RefNotFound, match="past the first commit"):
             reg.resolve("prod~9")
+
+
+def test_worktree_skips_submodule_files_ignored_files_and_unsmudged_lfs(tmp_path: Path) -> None:
+    data = GitRepo(tmp_path / "data")
+    data.commit("data v1", {"rows.csv": "x\n1\n"})
+    r = GitRepo(tmp_path / "reg")
+    big = b"weights" * 100
+    oid = hashlib.sha256(big).hexdigest()
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(big)}\n"
+    r.commit("model via lfs", {"models/model.bin": pointer, ".gitignore": "logs/*.tmp\n",
+                               ".gitattributes": "*.bin filter=lfs -text\n"})
+    r.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(data.path),
+          "data/reference")
+    r.commit("pin data", {})
+    (r.path / "logs").mkdir()
+    (r.path / "logs" / "scratch.tmp").write_text("ignored")
+    with Registry.open(r.path) as reg:
+        assert reg.worktree_changes() == ()  # as `git status` says: clean
+        (r.path / "models" / "model.bin").write_bytes(big)  # smudged: the real content
+        assert reg.worktree_changes() == ()
+        (r.path / "models" / "model.bin").write_bytes(b"retrained")
+        assert [(c.path, c.change) for c in reg.worktree_changes()] == [
+            ("models/model.bin", "modified")]
+
+
+def test_snapshot_of_one_branch_and_a_vanished_repository(repo: GitRepo) -> None:
+    import shutil
+
+    with Registry.open(repo.path) as reg:
+        one = reg.snapshot("dev")
+        assert one == reg.grid().row("dev")
+        with pytest.raises(RefNotFound):
+            reg.snapshot("nope")
+        assert reg.commit("dev").author_name == "Ana Ruiz"
+        assert reg.commit("dev").author_email == "ana@example.com"
+        shutil.rmtree(repo.path / ".git")
+        with pytest.raises(NotARegistry, match="the repository is gone"):
+            reg.refresh()
+
+
+def test_primary_metric_without_prod(tmp_path: Path) -> None:
+    r = GitRepo(tmp_path / "reg", branch="trunk")
+    r.commit("m", {"metrics/model.json": {"f1": 0.5, "accuracy": 0.7}})
+    with Registry.open(r.path) as reg:
+        assert reg.prod is None and reg.primary_metric() == "accuracy"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from . import metrics as metric_files
 from .config import ARTIFACT_KINDS
+from .errors import RefNotFound
 from .values import Artifact, ArtifactStatus, BranchSnapshot, Grid
 
 if TYPE_CHECKING:
@@ -40,14 +41,18 @@ def status_against(
     return status
 
 
-def build_grid(reg: Registry) -> Grid:
-    """Every branch against every artifact, with the primary metric against prod."""
+def build_grid(reg: Registry, only: str | None = None) -> Grid:
+    """Every branch (or ``only`` that one) against every artifact, vs prod's primary metric."""
     branches = reg.branches()
+    if only is not None:
+        branches = tuple(b for b in branches if b.name == only)
+        if not branches:
+            raise RefNotFound(f"no branch named {only!r}")
     prod = reg.prod
     prod_arts = reg.artifacts(prod) if prod else {}
     primary = reg.primary_metric()
     prod_value = reg.metrics(prod).get(primary) if prod and primary else None
-    changes = reg.worktree_changes()
+    changes = reg.worktree_changes() if only is None or branches[0].is_head else ()
     changed = {c.path for c in changes}
     trees = [reg.objects.commit(b.commit.id)[1] for b in branches]
     arts_by_branch = [reg.artifacts_of_tree(t) for t in trees]

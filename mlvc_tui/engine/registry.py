@@ -26,6 +26,7 @@ from .values import (
     Artifact,
     Branch,
     BranchKind,
+    BranchSnapshot,
     CommitInfo,
     Grid,
     Lineage,
@@ -117,6 +118,8 @@ class Registry:
         """
         before, head_before = self._refs, (self._head_ref, getattr(self, "detached", None))
         self.objects.forget_packs()
+        if not Path(self.repo.commondir()).is_dir():
+            raise NotARegistry(f"{self.root}: the repository is gone")
         self._refs = {
             name: sha for name, sha in read_refs(self.repo).items()
             if not (name.startswith(_REMOTES) and name.endswith("/HEAD"))
@@ -426,8 +429,8 @@ class Registry:
 
     def primary_metric(self) -> str | None:
         """The primary metric (config, else first well-known key on prod, else first key)."""
-        prod = self.prod
-        keys = self.metrics(prod).values if prod else {}
+        ref = self.prod or self.head or next((b.name for b in self.branches()), None)
+        keys = self.metrics(ref).values if ref else {}
         return metric_files.primary_metric(self.config, keys)
 
     def diff(self, a: str | None = None, b: str | None = None) -> MetricDiff:
@@ -470,3 +473,7 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def snapshot(self, branch: str) -> BranchSnapshot:
+        """One branch's grid row, without reading the others."""
+        return build_grid(self, only=branch).rows[0]

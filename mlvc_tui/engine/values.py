@@ -88,6 +88,17 @@ class CommitInfo:
         """The first line of the message."""
         return self.message.split("\n", 1)[0]
 
+    @property
+    def author_name(self) -> str:
+        """The author without the email address."""
+        return self.author.split(" <", 1)[0]
+
+    @property
+    def author_email(self) -> str:
+        """The author's email address ('' when there is none)."""
+        _, _, rest = self.author.partition(" <")
+        return rest.rstrip(">")
+
 
 @dataclass(frozen=True, slots=True)
 class Branch:

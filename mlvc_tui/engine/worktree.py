@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from dulwich.ignore import IgnoreFilterManager
 from dulwich.repo import Repo
 
 from .config import RegistryConfig
@@ -39,6 +40,9 @@ def _walk(root: Path, roots: tuple[str, ...] | None) -> Iterator[str]:
             yield top.relative_to(root).as_posix()
             continue
         for folder, dirs, names in os.walk(top):
+            if (".git" in dirs or ".git" in names) and Path(folder) != root:
+                dirs[:] = []  # a submodule's (or a nested repository's) own files
+                continue
             dirs[:] = [d for d in dirs if d != ".git"]
             rel = Path(folder).relative_to(root)
             for name in names:
@@ -65,7 +69,9 @@ def _same(path: Path, art: Artifact, index_entry: object | None) -> bool:
         if same_stat and sha == art.blob_id:
             return True
     blob_id, sha256 = git_blob_id(path)
-    return sha256 == art.id if art.storage is Storage.LFS else blob_id == art.blob_id
+    if art.storage is Storage.LFS:  # the real content, or the pointer itself (not smudged)
+        return sha256 == art.id or blob_id == art.blob_id
+    return blob_id == art.blob_id
 
 
 def worktree_changes(
@@ -77,7 +83,9 @@ def worktree_changes(
         index = repo.open_index()
     except (OSError, ValueError):
         index = None
-    on_disk = {p for p in _walk(root, config.artifact_roots) if config.kind_of(p)}
+    ignored = IgnoreFilterManager.from_repo(repo)
+    on_disk = {p for p in _walk(root, config.artifact_roots)
+               if config.kind_of(p) and (p in committed or not ignored.is_ignored(p))}
     changes: list[WorktreeChange] = []
     for path in sorted(on_disk | committed.keys()):
         art = committed.get(path)
