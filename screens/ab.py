@@ -10,7 +10,6 @@ shifts traffic is one commit to `delivery.toml` on prod.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -99,7 +98,7 @@ class ABScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.report: ABReport | None = None
-        self._gen = 0
+        self._gen = self._seen = 0
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -119,7 +118,15 @@ class ABScreen(Screen[None]):
     def reload(self, refresh: bool = False) -> None:
         """Read the report again (re-reading refs first with ``refresh``)."""
         self._gen += 1
+        if refresh:
+            self.app.refreshes += 1  # type: ignore[attr-defined]  # the grid reloads too
+        self._seen = self.app.refreshes  # type: ignore[attr-defined]
         self._load(self._gen, refresh)
+
+    def on_screen_resume(self) -> None:
+        """Called when the screen is in front again: reload if the registry was re-read."""
+        if self.app.refreshes != self._seen:  # type: ignore[attr-defined]
+            self.reload(refresh=True)
 
     @work(thread=True, exclusive=True, group="ab", exit_on_error=False)
     def _load(self, gen: int, refresh: bool) -> None:
@@ -274,22 +281,14 @@ class ABScreen(Screen[None]):
     def _shifted(self, change: Any) -> None:
         self.notify(visible(f"{change.commit[:8]} {change.message.splitlines()[0]}"),
                     title="Committed")
-        self.app.refreshes += 1  # type: ignore[attr-defined]  # the grid reloads on return
-        self.reload()
+        self.reload(refresh=True)
 
     def action_promote(self) -> None:
         """Called on p: open the promotion dialog (gates first) for the winner."""
         branch = self._winner()
         if branch is None:
             return
-        opener = getattr(self.app, "open_promote", None)
-        if callable(opener):
-            opener(branch)
-        elif importlib.util.find_spec("mlvc_tui.screens.promote") is not None:
-            self.app._push("promote", "PromoteScreen", branch)  # type: ignore[attr-defined]
-        else:
-            self.notify(visible(f"Promotion dialog not available yet: run "
-                                f"`mlvc promote {branch}`"), severity="warning")
+        self.app._push("promote", "PromoteScreen", branch)  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         """Called on escape: back to the previous screen."""

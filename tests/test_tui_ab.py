@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, keys, screen_words, settle
 from mlvc_tui.screens.ab import ABScreen
+from mlvc_tui.screens.promote import PromoteScreen
 from textual.pilot import Pilot
 
 from mlvc_tui.app import make_app
@@ -135,10 +136,21 @@ async def test_a_refusal_is_shown_and_changes_nothing(fresh: Callable[..., Path]
         assert subjects(repo) == before
         shown = [n.message for n in app._notifications]
         assert any("the last step" in m for m in shown)
-        await pilot.press("p")  # the candidate at 100 %: promote it
+        await pilot.press("p")  # the candidate at 100 %: promote it, through the gates
         await settle(pilot)
-        assert any("mlvc promote staging" in n.message for n in app._notifications) or \
-            not isinstance(app.screen, ABScreen)
+        assert isinstance(app.screen, PromoteScreen) and app.screen.branch == "staging"
+
+
+async def test_p_offers_the_winner_to_the_promotion_dialog(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, PromoteScreen) and app.screen.branch == "ab/test-b"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ABScreen)
 
 
 class TestABSnapshots:
