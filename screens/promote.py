@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Footer, Static
 
 from ..engine import MlvcError, Registry
 from ..engine.promote import CHECK_PENDING, PromotionDone, PromotionPlan
@@ -34,13 +34,15 @@ if TYPE_CHECKING:
 
 __all__ = ["PromoteScreen", "gates_table"]
 
+CHECK_TAIL = 4  # lines of the check's output on screen
+
 
 def gates_table(plan: PromotionPlan, no_color: bool = False) -> Table:
     """One row per gate: a mark, its name and its reason (repository text shown literally)."""
-    table = Table.grid(padding=(0, 1))
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, style="bold")
-    table.add_column(overflow="ellipsis", no_wrap=True)
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(no_wrap=True, min_width=6)
+    table.add_column(no_wrap=True, style="bold", min_width=9)
+    table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
     for gate in plan.gates:
         if gate.reason == CHECK_PENDING:
             mark = Text("… ", style="bold")
@@ -68,8 +70,9 @@ class PromoteScreen(ModalScreen[bool]):
 
     CSS_PATH = "promote.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "confirm", "Promote"),
+        Binding("enter", "confirm", "Promote", priority=True),
         Binding("escape", "close", "Cancel"),
+        Binding("escape", "close_done", "Close"),
     ]
 
     @dataclass
@@ -104,6 +107,7 @@ class PromoteScreen(ModalScreen[bool]):
         self.plan: PromotionPlan | None = None
         self.state = "planning"  # planning, checking, ready, refused, writing, done, error
         self.cancel = threading.Event()  # set on esc: stops a running check
+        self.check_lines: list[str] = []  # everything the check printed
 
     def compose(self) -> ComposeResult:
         """Called to build the dialog."""
@@ -111,7 +115,7 @@ class PromoteScreen(ModalScreen[bool]):
             yield Static(id="title")
             yield Static(id="version")
             yield Static(id="gates")
-            yield Log(id="check-log", highlight=False, auto_scroll=True)
+            yield Static(id="check-log")
             yield MetricTable(id="metrics")
             yield Static(id="state")
         yield Footer(compact=True)
@@ -193,15 +197,18 @@ class PromoteScreen(ModalScreen[bool]):
                       f"{what}; esc cancels.", tone(f"bold {GOOD}", self.app.no_color))
         else:
             self.state = "refused"
-            first = plan.failed[0]
-            self._say(f"Refused by gate {first.name}: nothing will change. esc closes.",
-                      tone(f"bold {BAD}", self.app.no_color))
+            names = [g.name for g in plan.failed]
+            self._say(f"Refused by gate{'s' if len(names) > 1 else ''} {', '.join(names)}: "
+                      "nothing will change. esc closes.", tone(f"bold {BAD}", self.app.no_color))
         self.refresh_bindings()
 
     @on(CheckLine)
     def _check_line(self, message: CheckLine) -> None:
-        """Called for each line the check prints: append it to the log."""
-        self.query_one(Log).write_line(visible(message.line))
+        """Called for each line the check prints: show the last lines."""
+        self.check_lines.append(message.line)
+        tail = self.check_lines[-CHECK_TAIL:]
+        self.query_one("#check-log", Static).update(Text(visible("\n".join(tail),
+                                                                 one_line=False)))
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -220,6 +227,7 @@ class PromoteScreen(ModalScreen[bool]):
                   f"{done.commit[:8]}{tag}. esc closes.",
                   tone(f"bold {GOOD}", self.app.no_color))
         self.refresh_bindings()
+        self.app.refreshes += 1  # every screen behind reads again when it resumes
         self.app.refresh_registry()
 
     # -- keys ------------------------------------------------------------------------------
@@ -228,6 +236,11 @@ class PromoteScreen(ModalScreen[bool]):
         """Called to decide which keys work: enter only when every gate passed."""
         if action == "confirm":
             return self.state == "ready"
+        finished = self.state in ("done", "refused", "error")
+        if action == "close":
+            return not finished
+        if action == "close_done":
+            return finished
         return True
 
     def action_confirm(self) -> None:
@@ -238,6 +251,10 @@ class PromoteScreen(ModalScreen[bool]):
         self._say("Promoting…", "bold")
         self.refresh_bindings()
         self._promote(self.plan)
+
+    def action_close_done(self) -> None:
+        """Called on esc once nothing is left to do: close the dialog."""
+        self.action_close()
 
     def action_close(self) -> None:
         """Called on esc: close the dialog (a running check is stopped with it)."""

@@ -1,0 +1,169 @@
+"""Versions: every promotion, rollback and version tag of prod, newest first.
+
+``VersionsScreen(target)``: ``r`` rolls back to the version under the cursor (through
+:class:`RollbackScreen`, re-exported here), ``R`` re-reads, ``esc`` goes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ..engine import BadInput, MlvcError
+from ..engine.versions import VersionEntry
+from ..safetext import visible
+from ..widgets.cells import BAD, metric_value
+from ..widgets.metric_table import fmt_delta, tone
+from .rollback import RollbackScreen, stamp
+
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
+
+__all__ = ["RollbackScreen", "VersionsScreen"]
+
+WHAT = {"promotion": "promoted", "rollback": "rollback", "tag": "tagged"}
+NARROW = 100  # below this width: no commit column, dates without the time
+
+
+def label(entry: VersionEntry) -> str:
+    """The version a row is about: its tag, or for a rollback the version it restored."""
+    name = entry.source if entry.kind == "rollback" else entry.tag
+    return name or (f"v{entry.version}" if entry.version else "—")
+
+
+class VersionsScreen(Screen[None]):
+    """Every promotion, rollback and version tag on prod, newest first."""
+
+    CSS_PATH = "versions.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "rollback", "Roll back to it"),
+        Binding("R", "reload", "Refresh", key_display="R"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        """The version list read by a worker, or why it could not be."""
+
+        target: str | None
+        entries: tuple[VersionEntry, ...]
+        error: str | None = None
+
+    app: MlvcApp
+
+    def __init__(self, target: str | None = None) -> None:
+        super().__init__()
+        self.target = target
+        self.entries: tuple[VersionEntry, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        """Called to build the screen."""
+        yield Static(id="title")
+        yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+        yield Static(id="message")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Called when the screen opens: read the versions."""
+        self.reload()
+
+    def reload(self, refresh: bool = False) -> None:
+        """Read the version list (re-reading refs first with ``refresh``)."""
+        self.query_one("#message", Static).update(Text("reading versions…", style="dim"))
+        self._load(refresh)
+
+    @work(thread=True, exclusive=True, group="versions", exit_on_error=False)
+    def _load(self, refresh: bool) -> None:
+        from ..engine.versions import version_history
+
+        def read(reg):  # type: ignore[no-untyped-def]
+            if refresh:
+                reg.refresh()
+            target = self.target or reg.prod
+            if target is None:
+                raise BadInput("no prod branch (looked for prod, main, master)")
+            return target, version_history(reg, target)
+
+        try:
+            target, entries = self.app.session.run(read)
+            self.post_message(self.Loaded(target, entries))
+        except MlvcError as exc:
+            self.post_message(self.Loaded(None, (), str(exc)))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        """Called with the version list: fill the table."""
+        if message.error is not None:
+            self.query_one("#message", Static).update(
+                Text(visible(message.error), style=tone(f"bold {BAD}", self.app.no_color)))
+            return
+        self.target, self.entries = message.target, message.entries
+        primary = next((e.primary for e in self.entries if e.primary), None) or "metric"
+        self.query_one("#title", Static).update(Text.assemble(
+            ("Versions of ", "bold"), (visible(self.target or ""), "bold"),
+            f"  {len(self.entries)} promotions, rollbacks and version tags, newest first"))
+        self._fill(primary)
+        empty = not self.entries
+        self.query_one("#message", Static).update(
+            Text("no promotions yet: p on a grid row promotes a branch", style="dim")
+            if empty else "")
+        self.query_one("#message").display = empty
+
+    def _fill(self, primary: str) -> None:
+        wide = self.size.width >= NARROW
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        heads = ["version", "what", "from", "commit", "date", "who", primary, "Δ"]
+        for head in heads if wide else [h for h in heads if h != "commit"]:
+            table.add_column(Text(visible(head)), key=head)
+        for entry in self.entries:
+            source = entry.source or (entry.source_commit or "—")[:8]
+            if entry.kind == "rollback" and entry.record and entry.record.previous:
+                source = f"v{entry.record.previous}"
+            missing = entry.tag is not None and not entry.tagged
+            who = visible(entry.user.split(" <", 1)[0])
+            cells = [
+                Text(visible(label(entry)) + (" (tag missing)" if missing else ""),
+                     style="bold" if entry.kind == "promotion" else ""),
+                Text(WHAT[entry.kind]), Text(visible(source)[:16]), Text(entry.commit.short_id),
+                Text(stamp(entry, wide)), Text(who if wide else who[:10]),
+                Text(metric_value(entry.value) if entry.value is not None else "—",
+                     justify="right"),
+                Text(fmt_delta(entry.delta), justify="right"),
+            ]
+            table.add_row(*(cells if wide else cells[:3] + cells[4:]))
+
+    def action_rollback(self) -> None:
+        """Called on r: roll back to the version under the cursor (asks first)."""
+        table = self.query_one(DataTable)
+        if not self.entries or table.cursor_row >= len(self.entries):
+            return
+        entry = self.entries[table.cursor_row]
+        if not entry.version:
+            self.notify("This row has no version to roll back to", severity="warning")
+            return
+        self.app.push_screen(RollbackScreen(self.target, entry.version))
+
+    def action_reload(self) -> None:
+        """Called on R: read the versions again."""
+        self.reload(refresh=True)
+
+    def action_cursor_down(self) -> None:
+        self.query_one(DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(DataTable).action_cursor_up()
+
+    def action_back(self) -> None:
+        """Called on esc: back to the grid."""
+        self.dismiss()
