@@ -136,7 +136,7 @@ class VersionsScreen(Screen[None]):
                 Text(visible(label(entry)) + (" (tag missing)" if missing else ""),
                      style="bold" if entry.kind == "promotion" else ""),
                 Text(WHAT[entry.kind]), Text(visible(source)[:16]), Text(entry.commit.short_id),
-                Text(stamp(entry, wide)), Text(who if wide else who[:10]),
+                Text(stamp(entry, wide)), Text(who if wide else who[:14]),
                 Text(metric_value(entry.value) if entry.value is not None else "—",
                      justify="right"),
                 Text(fmt_delta(entry.delta), justify="right"),
