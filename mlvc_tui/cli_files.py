@@ -42,6 +42,7 @@ def _into_registry(reg: Any, src: Path | tuple[str, str], ref: str, path: str,
                    message: str | None) -> dict[str, Any]:
     from .engine import files
     from .engine.staging import FileTransaction
+    from .engine.values import Storage
 
     if reg.branch_tip(ref) is None:
         reg.resolve(ref)  # an unknown ref says so
@@ -59,7 +60,7 @@ def _into_registry(reg: Any, src: Path | tuple[str, str], ref: str, path: str,
         info = files.stat(reg, *src)
         if not info.is_file:
             raise BadInput(f"{src[1]} on {src[0]} is a {info.type}: mlvc cp copies one file")
-        if (info.storage == "lfs") == tx.lfs_match(path):
+        if (info.storage is Storage.LFS) == tx.lfs_match(path):
             tx.put_blob(path, info.blob_id)  # same storage: the same object serves both
         else:
             with files.open_read(reg, *src) as fh:

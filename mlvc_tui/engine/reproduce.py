@@ -29,7 +29,7 @@ from .errors import BadInput, Refused
 from .files import checkout_blob, open_read, pointer_at, stat
 from .lineage import record_path
 from .objects import GITLINK
-from .values import MetricDelta, Metrics, Verdict
+from .values import MetricDelta, Metrics, Storage, Verdict
 from .worktree import worktree_metrics_files
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def reproduce(reg: Registry, branch: str, model: str | None = None, *,
         raise BadInput("no training command: set `train = \"...\"` under [registry] in "
                        "mlvc.toml, or pass --command")
     recorded = stat(reg, commit, path)
-    recorded_sha = recorded.id if recorded.storage == "lfs" else _sha256(
+    recorded_sha = recorded.id if recorded.storage is Storage.LFS else _sha256(
         open_read(reg, commit, path))
     stem = Path(path).name.split(".", 1)[0]
     workdir = Path(tempfile.mkdtemp(prefix="mlvc-reproduce-"))
