@@ -126,3 +126,13 @@ def test_concurrent_writers_lose_no_update(repo: GitRepo) -> None:
     assert {f"logs/writer-{n}.log" for n in range(8)} <= set(files)
     assert repo.git("rev-list", "--count", "exp/a").strip() == "9"
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
+
+
+def test_checked_out_branch_moved_meanwhile_says_so(repo: GitRepo) -> None:
+    with Registry.open(repo.path) as reg:
+        tx = reg.transaction("prod", "mine")
+        tx.put("models/model.pkl", b"mine")
+        theirs = repo.commit("theirs", {"models/model.pkl": b"theirs"})
+        with pytest.raises(Refused, match="prod moved meanwhile"):
+            tx.commit()
+    assert repo.rev("prod") == theirs and repo.git("status", "--porcelain") == ""

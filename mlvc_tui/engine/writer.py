@@ -150,6 +150,9 @@ def move_branch(
     path the move changes (else Refused, nothing moved); those paths are then updated.
     """
     ref = b"refs/heads/" + encode(check_branch_name(branch))
+    current = reg.repo.refs.read_ref(ref)
+    if (current.decode("ascii", "replace") if current else None) != old:
+        _raise_moved(branch, old, current)
     checked_out = not reg.bare and reg.repo.refs.read_ref(b"HEAD") == b"ref: " + ref
     new_tree = reg.objects.commit(new)[1]
     changed: dict[str, tuple[str | None, str | None]] = {}
@@ -179,15 +182,18 @@ def move_branch(
         raise Refused(f"{branch} is being written by another process: nothing was changed, "
                       "try again") from None
     if not ok:
-        now = reg.repo.refs.read_ref(ref)
-        found = now.decode("ascii", "replace")[:8] if now else "nothing"
-        raise Refused(
-            f"{branch} moved meanwhile (expected {old[:8] if old else 'no branch'}, "
-            f"found {found}): nothing was changed, try again"
-        )
+        _raise_moved(branch, old, reg.repo.refs.read_ref(ref))
     if changed:
         _update_worktree(reg, changed)
     reg.refresh()
+
+
+def _raise_moved(branch: str, old: str | None, now: bytes | None) -> None:
+    found = now.decode("ascii", "replace")[:8] if now else "nothing"
+    raise Refused(
+        f"{branch} moved meanwhile (expected {old[:8] if old else 'no branch'}, "
+        f"found {found}): nothing was changed, try again"
+    )
 
 
 def _update_worktree(reg: Registry, changed: Mapping[str, tuple[str | None, str | None]]) -> None:
