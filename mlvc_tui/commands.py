@@ -38,6 +38,10 @@ def palette_commands(app: MlvcApp) -> list[PaletteCommand]:
         PaletteCommand("Help", app.action_help, "Show every key of every screen"),
         PaletteCommand("A/B test and traffic split", app.open_ab,
                        "Each variant's results against control; step, abort or flip"),
+        PaletteCommand("Versions of prod", partial(app._push, "versions", "VersionsScreen"),
+                       "Every promotion, rollback and version tag, newest first"),
+        PaletteCommand("Roll back prod", partial(app._push, "rollback", "RollbackScreen"),
+                       "Restore the version before the current one, as a new commit"),
     ]
     prod = app.prod
     for name in app.branch_names:
@@ -50,6 +54,11 @@ def palette_commands(app: MlvcApp) -> list[PaletteCommand]:
             out.append(PaletteCommand(
                 f"Diff {shown} against {visible(prod)}", partial(app.open_diff, name),
                 "Every metric of the branch next to prod's",
+            ))
+            out.append(PaletteCommand(
+                f"Promote {shown} into {visible(prod)}",
+                partial(app._push, "promote", "PromoteScreen", name),
+                "The gates, the version it would get, then enter to merge",
             ))
         out.append(PaletteCommand(
             f"Lineage of {shown}", partial(app.open_lineage, name),

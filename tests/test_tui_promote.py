@@ -259,3 +259,42 @@ class TestPromoteSnapshots:
         assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24),
                             run_before=keys("v"))
 
+
+
+async def test_palette_offers_promote_versions_and_rollback(demo_repo: Path) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for typed, screen in (("promote exp/feature-eng", PromoteScreen),
+                              ("versions of prod", VersionsScreen),
+                              ("roll back prod", RollbackScreen)):
+            await pilot.press("ctrl+p")
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press(*typed)
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, screen), typed
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, GridScreen)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_keys_hammered_on_the_dialogs_never_crash(demo: Path, seed: int) -> None:
+    """Open p, r or v and press keys without waiting: workers finish on closed dialogs."""
+    import random
+
+    rng = random.Random(seed)
+    app = make_app(demo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for _ in range(12):
+            await pilot.press("escape", "escape", rng.choice(["j", "k"]))
+            pressed = rng.choices(["j", "k", "r", "escape", "R", "enter"], k=rng.randint(0, 3))
+            await pilot.press(rng.choice(["p", "r", "v"]), *pressed)
+        await settle(pilot)
+        assert app.is_running and app._exception is None
+    assert git(demo, "fsck", "--strict", "--no-dangling") == ""
