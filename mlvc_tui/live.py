@@ -103,15 +103,20 @@ class Lane:
     def _deliver(self, result: Any) -> bool:
         """Apply on the UI thread and wait for it; False once the app has gone."""
         def run() -> None:
-            if not self._stopped.is_set():
+            if self._stopped.is_set():
+                return
+            try:
                 self.apply(result)
+            except Exception as exc:  # a bug in a screen: say so, keep following
+                self.app.notify(f"live update failed: {type(exc).__name__}: {exc}",
+                                severity="error", markup=False)
 
         try:
             self.app.call_from_thread(run)
         except RuntimeError:  # the app is not running (any more)
             self._stopped.set()
             return False
-        except BaseException:  # cancelled at shutdown, or apply failed: stop quietly
+        except BaseException:  # cancelled: the app is shutting down
             self._stopped.set()
             return False
         return True

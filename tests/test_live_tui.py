@@ -159,6 +159,22 @@ async def test_the_drift_tail(live_repo: GitRepo, watching: str) -> None:
         assert isinstance(app.screen, GridScreen)
 
 
+async def test_each_new_row_is_on_screen(live_repo: GitRepo,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the view's height too: the first scroll (the scrollbar appearing) included."""
+    monkeypatch.setenv("MLVC_WATCH", "native")
+    drift = live_repo.path / "monitoring" / "drift.csv"
+    app = make_app(live_repo.path, now=FIXED_NOW)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        app.open_tail()
+        await until(pilot, "the watcher", lambda: live_of(app).observer == "inotify")
+        for i in range(20):
+            append(drift, f"2026-10-01T00:00:{i:02d}Z,score,psi,0.1,0.2\n")
+            await until(pilot, f"row {i} on screen",
+                        lambda i=i: f"2026-10-01T00:00:{i:02d}Z" in screen_words(pilot))
+
+
 async def test_the_log_tail(live_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLVC_WATCH", "native")
     log = live_repo.path / "logs" / "train.log"

@@ -79,9 +79,15 @@ class TailView(ScrollView, can_focus=True):
     def _resized(self) -> None:
         self.virtual_size = Size(max(self._widest, 1), len(self.items))
         if self.following:
-            self.scroll_to(y=max(0, len(self.items) - self.scrollable_content_region.height),
-                           animate=False, immediate=True)
+            self._to_bottom()
+            if self.scroll_offset.y < self.max_scroll_y or self.max_scroll_y < len(
+                    self.items) - self.scrollable_content_region.height:
+                self.call_after_refresh(self._to_bottom)  # a scrollbar just came: once more
         self.refresh()
+
+    def _to_bottom(self) -> None:
+        if self.following:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
     # -- following ---------------------------------------------------------------------------
 
