@@ -310,3 +310,20 @@ def test_check_can_run_after_the_other_gates_and_time_can_be_fixed(repo: GitRepo
     assert done.record.time == int(datetime(2026, 10, 12, 7, 0, tzinfo=UTC).timestamp())
     assert repo.git("log", "-1", "--format=%ad %an", "--date=iso", "prod").strip() == \
         "2026-10-12 09:00:00 +0200 Ben Okafor"
+
+
+def test_a_bare_registry_promotes_and_rolls_back(repo: GitRepo, tmp_path: Path) -> None:
+    bare = tmp_path / "bare.git"
+    repo.git("clone", "-q", "--bare", str(repo.path), str(bare))
+    with Registry.open(bare) as reg:
+        for name in ("exp/better", "exp/worse"):
+            reg.repo.refs[f"refs/heads/{name}".encode()] = repo.rev(name).encode()
+        reg.refresh()
+        done = apply_promotion(reg, plan_promotion(reg, "exp/better"))
+        assert done.tag == "model@v1.0.0"
+        with pytest.raises(Refused, match=r"no earlier version with other artifacts than 1\.0\.0"):
+            plan_rollback(reg)
+    out = GitRepo.existing(bare)
+    assert out.git("log", "-1", "--format=%s", "prod").strip() == \
+        "Promote exp/better to prod as model@v1.0.0"
+    assert out.git("fsck", "--strict", "--no-dangling") == ""
