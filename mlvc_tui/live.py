@@ -51,6 +51,7 @@ class Lane:
         self.runs = 0  # computes done (for tests and benchmarks)
         self._cond = threading.Condition()
         self._pending: Change | None = None
+        self._hurry = False  # skip the pause between two runs: a backlog is waiting
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"mlvc-lane-{name}",
                                         daemon=True)
@@ -64,6 +65,11 @@ class Lane:
         with self._cond:
             self._pending = change if self._pending is None else self._pending.merge(change)
             self._cond.notify()
+
+    def again(self) -> None:
+        """Run ``compute`` once more straight away (a backlog is being read in pieces)."""
+        self._hurry = True
+        self.kick()
 
     def offer(self, change: Change) -> None:
         """Kick the lane if it wants this change."""
@@ -97,8 +103,9 @@ class Lane:
                 result = MlvcError(f"live update failed: {type(exc).__name__}: {exc}")
             if not self._deliver(result):
                 return
-            if self.min_interval:
+            if self.min_interval and not self._hurry:
                 self._stopped.wait(self.min_interval)
+            self._hurry = False
 
     def _deliver(self, result: Any) -> bool:
         """Apply on the UI thread and wait for it; False once the app has gone."""

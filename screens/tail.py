@@ -39,6 +39,7 @@ __all__ = ["TailScreen"]
 
 RECENT = 5000  # rows kept for the view (and re-filtering); the engine keeps its own window
 CHART_EVERY = 0.25  # seconds between two chart drawings under a fast writer
+CHUNK = 1 << 20  # bytes read per turn: the UI gets its share between two turns
 
 
 class TailScreen(Screen[None]):
@@ -114,8 +115,8 @@ class TailScreen(Screen[None]):
         self.app.call_from_thread(self._title)
         self.files = [DRIFT_PATH, *log_files(root)]
         if self.drift:
-            return DriftFollow(root / self.path, thresholds)
-        return LogFollow(root / self.path)
+            return DriftFollow(root / self.path, thresholds, chunk=CHUNK)
+        return LogFollow(root / self.path, chunk=CHUNK)
 
     def _compute(self, change: Change) -> Any:
         """On the lane's thread: read what was appended (a backlog in pieces)."""
@@ -124,7 +125,7 @@ class TailScreen(Screen[None]):
         follow = self._follow
         update = follow.poll()
         if update.more and self._lane is not None:
-            self._lane.kick()
+            self._lane.again()
         if isinstance(follow, DriftFollow):
             return update, Snapshot.of_drift(follow)
         return update, Snapshot.of_log(follow)
