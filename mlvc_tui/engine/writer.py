@@ -25,6 +25,7 @@ from dulwich.refs import check_ref_format
 from .errors import BadInput, Refused
 from .files import checkout_blob, worktree_holds
 from .objects import decode, encode
+from .objwrite import add_object
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -113,7 +114,7 @@ def write_tree(reg: Registry, base: str | None, changes: list[FileChange]) -> st
     tree = Tree()
     for name, (mode, sha) in entries.items():
         tree.add(encode(name), mode, sha.encode("ascii"))
-    store.add_object(tree)
+    add_object(store, tree)
     return tree.id.decode("ascii")
 
 
@@ -129,7 +130,7 @@ def make_commit(
     offset = -time.timezone if not time.localtime().tm_isdst else -time.altzone
     commit.author_timezone = commit.commit_timezone = offset
     commit.message = encode(message.rstrip("\n") + "\n")
-    reg.repo.object_store.add_object(commit)
+    add_object(reg.repo.object_store, commit)
     return commit.id.decode("ascii")
 
 
@@ -237,7 +238,7 @@ class Transaction:
     def put(self, path: str, data: bytes, mode: int = FILE_MODE) -> str:
         """Stage ``data`` at ``path``; the blob id."""
         blob = Blob.from_string(data)
-        self.reg.repo.object_store.add_object(blob)
+        add_object(self.reg.repo.object_store, blob)
         return self.put_blob(path, blob.id.decode("ascii"), mode)
 
     def put_blob(self, path: str, blob_id: str, mode: int = FILE_MODE) -> str:
