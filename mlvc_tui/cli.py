@@ -70,7 +70,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     from .safetext import visible
 
     out = console()
-    out.print(render_grid(grid))
+    out.print(render_grid(grid, out.width))
     out.print(GRID_LEGEND, markup=False, style="dim")
     for row in grid.rows:
         for reason in row.metrics.errors.values():

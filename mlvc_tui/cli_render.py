@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -91,14 +91,20 @@ def render_branches(branches: tuple[Branch, ...]) -> Table:
     return table
 
 
-def render_grid(grid: Grid) -> Table:
+def render_grid(grid: Grid, width: int = 100) -> Group:
+    """The grid with two-character column codes (as in the app) and their key below."""
+    from .widgets.columns import column_codes, column_key
+
+    codes = column_codes(grid)
     primary = grid.primary_metric or "metric"
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=t(grid.root), title_justify="left")
-    table.add_column("branch", no_wrap=True)
-    table.add_column(t(primary), justify="right", no_wrap=True)
-    table.add_column("Δ prod", justify="right", no_wrap=True)
+    names = max((len(visible(r.branch.name)) + 2 for r in grid.rows), default=8)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=t(grid.root), title_justify="left",
+                  padding=(0, 0))
+    table.add_column("branch", no_wrap=True, min_width=min(names, 32))
+    table.add_column(t(primary), justify="right", no_wrap=True, min_width=min(len(primary), 12))
+    table.add_column("Δ prod", justify="right", no_wrap=True, min_width=7)
     for path in grid.columns:
-        table.add_column(t(path.rsplit("/", 1)[-1]), justify="center", no_wrap=True)
+        table.add_column(codes[path], justify="left", no_wrap=True, min_width=2, max_width=2)
     for row in grid.rows:
         name = ("* " if row.branch.is_head else "  ") + row.branch.name
         value = Text("!", "red bold") if row.metrics.errors else Text(number(row.primary_value))
@@ -112,11 +118,13 @@ def render_grid(grid: Grid) -> Table:
             cells.append(Text(glyph, gstyle))
         table.add_row(t(name, "bold" if row.branch.kind.value == "prod" else ""), value,
                       Text(number(row.primary_delta, signed=True), style), *cells)
-    return table
+    key = column_key(grid, codes, width)
+    key.end = "\n"
+    return Group(table, key)
 
 
 GRID_LEGEND = (
-    "= same as prod  ~ changed  + new  - missing  * modified in working tree  ! metrics error"
+    "vs prod: = same  ~ changed  + new  - missing  * uncommitted  ! metrics error"
 )
 
 
