@@ -122,8 +122,10 @@ class FeatureTable(DataTable[Text]):
             if feature not in keys:
                 self.add_row(*cells, key=feature)
                 continue
-            for column, cell in zip(self.COLUMNS, cells, strict=True):
-                self.update_cell(feature, column, cell)
+            for column, cell, was in zip(self.COLUMNS, cells, self.get_row(feature),
+                                         strict=True):
+                if (cell.plain, cell.style) != (was.plain, was.style):  # else no new caches
+                    self.update_cell(feature, column, cell)
         return names
 
 
