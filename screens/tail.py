@@ -29,11 +29,12 @@ from ..engine.watch import Change
 from ..live import Lane, live_of
 from ..safetext import visible
 from ..widgets.cells import BAD, GOOD
+from ..widgets.feature_list import FeatureList
 from ..widgets.metric_table import tone
 from ..widgets.plot import PlotChart
 from ..widgets.tail_view import TailView
 from .drift import DRIFT_PATH
-from .tail_rows import FeatureTable, Snapshot, drift_line, feature_chart, log_line
+from .tail_rows import FEATURE_HEADER, Snapshot, drift_line, feature_chart, feature_rows, log_line
 
 __all__ = ["TailScreen"]
 
@@ -77,7 +78,7 @@ class TailScreen(Screen[None]):
         yield Static(id="title")
         yield Static(Text("reading…", style="dim"), id="summary")
         with Horizontal(id="top"):
-            yield FeatureTable(id="features", cursor_type="row", zebra_stripes=True)
+            yield FeatureList(FEATURE_HEADER, id="features")
             yield PlotChart(id="chart", message="waiting for rows…")
         yield TailView(self._render_row, cap=RECENT, id="view")
         yield Static(id="message")
@@ -88,7 +89,7 @@ class TailScreen(Screen[None]):
         """Called when the screen opens: start following the file."""
         self._title()
         self.query_one("#top").display = self.drift
-        (self.query_one(FeatureTable) if self.drift else self.query_one(TailView)).focus()
+        (self.query_one(FeatureList) if self.drift else self.query_one(TailView)).focus()
         self._lane = live_of(self.app).lane(
             f"tail:{self.path}", self._compute, self._apply, min_interval=0.05,
             wants=lambda change: change.touches(self.path), on_status=self._watching)
@@ -166,7 +167,9 @@ class TailScreen(Screen[None]):
         self.snapshot = snap
         self._summary(update.error, update.missing)
         if self.drift:
-            features = self.query_one(FeatureTable).show(snap, self.app.no_color)
+            listing = self.query_one(FeatureList)
+            listing.show(feature_rows(snap, self.app.no_color))
+            features = listing.keys
             if self.feature not in features:
                 self.feature = features[0] if features else None
             self._chart()
@@ -294,9 +297,9 @@ class TailScreen(Screen[None]):
         """Called when following stops or starts: say so."""
         self._status()
 
-    @on(FeatureTable.RowHighlighted, "#features")
-    def _feature_picked(self, event: FeatureTable.RowHighlighted) -> None:
+    @on(FeatureList.Highlighted, "#features")
+    def _feature_picked(self, event: FeatureList.Highlighted) -> None:
         """Called when the cursor moves in the feature list: chart that feature."""
-        if event.row_key.value is not None and event.row_key.value != self.feature:
-            self.feature = str(event.row_key.value)
+        if event.key != self.feature:
+            self.feature = event.key
             self._chart_now()

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
 
 from ..engine.drift import DriftPoint, DriftReport, DriftSeries
 from ..engine.tail import DriftFollow, LogFollow, LogLine
@@ -22,9 +19,10 @@ from ..widgets.cells import BAD, CHANGED
 from ..widgets.metric_table import fmt_value, tone
 from ..widgets.plot import ChartData, HLine, Series
 
-__all__ = ["CHART_POINTS", "FeatureTable", "Snapshot", "drift_line", "feature_chart",
+__all__ = ["CHART_POINTS", "FEATURE_HEADER", "Snapshot", "drift_line", "feature_chart",
            "feature_rows", "log_line"]
 
+FEATURE_HEADER = [("", 1), ("feature", 16), ("alerts", -7)]  # (label, width; < 0: right)
 CHART_POINTS = 240  # the chart shows each series' newest points: it scrolls with the data
 
 
@@ -95,38 +93,6 @@ def feature_rows(snap: Snapshot, no_color: bool) -> list[tuple[str, list[Text]]]
             Text(f"{alerts:,}", style=style, justify="right"),
         ]))
     return out
-
-
-class FeatureTable(DataTable[Text]):
-    """One row per feature: mark, name, alerts; updated in place as rows arrive."""
-
-    COLUMNS = ("mark", "feature", "alerts")
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
-
-    def on_mount(self) -> None:
-        """Called when the table is shown: its columns."""
-        for key in self.COLUMNS:
-            self.add_column("" if key == "mark" else key, key=key)
-
-    def show(self, snap: Snapshot, no_color: bool) -> list[str]:
-        """Show the snapshot's features (rows kept, so the cursor stays); their names."""
-        rows = feature_rows(snap, no_color)
-        keys = {str(k.value) for k in self.rows}
-        names = [feature for feature, _ in rows]
-        for gone in keys - set(names):
-            self.remove_row(gone)
-        for feature, cells in rows:
-            if feature not in keys:
-                self.add_row(*cells, key=feature)
-                continue
-            for column, cell, was in zip(self.COLUMNS, cells, self.get_row(feature),
-                                         strict=True):
-                if (cell.plain, cell.style) != (was.plain, was.style):  # else no new caches
-                    self.update_cell(feature, column, cell)
-        return names
 
 
 def _time(stamp: str) -> datetime | None:

@@ -106,3 +106,19 @@ def test_follow_prints_points_as_they_are_written(repo: GitRepo, poll: bool) -> 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+HEAVY = """
+import sys
+sys.argv = ["mlvc", *sys.argv[1:]]
+from mlvc_tui.cli import main
+main()
+import mlvc_tui.engine.watch, mlvc_tui.engine.tail, mlvc_tui.engine.observers
+print(sorted(m for m in ("pandas", "textual", "numpy") if m in sys.modules))
+"""
+
+
+def test_drift_and_the_live_engine_import_neither_pandas_nor_textual(repo: GitRepo) -> None:
+    out = subprocess.run([sys.executable, "-c", HEAVY, "-C", str(repo.path), "drift", "--json"],
+                         capture_output=True, text=True, check=True, env=ENV)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

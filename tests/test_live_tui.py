@@ -14,10 +14,10 @@ from gitrepo import GitRepo
 from mlvc_tui.screens.grid import GridScreen
 from mlvc_tui.screens.tail import TailScreen
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 
 from mlvc_tui.app import MlvcApp, make_app
 from mlvc_tui.live import live_of
+from mlvc_tui.widgets.feature_list import FeatureList
 from mlvc_tui.widgets.plot import PlotChart
 from mlvc_tui.widgets.tail_view import TailView
 
@@ -126,8 +126,7 @@ async def test_the_drift_tail(live_repo: GitRepo, watching: str) -> None:
         append(drift, "i,0.25,0.2\n")  # the partial line completed
         await until(pilot, "the completed row", lambda: len(view.items) == 10)
         assert "10 rows · 2 features · 7 alerts (income 6, age 1)" in screen_words(pilot)
-        table = tail.query_one("#features", DataTable)
-        assert [str(c) for c in table.get_row("income")] == ["!", "income", "6"]
+        assert tail.query_one(FeatureList).cells("income") == ["!", "income", "6"]
         chart = tail.query_one(PlotChart)
         await until(pilot, "the chart (redrawn at most four times a second)",
                     lambda: len(chart.data.series[0].y) == 4)
