@@ -9,6 +9,7 @@ as one document, or (following) one JSON object per point and per event, a line 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from typing import Any
@@ -105,6 +106,9 @@ def _follow(args: argparse.Namespace) -> int:
     from .engine.tail import DriftFollow, drift_thresholds
     from .engine.watch import RegistryWatcher
 
+    # ctrl-c and a plain kill both stop following, even when started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with open_registry(args) as reg:
         if reg.bare:
             raise BadInput(f"{reg.root} is a bare repository: it has no working tree to follow")

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_PATHS", "Change", "RegistryWatcher", "apply_change"]
 
+_STOP_WAIT = 2.0  # seconds to wait for the observer's threads when stopping
+
 MAX_PATHS = 1000  # more changed files than this in one Change: "everything changed"
 _EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent,
@@ -210,10 +212,10 @@ class RegistryWatcher:
         obs, self._obs = self._obs, None
         if obs is not None:
             obs.stop()
-            obs.join()
+            obs.join(_STOP_WAIT)  # daemon threads: one stuck in a read dies with the process
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
-            thread.join()
+            thread.join(_STOP_WAIT)
 
     def __enter__(self) -> RegistryWatcher:
         return self.start()
