@@ -43,9 +43,9 @@ class Lane:
     def __init__(
         self, app: App[Any], name: str, compute: Callable[[Change], Any],
         apply: Callable[[Any], None], wants: Callable[[Change], bool] | None = None,
-        min_interval: float = 0.0,
+        min_interval: float = 0.0, finish: Callable[[], None] | None = None,
     ) -> None:
-        self.app, self.name = app, name
+        self.app, self.name, self.finish = app, name, finish
         self.compute, self.apply, self.wants = compute, apply, wants or bool
         self.min_interval = min_interval
         self.runs = 0  # computes done (for tests and benchmarks)
@@ -87,6 +87,13 @@ class Lane:
         return self._stopped.is_set()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if self.finish is not None:
+                self.finish()  # on this thread: what compute used is free to close
+
+    def _loop(self) -> None:
         while not self._stopped.is_set():
             with self._cond:
                 while self._pending is None and not self._stopped.is_set():
@@ -144,10 +151,10 @@ class LiveWatch:
     def lane(
         self, name: str, compute: Callable[[Change], Any], apply: Callable[[Any], None], *,
         wants: Callable[[Change], bool] | None = None, min_interval: float = 0.0,
-        on_status: Callable[[], None] | None = None,
+        on_status: Callable[[], None] | None = None, finish: Callable[[], None] | None = None,
     ) -> Lane:
         """A started lane; the watcher starts (on a thread of its own) with the first one."""
-        lane = Lane(self.app, name, compute, apply, wants, min_interval).start()
+        lane = Lane(self.app, name, compute, apply, wants, min_interval, finish).start()
         with self._lock:
             self.lanes.append(lane)
             if on_status is not None:

@@ -33,8 +33,9 @@ from ..widgets.feature_list import FeatureList
 from ..widgets.metric_table import tone
 from ..widgets.plot import PlotChart
 from ..widgets.tail_view import TailView
+from . import tail_rows as parts
 from .drift import DRIFT_PATH
-from .tail_rows import FEATURE_HEADER, Snapshot, drift_line, feature_chart, feature_rows, log_line
+from .tail_rows import Snapshot
 
 __all__ = ["TailScreen"]
 
@@ -78,7 +79,7 @@ class TailScreen(Screen[None]):
         yield Static(id="title")
         yield Static(Text("reading…", style="dim"), id="summary")
         with Horizontal(id="top"):
-            yield FeatureList(FEATURE_HEADER, id="features")
+            yield FeatureList(parts.FEATURE_HEADER, id="features")
             yield PlotChart(id="chart", message="waiting for rows…")
         yield TailView(self._render_row, cap=RECENT, id="view")
         yield Static(id="message")
@@ -92,7 +93,8 @@ class TailScreen(Screen[None]):
         (self.query_one(FeatureList) if self.drift else self.query_one(TailView)).focus()
         self._lane = live_of(self.app).lane(
             f"tail:{self.path}", self._compute, self._apply, min_interval=0.05,
-            wants=lambda change: change.touches(self.path), on_status=self._watching)
+            wants=lambda change: change.touches(self.path), on_status=self._watching,
+            finish=lambda: self._follow.close() if self._follow else None)
         self._lane.kick()
         self._status()
 
@@ -168,7 +170,7 @@ class TailScreen(Screen[None]):
         self._summary(update.error, update.missing)
         if self.drift:
             listing = self.query_one(FeatureList)
-            listing.show(feature_rows(snap, self.app.no_color))
+            listing.show(parts.feature_rows(snap, self.app.no_color))
             features = listing.keys
             if self.feature not in features:
                 self.feature = features[0] if features else None
@@ -176,27 +178,17 @@ class TailScreen(Screen[None]):
         self._status()
 
     def _shown(self, row: Any) -> bool:
-        if self.only is None:
-            return True
-        if self.drift:
-            return bool(row.feature == self.only)
-        return bool(row.level)
+        """Whether a row passes the filter (a feature; for a log, errors and warnings)."""
+        return self.only is None or bool(row.feature == self.only if self.drift else row.level)
 
     def _render_row(self, row: Any) -> Text:
         no_color = self.app.no_color
-        return drift_line(row, no_color) if self.drift else log_line(row, no_color)
+        return parts.drift_line(row, no_color) if self.drift else parts.log_line(row, no_color)
 
     def _title(self) -> None:
-        """The file, and whose working tree it is (a warning when not the branch asked for)."""
-        if not self.is_attached:
-            return
-        title = Text.assemble(("Live  ", "bold"), visible(self.path))
-        title.append("  working tree" + (f" of {visible(self.head)}" if self.head else ""),
-                     style="dim")
-        if self.branch and self.head and self.branch != self.head:
-            title.append(f"  ({visible(self.branch)} is not checked out)",
-                         style=tone(f"bold {BAD}", self.app.no_color))
-        self.query_one("#title", Static).update(title)
+        if self.is_attached:
+            self.query_one("#title", Static).update(
+                parts.title_text(self.path, self.head, self.branch, self.app.no_color))
 
     def _summary(self, error: str | None, missing: bool) -> None:
         snap, no_color = self.snapshot, self.app.no_color
@@ -226,7 +218,7 @@ class TailScreen(Screen[None]):
         if self.snapshot is None or self.feature is None:
             chart.show_message("waiting for rows…")
             return
-        chart.show(feature_chart(self.snapshot, self.feature))
+        chart.show(parts.feature_chart(self.snapshot, self.feature))
 
     def _status(self) -> None:
         view = self.query_one(TailView)

@@ -20,7 +20,7 @@ from ..widgets.metric_table import fmt_value, tone
 from ..widgets.plot import ChartData, HLine, Series
 
 __all__ = ["CHART_POINTS", "FEATURE_HEADER", "Snapshot", "drift_line", "feature_chart",
-           "feature_rows", "log_line"]
+           "feature_rows", "log_line", "title_text"]
 
 FEATURE_HEADER = [("", 1), ("feature", 16), ("alerts", -7)]  # (label, width; < 0: right)
 CHART_POINTS = 240  # the chart shows each series' newest points: it scrolls with the data
@@ -120,6 +120,16 @@ def feature_chart(snap: Snapshot, feature: str) -> ChartData:
         feature, tuple(lines),
         tuple(HLine(label, y) for y, label in list(limits.items())[:2]),
         x_times=times if None not in times else (), empty="no finite values to plot yet")
+
+
+def title_text(path: str, head: str | None, branch: str | None, no_color: bool) -> Text:
+    """The file and whose working tree it is (a warning when not the branch asked for)."""
+    title = Text.assemble(("Live  ", "bold"), visible(path))
+    title.append("  working tree" + (f" of {visible(head)}" if head else ""), style="dim")
+    if branch and head and branch != head:
+        title.append(f"  ({visible(branch)} is not checked out)",
+                     style=tone(f"bold {BAD}", no_color))
+    return title
 
 
 def drift_line(p: DriftPoint, no_color: bool) -> Text:
