@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -331,3 +332,13 @@ def test_primary_metric_without_prod(tmp_path: Path) -> None:
     r.commit("m", {"metrics/model.json": {"f1": 0.5, "accuracy": 0.7}})
     with Registry.open(r.path) as reg:
         assert reg.prod is None and reg.primary_metric() == "accuracy"
+
+
+def test_same_size_rewrite_in_the_same_second_is_modified(repo: GitRepo) -> None:
+    model = repo.path / "models" / "model.pkl"
+    before = model.stat()
+    model.write_bytes(bytes(reversed(MODEL_V1)))  # same size, written right after checkout
+    os.utime(model, ns=(before.st_atime_ns, before.st_mtime_ns))  # even the same mtime
+    with Registry.open(repo.path) as reg:
+        assert [(c.path, c.change) for c in reg.worktree_changes()] == [
+            ("models/model.pkl", "modified")]

@@ -20,16 +20,30 @@ __all__ = ["git_blob_id", "worktree_changes", "worktree_metrics_files"]
 _CHUNK = 1 << 20
 
 
-def git_blob_id(path: Path) -> tuple[str, str | None]:
-    """(git blob id, sha256) of a file, read in chunks (models can be large)."""
-    size = path.stat().st_size
-    sha1 = hashlib.sha1(f"blob {size}\0".encode())
+_HASHED: dict[tuple[str, int, int, int, int], tuple[str, str]] = {}
+
+
+def git_blob_id(path: Path) -> tuple[str, str]:
+    """(git blob id, sha256) of a file, read in chunks (models can be large).
+
+    Remembered per file state (size, inode, mtime and ctime in ns: a rewrite changes the
+    ctime), so a racily clean multi-GB model is hashed once per process, not per refresh.
+    """
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+    hit = _HASHED.get(key)
+    if hit is not None:
+        return hit
+    sha1 = hashlib.sha1(f"blob {st.st_size}\0".encode())
     sha256 = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             sha1.update(chunk)
             sha256.update(chunk)
-    return sha1.hexdigest(), sha256.hexdigest()
+    if len(_HASHED) > 4096:
+        _HASHED.clear()
+    hit = _HASHED[key] = (sha1.hexdigest(), sha256.hexdigest())
+    return hit
 
 
 def _walk(root: Path, roots: tuple[str, ...] | None) -> Iterator[str]:
@@ -55,17 +69,21 @@ def _mtime_ns(value: int | float | tuple[int, int]) -> int:
     return int(value * 1_000_000_000)
 
 
-def _same(path: Path, art: Artifact, index_entry: object | None) -> bool:
-    """Whether a file on disk holds the committed artifact's bytes (stat first, then hash)."""
+def _same(path: Path, art: Artifact, index_entry: object | None, racy_from: int) -> bool:
+    """Whether a file on disk holds the committed artifact's bytes (stat first, then hash).
+
+    As in git, the index's size and nanosecond time vouch for a file only when the file
+    was last changed before the second the index was written ("racy git" otherwise).
+    """
     try:
         st = path.stat()
     except OSError:
         return False
     if index_entry is not None and art.storage is not Storage.LFS:
         sha = getattr(index_entry, "sha", b"").decode("ascii")
-        same_stat = getattr(index_entry, "size", -1) == st.st_size and _mtime_ns(
-            getattr(index_entry, "mtime", 0)
-        ) // 1_000_000_000 == st.st_mtime_ns // 1_000_000_000
+        same_stat = (getattr(index_entry, "size", -1) == st.st_size
+                     and _mtime_ns(getattr(index_entry, "mtime", 0)) == st.st_mtime_ns
+                     and st.st_mtime_ns < racy_from)
         if same_stat and sha == art.blob_id:
             return True
     blob_id, sha256 = git_blob_id(path)
@@ -81,8 +99,9 @@ def worktree_changes(
     root = Path(repo.path)
     try:
         index = repo.open_index()
+        racy_from = Path(repo.index_path()).stat().st_mtime_ns // 10**9 * 10**9
     except (OSError, ValueError):
-        index = None
+        index, racy_from = None, 0
     ignored = IgnoreFilterManager.from_repo(repo)
     on_disk = {p for p in _walk(root, config.artifact_roots)
                if config.kind_of(p) and (p in committed or not ignored.is_ignored(p))}
@@ -99,7 +118,7 @@ def worktree_changes(
         else:
             key = encode(path)
             entry = index[key] if index is not None and key in index else None
-            if not _same(root / path, art, entry):
+            if not _same(root / path, art, entry, racy_from):
                 changes.append(WorktreeChange(path, kind, "modified"))
     return tuple(changes)
 
