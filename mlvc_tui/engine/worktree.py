@@ -86,6 +86,8 @@ def _same(path: Path, art: Artifact, index_entry: object | None, racy_from: int)
                      and st.st_mtime_ns < racy_from)
         if same_stat and sha == art.blob_id:
             return True
+    if art.storage is Storage.BLOB and art.size is not None and st.st_size != art.size:
+        return False  # another size: other bytes, no need to hash (a growing log, say)
     blob_id, sha256 = git_blob_id(path)
     if art.storage is Storage.LFS:  # the real content, or the pointer itself (not smudged)
         return sha256 == art.id or blob_id == art.blob_id
