@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -134,12 +135,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("path", nargs="?", default=".", help="the registry (default: here)")
     parser.add_argument("--demo", action="store_true", help="open a fresh demo registry")
     parser.add_argument("--seed", type=int, default=7, help="seed of the demo registry")
+    parser.add_argument("--poll", nargs="?", const=1.0, type=float, metavar="SECONDS",
+                        help="watch by polling (every SECONDS, default 1), not inotify: "
+                        "for network file systems (same as MLVC_WATCH=poll)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `mlvc-tui`; returns the exit code (2 for a bad path)."""
     args = _parser().parse_args(argv)
+    if args.poll is not None:  # read by the live watcher (mlvc_tui/engine/observers.py)
+        os.environ.update(MLVC_WATCH="poll", MLVC_POLL_INTERVAL=str(args.poll))
     if args.demo:
         from .engine.demo import build_demo
 
