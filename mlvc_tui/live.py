@@ -196,6 +196,8 @@ class LiveWatch:
             observer = watcher.observer
         except (MlvcError, OSError) as exc:
             watcher, observer = None, f"not watching: {exc}"
+        except Exception as exc:  # a bug: say so in the status bar, never crash
+            watcher, observer = None, f"not watching: {type(exc).__name__}: {exc}"
         with self._lock:
             current = generation == self._generation
             if current:
