@@ -195,6 +195,9 @@ async def settle(pilot: Pilot) -> None:
     while any(not worker.is_finished for worker in pilot.app.workers):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    # Results a finished worker posted with call_from_thread may still be queued.
+    await pilot.pause()
+    await pilot.pause()
 
 
 def keys(*pressed: str) -> Callable[[Pilot], Awaitable[None]]:
