@@ -373,6 +373,7 @@ class Registry:
     def drift(self, ref: str, path: str = "monitoring/drift.csv") -> DriftReport:
         """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``."""
         from .drift import parse_drift
+        from .tail import drift_thresholds
 
         if ref != WORKTREE:
             art = self.artifacts(ref).get(path)
@@ -380,11 +381,7 @@ class Registry:
                 raise BadInput(f"{ref} has no {path}")
             if art.storage is not Storage.BLOB:
                 raise BadInput(f"{path} on {ref} is kept in {art.storage.value}, not in git")
-        drift = self.config.raw.get("drift", {})
-        thresholds = drift.get("thresholds") if isinstance(drift, dict) else None
-        if thresholds is not None and not isinstance(thresholds, dict):
-            raise BadInput("mlvc.toml: [drift.thresholds] must be a table of metric = number")
-        return parse_drift(self.read(ref, path), thresholds)
+        return parse_drift(self.read(ref, path), drift_thresholds(self.config))
 
     def metrics(self, ref: str) -> Metrics:
         """Every metric of a ref (or of the working tree), flattened to dotted keys."""

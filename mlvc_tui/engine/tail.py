@@ -234,7 +234,7 @@ def log_files(root: Path) -> list[str]:
 
 
 def drift_thresholds(config: RegistryConfig) -> dict[str, float] | None:
-    """``[drift.thresholds]`` of ``mlvc.toml`` (as ``Registry.drift`` reads it)."""
+    """``[drift.thresholds]`` of ``mlvc.toml``, for `Registry.drift` and the live tail."""
     drift = config.raw.get("drift", {})
     thresholds = drift.get("thresholds") if isinstance(drift, dict) else None
     if thresholds is not None and not isinstance(thresholds, dict):
