@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from mlvc_tui.screens.reloading import ReloadingScreen
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
@@ -76,7 +76,7 @@ def _name(author: str) -> str:
     return name or author
 
 
-class BranchScreen(Screen[None]):
+class BranchScreen(ReloadingScreen):
     """One branch: artifacts, commits, metrics. tab moves between the three panes."""
 
     CSS_PATH = "branch.tcss"
@@ -105,8 +105,6 @@ class BranchScreen(Screen[None]):
     def __init__(self, branch: str) -> None:
         super().__init__()
         self.branch = branch
-        self.generation = 0
-        self.refreshes_seen = 0
         self.detail: BranchDetail | None = None
 
     def compose(self) -> ComposeResult:
@@ -128,19 +126,6 @@ class BranchScreen(Screen[None]):
         self.query_one("#panes").display = False
         self.query_one("#errors").display = False
         self.reload()
-
-    def on_screen_resume(self) -> None:
-        """Called when the screen is in front again: reload if a refresh happened meanwhile."""
-        if self.app.refreshes != self.refreshes_seen:
-            self.reload()
-
-    def reload(self, refresh: bool = False) -> None:
-        """Read the branch again (re-reading refs first with ``refresh``)."""
-        self.generation += 1
-        if refresh:
-            self.app.refreshes += 1
-        self.refreshes_seen = self.app.refreshes
-        self._load(self.generation, refresh)
 
     @work(thread=True, exclusive=True, group="branch", exit_on_error=False)
     def _load(self, generation: int, refresh: bool) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from mlvc_tui.screens.reloading import ReloadingScreen
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["GridScreen"]
 
 
-class GridScreen(Screen[None]):
+class GridScreen(ReloadingScreen):
     """Branches × artifacts; the screens behind a branch open from here."""
 
     CSS_PATH = "grid.tcss"
@@ -63,8 +63,6 @@ class GridScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.grid: Grid | None = None
-        self.generation = 0
-        self.refreshes_seen = 0
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -101,20 +99,7 @@ class GridScreen(Screen[None]):
         self.refreshes_seen = self.app.refreshes
         self.on_grid_screen_loaded(self.Loaded(self.generation, grid, error))
 
-    def on_screen_resume(self) -> None:
-        """Called when the screen is in front again: reload if a refresh happened meanwhile."""
-        if self.app.refreshes != self.refreshes_seen:
-            self.reload()
-
     # -- loading ---------------------------------------------------------------------------
-
-    def reload(self, refresh: bool = False) -> None:
-        """Read the grid again (re-reading refs first with ``refresh``)."""
-        self.generation += 1
-        if refresh:
-            self.app.refreshes += 1
-        self.refreshes_seen = self.app.refreshes
-        self._load(self.generation, refresh)
 
     @work(thread=True, exclusive=True, group="grid", exit_on_error=False)
     def _load(self, generation: int, refresh: bool) -> None:
