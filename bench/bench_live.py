@@ -55,9 +55,8 @@ def pct(values: list[float], q: float) -> float:
 
 async def open_tail(app: Any, pilot: Any) -> Any:
     """The tail screen, once it has read the existing file and the watcher runs."""
-    from mlvc_tui.screens.tail import TailScreen
-
     from mlvc_tui.live import live_of
+    from mlvc_tui.screens.tail import TailScreen
 
     await pilot.pause()
     await app.workers.wait_for_complete()
@@ -223,12 +222,12 @@ async def grid_follow(moves: int) -> tuple[list[float], float, float]:
     """The 500-branch synthetic registry: `git update-ref` (another process) moving a branch
     until the grid shows it; plus in-process refresh + grid against a cold open + grid."""
     from bench_grid import git, link_copy, move_branch
-    from mlvc_tui.screens.grid import GridScreen
     from synth import branch_names, cached_registry
 
     from mlvc_tui.app import make_app
     from mlvc_tui.engine import Registry
     from mlvc_tui.engine.watch import Change, apply_change
+    from mlvc_tui.screens.grid import GridScreen
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = link_copy(cached_registry(500, 50, 40), Path(tmp) / "repo")

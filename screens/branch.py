@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from mlvc_tui.screens.reloading import ReloadingScreen
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -26,6 +25,7 @@ from mlvc_tui.engine import (
     Storage,
 )
 from mlvc_tui.safetext import visible
+from mlvc_tui.screens.reloading import ReloadingScreen
 from mlvc_tui.widgets.cells import (
     BAD,
     GLYPHS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from mlvc_tui.screens.reloading import ReloadingScreen
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +16,7 @@ from textual.worker import get_current_worker
 from mlvc_tui.engine import Grid, MlvcError
 from mlvc_tui.live import grid_lane, live_of
 from mlvc_tui.safetext import visible
+from mlvc_tui.screens.reloading import ReloadingScreen
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, screen_words, settle
 from gitrepo import GitRepo
-from mlvc_tui.screens.grid import GridScreen
-from mlvc_tui.screens.tail import TailScreen
 from textual.pilot import Pilot
 
 from mlvc_tui.app import MlvcApp, make_app
 from mlvc_tui.live import live_of
+from mlvc_tui.screens.grid import GridScreen
+from mlvc_tui.screens.tail import TailScreen
 from mlvc_tui.widgets.feature_list import FeatureList
 from mlvc_tui.widgets.plot import PlotChart
 from mlvc_tui.widgets.tail_view import TailView

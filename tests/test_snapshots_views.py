@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from mlvc_tui.screens.diff import DiffScreen
-from mlvc_tui.screens.drift import DriftScreen
-from mlvc_tui.screens.lineage import LineageScreen
 from textual.pilot import Pilot
 from textual.screen import Screen
 from views_support import build_views_repo, settle, views_app
+
+from mlvc_tui.screens.diff import DiffScreen
+from mlvc_tui.screens.drift import DriftScreen
+from mlvc_tui.screens.lineage import LineageScreen
 
 SnapCompare = Callable[..., bool]
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXED_NOW, keys, screen_words, settle
-from mlvc_tui.screens.ab import ABScreen
-from mlvc_tui.screens.promote import PromoteScreen
 from textual.pilot import Pilot
 
 from mlvc_tui.app import make_app
 from mlvc_tui.engine import Registry
 from mlvc_tui.engine.rollout import canary, switch
 from mlvc_tui.engine.traffic import stop_ab
+from mlvc_tui.screens.ab import ABScreen
+from mlvc_tui.screens.promote import PromoteScreen
 
 SHIFT_AT = datetime(2026, 10, 9, 12, 0, tzinfo=UTC)
 SnapCompare = Callable[..., bool]

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, screen_text, screen_words, settle
 from gitrepo import GitRepo
-from mlvc_tui.screens.branch import BranchScreen
-from mlvc_tui.screens.grid import GridScreen
-from mlvc_tui.screens.help import HelpScreen
 from textual.command import CommandPalette
 
 from mlvc_tui.app import MlvcApp, main, make_app
 from mlvc_tui.engine import Registry
+from mlvc_tui.screens.branch import BranchScreen
+from mlvc_tui.screens.grid import GridScreen
+from mlvc_tui.screens.help import HelpScreen
 from mlvc_tui.widgets.grid import RegistryGrid
 
 

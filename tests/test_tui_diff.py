@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlvc_tui.screens.diff import DiffScreen
-from mlvc_tui.screens.pick_ref import RefPicker
 from rich.style import Style
 from rich.text import Text
 from textual.pilot import Pilot
@@ -15,6 +13,8 @@ from views_support import build_hostile_views_repo, build_views_repo, open_scree
 
 from mlvc_tui.app import MlvcApp
 from mlvc_tui.engine import Registry
+from mlvc_tui.screens.diff import DiffScreen
+from mlvc_tui.screens.pick_ref import RefPicker
 from mlvc_tui.widgets.plot import PlotChart
 
 

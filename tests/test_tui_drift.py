@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from gitrepo import GitRepo
-from mlvc_tui.screens.drift import DriftScreen
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
@@ -20,6 +19,7 @@ from views_support import (
 
 from mlvc_tui.engine import Registry
 from mlvc_tui.engine.drift import parse_drift
+from mlvc_tui.screens.drift import DriftScreen
 from mlvc_tui.widgets.plot import PlotChart
 
 

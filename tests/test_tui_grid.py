@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import FIXED_NOW, screen_text, settle
-from mlvc_tui.screens.branch import BranchScreen
-from mlvc_tui.screens.grid import GridScreen
 
 from mlvc_tui.app import make_app
 from mlvc_tui.engine import Registry
+from mlvc_tui.screens.branch import BranchScreen
+from mlvc_tui.screens.grid import GridScreen
 from mlvc_tui.widgets.grid import RegistryGrid
 
 

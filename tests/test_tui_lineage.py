@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from gitrepo import GitRepo
-from mlvc_tui.screens.lineage import LineageScreen
 from textual.pilot import Pilot
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
@@ -18,6 +17,8 @@ from views_support import (
     rev,
     views_app,
 )
+
+from mlvc_tui.screens.lineage import LineageScreen
 
 
 @pytest.fixture(scope="module")

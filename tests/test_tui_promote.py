@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXED_NOW, keys, screen_words, settle
-from mlvc_tui.screens.grid import GridScreen
-from mlvc_tui.screens.promote import PromoteScreen
-from mlvc_tui.screens.rollback import RollbackScreen
-from mlvc_tui.screens.versions import VersionsScreen
 from promote_support import base_registry, branch, metrics
 from textual.pilot import Pilot
 
 from mlvc_tui.app import make_app
+from mlvc_tui.screens.grid import GridScreen
+from mlvc_tui.screens.promote import PromoteScreen
+from mlvc_tui.screens.rollback import RollbackScreen
+from mlvc_tui.screens.versions import VersionsScreen
 
 SnapCompare = Callable[..., bool]
 
