@@ -74,7 +74,7 @@ class DiffScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("c", "toggle_changed", "Only changed"),
         Binding("o", "pick_side", "Other side"),
-        Binding("s", "swap", "Swap sides"),
+        Binding("s", "swap", "Swap"),
     ]
 
     def __init__(self, a: str, b: str) -> None:
