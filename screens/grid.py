@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["GridScreen"]
 
+_NEEDS_BRANCHES = frozenset({"open_branch", "diff", "lineage", "drift", "live_tail", "ab",
+                             "promote", "rollback", "versions", "filter"})
+
 
 class GridScreen(ReloadingScreen):
     """Branches × artifacts; the screens behind a branch open from here."""
@@ -132,9 +135,11 @@ class GridScreen(ReloadingScreen):
             self.query_one(BranchPreview).follow(None)
             self._status()
             self._cursor_info()
+            self.refresh_bindings()
             return
         self.remove_class("-failed")
         self.grid = message.grid
+        self.refresh_bindings()
         self.app.branch_names = tuple(r.branch.name for r in message.grid.rows)
         self.app.prod = message.grid.prod
         text.display = False
@@ -251,7 +256,10 @@ class GridScreen(ReloadingScreen):
         self.reload(refresh=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Called to decide which keys the footer shows: esc only while filtering."""
+        """Called to decide which keys the footer shows: esc only while filtering, and the
+        branch keys only once a registry was read (an error leaves R, ? and q)."""
+        if action in _NEEDS_BRANCHES and self.grid is None:
+            return False
         boxes = self.query("#filter").results(Input)
         box = next(boxes, None)
         if action == "clear_filter":
