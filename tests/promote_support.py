@@ -65,6 +65,15 @@ def branch(r: GitRepo, name: str, files: dict, start: str = "prod", message: str
     return sha
 
 
+def two_candidates(path: Path) -> GitRepo:
+    """base_registry plus exp/better (accuracy 0.85) and exp/worse (0.7)."""
+    r = base_registry(path)
+    branch(r, "exp/better", {"models/model.pkl": b"model-2", "metrics/model.json":
+                             metrics(0.85)})
+    branch(r, "exp/worse", {"models/model.pkl": b"model-3", "metrics/model.json": metrics(0.7)})
+    return r
+
+
 def copy_registry(src: GitRepo, dest: Path) -> GitRepo:
     shutil.copytree(src.path, dest, symlinks=True)
     return GitRepo.existing(dest)

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 from gitrepo import GitRepo
-from promote_support import base_registry, branch, copy_registry, metrics, objects, refs, toml
+from promote_support import (
+    branch,
+    copy_registry,
+    metrics,
+    objects,
+    refs,
+    toml,
+    two_candidates,
+)
 
 from mlvc_tui.engine import BadInput, Refused, Registry
 from mlvc_tui.engine.approvals import approvals_of, approve
@@ -24,11 +32,7 @@ def _identity(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
-    r = base_registry(tmp_path_factory.mktemp("tpl") / "reg")
-    branch(r, "exp/better", {"models/model.pkl": b"model-2", "metrics/model.json":
-                             metrics(0.85)})
-    branch(r, "exp/worse", {"models/model.pkl": b"model-3", "metrics/model.json": metrics(0.7)})
-    return r
+    return two_candidates(tmp_path_factory.mktemp("tpl") / "reg")
 
 
 @pytest.fixture
