@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-__all__ = ["GitRepo", "git_env"]
+__all__ = ["GitRepo", "git_env", "use_git_identity"]
 
 
 def git_env(when: int = 1_788_000_000) -> dict[str, str]:
@@ -20,6 +20,13 @@ def git_env(when: int = 1_788_000_000) -> dict[str, str]:
         GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
     )
     return env
+
+
+def use_git_identity(monkeypatch: object) -> None:
+    """Give mlvc's own commits the fixed author of `git_env` (dates stay real)."""
+    for key, value in git_env().items():
+        if key.startswith("GIT_") and "DATE" not in key:
+            monkeypatch.setenv(key, value)  # type: ignore[attr-defined]
 
 
 class GitRepo:

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from gitrepo import GitRepo, git_env
+from gitrepo import GitRepo, git_env, use_git_identity
 
 import mlvc_tui as mlvc
 from mlvc_tui.engine import BadInput, Refused
@@ -34,9 +34,7 @@ def show(repo: GitRepo, spec: str) -> bytes:
 
 @pytest.fixture(autouse=True)
 def _identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in git_env().items():
-        if key.startswith("GIT_") and "DATE" not in key:
-            monkeypatch.setenv(key, value)
+    use_git_identity(monkeypatch)
 
 
 def test_reads_any_ref_without_checkout(repo: GitRepo) -> None:

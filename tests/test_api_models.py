@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from gitrepo import GitRepo, git_env
+from gitrepo import GitRepo, use_git_identity
 
 import mlvc_tui as mlvc
 from mlvc_tui.engine import BadInput
@@ -30,9 +30,7 @@ def repo(tmp_path: Path) -> GitRepo:
 
 @pytest.fixture(autouse=True)
 def _identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in git_env().items():
-        if key.startswith("GIT_") and "DATE" not in key:
-            monkeypatch.setenv(key, value)
+    use_git_identity(monkeypatch)
 
 
 def _sklearn_model() -> object:

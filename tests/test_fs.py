@@ -9,7 +9,7 @@ from pathlib import Path
 import fsspec
 import pandas as pd
 import pytest
-from gitrepo import GitRepo, git_env
+from gitrepo import GitRepo, use_git_identity
 
 BRANCHES = ("prod", "staging", "dev", "ab/test-a", "ab/test-b")
 
@@ -63,9 +63,7 @@ def test_listing_and_info(demo_repo: Path) -> None:
 
 def test_writing_through_fsspec_is_one_commit(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in git_env().items():
-        if key.startswith("GIT_") and "DATE" not in key:
-            monkeypatch.setenv(key, value)
+    use_git_identity(monkeypatch)
     repo = GitRepo(tmp_path / "reg")
     repo.commit("first", {"data/a.csv": "x\n1\n"})
     repo.git("branch", "exp/a")

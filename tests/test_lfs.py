@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from gitrepo import GitRepo, git_env
+from gitrepo import GitRepo, use_git_identity
 
 import mlvc_tui as mlvc
 from mlvc_tui.engine import BadInput, Storage
@@ -34,9 +34,7 @@ def repo(tmp_path: Path) -> GitRepo:
 
 @pytest.fixture(autouse=True)
 def _identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in git_env().items():
-        if key.startswith("GIT_") and "DATE" not in key:
-            monkeypatch.setenv(key, value)
+    use_git_identity(monkeypatch)
 
 
 def test_pointer_format_is_the_spec() -> None:
