@@ -35,7 +35,7 @@ ENGINE_CACHE_DIR = "mlvc"  # the engine keeps facts about object ids in <git dir
 IMPORT_PROBE = """\
 import io, json, sys
 sys.argv = ["mlvc", "-C", sys.argv[1], "grid", "--json"]
-from mlvc_tui.cli import main
+from mlvc_tui.cli.main import main
 real, sys.stdout = sys.stdout, io.StringIO()
 try:
     rc = main()

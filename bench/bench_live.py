@@ -226,7 +226,7 @@ async def grid_follow(moves: int) -> tuple[list[float], float, float]:
 
     from mlvc_tui.app import make_app
     from mlvc_tui.engine import Registry
-    from mlvc_tui.engine.watch import Change, apply_change
+    from mlvc_tui.engine.live.watch import Change, apply_change
     from mlvc_tui.screens.grid import GridScreen
 
     with tempfile.TemporaryDirectory() as tmp:

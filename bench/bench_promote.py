@@ -23,9 +23,9 @@ from pathlib import Path
 from synth import cached_registry
 
 from mlvc_tui.engine import Registry
-from mlvc_tui.engine.demo import build_demo
-from mlvc_tui.engine.promote import apply_promotion, plan_promotion, run_plan_check
-from mlvc_tui.engine.versions import version_history
+from mlvc_tui.engine.demo.build import build_demo
+from mlvc_tui.engine.promotion.promote import apply_promotion, plan_promotion, run_plan_check
+from mlvc_tui.engine.promotion.versions import version_history
 
 MLVC = str(Path(sys.executable).with_name("mlvc"))
 

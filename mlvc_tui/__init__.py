@@ -16,7 +16,7 @@ _API = ("open", "save_model", "load_model", "fetch_model", "ModelRegistry", "Sav
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        from . import api
+        from mlvc_tui import api
 
         return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

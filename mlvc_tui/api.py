@@ -22,12 +22,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from .engine import files, models
-from .engine.errors import BadInput
-from .engine.files import FileStat
-from .engine.models import ModelIntegrityError, SavedModel
-from .engine.registry import Registry
-from .engine.staging import BranchFile, FileTransaction, active_transaction
+from mlvc_tui.engine import models
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git import files
+from mlvc_tui.engine.git.files import FileStat
+from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
+from mlvc_tui.engine.models import ModelIntegrityError, SavedModel
+from mlvc_tui.engine.registry import Registry
 
 __all__ = ["FileStat", "ModelIntegrityError", "ModelRegistry", "SavedModel", "fetch_model",
            "load_model", "open", "save_model"]

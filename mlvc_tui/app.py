@@ -19,9 +19,9 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from .commands import MlvcCommands
-from .engine import MlvcError, Registry
-from .session import Session
+from mlvc_tui.engine import MlvcError, Registry
+from mlvc_tui.palette import MlvcCommands
+from mlvc_tui.session import Session
 
 __all__ = ["MlvcApp", "main", "make_app"]
 
@@ -55,7 +55,7 @@ class MlvcApp(App[None]):
 
     def on_mount(self) -> None:
         """Called when the app starts: show the grid."""
-        from .screens.grid import GridScreen
+        from mlvc_tui.screens.grid import GridScreen
 
         self.push_screen(GridScreen())
 
@@ -107,7 +107,7 @@ class MlvcApp(App[None]):
 
     def action_help(self) -> None:
         """Called when the user presses ?: show every key."""
-        from .screens.help import HelpScreen
+        from mlvc_tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -144,10 +144,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `mlvc-tui`; returns the exit code (2 for a bad path)."""
     args = _parser().parse_args(argv)
-    if args.poll is not None:  # read by the live watcher (mlvc_tui/engine/observers.py)
+    if args.poll is not None:  # read by the live watcher (mlvc_tui/engine/live/observers.py)
         os.environ.update(MLVC_WATCH="poll", MLVC_POLL_INTERVAL=str(args.poll))
     if args.demo:
-        from .engine.demo import build_demo
+        from mlvc_tui.engine.demo.build import build_demo
 
         with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
             path = Path(tmp) / "registry"

@@ -22,10 +22,10 @@ from typing import Any
 
 from fsspec import AbstractFileSystem
 
-from .engine import files
-from .engine.errors import BadInput, RefNotFound
-from .engine.registry import Registry
-from .engine.staging import BranchFile, FileTransaction, active_transaction
+from mlvc_tui.engine.errors import BadInput, RefNotFound
+from mlvc_tui.engine.git import files
+from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
+from mlvc_tui.engine.registry import Registry
 
 __all__ = ["MlvcFileSystem"]
 

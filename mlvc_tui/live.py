@@ -18,11 +18,11 @@ from typing import Any
 
 from textual.app import App
 
-from .engine.errors import MlvcError
-from .engine.observers import watching_off
-from .engine.registry import Registry
-from .engine.values import Grid
-from .engine.watch import Change, RegistryWatcher, apply_change
+from mlvc_tui.engine.errors import MlvcError
+from mlvc_tui.engine.live.observers import watching_off
+from mlvc_tui.engine.live.watch import Change, RegistryWatcher, apply_change
+from mlvc_tui.engine.registry import Registry
+from mlvc_tui.engine.values import Grid
 
 __all__ = ["Lane", "LiveWatch", "grid_lane", "live_of"]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from .engine import Registry
+from mlvc_tui.engine import Registry
 
 __all__ = ["Session"]
 

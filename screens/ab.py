@@ -25,17 +25,17 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..cli_delivery_render import VERDICT_GLYPH, VERDICT_STYLE
-from ..engine import MlvcError
-from ..engine.abreport import ABReport, Verdicts, ab_report
-from ..engine.delivery import Delivery, Mode
-from ..safetext import visible
-from ..widgets.cells import BAD
-from ..widgets.metric_table import tone
-from ..widgets.plot import ChartData, PlotChart, Series
+from mlvc_tui.cli.delivery_render import VERDICT_GLYPH, VERDICT_STYLE
+from mlvc_tui.engine import MlvcError
+from mlvc_tui.engine.delivery.report import ABReport, Verdicts, ab_report
+from mlvc_tui.engine.delivery.spec import Delivery, Mode
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import BAD
+from mlvc_tui.widgets.metric_table import tone
+from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
 
 if TYPE_CHECKING:
-    from ..engine import Registry
+    from mlvc_tui.engine import Registry
 
 __all__ = ["ABScreen", "outcome_chart", "split_bar"]
 
@@ -252,19 +252,19 @@ class ABScreen(Screen[None]):
 
     def action_step(self) -> None:
         """Called on s: move the canary to the next step of its plan."""
-        from ..engine.rollout import canary_step
+        from mlvc_tui.engine.delivery.rollout import canary_step
 
         self._shift(canary_step)
 
     def action_abort(self) -> None:
         """Called on x: send every unit back to the baseline."""
-        from ..engine.rollout import canary_abort
+        from mlvc_tui.engine.delivery.rollout import canary_abort
 
         self._shift(canary_abort)
 
     def action_flip(self) -> None:
         """Called on f: swap blue/green live and standby."""
-        from ..engine.rollout import switch
+        from mlvc_tui.engine.delivery.rollout import switch
 
         self._shift(switch)
 

@@ -21,11 +21,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from ..engine import MetricDiff, MetricPoint, MlvcError, Registry, Verdict
-from ..safetext import visible
-from ..widgets.metric_table import MetricTable, verdict_look
-from ..widgets.plot import ChartData, PlotChart, Series
-from .pick_ref import RefPicker
+from mlvc_tui.engine import MetricDiff, MetricPoint, MlvcError, Registry, Verdict
+from mlvc_tui.safetext import visible
+from mlvc_tui.screens.pick_ref import RefPicker
+from mlvc_tui.widgets.metric_table import MetricTable, verdict_look
+from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
 
 __all__ = ["DiffScreen", "history_chart"]
 

@@ -20,12 +20,12 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ..engine import BadInput, MlvcError, Registry, Storage
-from ..engine.drift import DriftReport, DriftSeries, parse_drift
-from ..safetext import visible
-from ..widgets.cells import BAD, CHANGED, GOOD
-from ..widgets.metric_table import fmt_value, tone
-from ..widgets.plot import ChartData, HLine, PlotChart, Series
+from mlvc_tui.engine import BadInput, MlvcError, Registry, Storage
+from mlvc_tui.engine.live.drift import DriftReport, DriftSeries, parse_drift
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
+from mlvc_tui.widgets.metric_table import fmt_value, tone
+from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
 
 __all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
 

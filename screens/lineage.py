@@ -21,9 +21,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from ..engine import CommitInfo, Lineage, MlvcError, ModelVersion, Registry, Storage
-from ..safetext import visible
-from ..widgets.cells import GOOD, LOCAL, human_size, storage_mark
+from mlvc_tui.engine import CommitInfo, Lineage, MlvcError, ModelVersion, Registry, Storage
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import GOOD, LOCAL, human_size, storage_mark
 
 __all__ = ["LineageScreen", "LineageView", "gather"]
 

@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..engine import MlvcError, Registry
-from ..safetext import visible
+from mlvc_tui.engine import MlvcError, Registry
+from mlvc_tui.safetext import visible
 
 __all__ = ["RefPicker"]
 

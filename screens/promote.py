@@ -23,11 +23,11 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ..engine import MlvcError, Registry
-from ..engine.promote import CHECK_PENDING, PromotionDone, PromotionPlan
-from ..safetext import visible
-from ..widgets.cells import BAD, GOOD
-from ..widgets.metric_table import MetricTable, tone
+from mlvc_tui.engine import MlvcError, Registry
+from mlvc_tui.engine.promotion.promote import CHECK_PENDING, PromotionDone, PromotionPlan
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import BAD, GOOD
+from mlvc_tui.widgets.metric_table import MetricTable, tone
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
@@ -138,7 +138,7 @@ class PromoteScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _plan(self) -> None:
-        from ..engine.promote import plan_promotion, run_plan_check
+        from mlvc_tui.engine.promotion.promote import plan_promotion, run_plan_check
 
         try:
             plan = self.app.session.run(
@@ -157,7 +157,7 @@ class PromoteScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _promote(self, plan: PromotionPlan) -> None:
-        from ..engine.promote import apply_promotion
+        from mlvc_tui.engine.promotion.promote import apply_promotion
 
         try:
             done = self.app.session.run(

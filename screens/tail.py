@@ -22,20 +22,20 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from ..engine import MlvcError
-from ..engine.errors import BadInput
-from ..engine.tail import DriftFollow, LogFollow, drift_thresholds, log_files
-from ..engine.watch import Change
-from ..live import Lane, live_of
-from ..safetext import visible
-from ..widgets.cells import BAD, GOOD
-from ..widgets.feature_list import FeatureList
-from ..widgets.metric_table import tone
-from ..widgets.plot import PlotChart
-from ..widgets.tail_view import TailView
-from . import tail_rows as parts
-from .drift import DRIFT_PATH
-from .tail_rows import Snapshot
+from mlvc_tui.engine import MlvcError
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.live.tail import DriftFollow, LogFollow, drift_thresholds, log_files
+from mlvc_tui.engine.live.watch import Change
+from mlvc_tui.live import Lane, live_of
+from mlvc_tui.safetext import visible
+from mlvc_tui.screens import tail_rows as parts
+from mlvc_tui.screens.drift import DRIFT_PATH
+from mlvc_tui.screens.tail_rows import Snapshot
+from mlvc_tui.widgets.cells import BAD, GOOD
+from mlvc_tui.widgets.feature_list import FeatureList
+from mlvc_tui.widgets.metric_table import tone
+from mlvc_tui.widgets.plot import PlotChart
+from mlvc_tui.widgets.tail_view import TailView
 
 __all__ = ["TailScreen"]
 

@@ -12,12 +12,12 @@ from datetime import datetime
 
 from rich.text import Text
 
-from ..engine.drift import DriftPoint, DriftReport, DriftSeries
-from ..engine.tail import DriftFollow, LogFollow, LogLine
-from ..safetext import visible
-from ..widgets.cells import BAD, CHANGED
-from ..widgets.metric_table import fmt_value, tone
-from ..widgets.plot import ChartData, HLine, Series
+from mlvc_tui.engine.live.drift import DriftPoint, DriftReport, DriftSeries
+from mlvc_tui.engine.live.tail import DriftFollow, LogFollow, LogLine
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import BAD, CHANGED
+from mlvc_tui.widgets.metric_table import fmt_value, tone
+from mlvc_tui.widgets.plot import ChartData, HLine, Series
 
 __all__ = ["CHART_POINTS", "FEATURE_HEADER", "Snapshot", "drift_line", "feature_chart",
            "feature_rows", "log_line", "title_text"]

@@ -17,12 +17,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ..engine import BadInput, MlvcError
-from ..engine.versions import VersionEntry
-from ..safetext import visible
-from ..widgets.cells import BAD, metric_value
-from ..widgets.metric_table import fmt_delta, tone
-from .rollback import RollbackScreen, stamp
+from mlvc_tui.engine import BadInput, MlvcError
+from mlvc_tui.engine.promotion.versions import VersionEntry
+from mlvc_tui.safetext import visible
+from mlvc_tui.screens.rollback import RollbackScreen, stamp
+from mlvc_tui.widgets.cells import BAD, metric_value
+from mlvc_tui.widgets.metric_table import fmt_delta, tone
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
@@ -84,7 +84,7 @@ class VersionsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="versions", exit_on_error=False)
     def _load(self, refresh: bool) -> None:
-        from ..engine.versions import version_history
+        from mlvc_tui.engine.promotion.versions import version_history
 
         def read(reg):  # type: ignore[no-untyped-def]
             if refresh:

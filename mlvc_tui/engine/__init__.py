@@ -5,10 +5,10 @@ It never imports Textual, and imports pandas only where a caller asks for a Data
 
 from __future__ import annotations
 
-from .errors import BadInput, MlvcError, NotARegistry, RefNotFound, Refused
-from .registry import WORKTREE, Registry
-from .values import *  # noqa: F403
-from .values import __all__ as _values_all
+from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFound, Refused
+from mlvc_tui.engine.registry import WORKTREE, Registry
+from mlvc_tui.engine.values import *  # noqa: F403
+from mlvc_tui.engine.values import __all__ as _values_all
 
 __all__ = [
     "WORKTREE",

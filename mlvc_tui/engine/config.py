@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import BadInput
+from mlvc_tui.engine.errors import BadInput
 
 __all__ = [
     "ARTIFACT_KINDS",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import metrics as metric_files
-from .config import ARTIFACT_KINDS
-from .errors import RefNotFound
-from .values import Artifact, ArtifactStatus, BranchSnapshot, Grid
+from mlvc_tui.engine import metrics as metric_files
+from mlvc_tui.engine.config import ARTIFACT_KINDS
+from mlvc_tui.engine.errors import RefNotFound
+from mlvc_tui.engine.values import Artifact, ArtifactStatus, BranchSnapshot, Grid
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from mlvc_tui.engine.registry import Registry
 
 __all__ = ["StatusCache", "build_grid", "status_against"]
 

@@ -11,9 +11,9 @@ from dulwich.errors import NotGitRepository
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
-from .config import parse_config
-from .errors import BadInput
-from .objects import encode
+from mlvc_tui.engine.config import parse_config
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.objects import encode
 
 __all__ = ["default_config", "init_registry"]
 

@@ -6,9 +6,9 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from .errors import BadInput
-from .objects import GITLINK
-from .values import (
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.objects import GITLINK
+from mlvc_tui.engine.values import (
     Artifact,
     Lineage,
     LineageRecord,
@@ -18,7 +18,7 @@ from .values import (
 )
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from mlvc_tui.engine.registry import Registry
 
 __all__ = ["history", "lineage", "record_path"]
 

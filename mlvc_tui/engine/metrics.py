@@ -9,9 +9,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .config import PRIMARY_CANDIDATES, RegistryConfig
-from .errors import BadInput
-from .values import MetricDelta, Metrics, Verdict
+from mlvc_tui.engine.config import PRIMARY_CANDIDATES, RegistryConfig
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.values import MetricDelta, Metrics, Verdict
 
 __all__ = [
     "METRIC_SUFFIXES",

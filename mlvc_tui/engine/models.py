@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .blobio import CHUNK, read_chunks, temp_dir
-from .errors import BadInput, Refused
-from .files import open_read, stat
-from .lineage import record_path
-from .provenance import data_ids, environment, now_iso
-from .staging import BranchFile, FileTransaction
-from .values import Storage
+from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine.git.blobio import CHUNK, read_chunks, temp_dir
+from mlvc_tui.engine.git.files import open_read, stat
+from mlvc_tui.engine.git.staging import BranchFile, FileTransaction
+from mlvc_tui.engine.lineage import record_path
+from mlvc_tui.engine.provenance import data_ids, environment, now_iso
+from mlvc_tui.engine.values import Storage
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from mlvc_tui.engine.registry import Registry
 
 __all__ = ["FORMATS", "ModelIntegrityError", "SavedModel", "fetch_model", "infer_format",
            "load_model", "resolve_model_ref", "save_model"]

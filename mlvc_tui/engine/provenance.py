@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput
-from .worktree import git_blob_id
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.worktree import git_blob_id
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from mlvc_tui.engine.registry import Registry
 
 __all__ = ["data_ids", "environment", "now_iso"]
 
@@ -37,7 +37,7 @@ def now_iso() -> str:
 def data_ids(reg: Registry, commit: str | None, data: Iterable[str]) -> dict[str, str]:
     """An id per data path: its id on ``commit`` (blob, LFS oid, folder tree, submodule
     commit), else a local file's git blob id; BadInput when it is neither."""
-    from .files import stat
+    from mlvc_tui.engine.git.files import stat
 
     out: dict[str, str] = {}
     for item in data:

@@ -12,17 +12,19 @@ from dulwich.errors import NotGitRepository
 from dulwich.objects import Tag
 from dulwich.repo import Repo
 
-from . import metrics as metric_files
-from .attributes import LfsPaths
-from .config import PROD_FALLBACKS, RegistryConfig, parse_config
-from .diskcache import ObjectCache
-from .errors import BadInput, NotARegistry, RefNotFound
-from .grid import StatusCache, build_grid
-from .lineage import history as history_of
-from .lineage import lineage as lineage_of
-from .objects import GITLINK, ObjectReader, decode, encode
-from .refs import read_refs
-from .values import (
+from mlvc_tui.engine import metrics as metric_files
+from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
+from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
+from mlvc_tui.engine.git.attributes import LfsPaths
+from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
+from mlvc_tui.engine.git.refs import read_refs
+from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
+from mlvc_tui.engine.git.writer import Transaction
+from mlvc_tui.engine.grid import StatusCache, build_grid
+from mlvc_tui.engine.lineage import history as history_of
+from mlvc_tui.engine.lineage import lineage as lineage_of
+from mlvc_tui.engine.values import (
     Artifact,
     Branch,
     BranchKind,
@@ -36,11 +38,9 @@ from .values import (
     Storage,
     WorktreeChange,
 )
-from .worktree import worktree_changes, worktree_metrics_files
-from .writer import Transaction
 
 if TYPE_CHECKING:
-    from .drift import DriftReport
+    from mlvc_tui.engine.live.drift import DriftReport
 
 __all__ = ["WORKTREE", "Registry"]
 
@@ -372,8 +372,8 @@ class Registry:
 
     def drift(self, ref: str, path: str = "monitoring/drift.csv") -> DriftReport:
         """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``."""
-        from .drift import parse_drift
-        from .tail import drift_thresholds
+        from mlvc_tui.engine.live.drift import parse_drift
+        from mlvc_tui.engine.live.tail import drift_thresholds
 
         if ref != WORKTREE:
             art = self.artifacts(ref).get(path)

@@ -22,18 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from . import metrics as metric_files
-from .blobio import CHUNK
-from .config import parse_config
-from .errors import BadInput, Refused
-from .files import checkout_blob, open_read, pointer_at, stat
-from .lineage import record_path
-from .objects import GITLINK
-from .values import MetricDelta, Metrics, Storage, Verdict
-from .worktree import worktree_metrics_files
+from mlvc_tui.engine import metrics as metric_files
+from mlvc_tui.engine.config import parse_config
+from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine.git.blobio import CHUNK
+from mlvc_tui.engine.git.files import checkout_blob, open_read, pointer_at, stat
+from mlvc_tui.engine.git.objects import GITLINK
+from mlvc_tui.engine.git.worktree import worktree_metrics_files
+from mlvc_tui.engine.lineage import record_path
+from mlvc_tui.engine.values import MetricDelta, Metrics, Storage, Verdict
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from mlvc_tui.engine.registry import Registry
 
 __all__ = ["Reproduction", "export_tree", "reproduce", "training_command"]
 

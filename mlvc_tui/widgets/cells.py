@@ -13,8 +13,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from ..engine import ArtifactStatus, Storage, Verdict
-from ..safetext import visible
+from mlvc_tui.engine import ArtifactStatus, Storage, Verdict
+from mlvc_tui.safetext import visible
 
 __all__ = [
     "BAD",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..engine import Grid
-from ..safetext import visible
+from mlvc_tui.engine import Grid
+from mlvc_tui.safetext import visible
 
 __all__ = ["KIND_LETTERS", "artifact_kind", "artifact_label", "column_codes", "column_key"]
 

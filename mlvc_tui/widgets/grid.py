@@ -25,10 +25,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..engine import BranchKind, BranchSnapshot, Grid
-from ..safetext import visible
-from .cells import literal, relative_time, status_cell, verdict_cell
-from .columns import artifact_label, column_codes, column_key
+from mlvc_tui.engine import BranchKind, BranchSnapshot, Grid
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import literal, relative_time, status_cell, verdict_cell
+from mlvc_tui.widgets.columns import artifact_label, column_codes, column_key
 
 __all__ = ["RegistryGrid", "column_codes", "column_key"]
 

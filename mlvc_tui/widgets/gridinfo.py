@@ -6,10 +6,10 @@ from pathlib import Path
 
 from rich.text import Text
 
-from ..engine import ArtifactStatus, Grid
-from ..safetext import visible
-from .cells import BAD, GLYPHS, LOCAL, tilde
-from .grid import RegistryGrid
+from mlvc_tui.engine import ArtifactStatus, Grid
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, tilde
+from mlvc_tui.widgets.grid import RegistryGrid
 
 __all__ = ["cursor_text", "short_path", "status_text"]
 

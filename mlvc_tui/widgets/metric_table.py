@@ -14,9 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
-from ..engine import MetricDelta, Verdict
-from ..safetext import visible
-from .cells import VERDICT_GLYPHS, metric_value
+from mlvc_tui.engine import MetricDelta, Verdict
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import VERDICT_GLYPHS, metric_value
 
 __all__ = ["MetricTable", "fmt_delta", "fmt_relative", "fmt_value", "tone", "verdict_look",
            "verdict_text"]

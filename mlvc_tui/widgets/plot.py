@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from ..safetext import visible
+from mlvc_tui.safetext import visible
 
 __all__ = ["ChartData", "HLine", "PlotChart", "Series", "plottable", "time_ticks"]
 

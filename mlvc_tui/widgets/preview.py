@@ -19,12 +19,12 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from ..engine import CommitInfo, MetricDiff, Metrics, MlvcError, Registry
-from ..safetext import visible
-from .cells import BAD, VERDICT_GLYPHS, literal, metric_value, relative_time, tilde
+from mlvc_tui.engine import CommitInfo, MetricDiff, Metrics, MlvcError, Registry
+from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.cells import BAD, VERDICT_GLYPHS, literal, metric_value, relative_time, tilde
 
 if TYPE_CHECKING:
-    from ..app import MlvcApp
+    from mlvc_tui.app import MlvcApp
 
 Detail = tuple[tuple[CommitInfo, ...], Metrics, MetricDiff | None]
 

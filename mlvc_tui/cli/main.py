@@ -1,0 +1,232 @@
+"""`mlvc`: the registry from scripts and CI. Thin: parse, call the engine, print.
+
+Exit codes: 0 done, 1 refused, 2 bad usage or bad input; errors are one line on stderr.
+Neither pandas nor Textual is imported here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from mlvc_tui.cli.common import emit, open_registry
+from mlvc_tui.engine.errors import BadInput, MlvcError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage in one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+# Modules that add their own subcommands: each has ``register(sub, common)``, and imports
+# nothing heavy at module level (handlers import what they need when they run).
+COMMAND_MODULES: tuple[str, ...] = ("delivery", "files", "live", "promote")
+
+
+def cmd_branches(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.render import render_branches
+
+    with open_registry(args) as reg:
+        branches = reg.branches()
+    emit(args, {"branches": branches}, lambda: render_branches(branches))
+    return 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    with open_registry(args) as reg:
+        grid = reg.grid()
+    if args.json:
+        from mlvc_tui.engine.jsonable import dumps
+
+        sys.stdout.write(dumps(_grid_json(grid), compact=True) + "\n")
+        return 0
+    from mlvc_tui.cli.render import GRID_LEGEND, console, render_grid
+    from mlvc_tui.safetext import visible
+
+    out = console()
+    out.print(render_grid(grid, out.width))
+    out.print(GRID_LEGEND, markup=False, style="dim")
+    for row in grid.rows:
+        for reason in row.metrics.errors.values():
+            out.print(f"! {visible(row.branch.name)}: {visible(reason)}", markup=False)
+    if grid.prod is None:
+        out.print("no prod branch (looked for prod, main, master): statuses are against nothing",
+                  markup=False)
+    return 0
+
+
+def _artifact_json(status: str, art: Any) -> dict[str, Any]:
+    """One grid cell; ``blob_id`` and ``storage`` only where they say more than ``id``."""
+    if art is None:
+        return {"status": status}
+    cell = {"status": status, "id": art.id, "size": art.size}
+    if art.storage != "blob":
+        cell.update(storage=art.storage.value, blob_id=art.blob_id)
+    return cell
+
+
+def _grid_json(grid: Any) -> dict[str, Any]:
+    """The grid as plain data (built directly: it is the largest output mlvc prints)."""
+    from mlvc_tui.engine.jsonable import to_jsonable
+
+    kinds = {}
+    for row in grid.rows:
+        kinds.update({p: a.kind for p, a in row.artifacts.items()})
+    return {
+        "root": grid.root, "prod": grid.prod, "head": grid.head, "detached": grid.detached,
+        "bare": grid.bare, "primary_metric": grid.primary_metric,
+        "columns": [{"path": p, "kind": kinds.get(p, "data")} for p in grid.columns],
+        "worktree": to_jsonable(grid.worktree),
+        "branches": [
+            {
+                "branch": to_jsonable(row.branch),
+                "primary": to_jsonable({"value": row.primary_value, "delta": row.primary_delta,
+                                        "verdict": row.primary_verdict}),
+                "metrics": to_jsonable(row.metrics.values),
+                "metric_errors": row.metrics.errors,
+                "artifacts": {
+                    path: _artifact_json(status.value, row.artifacts.get(path))
+                    for path, status in row.status.items()
+                },
+            }
+            for row in grid.rows
+        ],
+    }
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.render import render_diff
+
+    a, b = (None, args.a) if args.b is None else (args.a, args.b)
+    with open_registry(args) as reg:
+        diff = reg.diff(a, b)
+    rows = diff.changed if args.only_changed else diff.rows
+    value = {"a": diff.a, "b": diff.b, "rows": rows, "errors": diff.errors}
+    emit(args, value, lambda: render_diff(diff, args.only_changed))
+    if diff.errors and not args.json:
+        from mlvc_tui.safetext import visible
+
+        for where, reason in diff.errors.items():
+            print(f"! {visible(where)}: {visible(reason)}", file=sys.stderr)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.render import render_history
+
+    with open_registry(args) as reg:
+        branch = args.branch or reg.prod or "HEAD"
+        points = reg.history(args.metric, branch, args.limit)
+    value = {"metric": args.metric, "branch": branch, "points": points}
+    emit(args, value, lambda: render_history(args.metric, points))
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.render import render_lineage
+
+    with open_registry(args) as reg:
+        lin = reg.lineage(args.model, args.branch)
+    emit(args, lin, lambda: render_lineage(lin))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mlvc_tui.engine.demo.build import build_demo
+
+    path = build_demo(args.path, seed=args.seed)
+    if args.json:
+        emit(args, {"path": str(path), "seed": args.seed}, lambda: None)
+    else:
+        print(f"demo registry created in {path}\n  mlvc -C {path} grid\n  mlvc-tui {path}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from mlvc_tui.engine.init import init_registry
+
+    result = init_registry(args.C, prod=args.prod)
+    emit(args, result, lambda: "\n".join(result["done"]))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser = _Parser(prog="mlvc", description="Model versioning on plain git.")
+    parser.add_argument("-C", metavar="PATH", default=".", help="run as if started in PATH")
+    parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("init", parents=[common], help="make the repository a registry")
+    p.add_argument("--prod", default=None, help="the prod branch's name (default: prod)")
+    p.set_defaults(func=cmd_init)
+    p = sub.add_parser("demo", parents=[common], help="create a realistic demo registry")
+    p.add_argument("path")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("branches", parents=[common], help="list branches with their last commit")
+    p.set_defaults(func=cmd_branches)
+    p = sub.add_parser("grid", parents=[common], help="every branch against every artifact")
+    p.set_defaults(func=cmd_grid)
+    p = sub.add_parser("diff", parents=[common],
+                       help="metrics of B against A (defaults: A prod, B the working tree)")
+    p.add_argument("a", nargs="?", metavar="A")
+    p.add_argument("b", nargs="?", metavar="B")
+    p.add_argument("--only-changed", action="store_true", help="hide metrics that are the same")
+    p.set_defaults(func=cmd_diff)
+    p = sub.add_parser("history", parents=[common], help="a metric along a branch's history")
+    p.add_argument("metric")
+    p.add_argument("-b", "--branch", default=None)
+    p.add_argument("-n", "--limit", type=int, default=50)
+    p.set_defaults(func=cmd_history)
+    p = sub.add_parser("lineage", parents=[common], help="where a model came from")
+    p.add_argument("model", nargs="?", default=None, help="model name or path (default: the model)")
+    p.add_argument("-b", "--branch", default=None)
+    p.set_defaults(func=cmd_lineage)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `mlvc`; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MlvcError as exc:
+        print(f"mlvc: {_one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"mlvc: {_one_line(str(BadInput(exc)))}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a corrupt repository, or a bug: still one line
+        if os.environ.get("MLVC_DEBUG"):
+            raise
+        name = type(exc).__name__
+        print(f"mlvc: unexpected {name}: {_one_line(str(exc))} (MLVC_DEBUG=1 shows where)",
+              file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    from mlvc_tui.safetext import visible
+
+    return visible(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""`mlvc promote`, `approve`, `rollback` and `versions`: merge-to-prod from scripts and CI.
+
+Exit codes: 0 done (or a dry run that would pass), 1 refused (a gate, a conflict, a
+concurrent change, a dirty working tree, a cancelled confirmation), 2 bad usage. Changing
+an environment asks for confirmation on a terminal; without one, ``--yes`` is required.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from mlvc_tui.engine.errors import BadInput, Refused
+
+__all__ = ["register"]
+
+
+def _confirm_possible(args: argparse.Namespace, what: str) -> None:
+    """Refuse early (exit 2) when there is nobody to ask and no --yes."""
+    if not args.yes and not args.dry_run and not sys.stdin.isatty():
+        raise BadInput(f"{what} changes an environment: pass --yes to confirm "
+                       "(there is no terminal to ask)")
+
+
+def _ask(question: str) -> None:
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise Refused("cancelled: nothing was changed")
+
+
+def _stream(args: argparse.Namespace) -> Any:
+    if args.json:
+        return None
+    from mlvc_tui.safetext import visible
+
+    def out(line: str) -> None:
+        sys.stderr.write(f"  | {visible(line)}\n")
+        sys.stderr.flush()
+
+    return out
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.common import emit, open_registry
+    from mlvc_tui.cli.promote_render import done_json, plan_json, render_plan
+    from mlvc_tui.engine.promotion.promote import apply_promotion, plan_promotion
+
+    _confirm_possible(args, "promote")
+    with open_registry(args) as reg:
+        plan = plan_promotion(reg, args.branch, args.to, on_output=_stream(args))
+        value = plan_json(plan)
+        if args.dry_run or not plan.ok:
+            emit(args, value, lambda: render_plan(plan))
+            if not plan.ok:
+                first = plan.failed[0]
+                raise Refused(f"gate {first.name} failed: {first.reason}; nothing was changed")
+            return 0
+        if not args.json:
+            emit(args, value, lambda: render_plan(plan))
+        if not args.yes:
+            _ask(f"Promote {plan.branch} into {plan.target}"
+                 + (f" as {plan.tag}?" if plan.tag else "?"))
+        done = apply_promotion(reg, plan)
+    if args.json:
+        emit(args, done_json(value, done), lambda: None)
+    else:
+        print(f"promoted {plan.branch} ({plan.candidate.short_id}) into {plan.target}: "
+              f"commit {done.commit[:8]}" + (f", tag {done.tag}" if done.tag else ""))
+        for tag in done.repaired:
+            print(f"recreated tag {tag} (an earlier promotion was interrupted)")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.common import emit, open_registry
+    from mlvc_tui.cli.promote_render import done_json, render_rollback, rollback_json
+    from mlvc_tui.engine.promotion.rollback import apply_rollback, plan_rollback
+
+    _confirm_possible(args, "rollback")
+    with open_registry(args) as reg:
+        plan = plan_rollback(reg, args.to, args.branch)
+        value = rollback_json(plan)
+        if args.dry_run or not args.json:
+            emit(args, value, lambda: render_rollback(plan))
+        if args.dry_run:
+            return 0
+        if not args.yes:
+            _ask(f"Roll {plan.target} back to {plan.to.tag or plan.to.version}?")
+        done = apply_rollback(reg, plan)
+    if args.json:
+        emit(args, done_json(value, done), lambda: None)
+    else:
+        print(f"rolled {plan.target} back to {plan.to.tag or plan.to.version}: "
+              f"commit {done.commit[:8]}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.common import emit, open_registry
+    from mlvc_tui.engine.promotion.approvals import approvals_of, approve
+
+    with open_registry(args) as reg:
+        added, mine = approve(reg, args.branch, args.user)
+        everyone = approvals_of(reg, mine.commit)
+    value = {"branch": args.branch, "commit": mine.commit, "added": added,
+             "approval": mine, "approvals": everyone}
+    verb = "approved" if added else "already approved"
+    lines = [f"{verb} {args.branch} ({mine.commit[:8]}) as {mine.user}",
+             f"{len(everyone)} approval(s): " + ", ".join(a.user for a in everyone)]
+    from mlvc_tui.safetext import visible
+
+    emit(args, value, lambda: "\n".join(visible(line) for line in lines))
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from mlvc_tui.cli.common import emit, open_registry
+    from mlvc_tui.cli.promote_render import render_versions, versions_json
+    from mlvc_tui.engine.promotion.versions import repair_tags, version_history
+
+    with open_registry(args) as reg:
+        target = args.branch or reg.prod
+        if target is None:
+            raise BadInput("no prod branch (looked for prod, main, master): name one with -b")
+        entries = version_history(reg, target)
+        repaired = repair_tags(reg, entries)
+        if repaired:
+            entries = version_history(reg, target)
+    emit(args, versions_json(entries, repaired), lambda: render_versions(entries))
+    if repaired and not args.json:
+        print("recreated missing tag(s): " + ", ".join(repaired), file=sys.stderr)
+    return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add promote, approve, rollback and versions to the `mlvc` parser."""
+    p = sub.add_parser("promote", parents=[common],
+                       help="merge a branch into an environment, through the gates")
+    p.add_argument("branch")
+    p.add_argument("--to", default=None, metavar="ENV", help="target branch (default: prod)")
+    p.add_argument("--dry-run", action="store_true", help="run every gate, change nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_promote)
+    p = sub.add_parser("approve", parents=[common], help="approve the commit a branch is at")
+    p.add_argument("branch")
+    p.add_argument("--user", default=None, help="approver (default: your git identity)")
+    p.set_defaults(func=cmd_approve)
+    p = sub.add_parser("rollback", parents=[common],
+                       help="restore an earlier version's model as a new commit")
+    p.add_argument("--to", default=None, metavar="VERSION",
+                   help="version to restore (default: the one before the current)")
+    p.add_argument("-b", "--branch", default=None, metavar="ENV",
+                   help="environment (default: prod)")
+    p.add_argument("--dry-run", action="store_true", help="show what it restores, change nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_rollback)
+    p = sub.add_parser("versions", parents=[common], help="every promotion and rollback")
+    p.add_argument("-b", "--branch", default=None, metavar="ENV",
+                   help="environment (default: prod)")
+    p.set_defaults(func=cmd_versions)

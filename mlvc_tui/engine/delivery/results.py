@@ -1,0 +1,132 @@
+"""Experiment results, ``monitoring/experiments/results.csv``: one row per served unit.
+
+Columns are found by name (case-insensitive; any order; extra columns ignored):
+a time (``timestamp``, ``time``, ``ts``, ``date``), a unit (``unit_id``, ``unit``,
+``user_id``, ``user``), a ``variant`` (or ``arm``, ``group``), an outcome (``outcome``,
+``reward``, ``converted``, ``conversion``, ``value``), and optionally ``latency_ms`` (or
+``latency``) and ``error`` (0/1, true/false). Rows that cannot be read are counted and the
+first few reasons kept; they never stop the report. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mlvc_tui.engine.errors import BadInput
+
+__all__ = ["RESULTS_PATH", "Results", "parse_results"]
+
+RESULTS_PATH = "monitoring/experiments/results.csv"
+_NAMES = {
+    "time": ("timestamp", "time", "ts", "date", "datetime"),
+    "unit": ("unit_id", "unit", "user_id", "user", "customer_id"),
+    "variant": ("variant", "arm", "group"),
+    "outcome": ("outcome", "reward", "converted", "conversion", "value"),
+    "latency": ("latency_ms", "latency"),
+    "error": ("error", "errors", "failed"),
+}
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no", "")
+MAX_ERRORS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    """The readable rows of one results file, column by column, in file order."""
+
+    times: tuple[float, ...]  # POSIX seconds (NaN when the cell is not an ISO time)
+    units: tuple[str, ...]
+    variants: tuple[str, ...]
+    outcomes: tuple[float, ...]
+    latencies: tuple[float, ...]  # NaN where absent
+    errors: tuple[int, ...]  # 0/1; all 0 without an error column
+    outcome_name: str
+    has_latency: bool
+    has_error: bool
+    bad_rows: int = 0
+    problems: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def only(self, keep: set[str]) -> Results:
+        """The rows whose variant cell is in ``keep``."""
+        idx = [i for i, v in enumerate(self.variants) if v in keep]
+        pick = lambda col: tuple(col[i] for i in idx)  # noqa: E731
+        return Results(pick(self.times), pick(self.units), pick(self.variants),
+                       pick(self.outcomes), pick(self.latencies), pick(self.errors),
+                       self.outcome_name, self.has_latency, self.has_error, self.bad_rows,
+                       self.problems)
+
+
+def _when(cell: str) -> float:
+    try:
+        stamp = datetime.fromisoformat(cell)
+    except ValueError:
+        return math.nan
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def parse_results(data: bytes) -> Results:
+    """Read a results file; BadInput when it is not one (binary, no header, no columns)."""
+    if b"\0" in data:
+        raise BadInput("results file is binary, not CSV text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"results file is not UTF-8 text (byte {exc.start})") from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise BadInput("results file is empty")
+    names = [h.strip().lower() for h in header]
+    col: dict[str, int] = {}
+    for role, options in _NAMES.items():
+        found = next((names.index(o) for o in options if o in names), None)
+        if found is not None:
+            col[role] = found
+    missing = [r for r in ("time", "unit", "variant", "outcome") if r not in col]
+    if missing:
+        raise BadInput(f"results header lacks a {missing[0]} column (expected e.g. "
+                       "timestamp,unit_id,variant,outcome[,latency_ms,error])")
+    times: list[float] = []
+    units: list[str] = []
+    variants: list[str] = []
+    outcomes: list[float] = []
+    latencies: list[float] = []
+    errors: list[int] = []
+    bad, problems = 0, []
+    lat, err = col.get("latency"), col.get("error")
+    for line, cells in enumerate(reader, 2):
+        if not cells or not any(c.strip() for c in cells):
+            continue
+        try:
+            if len(cells) != len(header):
+                raise ValueError(f"expected {len(header)} fields, got {len(cells)}")
+            outcome = float(cells[col["outcome"]])
+            if not math.isfinite(outcome):
+                raise ValueError(f"outcome {cells[col['outcome']]!r} is not finite")
+            unit, variant = cells[col["unit"]].strip(), cells[col["variant"]].strip()
+            if not unit or not variant:
+                raise ValueError("empty unit" if not unit else "empty variant")
+            latency = float(cells[lat]) if lat is not None and cells[lat].strip() else math.nan
+            flag = cells[err].strip().lower() if err is not None else ""
+            if flag not in _TRUE + _FALSE:
+                raise ValueError(f"error {flag!r} is not 0/1")
+        except ValueError as exc:
+            bad += 1
+            if len(problems) < MAX_ERRORS:
+                problems.append(f"line {line}: {str(exc)[:80]}")
+            continue
+        times.append(_when(cells[col["time"]].strip()))
+        units.append(unit)
+        variants.append(variant)
+        outcomes.append(outcome)
+        latencies.append(latency)
+        errors.append(int(flag in _TRUE))
+    return Results(tuple(times), tuple(units), tuple(variants), tuple(outcomes),
+                   tuple(latencies), tuple(errors), header[col["outcome"]].strip(),
+                   lat is not None, err is not None, bad, tuple(problems))

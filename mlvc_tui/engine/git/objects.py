@@ -1,0 +1,217 @@
+"""Reading git objects by id, each at most once per process (ids never change meaning).
+
+Registries keep most subtrees in common between branches, so flattening a tree is cached
+per subtree id: re-reading a registry where one branch moved costs about that branch.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+
+from dulwich.object_store import BaseObjectStore
+from dulwich.objects import Commit, hex_to_sha, parse_tree
+
+from mlvc_tui.engine.git.blobio import loose_size
+from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.packread import PackReader
+from mlvc_tui.engine.values import CommitInfo, Storage
+
+__all__ = ["BlobInfo", "ObjectReader", "TreeEntry", "decode", "encode"]
+
+LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+LFS_MAX_POINTER = 1024
+GITLINK = 0o160000
+
+
+def decode(raw: bytes) -> str:
+    """Bytes from git (paths, names) to str, keeping undecodable bytes round-trippable."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    """The inverse of `decode`."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """A file in a flattened tree."""
+
+    mode: int
+    sha: str
+
+    @property
+    def is_gitlink(self) -> bool:
+        return self.mode == GITLINK
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """What a blob is, without keeping its bytes."""
+
+    size: int
+    storage: Storage
+    id: str  # blob id, or the LFS oid for an LFS pointer
+
+
+def _parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
+    if not data.startswith(LFS_PREFIX):
+        return None
+    fields = dict(
+        line.split(" ", 1) for line in data.decode("ascii", "replace").splitlines() if " " in line
+    )
+    oid, size = fields.get("oid", ""), fields.get("size", "")
+    if not oid.startswith("sha256:") or not size.isdigit():
+        return None
+    return oid.removeprefix("sha256:"), int(size)
+
+
+class ObjectReader:
+    """Cached reads of commits, trees and blobs from one object store."""
+
+    def __init__(self, store: BaseObjectStore, cache: ObjectCache | None = None) -> None:
+        self.store = store
+        self.cache = cache or ObjectCache(None)
+        self._commits: dict[str, tuple[CommitInfo, str]] = {}
+        self._trees = self.cache.trees
+        self._sizes = self.cache.sizes
+        self._flat: dict[str, dict[str, TreeEntry]] = {}
+        self._named: dict[str, dict[str, tuple[int, str]]] = {}
+        self._blobs: dict[tuple[str, bool], BlobInfo] = {}
+        self._packs: PackReader | None = None
+
+    def forget_packs(self) -> None:
+        """Look for new packs on the next read (after a fetch, a gc or a push)."""
+        self._packs = None
+
+    def _pack_reader(self) -> PackReader | None:
+        if self._packs is None:
+            try:
+                self._packs = PackReader(list(self.store.packs))  # type: ignore[attr-defined]
+            except Exception:  # not a pack-based store
+                return None
+        return self._packs
+
+    def raw(self, sha: str) -> bytes:
+        """An object's content, from the fast pack path where it can, else from dulwich."""
+        reader = self._pack_reader()
+        if reader is not None:
+            try:
+                found = reader.raw(hex_to_sha(sha.encode("ascii")))
+            except Exception:  # private pack layout changed: use the public path
+                found = None
+            if found is not None:
+                return found[1]
+        return self.store.get_raw(sha.encode("ascii"))[1]
+
+    def commit(self, sha: str) -> tuple[CommitInfo, str]:
+        """The commit's info and its tree id."""
+        hit = self._commits.get(sha)
+        if hit is None:
+            obj = self.store[sha.encode("ascii")]
+            if not isinstance(obj, Commit):
+                raise KeyError(sha)
+            info = CommitInfo(
+                id=sha,
+                author=decode(obj.author),
+                time=obj.author_time,
+                tz_offset=obj.author_timezone,
+                message=decode(obj.message).rstrip("\n"),
+                parents=tuple(p.decode("ascii") for p in obj.parents),
+            )
+            hit = self._commits[sha] = (info, obj.tree.decode("ascii"))
+        return hit
+
+    def tree(self, sha: str) -> tuple[tuple[str, int, str], ...]:
+        """The entries (name, mode, id) of one tree object."""
+        hit = self._trees.get(sha)
+        if hit is None:
+            raw = self.raw(sha)
+            hit = self._trees[sha] = tuple(
+                (decode(name), mode, hexsha.decode("ascii"))
+                for name, mode, hexsha in parse_tree(raw, 20)
+            )
+        return hit
+
+    def files(self, tree_sha: str) -> dict[str, TreeEntry]:
+        """Every file (and gitlink) below a tree, by path relative to it."""
+        hit = self._flat.get(tree_sha)
+        if hit is None:
+            hit = {}
+            for name, mode, sha in self.tree(tree_sha):
+                if stat.S_ISDIR(mode):
+                    for path, entry in self.files(sha).items():
+                        hit[f"{name}/{path}"] = entry
+                else:
+                    hit[name] = TreeEntry(mode, sha)
+            self._flat[tree_sha] = hit
+        return hit
+
+    def lookup(self, tree_sha: str, path: str) -> tuple[int, str] | None:
+        """(mode, id) of a path below a tree, or None."""
+        mode, sha = stat.S_IFDIR, tree_sha
+        for part in path.strip("/").split("/"):
+            if not stat.S_ISDIR(mode):
+                return None
+            named = self._named.get(sha)
+            if named is None:
+                named = self._named[sha] = {n: (m, s) for n, m, s in self.tree(sha)}
+            entry = named.get(part)
+            if entry is None:
+                return None
+            mode, sha = entry
+        return mode, sha
+
+    def blob(self, sha: str) -> bytes:
+        """A blob's bytes (the pointer text for an LFS file)."""
+        return self.raw(sha)
+
+    def blob_info(self, sha: str, maybe_lfs: bool = False) -> BlobInfo:
+        """Size and storage of a blob; an LFS pointer reports the real file's oid and size.
+
+        Only blobs at paths marked ``filter=lfs`` (``maybe_lfs``) are read for a pointer, as
+        git does; the others' sizes come from their pack headers, without inflating them.
+        """
+        key = (sha, maybe_lfs)
+        hit = self._blobs.get(key)
+        if hit is None:
+            size = self.size(sha)
+            pointer = None
+            if maybe_lfs and size < LFS_MAX_POINTER:
+                pointer = _parse_lfs_pointer(self.blob(sha))
+            if pointer is not None:
+                hit = BlobInfo(size=pointer[1], storage=Storage.LFS, id=pointer[0])
+            else:
+                hit = BlobInfo(size=size, storage=Storage.BLOB, id=sha)
+            self._blobs[key] = hit
+        return hit
+
+    def size(self, sha: str) -> int:
+        """An object's size from its pack entry (a delta's header holds the result's size).
+
+        dulwich has no public call for this, so any surprise falls back to a full read.
+        """
+        hit = self._sizes.get(sha)
+        if hit is None:
+            size = None
+            reader = self._pack_reader()
+            if reader is not None:
+                try:
+                    size = reader.size(hex_to_sha(sha.encode("ascii")))
+                except Exception:  # private pack layout changed: read it whole
+                    size = None
+            if size is None and hasattr(self.store, "path"):  # a loose object: its header
+                size = loose_size(self.store.path, sha)
+            hit = self._sizes[sha] = size if size is not None else len(self.blob(sha))
+        return hit
+
+    def first_parent_chain(self, sha: str, limit: int) -> list[CommitInfo]:
+        """The commit and its first parents, newest first, at most ``limit``."""
+        chain: list[CommitInfo] = []
+        current: str | None = sha
+        while current is not None and len(chain) < limit:
+            info, _ = self.commit(current)
+            chain.append(info)
+            current = info.parents[0] if info.parents else None
+        return chain

@@ -1,0 +1,68 @@
+"""Reading every branch and tag ref in one pass: packed-refs plus the loose files.
+
+dulwich's `as_dict` validates and follows each ref on its own (a file open per packed ref),
+which dominates a refresh of a registry with hundreds of branches. Repositories using
+reftable, or anything unexpected, fall back to dulwich.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dulwich.repo import Repo
+
+from mlvc_tui.engine.git.objects import decode
+
+__all__ = ["read_refs"]
+
+_PREFIXES = ("refs/heads/", "refs/remotes/", "refs/tags/")
+_HEXDIGITS = frozenset("0123456789abcdef")
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) == 40 and set(text) <= _HEXDIGITS
+
+
+def _with_dulwich(repo: Repo) -> dict[str, str]:
+    return {
+        decode(name): sha.decode("ascii")
+        for name, sha in repo.refs.as_dict().items()
+        if decode(name).startswith(_PREFIXES)
+    }
+
+
+def read_refs(repo: Repo) -> dict[str, str]:
+    """Branch, remote-tracking and tag refs -> object id (symbolic refs left out)."""
+    common = Path(repo.commondir())
+    if (common / "reftable").exists():
+        return _with_dulwich(repo)
+    refs: dict[str, str] = {}
+    try:
+        packed = (common / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        packed = b""
+    except OSError:
+        return _with_dulwich(repo)
+    for line in packed.splitlines():
+        if not line or line[:1] in (b"#", b"^"):
+            continue
+        sha, _, name = line.partition(b" ")
+        text = decode(name)
+        if text.startswith(_PREFIXES) and _is_sha(sha.decode("ascii", "replace")):
+            refs[text] = sha.decode("ascii")
+    for top in ("heads", "remotes", "tags"):
+        base = common / "refs" / top
+        for folder, _, names in os.walk(base):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    value = path.read_bytes().strip().decode("ascii", "replace")
+                except OSError:
+                    continue  # deleted meanwhile
+                ref = path.relative_to(common).as_posix()
+                if _is_sha(value):
+                    refs[ref] = value
+                elif not value.startswith("ref: "):
+                    refs.pop(ref, None)  # being written: the packed value, if any, stays
+    return refs

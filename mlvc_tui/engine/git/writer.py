@@ -1,0 +1,272 @@
+"""Writing to a branch without checking it out: trees and commits in the object store, then
+a compare-and-swap of the ref, then (when that branch is checked out) its working tree.
+
+A write either moves the branch to a commit that holds everything, or moves nothing: objects
+written before a failed or interrupted swap are unreachable and harmless to `git fsck`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from dulwich.file import FileLocked
+from dulwich.index import index_entry_from_stat
+from dulwich.objects import Blob, Commit, Tree
+from dulwich.refs import check_ref_format
+
+from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine.git.files import checkout_blob, worktree_holds
+from mlvc_tui.engine.git.objects import decode, encode
+from mlvc_tui.engine.git.objwrite import add_object
+
+if TYPE_CHECKING:
+    from mlvc_tui.engine.registry import Registry
+
+__all__ = [
+    "FileChange",
+    "Transaction",
+    "check_branch_name",
+    "check_path",
+    "identity",
+    "make_commit",
+    "move_branch",
+    "write_tree",
+]
+
+FILE_MODE = 0o100644
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """A file to write (``blob_id`` set) or delete (``blob_id`` None) at ``path``."""
+
+    path: str
+    blob_id: str | None
+    mode: int = FILE_MODE
+
+
+def check_path(path: str) -> str:
+    """A repository-relative path, refused when it could escape or touch `.git`."""
+    parts = path.split("/")
+    if (not path or path.startswith("/") or "\x00" in path
+            or any(p in ("", ".", "..") for p in parts)
+            or any(p.lower() == ".git" for p in parts)):
+        raise BadInput(f"{path!r} is not a valid path inside the repository")
+    return path
+
+
+def check_branch_name(name: str) -> str:
+    """A branch name git accepts, else BadInput."""
+    if not name or name.startswith("-") or not check_ref_format(b"refs/heads/" + encode(name)):
+        raise BadInput(f"{name!r} is not a valid branch name")
+    return name
+
+
+def identity(reg: Registry) -> bytes:
+    """``Name <email>`` from GIT_AUTHOR_*, the repository's config, else the login."""
+    name, email = os.environ.get("GIT_AUTHOR_NAME"), os.environ.get("GIT_AUTHOR_EMAIL")
+    config = reg.repo.get_config_stack()
+    try:
+        name = name or decode(config.get((b"user",), b"name"))
+        email = email or decode(config.get((b"user",), b"email"))
+    except KeyError:
+        pass
+    user = os.environ.get("USER") or "mlvc"
+    return encode(f"{name or user} <{email or f'{user}@{socket.gethostname()}'}>")
+
+
+def write_tree(reg: Registry, base: str | None, changes: list[FileChange]) -> str:
+    """The id of ``base`` (a tree id, or None for empty) with ``changes`` applied."""
+    store = reg.repo.object_store
+    nested: dict[str, list[FileChange]] = {}
+    here: dict[str, FileChange] = {}
+    for change in changes:
+        head, sep, rest = change.path.partition("/")
+        if sep:
+            nested.setdefault(head, []).append(FileChange(rest, change.blob_id, change.mode))
+        else:
+            here[head] = change
+    entries = {name: (mode, sha) for name, mode, sha in reg.objects.tree(base)} if base else {}
+    for name, sub in nested.items():
+        old = entries.get(name)
+        if old is not None and not stat.S_ISDIR(old[0]):
+            raise BadInput(f"{name} is a file on this branch, not a folder")
+        subtree = write_tree(reg, old[1] if old else None, sub)
+        if reg.objects.tree(subtree):
+            entries[name] = (stat.S_IFDIR, subtree)
+        else:
+            entries.pop(name, None)
+    for name, change in here.items():
+        if change.blob_id is None:
+            entries.pop(name, None)
+        elif name in entries and stat.S_ISDIR(entries[name][0]):
+            raise BadInput(f"{name} is a folder on this branch, not a file")
+        else:
+            entries[name] = (change.mode, change.blob_id)
+    tree = Tree()
+    for name, (mode, sha) in entries.items():
+        tree.add(encode(name), mode, sha.encode("ascii"))
+    add_object(store, tree)
+    return tree.id.decode("ascii")
+
+
+def make_commit(
+    reg: Registry, tree: str, parents: list[str], message: str, author: bytes | None = None
+) -> str:
+    """Write a commit object; its id."""
+    commit = Commit()
+    commit.tree = tree.encode("ascii")
+    commit.parents = [p.encode("ascii") for p in parents]
+    commit.author = commit.committer = author or identity(reg)
+    commit.author_time = commit.commit_time = int(time.time())
+    offset = -time.timezone if not time.localtime().tm_isdst else -time.altzone
+    commit.author_timezone = commit.commit_timezone = offset
+    commit.message = encode(message.rstrip("\n") + "\n")
+    add_object(reg.repo.object_store, commit)
+    return commit.id.decode("ascii")
+
+
+def _disk_matches(reg: Registry, root: Path, path: str, blob_id: str | None) -> bool:
+    target = root / path
+    if blob_id is None:
+        return not target.exists()
+    return worktree_holds(reg, target, blob_id)  # an LFS file may hold content, not pointer
+
+
+def move_branch(
+    reg: Registry, branch: str, old: str | None, new: str, message: str,
+    old_tree: str | None = None,
+) -> None:
+    """Compare-and-swap ``refs/heads/<branch>`` from ``old`` (None: must not exist) to ``new``.
+
+    When the branch is checked out, the working tree must hold ``old``'s version of every
+    path the move changes (else Refused, nothing moved); those paths are then updated.
+    """
+    ref = b"refs/heads/" + encode(check_branch_name(branch))
+    current = reg.repo.refs.read_ref(ref)
+    if (current.decode("ascii", "replace") if current else None) != old:
+        _raise_moved(branch, old, current)
+    checked_out = not reg.bare and reg.repo.refs.read_ref(b"HEAD") == b"ref: " + ref
+    new_tree = reg.objects.commit(new)[1]
+    changed: dict[str, tuple[str | None, str | None]] = {}
+    if checked_out:
+        before = reg.objects.files(old_tree) if old_tree else {}
+        after = reg.objects.files(new_tree)
+        for path in before.keys() | after.keys():
+            a, b = before.get(path), after.get(path)
+            if (a.sha if a else None) != (b.sha if b else None):
+                changed[path] = (a.sha if a else None, b.sha if b else None)
+        root = Path(reg.repo.path)
+        dirty = sorted(p for p, (a, _) in changed.items() if not _disk_matches(reg, root, p, a))
+        if dirty:
+            raise Refused(
+                f"{branch} is checked out and has uncommitted changes to {dirty[0]}"
+                f"{f' and {len(dirty) - 1} more' if len(dirty) > 1 else ''}: "
+                "commit or stash them first; nothing was changed"
+            )
+    who = identity(reg)
+    try:
+        ok = (reg.repo.refs.add_if_new(ref, new.encode("ascii"), committer=who,
+                                       message=encode(message))
+              if old is None else
+              reg.repo.refs.set_if_equals(ref, old.encode("ascii"), new.encode("ascii"),
+                                          committer=who, message=encode(message)))
+    except FileLocked:
+        raise Refused(f"{branch} is being written by another process: nothing was changed, "
+                      "try again") from None
+    if not ok:
+        _raise_moved(branch, old, reg.repo.refs.read_ref(ref))
+    if changed:
+        _update_worktree(reg, changed)
+    reg.refresh()
+
+
+def _raise_moved(branch: str, old: str | None, now: bytes | None) -> None:
+    found = now.decode("ascii", "replace")[:8] if now else "nothing"
+    raise Refused(
+        f"{branch} moved meanwhile (expected {old[:8] if old else 'no branch'}, "
+        f"found {found}): nothing was changed, try again"
+    )
+
+
+def _update_worktree(reg: Registry, changed: Mapping[str, tuple[str | None, str | None]]) -> None:
+    root = Path(reg.repo.path)
+    index = reg.repo.open_index()
+    for path, (_, blob_id) in sorted(changed.items()):
+        target = root / path
+        key = encode(path)
+        if blob_id is None:
+            target.unlink(missing_ok=True)
+            if key in index:
+                del index[key]
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        checkout_blob(reg, blob_id, target)  # in chunks; LFS content for an LFS pointer
+        index[key] = index_entry_from_stat(os.lstat(target), blob_id.encode("ascii"))
+    index.write()
+
+
+class Transaction:
+    """Several file writes to one branch as one commit: ``with reg.transaction(...) as tx``.
+
+    The commit happens when the block ends without an exception; nothing is written if it
+    raises. The branch moves by compare-and-swap from the commit it had when the block began;
+    a branch that does not exist yet starts at ``start`` (a ref), or as a root commit.
+    """
+
+    def __init__(
+        self, reg: Registry, branch: str, message: str, start: str | None = None
+    ) -> None:
+        self.reg = reg
+        self.branch = check_branch_name(branch)
+        self.message = message
+        reg.refresh()
+        self.base = reg.branch_tip(branch)
+        self.new_branch = self.base is None
+        self.parent = self.base or (reg.resolve(start) if start else None)
+        self.changes: dict[str, FileChange] = {}
+        self.commit_id: str | None = None
+
+    def put(self, path: str, data: bytes, mode: int = FILE_MODE) -> str:
+        """Stage ``data`` at ``path``; the blob id."""
+        blob = Blob.from_string(data)
+        add_object(self.reg.repo.object_store, blob)
+        return self.put_blob(path, blob.id.decode("ascii"), mode)
+
+    def put_blob(self, path: str, blob_id: str, mode: int = FILE_MODE) -> str:
+        """Stage an existing blob at ``path``."""
+        self.changes[check_path(path)] = FileChange(path, blob_id, mode)
+        return blob_id
+
+    def delete(self, path: str) -> None:
+        """Stage the removal of ``path``."""
+        self.changes[check_path(path)] = FileChange(path, None)
+
+    def commit(self) -> str:
+        """Write the commit and move the branch; the new commit id."""
+        base_tree = self.reg.objects.commit(self.parent)[1] if self.parent else None
+        tree = write_tree(self.reg, base_tree, list(self.changes.values()))
+        if tree == base_tree and not self.new_branch:
+            raise Refused(f"nothing to commit on {self.branch}: the files are already there")
+        parents = [self.parent] if self.parent else []
+        self.commit_id = make_commit(self.reg, tree, parents, self.message)
+        move_branch(self.reg, self.branch, self.base, self.commit_id, f"mlvc: {self.message}",
+                    old_tree=self.reg.objects.commit(self.base)[1] if self.base else None)
+        return self.commit_id
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if t is None:
+            self.commit()

@@ -1,0 +1,185 @@
+"""Promotion (merge-to-prod): a plan (merge in memory, gates, version), then the writes.
+
+``plan_promotion`` changes nothing; ``apply_promotion`` writes the plan's merge commit and
+tag in the order promotion_writes.py describes, moving the target by compare-and-swap from
+the commit the plan was made against. The check gate may run inside the plan, or after it
+(``run_check=False``, then ``run_plan_check``) so that a UI can show the other gates first.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from mlvc_tui.engine import metrics as metric_files
+from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine.git.merge import MergeResult, merge_commits, write_merge_tree
+from mlvc_tui.engine.promotion.approvals import approvals_of
+from mlvc_tui.engine.promotion.checkrun import OutputSink, run_check
+from mlvc_tui.engine.promotion.gates import approval_gate, metric_gates
+from mlvc_tui.engine.promotion.records import GateResult, PromotionRecord, render_message
+from mlvc_tui.engine.promotion.repo_gates import (
+    has_model,
+    merge_gate,
+    result_metrics,
+    stage_gate,
+    target_settings,
+    worktree_gate,
+)
+from mlvc_tui.engine.promotion.versions import bump, compute_bump, latest_version, model_name
+from mlvc_tui.engine.promotion.writes import (
+    PromotionDone,
+    finish,
+    pause_point,
+    recorded_metrics,
+    stamp,
+    write_commit,
+)
+from mlvc_tui.engine.values import CommitInfo, MetricDiff
+
+if TYPE_CHECKING:
+    from mlvc_tui.engine.registry import Registry
+
+__all__ = ["CHECK_PENDING", "PromotionDone", "PromotionPlan", "apply_promotion",
+           "plan_promotion", "run_plan_check"]
+
+CHECK_PENDING = "waiting to run"
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionPlan:
+    """What promoting ``branch`` into ``target`` would do, and whether the gates let it."""
+
+    branch: str
+    target: str
+    candidate: CommitInfo
+    target_commit: str
+    merge: MergeResult
+    diff: MetricDiff  # the target now against the target after the promotion
+    gates: tuple[GateResult, ...]
+    primary: str | None
+    model: str | None = None
+    version: str | None = None  # versions and tags are given on prod only
+    previous: str | None = None
+    bump: str | None = None
+    bump_reason: str = ""
+    tag: str | None = None
+    approvals: tuple[str, ...] = ()
+    check: tuple[str, float] | None = None  # (command, timeout) while the check has not run
+
+    @property
+    def ok(self) -> bool:
+        return self.check is None and all(g.passed for g in self.gates)
+
+    @property
+    def failed(self) -> tuple[GateResult, ...]:
+        return tuple(g for g in self.gates if not g.passed and g.reason != CHECK_PENDING)
+
+
+def plan_promotion(
+    reg: Registry, branch: str, target: str | None = None,
+    on_output: OutputSink | None = None, *, run_check: bool = True,
+) -> PromotionPlan:
+    """Merge ``branch`` into ``target`` (default prod) in memory and run every gate."""
+    reg.refresh()
+    target = target or reg.prod
+    if target is None:
+        raise BadInput("no prod branch (looked for prod, main, master): name one with --to")
+    target_tip = reg.branch_tip(target)
+    if target_tip is None:
+        raise BadInput(f"no branch named {target!r} to promote into")
+    candidate = reg.commit(branch)
+    if candidate.id == target_tip or branch == target:
+        raise BadInput(f"{branch} is {target} itself: name another branch to promote")
+    merge = merge_commits(reg, target_tip, candidate.id)
+    target_tree = reg.objects.commit(target_tip)[1]
+    target_files = {p: (e.mode, e.sha) for p, e in reg.objects.files(target_tree).items()}
+    if merge.up_to_date or (not merge.conflicts and merge.files == target_files):
+        raise Refused(f"{target} already has everything on {branch} ({candidate.short_id}): "
+                      "nothing to promote")
+    settings, rules = target_settings(reg, target, target_tree)
+    cand_tree = reg.objects.commit(candidate.id)[1]
+    files = dict(merge.files) if not merge.conflicts else {
+        p: (e.mode, e.sha) for p, e in reg.objects.files(cand_tree).items()}
+    after = result_metrics(reg, merge) if not merge.conflicts else reg.metrics_of_tree(cand_tree)
+    before = reg.metrics_of_tree(target_tree)
+    primary = reg.primary_metric()
+    gates = [merge_gate(branch, target, merge)]
+    gates += metric_gates(settings, reg.config, primary, has_model(reg, files), after, before,
+                          target)
+    approvers = tuple(a.user for a in approvals_of(reg, candidate.id))
+    if settings.approvals:
+        gates.append(approval_gate(settings, approvers, candidate.id))
+    if settings.require_stage:
+        gates.append(stage_gate(reg, settings.require_stage, target, candidate))
+    if (tree_gate := worktree_gate(reg, target, target_tree, files)) is not None:
+        gates.append(tree_gate)
+    check = None
+    if settings.check and merge.conflicts:
+        gates.append(GateResult("check", False, "not run: the merge has code conflicts"))
+    elif settings.check:
+        gates.append(GateResult("check", False, CHECK_PENDING))
+        check = (settings.check, settings.check_timeout)
+    diff = MetricDiff(target, branch, metric_files.diff_metrics(before, after, reg.config))
+    plan = PromotionPlan(branch, target, candidate, target_tip, merge, diff, tuple(gates),
+                         primary, approvals=approvers, check=check)
+    if target == reg.prod:
+        model = model_name(reg, target)
+        prev = latest_version(reg, model, target)
+        old = {p: sha for p, (_, sha) in target_files.items()}
+        kind, why = compute_bump(reg, rules, old, {p: sha for p, (_, sha) in files.items()},
+                                 before, after, primary, lambda sha: merge.blob(reg, sha))
+        version = bump(prev, kind)
+        plan = replace(plan, model=model, version=version, tag=f"{model}@v{version}",
+                       previous=".".join(map(str, prev)) if prev else None,
+                       bump=kind if prev else "first",
+                       bump_reason=why if prev else "the first version of this model")
+    return run_plan_check(reg, plan, on_output) if run_check else plan
+
+
+def run_plan_check(
+    reg: Registry, plan: PromotionPlan, on_output: OutputSink | None = None,
+    cancel: threading.Event | None = None,
+) -> PromotionPlan:
+    """Run the plan's check command (when it has one still to run); the completed plan.
+
+    Setting ``cancel`` stops the command; the check gate then fails.
+    """
+    if plan.check is None:
+        return plan
+    command, timeout = plan.check
+    env = {"MLVC_SOURCE": plan.branch, "MLVC_TARGET": plan.target,
+           "MLVC_COMMIT": plan.candidate.id}
+    result = run_check(reg, plan.merge, command, timeout, on_output, env, cancel)
+    gates = tuple(result if g.name == "check" else g for g in plan.gates)
+    return replace(plan, gates=gates, check=None)
+
+
+def apply_promotion(
+    reg: Registry, plan: PromotionPlan, now: datetime | None = None
+) -> PromotionDone:
+    """Do the promotion a plan describes; Refused when a gate failed or the target moved.
+
+    ``now`` (an aware datetime) fixes the record's time, for reproducible ids in tests.
+    """
+    if plan.check is not None:
+        raise Refused("the check gate has not run yet: nothing was changed")
+    if not plan.ok:
+        first = plan.failed[0]
+        raise Refused(f"gate {first.name} failed: {first.reason}; nothing was changed")
+    pause_point("gates")
+    user, when, offset = stamp(reg, now)
+    record = PromotionRecord(
+        kind="promotion", target=plan.target, source=plan.branch,
+        source_commit=plan.candidate.id, target_commit=plan.target_commit,
+        user=user, time=when, tz_offset=offset,
+        model=plan.model, version=plan.version, previous=plan.previous, bump=plan.bump,
+        bump_reason=plan.bump_reason, tag=plan.tag, gates=plan.gates, approvals=plan.approvals,
+        metrics=recorded_metrics(plan.diff, plan.primary), resolved=plan.merge.resolved,
+    )
+    message = render_message(record, plan.primary)
+    tree = write_merge_tree(reg, plan.merge)
+    commit = write_commit(reg, tree, [plan.target_commit, plan.candidate.id], record, message)
+    return finish(reg, plan.target, plan.target_commit, commit, record, message, plan.tag)

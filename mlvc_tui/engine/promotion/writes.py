@@ -1,0 +1,113 @@
+"""Writing a promotion or a rollback: objects first, then the ref, then the tag ref.
+
+Order of writes: the commit and the tag object (unreachable until a ref names them), then
+the target ref by compare-and-swap (which also updates a clean checked-out working tree,
+and refuses a dirty one), then the tag ref. A crash between any two steps leaves the target
+at its old or new commit; a missing tag is recreated from the commit's record by the next
+command (versions.repair_tags). ``MLVC_PAUSE_AT=<step>`` makes a process stop at a step
+(writing ``MLVC_PAUSE_FILE`` and waiting until it is deleted), so tests can kill it there:
+steps ``gates`` (promotions only), ``objects``, ``moved``, ``tagged``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dulwich.objects import Commit
+
+from mlvc_tui.engine.errors import Refused
+from mlvc_tui.engine.git.objects import decode, encode
+from mlvc_tui.engine.git.objwrite import add_object
+from mlvc_tui.engine.git.writer import identity, move_branch
+from mlvc_tui.engine.promotion.records import PromotionRecord
+from mlvc_tui.engine.promotion.versions import make_tag, repair_tags, version_history
+from mlvc_tui.engine.values import MetricDiff, Verdict
+
+if TYPE_CHECKING:
+    from mlvc_tui.engine.registry import Registry
+
+__all__ = ["PromotionDone", "finish", "pause_point", "recorded_metrics", "stamp",
+           "write_commit"]
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionDone:
+    """A promotion or rollback that happened."""
+
+    record: PromotionRecord
+    commit: str
+    tag: str | None  # the tag written (None: none, or a tag of that name already existed)
+    repaired: tuple[str, ...] = ()  # tags an earlier interrupted promotion had left out
+
+
+def pause_point(step: str) -> None:
+    """The crash-test hook: stop here while ``MLVC_PAUSE_FILE`` exists (see module doc)."""
+    if os.environ.get("MLVC_PAUSE_AT") != step or not os.environ.get("MLVC_PAUSE_FILE"):
+        return
+    marker = Path(os.environ["MLVC_PAUSE_FILE"])
+    marker.write_text(step)
+    while marker.exists():
+        time.sleep(0.01)
+
+
+def stamp(reg: Registry, now: datetime | None = None) -> tuple[str, int, int]:
+    """(user, POSIX time, UTC offset) of a record: now, or a given aware datetime."""
+    user = decode(identity(reg))
+    if now is not None:
+        offset = now.utcoffset()
+        return user, int(now.timestamp()), int(offset.total_seconds()) if offset else 0
+    local = -time.timezone if not time.localtime().tm_isdst else -time.altzone
+    return user, int(time.time()), local
+
+
+def recorded_metrics(
+    diff: MetricDiff, primary: str | None
+) -> dict[str, tuple[float | None, float | None]]:
+    """The metrics a record keeps: the primary one, and every one that changed."""
+    return {r.key: (r.a, r.b) for r in diff.rows
+            if r.key == primary or r.verdict is not Verdict.SAME}
+
+
+def write_commit(reg: Registry, tree: str, parents: list[str], record: PromotionRecord,
+                 message: str) -> str:
+    """The commit object of a record (author, committer and time from the record)."""
+    commit = Commit()
+    commit.tree = tree.encode("ascii")
+    commit.parents = [p.encode("ascii") for p in parents]
+    commit.author = commit.committer = encode(record.user)
+    commit.author_time = commit.commit_time = record.time
+    commit.author_timezone = commit.commit_timezone = record.tz_offset
+    commit.message = encode(message.rstrip("\n") + "\n")
+    add_object(reg.repo.object_store, commit)
+    return commit.id.decode("ascii")
+
+
+def finish(reg: Registry, target: str, old: str, new: str, record: PromotionRecord,
+           message: str, tag_name: str | None) -> PromotionDone:
+    """The writes after the commit object: tag object, compare-and-swap, tag ref, repairs."""
+    tag = make_tag(tag_name, new, record, message) if tag_name else None
+    if tag is not None:
+        add_object(reg.repo.object_store, tag)
+    pause_point("objects")
+    try:
+        move_branch(reg, target, old, new, f"mlvc: {message.splitlines()[0]}",
+                    old_tree=reg.objects.commit(old)[1])
+    except Refused:
+        now = reg.repo.refs.read_ref(b"refs/heads/" + encode(target))
+        if now is not None and now.decode("ascii") != old:  # the "dirty" files were its work
+            raise Refused(f"{target} moved meanwhile (expected {old[:8]}, found "
+                          f"{now.decode('ascii')[:8]}): nothing was changed, try again") from None
+        raise
+    pause_point("moved")
+    written = None
+    if tag is not None and reg.repo.refs.add_if_new(b"refs/tags/" + tag.name, tag.id):
+        written = tag_name
+        reg.refresh()
+    pause_point("tagged")
+    repaired = tuple(t for t in repair_tags(reg, version_history(reg, target)) if t != written)
+    return PromotionDone(record, new, written, repaired)
