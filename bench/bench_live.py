@@ -36,9 +36,14 @@ def row(i: int) -> str:
 
 def make_repo(path: Path, drift: str = HEADER) -> Path:
     """A small registry made with the git CLI, with a drift log in the working tree."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x", "GIT_CONFIG_GLOBAL":
-           "/dev/null"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@x",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@x",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
     (path / "monitoring").mkdir(parents=True)
     (path / "models").mkdir()
     (path / "models" / "model.pkl").write_bytes(b"model")
@@ -61,8 +66,12 @@ async def open_tail(app: Any, pilot: Any) -> Any:
     await pilot.pause()
     await app.workers.wait_for_complete()
     app.open_tail()
-    while not (isinstance(app.screen, TailScreen) and app.screen.snapshot is not None
-               and live_of(app).observer and "starting" not in live_of(app).observer):
+    while not (
+        isinstance(app.screen, TailScreen)
+        and app.screen.snapshot is not None
+        and live_of(app).observer
+        and "starting" not in live_of(app).observer
+    ):
         await pilot.pause(0.01)
     return app.screen
 
@@ -130,8 +139,15 @@ async def rate(repo: Path, per_second: int, seconds: float) -> dict[str, float]:
         tail = await open_tail(app, pilot)
         base = tail.rows_seen
         writer = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WRITER, str(HERE), str(drift), str(per_second),
-            str(seconds), stdout=subprocess.PIPE)
+            sys.executable,
+            "-c",
+            WRITER,
+            str(HERE),
+            str(drift),
+            str(per_second),
+            str(seconds),
+            stdout=subprocess.PIPE,
+        )
         tick, stall, ages = time.perf_counter(), 0.0, []
         waiting = asyncio.ensure_future(writer.wait())
         while not waiting.done():
@@ -145,10 +161,14 @@ async def rate(repo: Path, per_second: int, seconds: float) -> dict[str, float]:
         done_at = time.perf_counter()
         while tail.rows_seen - base < written and time.perf_counter() - done_at < 30:
             await asyncio.sleep(0.002)
-        return {"rate": written / took, "age_p95": pct(ages, 0.95) if ages else float("nan"),
-                "age_max": max(ages, default=float("nan")), "stall": stall,
-                "drain": time.perf_counter() - done_at,
-                "kept": float(tail.rows_seen - base == written)}
+        return {
+            "rate": written / took,
+            "age_p95": pct(ages, 0.95) if ages else float("nan"),
+            "age_max": max(ages, default=float("nan")),
+            "stall": stall,
+            "drain": time.perf_counter() - done_at,
+            "kept": float(tail.rows_seen - base == written),
+        }
 
 
 async def backlog(repo: Path, rows: int) -> float:
@@ -200,8 +220,12 @@ async def memory_child(repo: str, rows: int) -> None:
 
 
 def memory(repo: Path, rows: int) -> list[tuple[int, float]]:
-    proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(HERE), str(repo), str(rows)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, str(HERE), str(repo), str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [(int(a), float(b)) for a, b in (ln.split() for ln in proc.stdout.split("\n") if ln)]
 
 
@@ -213,8 +237,13 @@ def commit_on(repo: Path, branch: str, n: int) -> tuple[str, str, str]:
     ref = f"refs/heads/{branch}"
     tip = git(repo, "rev-parse", ref)
     tree = git(repo, "rev-parse", f"{tip}^{{tree}}")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@x",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@x",
+    }
     return ref, git(repo, "commit-tree", tree, "-p", tip, "-m", f"live {n}", env=env), tip
 
 
@@ -273,36 +302,50 @@ def main(argv: list[str] | None = None) -> int:
         base = Path(tmp)
         lat, observer = asyncio.run(latency(make_repo(base / "a"), writes))
         ms = [x * 1000 for x in lat]
-        say(f"write -> screen, {observer}, {writes} writes: median {statistics.median(ms):.1f} "
-            f"ms, p95 {pct(ms, 0.95):.1f} ms, max {max(ms):.1f} ms  (target: p95 < 250 ms)")
+        say(
+            f"write -> screen, {observer}, {writes} writes: median {statistics.median(ms):.1f} "
+            f"ms, p95 {pct(ms, 0.95):.1f} ms, max {max(ms):.1f} ms  (target: p95 < 250 ms)"
+        )
         os.environ["MLVC_WATCH"], os.environ["MLVC_POLL_INTERVAL"] = "poll", "0.1"
         lat, observer = asyncio.run(latency(make_repo(base / "p"), min(writes, 30)))
         ms = [x * 1000 for x in lat]
-        say(f"write -> screen, {observer}: median {statistics.median(ms):.1f} ms, "
-            f"p95 {pct(ms, 0.95):.1f} ms")
+        say(
+            f"write -> screen, {observer}: median {statistics.median(ms):.1f} ms, "
+            f"p95 {pct(ms, 0.95):.1f} ms"
+        )
         os.environ["MLVC_WATCH"] = "native"
         for i, per_second in enumerate((20_000, 50_000, 100_000, 200_000)):
             r = asyncio.run(rate(make_repo(base / f"r{i}"), per_second, 3.0))
-            say(f"append {r['rate']:>9,.0f} rows/s for 3 s: all shown "
+            say(
+                f"append {r['rate']:>9,.0f} rows/s for 3 s: all shown "
                 f"{'yes' if r['kept'] else 'NO'}; newest row on screen is p95 "
                 f"{r['age_p95'] * 1000:.0f} ms old (max {r['age_max'] * 1000:.0f}); last row "
                 f"shown {r['drain'] * 1000:.0f} ms after the writer stopped; longest UI stall "
-                f"{r['stall'] * 1000:.0f} ms")
+                f"{r['stall'] * 1000:.0f} ms"
+            )
         n = rows // 10
         repo = make_repo(base / "b", HEADER + "".join(row(i) for i in range(n)))
         say(f"backlog of {n:,} rows read by the app: {asyncio.run(backlog(repo, n)):,.0f} rows/s")
         points = memory(make_repo(base / "m"), rows)
-        say("RSS of the app tailing a growing log (rows: MB): "
-            + ", ".join(f"{r // 1_000_000}M: {mb:.0f}" for r, mb in points))
+        say(
+            "RSS of the app tailing a growing log (rows: MB): "
+            + ", ".join(f"{r // 1_000_000}M: {mb:.0f}" for r, mb in points)
+        )
         if points:
-            say(f"  growth from the first million rows to the last: "
-                f"{points[-1][1] - points[0][1]:+.1f} MB")
+            say(
+                f"  growth from the first million rows to the last: "
+                f"{points[-1][1] - points[0][1]:+.1f} MB"
+            )
     lat, cold, warm = asyncio.run(grid_follow(10 if args.quick else 30))
     ms = [x * 1000 for x in lat]
-    say(f"grid, 500 branches: git update-ref (another process) until the grid shows it: median "
-        f"{statistics.median(ms):.0f} ms, p95 {pct(ms, 0.95):.0f} ms")
-    say(f"  in process: cold open + grid {cold * 1000:.0f} ms; refresh after one moved branch "
-        f"+ grid {warm * 1000:.0f} ms")
+    say(
+        f"grid, 500 branches: git update-ref (another process) until the grid shows it: median "
+        f"{statistics.median(ms):.0f} ms, p95 {pct(ms, 0.95):.0f} ms"
+    )
+    say(
+        f"  in process: cold open + grid {cold * 1000:.0f} ms; refresh after one moved branch "
+        f"+ grid {warm * 1000:.0f} ms"
+    )
     return 0
 
 

@@ -76,8 +76,9 @@ def run_step(step: str, repo: str, size: int, path: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with mlvc.open(repo) as reg:
         if step == "save":
-            out["sha256"] = reg.save_model(Synthetic(size), path, branch=BRANCH,
-                                           format="raw").sha256
+            out["sha256"] = reg.save_model(
+                Synthetic(size), path, branch=BRANCH, format="raw"
+            ).sha256
         elif step == "read":
             digest = hashlib.sha256()
             with reg.open(BRANCH, path, "rb") as fh:
@@ -105,15 +106,34 @@ def run_step(step: str, repo: str, size: int, path: str) -> dict[str, Any]:
 def measure(step: str, repo: Path, size: int, path: str) -> dict[str, Any]:
     """`run_step` in a fresh process (so its peak RSS is its own)."""
     done = subprocess.run(
-        [sys.executable, __file__, "--step", step, "--repo", str(repo), "--size", str(size),
-         "--path", path], capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            __file__,
+            "--step",
+            step,
+            "--repo",
+            str(repo),
+            "--size",
+            str(size),
+            "--path",
+            path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def make_repo(root: Path, lfs: bool) -> Path:
     """A registry with a `bench` branch (``*.bin`` and ``*.pkl`` in LFS when asked)."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
     root.mkdir(parents=True)
     git = ["git", "-C", str(root)]
     subprocess.run([*git, "init", "-q", "-b", BRANCH], check=True, env=env)
@@ -131,8 +151,13 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=2048)
     parser.add_argument("--dir", default=None, help="where to build the registries")
     parser.add_argument("--numpy", action="store_true", help="also pickle a numpy array")
-    parser.add_argument("--only", nargs="*", default=None, metavar="STEP",
-                        help="run only these steps (save, read, fetch, save-numpy, load-numpy)")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        metavar="STEP",
+        help="run only these steps (save, read, fetch, save-numpy, load-numpy)",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--repo", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -145,8 +170,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mlvc-bench-models-", dir=args.dir))
     steps = ["save", "read", "fetch"] + (["save-numpy", "load-numpy"] if args.numpy else [])
     steps = [s for s in steps if args.only is None or s in args.only]
-    print(f"{args.size_mb} MiB model; peak RSS of each step's process, and its rise above "
-          "the RSS after imports\n")
+    print(
+        f"{args.size_mb} MiB model; peak RSS of each step's process, and its rise above "
+        "the RSS after imports\n"
+    )
     print(f"{'storage':8} {'step':11} {'seconds':>8} {'MiB/s':>8} {'peak MiB':>9} {'rise MiB':>9}")
     try:
         for storage in ("blob", "lfs"):
@@ -154,9 +181,12 @@ def main() -> None:
             for step in steps:
                 path = "models/model.pkl" if "numpy" in step else "models/model.bin"
                 r = measure(step, repo, size, path)
-                print(f"{storage:8} {step:11} {r['seconds']:8.1f} "
-                      f"{args.size_mb / r['seconds']:8.0f} {r['peak_mb']:9.0f} "
-                      f"{r['peak_mb'] - r['base_mb']:9.0f}", flush=True)
+                print(
+                    f"{storage:8} {step:11} {r['seconds']:8.1f} "
+                    f"{args.size_mb / r['seconds']:8.0f} {r['peak_mb']:9.0f} "
+                    f"{r['peak_mb'] - r['base_mb']:9.0f}",
+                    flush=True,
+                )
             shutil.rmtree(repo)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -49,6 +49,7 @@ def in_registry(call: Callable[[Registry], object]) -> Callable[[Path], object]:
     def run(path: Path) -> object:
         with Registry.open(path) as reg:
             return call(reg)
+
     return run
 
 
@@ -85,33 +86,70 @@ def main(argv: list[str] | None = None) -> int:
         count = iter(range(1_000_000))
 
         def copy(src: Path) -> Callable[[], Path]:
-            return lambda: Path(shutil.copytree(src, root / f"copy-{next(count)}",
-                                                symlinks=True))
+            return lambda: Path(shutil.copytree(src, root / f"copy-{next(count)}", symlinks=True))
 
-        print(f"demo registry; synthetic {args.branches} branches x {args.commits} commits x "
-              f"{args.artifacts} artifacts; median of {args.runs}")
-        report("demo: plan staging -> prod, no check", timed(
-            args.runs, lambda: demo,
-            in_registry(lambda r: plan_promotion(r, "staging", run_check=False))))
-        report("demo: the check (python src/check.py)", timed(
-            args.runs, lambda: demo, in_registry(lambda r: run_plan_check(
-                r, plan_promotion(r, "staging", run_check=False)))))
-        report("demo: promote staging (plan + check + writes)", timed(
-            args.runs, copy(demo),
-            in_registry(lambda r: apply_promotion(r, plan_promotion(r, "staging")))))
-        report("demo: version list", timed(
-            args.runs, lambda: demo, in_registry(lambda r: version_history(r, "prod"))))
-        report("demo: `mlvc promote staging --dry-run` (process)", timed(
-            args.runs, lambda: demo, lambda p: subprocess.run(
-                [MLVC, "-C", str(p), "promote", "staging", "--dry-run", "--json"],
-                capture_output=True, check=True)))
-        report(f"synthetic: plan {candidate} -> prod", timed(
-            args.runs, lambda: synth, in_registry(lambda r: plan_promotion(r, candidate))))
-        report(f"synthetic: promote {candidate}", timed(
-            args.runs, copy(synth),
-            in_registry(lambda r: apply_promotion(r, plan_promotion(r, candidate)))))
-        report(f"synthetic: version list over {args.commits}+ prod commits", timed(
-            args.runs, lambda: synth, in_registry(lambda r: version_history(r, "prod"))))
+        print(
+            f"demo registry; synthetic {args.branches} branches x {args.commits} commits x "
+            f"{args.artifacts} artifacts; median of {args.runs}"
+        )
+        report(
+            "demo: plan staging -> prod, no check",
+            timed(
+                args.runs,
+                lambda: demo,
+                in_registry(lambda r: plan_promotion(r, "staging", run_check=False)),
+            ),
+        )
+        report(
+            "demo: the check (python src/check.py)",
+            timed(
+                args.runs,
+                lambda: demo,
+                in_registry(
+                    lambda r: run_plan_check(r, plan_promotion(r, "staging", run_check=False))
+                ),
+            ),
+        )
+        report(
+            "demo: promote staging (plan + check + writes)",
+            timed(
+                args.runs,
+                copy(demo),
+                in_registry(lambda r: apply_promotion(r, plan_promotion(r, "staging"))),
+            ),
+        )
+        report(
+            "demo: version list",
+            timed(args.runs, lambda: demo, in_registry(lambda r: version_history(r, "prod"))),
+        )
+        report(
+            "demo: `mlvc promote staging --dry-run` (process)",
+            timed(
+                args.runs,
+                lambda: demo,
+                lambda p: subprocess.run(
+                    [MLVC, "-C", str(p), "promote", "staging", "--dry-run", "--json"],
+                    capture_output=True,
+                    check=True,
+                ),
+            ),
+        )
+        report(
+            f"synthetic: plan {candidate} -> prod",
+            timed(args.runs, lambda: synth, in_registry(lambda r: plan_promotion(r, candidate))),
+        )
+        report(
+            f"synthetic: promote {candidate}",
+            timed(
+                args.runs,
+                copy(synth),
+                in_registry(lambda r: apply_promotion(r, plan_promotion(r, candidate))),
+            ),
+        )
+        report(
+            f"synthetic: version list over {args.commits}+ prod commits",
+            timed(args.runs, lambda: synth, in_registry(lambda r: version_history(r, "prod"))),
+        )
     return 0
 
 

@@ -10,8 +10,16 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("open", "save_model", "load_model", "fetch_model", "ModelRegistry", "SavedModel",
-        "ModelIntegrityError", "FileStat")
+_API = (
+    "open",
+    "save_model",
+    "load_model",
+    "fetch_model",
+    "ModelRegistry",
+    "SavedModel",
+    "ModelIntegrityError",
+    "FileStat",
+)
 
 
 def __getattr__(name: str) -> Any:

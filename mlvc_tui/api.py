@@ -30,16 +30,24 @@ from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_tran
 from mlvc_tui.engine.models import ModelIntegrityError, SavedModel
 from mlvc_tui.engine.registry import Registry
 
-__all__ = ["FileStat", "ModelIntegrityError", "ModelRegistry", "SavedModel", "fetch_model",
-           "load_model", "open", "save_model"]
-
+__all__ = [
+    "FileStat",
+    "ModelIntegrityError",
+    "ModelRegistry",
+    "SavedModel",
+    "fetch_model",
+    "load_model",
+    "open",
+    "save_model",
+]
 
 
 class _TextFile(io.TextIOWrapper):
     """Text over a `BranchFile`: an exception in the ``with`` block discards the write."""
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if t is None:
             self.close()
         else:
@@ -62,12 +70,21 @@ class ModelRegistry:
     def __enter__(self) -> ModelRegistry:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
-    def open(self, ref: str, path: str, mode: str = "rb", *, message: str | None = None,
-             start: str | None = None, encoding: str = "utf-8") -> IO[Any]:
+    def open(
+        self,
+        ref: str,
+        path: str,
+        mode: str = "rb",
+        *,
+        message: str | None = None,
+        start: str | None = None,
+        encoding: str = "utf-8",
+    ) -> IO[Any]:
         """A file on any ref (``"rb"``, ``"r"``), or a file to write to a branch (``"wb"``,
         ``"w"``): one commit when it closes, or staged in the branch's open transaction."""
         if mode in ("rb", "r"):
@@ -98,8 +115,9 @@ class ModelRegistry:
         """The entries of a folder on a ref."""
         return files.listdir(self.registry, ref, path)
 
-    def save_model(self, model: object, path: str = "models/model.pkl", *, branch: str,
-                   **kwargs: Any) -> SavedModel:
+    def save_model(
+        self, model: object, path: str = "models/model.pkl", *, branch: str, **kwargs: Any
+    ) -> SavedModel:
         """`mlvc.save_model` on this registry."""
         return models.save_model(self.registry, model, path, branch=branch, **kwargs)
 
@@ -107,8 +125,9 @@ class ModelRegistry:
         """`mlvc.load_model` on this registry."""
         return models.load_model(self.registry, path, **kwargs)
 
-    def fetch_model(self, dest: str | os.PathLike[str], path: str | None = None,
-                    **kwargs: Any) -> Path:
+    def fetch_model(
+        self, dest: str | os.PathLike[str], path: str | None = None, **kwargs: Any
+    ) -> Path:
         """`mlvc.fetch_model` on this registry."""
         return models.fetch_model(self.registry, dest, path, **kwargs)
 
@@ -128,31 +147,69 @@ def _with_registry(repo: Any, use: Any) -> Any:
 
 
 def save_model(
-    model: object, path: str = "models/model.pkl", *, repo: Any = ".", branch: str,
-    message: str | None = None, format: str | None = None,
-    metrics: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
-    data: Iterable[str] = (), start: str | None = None, code_commit: str | None = None,
+    model: object,
+    path: str = "models/model.pkl",
+    *,
+    repo: Any = ".",
+    branch: str,
+    message: str | None = None,
+    format: str | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    data: Iterable[str] = (),
+    start: str | None = None,
+    code_commit: str | None = None,
     command: str | None = None,
 ) -> SavedModel:
     """Serialise ``model`` to ``path`` on ``branch`` with ``metrics/<name>.json`` and
     ``models/<name>.lineage.json`` (sha256, size, format, code commit, data ids, params,
     metrics, python and package versions, command, user, time), as one commit."""
-    return _with_registry(repo, lambda reg: models.save_model(
-        reg, model, path, branch=branch, message=message, format=format, metrics=metrics,
-        params=params, data=data, start=start, code_commit=code_commit, command=command))
+    return _with_registry(
+        repo,
+        lambda reg: models.save_model(
+            reg,
+            model,
+            path,
+            branch=branch,
+            message=message,
+            format=format,
+            metrics=metrics,
+            params=params,
+            data=data,
+            start=start,
+            code_commit=code_commit,
+            command=command,
+        ),
+    )
 
 
-def load_model(path: str | None = None, *, repo: Any = ".", ref: str | None = None,
-               format: str | None = None, trust: bool = False, **options: Any) -> object:
+def load_model(
+    path: str | None = None,
+    *,
+    repo: Any = ".",
+    ref: str | None = None,
+    format: str | None = None,
+    trust: bool = False,
+    **options: Any,
+) -> object:
     """Load a model from any ref (default prod; ``model@v1.2.0`` or ``v1.2.0`` for a version)
     after checking its sha256 against its lineage record; ModelIntegrityError otherwise,
     unless ``trust=True``."""
-    return _with_registry(repo, lambda reg: models.load_model(
-        reg, path, ref=ref, format=format, trust=trust, **options))
+    return _with_registry(
+        repo,
+        lambda reg: models.load_model(reg, path, ref=ref, format=format, trust=trust, **options),
+    )
 
 
-def fetch_model(dest: str | os.PathLike[str], path: str | None = None, *, repo: Any = ".",
-                ref: str | None = None, trust: bool = False) -> Path:
+def fetch_model(
+    dest: str | os.PathLike[str],
+    path: str | None = None,
+    *,
+    repo: Any = ".",
+    ref: str | None = None,
+    trust: bool = False,
+) -> Path:
     """Copy a model to a local file in chunks, only when it matches its lineage record."""
-    return _with_registry(repo, lambda reg: models.fetch_model(
-        reg, dest, path, ref=ref, trust=trust))
+    return _with_registry(
+        repo, lambda reg: models.fetch_model(reg, dest, path, ref=ref, trust=trust)
+    )

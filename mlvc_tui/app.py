@@ -71,9 +71,12 @@ class MlvcApp(App[None]):
             screen_type = getattr(importlib.import_module(path), name)
         except ImportError as exc:  # not installed yet, or broken: say so, never crash
             missing = isinstance(exc, ModuleNotFoundError) and exc.name == path
-            self.notify(f"The {module} screen is not available yet" if missing
-                        else f"The {module} screen failed to load: {exc}",
-                        severity="warning" if missing else "error")
+            self.notify(
+                f"The {module} screen is not available yet"
+                if missing
+                else f"The {module} screen failed to load: {exc}",
+                severity="warning" if missing else "error",
+            )
             return
         self.push_screen(screen_type(*args))
 
@@ -121,9 +124,7 @@ class MlvcApp(App[None]):
                 break
 
 
-def make_app(
-    path: str | Path, *, now: datetime | None = None, label: str | None = None
-) -> MlvcApp:
+def make_app(path: str | Path, *, now: datetime | None = None, label: str | None = None) -> MlvcApp:
     """The app on the registry at ``path``; a fixed ``now`` makes relative dates stable."""
     return MlvcApp(path, now=now, label=label)
 
@@ -135,9 +136,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("path", nargs="?", default=".", help="the registry (default: here)")
     parser.add_argument("--demo", action="store_true", help="open a fresh demo registry")
     parser.add_argument("--seed", type=int, default=7, help="seed of the demo registry")
-    parser.add_argument("--poll", nargs="?", const=1.0, type=float, metavar="SECONDS",
-                        help="watch by polling (every SECONDS, default 1), not inotify: "
-                        "for network file systems (same as MLVC_WATCH=poll)")
+    parser.add_argument(
+        "--poll",
+        nargs="?",
+        const=1.0,
+        type=float,
+        metavar="SECONDS",
+        help="watch by polling (every SECONDS, default 1), not inotify: "
+        "for network file systems (same as MLVC_WATCH=poll)",
+    )
     return parser
 
 

@@ -42,8 +42,9 @@ class MlvcFileSystem(AbstractFileSystem):
     protocol = "mlvc"
     root_marker = ""
 
-    def __init__(self, repo: str | os.PathLike[str] | None = None, ref: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, repo: str | os.PathLike[str] | None = None, ref: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.repo = os.fspath(repo) if repo is not None else None
         self.ref = ref
@@ -89,27 +90,44 @@ class MlvcFileSystem(AbstractFileSystem):
 
     @staticmethod
     def _detail(info: files.FileStat, prefix: str) -> dict[str, Any]:
-        return {"name": prefix + info.path, "size": info.size or 0,
-                "type": "directory" if info.type == "directory" else "file",
-                "id": info.id, "blob_id": info.blob_id,
-                "storage": info.storage.value if info.storage else None}
+        return {
+            "name": prefix + info.path,
+            "size": info.size or 0,
+            "type": "directory" if info.type == "directory" else "file",
+            "id": info.id,
+            "blob_id": info.blob_id,
+            "storage": info.storage.value if info.storage else None,
+        }
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        return self._call(path, lambda reg, ref, inner, prefix: self._detail(
-            files.stat(reg, ref, inner), prefix))
+        return self._call(
+            path, lambda reg, ref, inner, prefix: self._detail(files.stat(reg, ref, inner), prefix)
+        )
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-        entries = self._call(path, lambda reg, ref, inner, prefix: [
-            self._detail(e, prefix) for e in files.listdir(reg, ref, inner)])
+        entries = self._call(
+            path,
+            lambda reg, ref, inner, prefix: [
+                self._detail(e, prefix) for e in files.listdir(reg, ref, inner)
+            ],
+        )
         return entries if detail else [e["name"] for e in entries]
 
-    def cat_file(self, path: str, start: int | None = None, end: int | None = None,
-                 **kwargs: Any) -> bytes:
+    def cat_file(
+        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
+    ) -> bytes:
         with self._open(path, "rb") as fh:
             return fh.read()[start:end]
 
-    def _open(self, path: str, mode: str = "rb", block_size: Any = None,
-              autocommit: bool = True, cache_options: Any = None, **kwargs: Any) -> Any:
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: Any = None,
+        autocommit: bool = True,
+        cache_options: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         if mode == "rb":
             return self._call(path, lambda reg, ref, inner, _: files.open_read(reg, ref, inner))
         if mode != "wb":

@@ -41,9 +41,14 @@ class Lane:
     """One consumer of Changes: computes on its own thread, applies on the UI thread."""
 
     def __init__(
-        self, app: App[Any], name: str, compute: Callable[[Change], Any],
-        apply: Callable[[Any], None], wants: Callable[[Change], bool] | None = None,
-        min_interval: float = 0.0, finish: Callable[[], None] | None = None,
+        self,
+        app: App[Any],
+        name: str,
+        compute: Callable[[Change], Any],
+        apply: Callable[[Any], None],
+        wants: Callable[[Change], bool] | None = None,
+        min_interval: float = 0.0,
+        finish: Callable[[], None] | None = None,
     ) -> None:
         self.app, self.name, self.finish = app, name, finish
         self.compute, self.apply, self.wants = compute, apply, wants or bool
@@ -53,8 +58,7 @@ class Lane:
         self._pending: Change | None = None
         self._hurry = False  # skip the pause between two runs: a backlog is waiting
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"mlvc-lane-{name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"mlvc-lane-{name}", daemon=True)
 
     def start(self) -> Lane:
         self._thread.start()
@@ -116,14 +120,18 @@ class Lane:
 
     def _deliver(self, result: Any) -> bool:
         """Apply on the UI thread and wait for it; False once the app has gone."""
+
         def run() -> None:
             if self._stopped.is_set():
                 return
             try:
                 self.apply(result)
             except Exception as exc:  # a bug in a screen: say so, keep following
-                self.app.notify(f"live update failed: {type(exc).__name__}: {exc}",
-                                severity="error", markup=False)
+                self.app.notify(
+                    f"live update failed: {type(exc).__name__}: {exc}",
+                    severity="error",
+                    markup=False,
+                )
 
         try:
             self.app.call_from_thread(run)
@@ -149,9 +157,15 @@ class LiveWatch:
         self._status: list[Callable[[], None]] = []
 
     def lane(
-        self, name: str, compute: Callable[[Change], Any], apply: Callable[[Any], None], *,
-        wants: Callable[[Change], bool] | None = None, min_interval: float = 0.0,
-        on_status: Callable[[], None] | None = None, finish: Callable[[], None] | None = None,
+        self,
+        name: str,
+        compute: Callable[[Change], Any],
+        apply: Callable[[Any], None],
+        *,
+        wants: Callable[[Change], bool] | None = None,
+        min_interval: float = 0.0,
+        on_status: Callable[[], None] | None = None,
+        finish: Callable[[], None] | None = None,
     ) -> Lane:
         """A started lane; the watcher starts (on a thread of its own) with the first one."""
         lane = Lane(self.app, name, compute, apply, wants, min_interval, finish).start()
@@ -167,8 +181,13 @@ class LiveWatch:
         if first and watching_off():
             self.observer = ""  # said nowhere: the user turned it off
         elif first:  # a worker, so tests that wait for workers wait for it too
-            self.app.run_worker(partial(self._start, generation), name="mlvc-watch-start",
-                                group="live", thread=True, exit_on_error=False)
+            self.app.run_worker(
+                partial(self._start, generation),
+                name="mlvc-watch-start",
+                group="live",
+                thread=True,
+                exit_on_error=False,
+            )
         return lane
 
     def drop(self, lane: Lane, on_status: Callable[[], None] | None = None) -> None:
@@ -229,6 +248,7 @@ def grid_lane(
     ``apply`` gets ``(moved refs, Grid)``, or the MlvcError that stopped the read. At most
     four reads a second: a job appending to a log every millisecond costs the grid little.
     """
+
     def read(change: Change) -> tuple[frozenset[str], Grid]:
         def both(reg: Registry) -> tuple[frozenset[str], Grid]:
             return apply_change(reg, change), reg.grid()

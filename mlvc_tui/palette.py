@@ -36,38 +36,61 @@ def palette_commands(app: MlvcApp) -> list[PaletteCommand]:
     out = [
         PaletteCommand("Refresh", app.refresh_registry, "Re-read branches and reload"),
         PaletteCommand("Help", app.action_help, "Show every key of every screen"),
-        PaletteCommand("A/B test and traffic split", app.open_ab,
-                       "Each variant's results against control; step, abort or flip"),
-        PaletteCommand("Versions of prod", partial(app._push, "versions", "VersionsScreen"),
-                       "Every promotion, rollback and version tag, newest first"),
-        PaletteCommand("Roll back prod", partial(app._push, "rollback", "RollbackScreen"),
-                       "Restore the version before the current one, as a new commit"),
+        PaletteCommand(
+            "A/B test and traffic split",
+            app.open_ab,
+            "Each variant's results against control; step, abort or flip",
+        ),
+        PaletteCommand(
+            "Versions of prod",
+            partial(app._push, "versions", "VersionsScreen"),
+            "Every promotion, rollback and version tag, newest first",
+        ),
+        PaletteCommand(
+            "Roll back prod",
+            partial(app._push, "rollback", "RollbackScreen"),
+            "Restore the version before the current one, as a new commit",
+        ),
     ]
     prod = app.prod
     for name in app.branch_names:
         shown = visible(name)
-        out.append(PaletteCommand(
-            f"Open branch {shown}", partial(app.open_branch, name),
-            "Artifacts, commits and metrics of the branch",
-        ))
+        out.append(
+            PaletteCommand(
+                f"Open branch {shown}",
+                partial(app.open_branch, name),
+                "Artifacts, commits and metrics of the branch",
+            )
+        )
         if prod is not None and name != prod:
-            out.append(PaletteCommand(
-                f"Diff {shown} against {visible(prod)}", partial(app.open_diff, name),
-                "Every metric of the branch next to prod's",
-            ))
-            out.append(PaletteCommand(
-                f"Promote {shown} into {visible(prod)}",
-                partial(app._push, "promote", "PromoteScreen", name),
-                "The gates, the version it would get, then enter to merge",
-            ))
-        out.append(PaletteCommand(
-            f"Lineage of {shown}", partial(app.open_lineage, name),
-            "The commit, code, data and config that made the branch's model",
-        ))
-        out.append(PaletteCommand(
-            f"Drift of {shown}", partial(app.open_drift, name),
-            "The branch's monitoring/drift.csv, alerts first",
-        ))
+            out.append(
+                PaletteCommand(
+                    f"Diff {shown} against {visible(prod)}",
+                    partial(app.open_diff, name),
+                    "Every metric of the branch next to prod's",
+                )
+            )
+            out.append(
+                PaletteCommand(
+                    f"Promote {shown} into {visible(prod)}",
+                    partial(app._push, "promote", "PromoteScreen", name),
+                    "The gates, the version it would get, then enter to merge",
+                )
+            )
+        out.append(
+            PaletteCommand(
+                f"Lineage of {shown}",
+                partial(app.open_lineage, name),
+                "The commit, code, data and config that made the branch's model",
+            )
+        )
+        out.append(
+            PaletteCommand(
+                f"Drift of {shown}",
+                partial(app.open_drift, name),
+                "The branch's monitoring/drift.csv, alerts first",
+            )
+        )
     return out
 
 
@@ -101,5 +124,10 @@ class MlvcCommands(Provider):
         for command in self._commands():
             score = matcher.match(command.title)
             if score > 0:
-                yield Hit(score, _highlight(matcher, command.title), command.run,
-                          command.title, command.help)
+                yield Hit(
+                    score,
+                    _highlight(matcher, command.title),
+                    command.run,
+                    command.title,
+                    command.help,
+                )

@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ABScreen", "outcome_chart", "split_bar"]
 
-NOTHING = ("prod serves all traffic: no A/B test, canary or blue/green deployment is "
-           "running.\n\nStart one from a shell:\n  mlvc ab start CONTROL VARIANT\n"
-           "  mlvc canary BRANCH --percent 5\n  mlvc switch --standby BRANCH")
+NOTHING = (
+    "prod serves all traffic: no A/B test, canary or blue/green deployment is "
+    "running.\n\nStart one from a shell:\n  mlvc ab start CONTROL VARIANT\n"
+    "  mlvc canary BRANCH --percent 5\n  mlvc switch --standby BRANCH"
+)
 _BAR = "█▓▒░"
 
 
@@ -64,12 +66,21 @@ def outcome_chart(r: ABReport) -> ChartData:
     scale = 100.0 if r.binary else 1.0
     times = tuple(datetime.fromtimestamp(t, UTC) for t in r.timeline)
     series = tuple(
-        Series(v.branch, tuple(float(i) for i in range(len(r.timeline))),
-               tuple(y * scale for y in r.running_means.get(v.branch, ())))
-        for v in r.variants if v.branch in r.running_means)
+        Series(
+            v.branch,
+            tuple(float(i) for i in range(len(r.timeline))),
+            tuple(y * scale for y in r.running_means.get(v.branch, ())),
+        )
+        for v in r.variants
+        if v.branch in r.running_means
+    )
     unit = " %" if r.binary else ""
-    return ChartData(f"{r.outcome}{unit}, running mean", series, x_times=times,
-                     empty="no results with times to plot yet")
+    return ChartData(
+        f"{r.outcome}{unit}, running mean",
+        series,
+        x_times=times,
+        empty="no results with times to plot yet",
+    )
 
 
 def _pct(x: float, binary: bool) -> str:
@@ -157,8 +168,7 @@ class ABScreen(Screen[None]):
             return
         self.report = report
         d = report.delivery
-        title = Text.assemble("A/B  ", (f"{d.mode.value} ", "bold"), visible(d.test),
-                              style="bold")
+        title = Text.assemble("A/B  ", (f"{d.mode.value} ", "bold"), visible(d.test), style="bold")
         if d.started:
             title.append(f"  since {visible(d.started[:16].replace('T', ' '))}", style="dim")
         self.query_one("#title", Static).update(title)
@@ -178,8 +188,9 @@ class ABScreen(Screen[None]):
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
         table.add_column("", style="bold", no_wrap=True)
         for v in r.variants:
-            table.add_column(Text(visible(v.branch), style="bold"), justify="right",
-                             no_wrap=True, max_width=24)
+            table.add_column(
+                Text(visible(v.branch), style="bold"), justify="right", no_wrap=True, max_width=24
+            )
         b = r.binary
 
         def row(label: str, cell: Callable[[Any], Text | str]) -> None:
@@ -190,18 +201,39 @@ class ABScreen(Screen[None]):
         row("weight", lambda v: f"{v.weight:g}%")
         row("count", lambda v: f"{v.count:,}")
         row("mean", lambda v: _pct(v.mean, b))
-        row("95% CI", lambda v: _interval(v.interval.low, v.interval.high, b)
-            if v.count >= 2 else "—")
-        row("vs control", lambda v: "" if v.comparison is None else
-            f"{'+' if v.comparison.diff.estimate > 0 else ''}"
-            f"{_pct(v.comparison.diff.estimate, b)} p={v.comparison.p_value:.2g}")
-        row("verdict", lambda v: Text(
-            f"{VERDICT_GLYPH.get(v.verdict, '')} {v.verdict}"
-            + (f" ~{v.needed:,}" if v.verdict == Verdicts.WAIT and v.needed else ""),
-            style=tone(VERDICT_STYLE.get(v.verdict, ""), no_color)))
-        row("errors·drift", lambda v: ("—" if v.error_rate is None else f"{v.error_rate:.2%}")
-            + " · " + ("—" if v.drift_alerts is None else
-                       f"{v.drift_alerts}{'!' if v.drifting else ''}"))
+        row(
+            "95% CI",
+            lambda v: _interval(v.interval.low, v.interval.high, b) if v.count >= 2 else "—",
+        )
+        row(
+            "vs control",
+            lambda v: (
+                ""
+                if v.comparison is None
+                else f"{'+' if v.comparison.diff.estimate > 0 else ''}"
+                f"{_pct(v.comparison.diff.estimate, b)} p={v.comparison.p_value:.2g}"
+            ),
+        )
+        row(
+            "verdict",
+            lambda v: Text(
+                f"{VERDICT_GLYPH.get(v.verdict, '')} {v.verdict}"
+                + (f" ~{v.needed:,}" if v.verdict == Verdicts.WAIT and v.needed else ""),
+                style=tone(VERDICT_STYLE.get(v.verdict, ""), no_color),
+            ),
+        )
+        row(
+            "errors·drift",
+            lambda v: (
+                ("—" if v.error_rate is None else f"{v.error_rate:.2%}")
+                + " · "
+                + (
+                    "—"
+                    if v.drift_alerts is None
+                    else f"{v.drift_alerts}{'!' if v.drifting else ''}"
+                )
+            ),
+        )
         return table
 
     def _notes(self, r: ABReport) -> Text:
@@ -212,8 +244,9 @@ class ABScreen(Screen[None]):
         d = r.delivery
         if d.mode is Mode.CANARY:
             cand = d.with_role("candidate")
-            plan = " → ".join(f"[{s:g}]" if cand and s == cand.weight else f"{s:g}"
-                              for s in d.steps)
+            plan = " → ".join(
+                f"[{s:g}]" if cand and s == cand.weight else f"{s:g}" for s in d.steps
+            )
             out.append(f"step plan {plan}")
         elif r.bandit is not None:
             out.append("best so far ")
@@ -247,8 +280,11 @@ class ABScreen(Screen[None]):
         if len(won) == 1:
             return won[0]
         cand = r.delivery.with_role("candidate")
-        return cand.branch if r.delivery.mode is Mode.CANARY and cand and \
-            math.isclose(cand.weight, 100) else None
+        return (
+            cand.branch
+            if r.delivery.mode is Mode.CANARY and cand and math.isclose(cand.weight, 100)
+            else None
+        )
 
     def action_step(self) -> None:
         """Called on s: move the canary to the next step of its plan."""
@@ -273,14 +309,16 @@ class ABScreen(Screen[None]):
         try:
             change = self.app.session.run(verb)  # type: ignore[attr-defined]
         except MlvcError as exc:
-            self.app.call_from_thread(self.notify, visible(str(exc)), severity="error",
-                                      title="Refused")
+            self.app.call_from_thread(
+                self.notify, visible(str(exc)), severity="error", title="Refused"
+            )
             return
         self.app.call_from_thread(self._shifted, change)
 
     def _shifted(self, change: Any) -> None:
-        self.notify(visible(f"{change.commit[:8]} {change.message.splitlines()[0]}"),
-                    title="Committed")
+        self.notify(
+            visible(f"{change.commit[:8]} {change.message.splitlines()[0]}"), title="Committed"
+        )
         self.reload(refresh=True)
 
     def action_promote(self) -> None:

@@ -71,7 +71,7 @@ def read_branch(reg: Registry, branch: str) -> BranchDetail:
 
 
 def _name(author: str) -> str:
-    """"Ana Ruiz <ana@example.com>" -> "Ana Ruiz"."""
+    """ "Ana Ruiz <ana@example.com>" -> "Ana Ruiz"."""
     name = author.split("<", 1)[0].strip()
     return name or author
 
@@ -120,8 +120,11 @@ class BranchScreen(ReloadingScreen):
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the branch."""
-        for pane, title in (("artifacts", "Artifacts"), ("metrics", "Metrics"),
-                            ("commits", "Commits")):
+        for pane, title in (
+            ("artifacts", "Artifacts"),
+            ("metrics", "Metrics"),
+            ("commits", "Commits"),
+        ):
             self.query_one(f"#{pane}").border_title = title
         self.query_one("#panes").display = False
         self.query_one("#errors").display = False
@@ -179,8 +182,11 @@ class BranchScreen(ReloadingScreen):
     def _title(self, detail: BranchDetail) -> None:
         branch = detail.snapshot.branch
         out = literal(branch.name, "bold")
-        kind = {BranchKind.PROD: "production", BranchKind.ENVIRONMENT: "environment",
-                BranchKind.EXPERIMENT: "experiment"}[branch.kind]
+        kind = {
+            BranchKind.PROD: "production",
+            BranchKind.ENVIRONMENT: "environment",
+            BranchKind.EXPERIMENT: "experiment",
+        }[branch.kind]
         out.append(f"  {kind}", style="cyan")
         if branch.is_head:
             out.append(" · checked out", style="cyan")
@@ -188,9 +194,10 @@ class BranchScreen(ReloadingScreen):
             out.append(f" · remote {visible(branch.remote)}", style="dim")
         commit = branch.commit
         out.append(f"  {commit.short_id} ", style="yellow").append(visible(commit.summary))
-        out.append(f" · {visible(_name(commit.author))}, "
-                   f"{relative_time(commit.time, self.app.now())}",
-                   style="dim")
+        out.append(
+            f" · {visible(_name(commit.author))}, {relative_time(commit.time, self.app.now())}",
+            style="dim",
+        )
         self.query_one("#title", Static).update(out)
 
     def _artifacts(self, detail: BranchDetail) -> None:
@@ -198,18 +205,27 @@ class BranchScreen(ReloadingScreen):
         table = self.query_one("#artifacts", DataTable)
         table.clear(columns=True)
         special = any(a.storage is not Storage.BLOB for a in snap.artifacts.values())
-        table.add_columns(Text(""), Text("path"), Text("size", justify="right"), Text("id"),
-                          *([Text("stored")] if special else []), Text("vs prod"))
+        table.add_columns(
+            Text(""),
+            Text("path"),
+            Text("size", justify="right"),
+            Text("id"),
+            *([Text("stored")] if special else []),
+            Text("vs prod"),
+        )
         order = [*detail.columns, *sorted(set(snap.artifacts) - set(detail.columns))]
         paths = [p for p in order if p in snap.artifacts or p in snap.status]
         for path in paths:
             art, status = snap.artifacts.get(path), snap.status.get(path)
             stored = [Text(storage_mark(art.storage) if art else "", style="cyan")]
             table.add_row(
-                status_cell(status), literal(path),
+                status_cell(status),
+                literal(path),
                 Text(human_size(art.size) if art else "—", justify="right"),
-                Text(art.id[:8] if art else "—", style="yellow"), *(stored if special else []),
-                Text(STATUS_WORDS[status], style=GLYPHS[status][1]), key=path,
+                Text(art.id[:8] if art else "—", style="yellow"),
+                *(stored if special else []),
+                Text(STATUS_WORDS[status], style=GLYPHS[status][1]),
+                key=path,
             )
         table.border_title = f"Artifacts ({len(snap.artifacts)})"
 
@@ -226,9 +242,13 @@ class BranchScreen(ReloadingScreen):
         table.add_column(Text("author"), width=author_w)
         table.add_column(Text("message"), width=message_w)
         for commit, author in zip(detail.log, authors, strict=True):
-            table.add_row(Text(commit.short_id, style="yellow"),
-                          Text(relative_time(commit.time, now), style="dim"),
-                          literal(author), literal(commit.summary), key=commit.id)
+            table.add_row(
+                Text(commit.short_id, style="yellow"),
+                Text(relative_time(commit.time, now), style="dim"),
+                literal(author),
+                literal(commit.summary),
+                key=commit.id,
+            )
         table.border_title = f"Commits (last {len(detail.log)})"
 
     def _metrics(self, detail: BranchDetail) -> None:
@@ -244,8 +264,10 @@ class BranchScreen(ReloadingScreen):
             if detail.diff is not None:
                 row = rows.get(key)
                 glyph, style = VERDICT_GLYPHS[row.verdict] if row else ("", "")
-                cells += [Text(metric_value(row.a) if row else "", justify="right", style="dim"),
-                          Text(glyph, style=f"bold {style}")]
+                cells += [
+                    Text(metric_value(row.a) if row else "", justify="right", style="dim"),
+                    Text(glyph, style=f"bold {style}"),
+                ]
             table.add_row(*cells, key=key)
         table.border_title = f"Metrics ({len(values)})"
 

@@ -39,8 +39,9 @@ def _from_fork(points: list[MetricPoint], shared: set[str]) -> list[MetricPoint]
     return points[last:]
 
 
-def history_chart(key: str, sides: list[tuple[str, tuple[MetricPoint, ...] | str]],
-                  higher_is_better: bool = True) -> ChartData:
+def history_chart(
+    key: str, sides: list[tuple[str, tuple[MetricPoint, ...] | str]], higher_is_better: bool = True
+) -> ChartData:
     """A metric's history on each side (oldest first); x is the order of commits in time."""
     found = [(name, list(reversed(pts))) for name, pts in sides if not isinstance(pts, str)]
     commits = {p.commit.id: p.commit for _, pts in found for p in pts}
@@ -60,8 +61,13 @@ def history_chart(key: str, sides: list[tuple[str, tuple[MetricPoint, ...] | str
         series.append(Series(name, tuple(x for x, _ in kept), tuple(y for _, y in kept)))
     times = tuple(datetime.fromtimestamp(c.time, UTC) for c in order)
     goal = "higher" if higher_is_better else "lower"
-    return ChartData(f"{key} ({goal} is better)", tuple(series), x_times=times,
-                     empty=f"no history of {key} on either side", notes=tuple(notes))
+    return ChartData(
+        f"{key} ({goal} is better)",
+        tuple(series),
+        x_times=times,
+        empty=f"no history of {key} on either side",
+        notes=tuple(notes),
+    )
 
 
 class DiffScreen(Screen[None]):
@@ -166,7 +172,8 @@ class DiffScreen(Screen[None]):
         self.query_one("#summary", Static).update(self._summary(len(rows)))
         if not rows:
             self.query_one(PlotChart).show_message(
-                "no metric changed" if self.diff.rows else "no metrics on either side")
+                "no metric changed" if self.diff.rows else "no metrics on either side"
+            )
 
     def on_resize(self) -> None:
         """Called when the terminal is resized: size the columns for the new width."""

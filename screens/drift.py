@@ -30,8 +30,10 @@ from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
 __all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
 
 DRIFT_PATH = "monitoring/drift.csv"
-FORMATS = ("A drift log is CSV in long form (timestamp,feature,metric,value[,threshold]) "
-           "or wide form (timestamp,<feature>_<metric>,...[,<feature>_<metric>_threshold]).")
+FORMATS = (
+    "A drift log is CSV in long form (timestamp,feature,metric,value[,threshold]) "
+    "or wide form (timestamp,<feature>_<metric>,...[,<feature>_<metric>_threshold])."
+)
 
 
 class NoDriftLog(Exception):
@@ -48,8 +50,7 @@ def read_drift(reg: Registry, branch: str) -> DriftReport:
     try:
         return parse_drift(reg.read(branch, DRIFT_PATH))
     except BadInput as exc:
-        raise NoDriftLog(f"{DRIFT_PATH} on {branch} cannot be read: {exc}.\n\n{FORMATS}") \
-            from None
+        raise NoDriftLog(f"{DRIFT_PATH} on {branch} cannot be read: {exc}.\n\n{FORMATS}") from None
 
 
 def _when(stamp: str) -> datetime | None:
@@ -65,17 +66,32 @@ def series_chart(series: DriftSeries) -> ChartData:
     times = tuple(_when(p.timestamp) for p in points)
     ticks: tuple[tuple[float, str], ...] = ()
     if points and None in times:  # not ISO times: label the ends with the raw cells
-        ticks = ((0.0, points[0].timestamp[:16]), (float(len(points) - 1),
-                                                   points[-1].timestamp[:16]))
+        ticks = (
+            (0.0, points[0].timestamp[:16]),
+            (float(len(points) - 1), points[-1].timestamp[:16]),
+        )
         times = ()
-    hlines = (HLine(f"threshold {fmt_value(series.threshold)}", series.threshold),) \
-        if series.threshold is not None else ()
+    hlines = (
+        (HLine(f"threshold {fmt_value(series.threshold)}", series.threshold),)
+        if series.threshold is not None
+        else ()
+    )
     notes = (f"{series.invalid} NaN/inf not drawn",) if series.invalid else ()
     return ChartData(
         f"{series.feature} · {series.metric}",
-        (Series(series.key, tuple(float(i) for i in range(len(points))),
-                tuple(p.value for p in points)),),
-        hlines, ticks, times, empty="no finite values to plot", notes=notes)
+        (
+            Series(
+                series.key,
+                tuple(float(i) for i in range(len(points))),
+                tuple(p.value for p in points),
+            ),
+        ),
+        hlines,
+        ticks,
+        times,
+        empty="no finite values to plot",
+        notes=notes,
+    )
 
 
 class DriftTable(DataTable[Text]):
@@ -152,7 +168,8 @@ class DriftScreen(Screen[None]):
         self.query_one("#summary", Static).update("")
         self.query_one("#errors", Static).display = False
         self.query_one("#message", Static).update(
-            Text("\n".join(visible(line) for line in message.split("\n"))))
+            Text("\n".join(visible(line) for line in message.split("\n")))
+        )
         self.query_one("#message", Static).display = True
 
     def _loaded(self, gen: int, report: DriftReport) -> None:
@@ -191,16 +208,25 @@ class DriftScreen(Screen[None]):
         table = self.query_one(DriftTable)
         current = table.cursor_row
         table.clear(columns=True)
-        for label, key in (("", "mark"), ("feature", "feature"), ("metric", "metric"),
-                           ("latest", "latest"), ("max", "max"), ("threshold", "threshold"),
-                           ("alerts", "alerts")):
+        for label, key in (
+            ("", "mark"),
+            ("feature", "feature"),
+            ("metric", "metric"),
+            ("latest", "latest"),
+            ("max", "max"),
+            ("threshold", "threshold"),
+            ("alerts", "alerts"),
+        ):
             table.add_column(Text(label), key=key)
-        order = sorted(range(len(report.series)), key=lambda i: (
-            not report.series[i].alert, not report.series[i].alerts, i))
+        order = sorted(
+            range(len(report.series)),
+            key=lambda i: (not report.series[i].alert, not report.series[i].alerts, i),
+        )
         for i in order:
             s = report.series[i]
-            mark, style = ("!", f"bold {BAD}") if s.alert else ("~", CHANGED) if s.alerts \
-                else ("", "")
+            mark, style = (
+                ("!", f"bold {BAD}") if s.alert else ("~", CHANGED) if s.alerts else ("", "")
+            )
             style = tone(style, self.app.no_color)
             table.add_row(
                 Text(mark, style=style),
@@ -208,8 +234,7 @@ class DriftScreen(Screen[None]):
                 Text(visible(s.metric)[:20], style=style),
                 Text(fmt_value(s.latest.value), style=style, justify="right"),
                 Text(fmt_value(s.max), justify="right"),
-                Text(fmt_value(s.threshold) if s.threshold is not None else "—",
-                     justify="right"),
+                Text(fmt_value(s.threshold) if s.threshold is not None else "—", justify="right"),
                 Text(f"{s.alerts}/{s.count}", style=style, justify="right"),
                 key=str(i),
             )

@@ -27,8 +27,20 @@ if TYPE_CHECKING:
 
 __all__ = ["GridScreen"]
 
-_NEEDS_BRANCHES = frozenset({"open_branch", "diff", "lineage", "drift", "live_tail", "ab",
-                             "promote", "rollback", "versions", "filter"})
+_NEEDS_BRANCHES = frozenset(
+    {
+        "open_branch",
+        "diff",
+        "lineage",
+        "drift",
+        "live_tail",
+        "ab",
+        "promote",
+        "rollback",
+        "versions",
+        "filter",
+    }
+)
 
 
 class GridScreen(ReloadingScreen):
@@ -69,8 +81,7 @@ class GridScreen(ReloadingScreen):
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
-        yield Input(placeholder="filter branches: type part of a name (esc clears)",
-                    id="filter")
+        yield Input(placeholder="filter branches: type part of a name (esc clears)", id="filter")
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
         yield BranchPreview(id="preview")
@@ -151,8 +162,12 @@ class GridScreen(ReloadingScreen):
         if self.grid is None:
             return
         table = self.query_one(RegistryGrid)
-        table.show(self.grid, text_filter=self.query_one("#filter", Input).value,
-                   width=self.size.width, now=self.app.now())
+        table.show(
+            self.grid,
+            text_filter=self.query_one("#filter", Input).value,
+            width=self.size.width,
+            now=self.app.now(),
+        )
         key = self.query_one("#column-key", Static)
         key.display = table.compact
         if table.compact:

@@ -95,13 +95,22 @@ class HelpScreen(Screen[None]):
         with VerticalScroll(id="sections"):
             for title, rows in self.sections.items():
                 yield Static(self._block(title, rows), classes="section")
-            yield Static(Text("ctrl+p opens the command palette: every action by name.",
-                              style="dim"), classes="section")
+            yield Static(
+                Text("ctrl+p opens the command palette: every action by name.", style="dim"),
+                classes="section",
+            )
         yield Footer(compact=True)
 
     def _block(self, title: str, rows: list[tuple[str, str]] | None) -> Table:
-        table = Table(title=title, title_justify="left", title_style="bold", box=None,
-                      show_header=False, padding=(0, 1), expand=True)
+        table = Table(
+            title=title,
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            show_header=False,
+            padding=(0, 1),
+            expand=True,
+        )
         table.add_column("keys", style="bold cyan", no_wrap=True, width=14)
         table.add_column("action", ratio=1)
         if rows is None:

@@ -46,8 +46,14 @@ def _branch_having(reg: Registry, sha: str, exclude: str) -> str | None:
     tip = next((b.name for b in branches if b.commit.id == sha), None)
     if tip is not None:
         return tip
-    return next((b.name for b in branches
-                 if any(c.id == sha for c in reg.log(b.name, BRANCH_SEARCH_DEPTH))), None)
+    return next(
+        (
+            b.name
+            for b in branches
+            if any(c.id == sha for c in reg.log(b.name, BRANCH_SEARCH_DEPTH))
+        ),
+        None,
+    )
 
 
 def gather(reg: Registry, branch: str, model: str | None) -> LineageView:
@@ -217,22 +223,23 @@ class LineageScreen(Screen[None]):
 
     @staticmethod
     def _ids(parent: TreeNode[None], name: str, ids: dict[str, str]) -> None:
-        node = parent.add(_pair(name, f"({len(ids)})", "dim"), expand=False,
-                          allow_expand=bool(ids))
+        node = parent.add(_pair(name, f"({len(ids)})", "dim"), expand=False, allow_expand=bool(ids))
         for path, sha in sorted(ids.items()):
             text = Text(visible(path))
             text.append(f"  {sha[:8]}", style="dim")
             node.add_leaf(text)
 
     @classmethod
-    def _mapping(cls, parent: TreeNode[None], name: str, values: object,
-                 expand: bool = False) -> None:
+    def _mapping(
+        cls, parent: TreeNode[None], name: str, values: object, expand: bool = False
+    ) -> None:
         if not isinstance(values, dict | list):
             parent.add_leaf(_pair(name, str(values)))
             return
         items = values.items() if isinstance(values, dict) else enumerate(values)
-        node = parent.add(_pair(name, f"({len(values)})", "dim"), expand=expand,
-                          allow_expand=bool(values))
+        node = parent.add(
+            _pair(name, f"({len(values)})", "dim"), expand=expand, allow_expand=bool(values)
+        )
         for key, value in items:
             cls._mapping(node, str(key), value)
 
@@ -246,8 +253,12 @@ class LineageScreen(Screen[None]):
             node.add_leaf(Text("! " + visible(record.error), style="bold"))
         size, real = record.fields.get("size"), lin.version.artifact.size
         if isinstance(size, int) and real is not None and size != real:
-            node.add_leaf(Text(f"! written for other bytes: the record says {size} B, "
-                               f"the model is {real} B", style="bold"))
+            node.add_leaf(
+                Text(
+                    f"! written for other bytes: the record says {size} B, the model is {real} B",
+                    style="bold",
+                )
+            )
         for key, value in record.fields.items():
             label = _RECORD_LABELS.get(key, key.replace("_", " "))
             self._mapping(node, label, value)
@@ -255,12 +266,16 @@ class LineageScreen(Screen[None]):
     @staticmethod
     def _previous(root: TreeNode[None], view: LineageView) -> None:
         versions = view.lineage.previous
-        node = root.add(_pair("earlier versions", f"({len(versions)})", "dim"), expand=True,
-                        allow_expand=bool(versions))
+        node = root.add(
+            _pair("earlier versions", f"({len(versions)})", "dim"),
+            expand=True,
+            allow_expand=bool(versions),
+        )
         for v in versions:
             item = node.add(_version_label(v, view.tags.get(v.commit.id, ())), expand=False)
-            item.add_leaf(_pair(v.artifact.path,
-                                f"{v.artifact.id[:8]}  {human_size(v.artifact.size)}"))
+            item.add_leaf(
+                _pair(v.artifact.path, f"{v.artifact.id[:8]}  {human_size(v.artifact.size)}")
+            )
             item.add_leaf(_pair("author", v.commit.author))
 
     # -- actions ---------------------------------------------------------------------------

@@ -48,8 +48,10 @@ def gates_table(plan: PromotionPlan, no_color: bool = False) -> Table:
             mark = Text("… ", style="bold")
             reason = Text("running: its output is below", style="dim")
         else:
-            mark = Text("✓ pass" if gate.passed else "✗ FAIL",
-                        style=tone(f"bold {GOOD if gate.passed else BAD}", no_color))
+            mark = Text(
+                "✓ pass" if gate.passed else "✗ FAIL",
+                style=tone(f"bold {GOOD if gate.passed else BAD}", no_color),
+            )
             reason = Text(visible(gate.reason))
         table.add_row(mark, gate.name, reason)
     return table
@@ -58,11 +60,16 @@ def gates_table(plan: PromotionPlan, no_color: bool = False) -> Table:
 def version_line(plan: PromotionPlan) -> Text:
     """Which version the promotion gives, and why."""
     if not plan.version:
-        return Text(f"{plan.target} is not versioned: the merge commit records the promotion",
-                    style="dim")
+        return Text(
+            f"{plan.target} is not versioned: the merge commit records the promotion", style="dim"
+        )
     after = f"after {plan.previous}" if plan.previous else "first version"
-    return Text.assemble(("as ", ""), (visible(plan.tag or ""), "bold"),
-                         f"  {plan.bump} ({after}): ", visible(plan.bump_reason))
+    return Text.assemble(
+        ("as ", ""),
+        (visible(plan.tag or ""), "bold"),
+        f"  {plan.bump} ({after}): ",
+        visible(plan.bump_reason),
+    )
 
 
 class PromoteScreen(ModalScreen[bool]):
@@ -123,9 +130,11 @@ class PromoteScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         """Called when the dialog opens: plan the promotion."""
         into = self.target or self.app.prod or "prod"
-        self.query_one("#title", Static).update(Text.assemble(
-            ("Promote ", "bold"), (visible(self.branch), "bold"), " → ",
-            (visible(into), "bold")))
+        self.query_one("#title", Static).update(
+            Text.assemble(
+                ("Promote ", "bold"), (visible(self.branch), "bold"), " → ", (visible(into), "bold")
+            )
+        )
         self.query_one("#check-log").display = False
         self.query_one("#metrics").display = False
         self._say("Merging in memory and running the gates…", "dim")
@@ -142,12 +151,14 @@ class PromoteScreen(ModalScreen[bool]):
 
         try:
             plan = self.app.session.run(
-                lambda reg: plan_promotion(reg, self.branch, self.target, run_check=False))
+                lambda reg: plan_promotion(reg, self.branch, self.target, run_check=False)
+            )
             self.post_message(self.Planned(plan))
             if plan.check is not None:
                 with Registry.open(self.app.session.path) as reg:
-                    plan = run_plan_check(reg, plan, lambda s: self.post_message(
-                        self.CheckLine(s)), self.cancel)
+                    plan = run_plan_check(
+                        reg, plan, lambda s: self.post_message(self.CheckLine(s)), self.cancel
+                    )
                 if not self.cancel.is_set():
                     self.post_message(self.Planned(plan))
         except MlvcError as exc:
@@ -161,7 +172,8 @@ class PromoteScreen(ModalScreen[bool]):
 
         try:
             done = self.app.session.run(
-                lambda reg: apply_promotion(reg, plan, now=self.app.fixed_now))
+                lambda reg: apply_promotion(reg, plan, now=self.app.fixed_now)
+            )
         except MlvcError as exc:
             self.post_message(self.Failed(str(exc)))
             return
@@ -176,15 +188,21 @@ class PromoteScreen(ModalScreen[bool]):
     def _show_plan(self, message: Planned) -> None:
         """Called with a plan: show gates, version and metrics; say what enter would do."""
         plan = self.plan = message.plan
-        self.query_one("#title", Static).update(Text.assemble(
-            ("Promote ", "bold"), (visible(plan.branch), "bold"),
-            f" ({plan.candidate.short_id}) → ", (visible(plan.target), "bold")))
+        self.query_one("#title", Static).update(
+            Text.assemble(
+                ("Promote ", "bold"),
+                (visible(plan.branch), "bold"),
+                f" ({plan.candidate.short_id}) → ",
+                (visible(plan.target), "bold"),
+            )
+        )
         self.query_one("#version", Static).update(version_line(plan))
         self.query_one("#gates", Static).update(gates_table(plan, self.app.no_color))
         table = self.query_one(MetricTable)
         rows = tuple(r for r in plan.diff.rows if r.key == plan.primary) + plan.diff.changed
-        table.show_rows(plan.target, "after", tuple(dict.fromkeys(rows)),
-                        width=max(self.size.width - 6, 40))
+        table.show_rows(
+            plan.target, "after", tuple(dict.fromkeys(rows)), width=max(self.size.width - 6, 40)
+        )
         table.display = bool(rows)
         if plan.check is not None:
             self.state = "checking"
@@ -193,13 +211,19 @@ class PromoteScreen(ModalScreen[bool]):
         elif plan.ok:
             self.state = "ready"
             what = f"as {plan.tag}" if plan.tag else "with a merge commit"
-            self._say(f"Every gate passes. enter promotes {plan.branch} into {plan.target} "
-                      f"{what}; esc cancels.", tone(f"bold {GOOD}", self.app.no_color))
+            self._say(
+                f"Every gate passes. enter promotes {plan.branch} into {plan.target} "
+                f"{what}; esc cancels.",
+                tone(f"bold {GOOD}", self.app.no_color),
+            )
         else:
             self.state = "refused"
             names = [g.name for g in plan.failed]
-            self._say(f"Refused by gate{'s' if len(names) > 1 else ''} {', '.join(names)}: "
-                      "nothing will change. esc closes.", tone(f"bold {BAD}", self.app.no_color))
+            self._say(
+                f"Refused by gate{'s' if len(names) > 1 else ''} {', '.join(names)}: "
+                "nothing will change. esc closes.",
+                tone(f"bold {BAD}", self.app.no_color),
+            )
         self.refresh_bindings()
 
     @on(CheckLine)
@@ -207,8 +231,7 @@ class PromoteScreen(ModalScreen[bool]):
         """Called for each line the check prints: show the last lines."""
         self.check_lines.append(message.line)
         tail = self.check_lines[-CHECK_TAIL:]
-        self.query_one("#check-log", Static).update(Text(visible("\n".join(tail),
-                                                                 one_line=False)))
+        self.query_one("#check-log", Static).update(Text(visible("\n".join(tail), one_line=False)))
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -223,9 +246,11 @@ class PromoteScreen(ModalScreen[bool]):
         self.state = "done"
         done = message.done
         tag = f", tag {done.tag}" if done.tag else ""
-        self._say(f"Promoted {done.record.source} into {done.record.target}: commit "
-                  f"{done.commit[:8]}{tag}. esc closes.",
-                  tone(f"bold {GOOD}", self.app.no_color))
+        self._say(
+            f"Promoted {done.record.source} into {done.record.target}: commit "
+            f"{done.commit[:8]}{tag}. esc closes.",
+            tone(f"bold {GOOD}", self.app.no_color),
+        )
         self.refresh_bindings()
         self.app.refreshes += 1  # every screen behind reads again when it resumes
         self.app.refresh_registry()

@@ -39,7 +39,6 @@ def stamp(entry: VersionEntry, time_of_day: bool = True) -> str:
     return when.strftime("%Y-%m-%d %H:%M" if time_of_day else "%Y-%m-%d")
 
 
-
 class RollbackScreen(ModalScreen[bool]):
     """Roll an environment back to an earlier version; dismisses True when done."""
 
@@ -79,8 +78,11 @@ class RollbackScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         """Called when the dialog opens: plan the rollback."""
-        self.query_one("#title", Static).update(Text.assemble(
-            ("Roll back ", "bold"), (visible(self.target or self.app.prod or "prod"), "bold")))
+        self.query_one("#title", Static).update(
+            Text.assemble(
+                ("Roll back ", "bold"), (visible(self.target or self.app.prod or "prod"), "bold")
+            )
+        )
         self.query_one(MetricTable).display = False
         self._say("Reading the versions…", "dim")
         self._plan()
@@ -104,7 +106,8 @@ class RollbackScreen(ModalScreen[bool]):
 
         try:
             done = self.app.session.run(
-                lambda reg: apply_rollback(reg, plan, now=self.app.fixed_now))
+                lambda reg: apply_rollback(reg, plan, now=self.app.fixed_now)
+            )
             self.post_message(self.Done(done.commit))
         except MlvcError as exc:
             self.post_message(self.Done(None, str(exc)))
@@ -121,18 +124,25 @@ class RollbackScreen(ModalScreen[bool]):
         plan = self.plan = message.plan
         now = plan.current.version if plan.current else "no version"
         to = plan.to.tag or f"v{plan.to.version}"
-        self.query_one("#what", Static).update(Text.assemble(
-            f"from {now} to ", (visible(to), "bold"),
-            f" ({plan.to.commit.short_id}, {stamp(plan.to)})\nrestores ",
-            visible(", ".join(plan.changed)),
-            "\ncode, logs and monitoring stay; history is kept: a new commit"))
+        self.query_one("#what", Static).update(
+            Text.assemble(
+                f"from {now} to ",
+                (visible(to), "bold"),
+                f" ({plan.to.commit.short_id}, {stamp(plan.to)})\nrestores ",
+                visible(", ".join(plan.changed)),
+                "\ncode, logs and monitoring stay; history is kept: a new commit",
+            )
+        )
         rows = tuple(r for r in plan.diff.rows if r.key == plan.primary) + plan.diff.changed
         self.query_one(MetricTable).display = True
-        self.query_one(MetricTable).show_rows(plan.target, "after", tuple(dict.fromkeys(rows)),
-                                              width=max(self.size.width - 6, 40))
+        self.query_one(MetricTable).show_rows(
+            plan.target, "after", tuple(dict.fromkeys(rows)), width=max(self.size.width - 6, 40)
+        )
         self.state = "ready"
-        self._say(f"enter rolls {plan.target} back to {to}; esc cancels.",
-                  tone(f"bold {GOOD}", self.app.no_color))
+        self._say(
+            f"enter rolls {plan.target} back to {to}; esc cancels.",
+            tone(f"bold {GOOD}", self.app.no_color),
+        )
         self.refresh_bindings()
 
     @on(Done)
@@ -143,8 +153,10 @@ class RollbackScreen(ModalScreen[bool]):
             self._say(f"{message.error} · esc closes", tone(f"bold {BAD}", self.app.no_color))
         else:
             self.state = "done"
-            self._say(f"Rolled back: commit {message.commit[:8]}. esc closes.",
-                      tone(f"bold {GOOD}", self.app.no_color))
+            self._say(
+                f"Rolled back: commit {message.commit[:8]}. esc closes.",
+                tone(f"bold {GOOD}", self.app.no_color),
+            )
             self.app.refreshes += 1  # every screen behind reads again when it resumes
             self.app.refresh_registry()
         self.refresh_bindings()
@@ -154,8 +166,7 @@ class RollbackScreen(ModalScreen[bool]):
         finished = self.state in ("done", "error")
         if action == "confirm":
             return self.state == "ready"
-        return finished if action == "close_done" else not finished if action == "close" \
-            else True
+        return finished if action == "close_done" else not finished if action == "close" else True
 
     def action_close_done(self) -> None:
         """Called on esc once the dialog is finished: close it."""

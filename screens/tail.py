@@ -92,9 +92,14 @@ class TailScreen(Screen[None]):
         self.query_one("#top").display = self.drift
         (self.query_one(FeatureList) if self.drift else self.query_one(TailView)).focus()
         self._lane = live_of(self.app).lane(
-            f"tail:{self.path}", self._compute, self._apply, min_interval=0.05,
-            wants=lambda change: change.touches(self.path), on_status=self._watching,
-            finish=lambda: self._follow.close() if self._follow else None)
+            f"tail:{self.path}",
+            self._compute,
+            self._apply,
+            min_interval=0.05,
+            wants=lambda change: change.touches(self.path),
+            on_status=self._watching,
+            finish=lambda: self._follow.close() if self._follow else None,
+        )
         self._lane.kick()
         self._status()
 
@@ -109,8 +114,7 @@ class TailScreen(Screen[None]):
     def _open(self) -> DriftFollow | LogFollow:
         def where(reg: Any) -> tuple[Path, str | None, Any]:
             if reg.bare:
-                raise BadInput(f"{reg.root} is a bare repository: it has no working tree "
-                               "to follow")
+                raise BadInput(f"{reg.root} is a bare repository: it has no working tree to follow")
             head = reg.head or f"detached {(reg.detached or '?')[:8]}"
             return reg.root, head, drift_thresholds(reg.config)
 
@@ -149,8 +153,7 @@ class TailScreen(Screen[None]):
             for part in ("#top", "#view", "#summary"):
                 self.query_one(part).display = False
             message = self.query_one("#message", Static)
-            message.update(Text(visible(str(result)), style=tone(f"bold {BAD}",
-                                                                 self.app.no_color)))
+            message.update(Text(visible(str(result)), style=tone(f"bold {BAD}", self.app.no_color)))
             message.display = True
             return
         update, snap = result
@@ -188,7 +191,8 @@ class TailScreen(Screen[None]):
     def _title(self) -> None:
         if self.is_attached:
             self.query_one("#title", Static).update(
-                parts.title_text(self.path, self.head, self.branch, self.app.no_color))
+                parts.title_text(self.path, self.head, self.branch, self.app.no_color)
+            )
 
     def _summary(self, error: str | None, missing: bool) -> None:
         snap, no_color = self.snapshot, self.app.no_color
@@ -198,8 +202,10 @@ class TailScreen(Screen[None]):
         elif snap is not None:
             text.append_text(snap.summary(no_color))
         if error:
-            text.append(("  " if text.plain else "") + f"cannot read: {visible(error)}",
-                        tone(f"bold {BAD}", no_color))
+            text.append(
+                ("  " if text.plain else "") + f"cannot read: {visible(error)}",
+                tone(f"bold {BAD}", no_color),
+            )
         self.query_one("#summary", Static).update(text)
 
     def _chart(self) -> None:

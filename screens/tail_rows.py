@@ -19,8 +19,16 @@ from mlvc_tui.widgets.cells import BAD, CHANGED
 from mlvc_tui.widgets.metric_table import fmt_value, tone
 from mlvc_tui.widgets.plot import ChartData, HLine, Series
 
-__all__ = ["CHART_POINTS", "FEATURE_HEADER", "Snapshot", "drift_line", "feature_chart",
-           "feature_rows", "log_line", "title_text"]
+__all__ = [
+    "CHART_POINTS",
+    "FEATURE_HEADER",
+    "Snapshot",
+    "drift_line",
+    "feature_chart",
+    "feature_rows",
+    "log_line",
+    "title_text",
+]
 
 FEATURE_HEADER = [("", 1), ("feature", 16), ("alerts", -7)]  # (label, width; < 0: right)
 CHART_POINTS = 240  # the chart shows each series' newest points: it scrolls with the data
@@ -88,10 +96,16 @@ def feature_rows(snap: Snapshot, no_color: bool) -> list[tuple[str, list[Text]]]
         hot = any(s.alert for s in series)
         mark, style = ("!", f"bold {BAD}") if hot else ("~", CHANGED) if alerts else ("", "")
         style = tone(style, no_color)
-        out.append((feature, [
-            Text(mark, style=style), Text(visible(feature)[:16], style=style),
-            Text(f"{alerts:,}", style=style, justify="right"),
-        ]))
+        out.append(
+            (
+                feature,
+                [
+                    Text(mark, style=style),
+                    Text(visible(feature)[:16], style=style),
+                    Text(f"{alerts:,}", style=style, justify="right"),
+                ],
+            )
+        )
     return out
 
 
@@ -110,16 +124,24 @@ def feature_chart(snap: Snapshot, feature: str) -> ChartData:
     lines, limits, longest = [], {}, ()
     for s in series:
         points = s.points[-CHART_POINTS:]
-        lines.append(Series(s.metric, tuple(float(i) for i in range(len(points))),
-                            tuple(p.value for p in points)))
+        lines.append(
+            Series(
+                s.metric,
+                tuple(float(i) for i in range(len(points))),
+                tuple(p.value for p in points),
+            )
+        )
         if s.threshold is not None:
             limits.setdefault(s.threshold, f"{s.metric} {s.threshold:g}")
         longest = points if len(points) > len(longest) else longest
     times = tuple(_time(p.timestamp) for p in longest)
     return ChartData(
-        feature, tuple(lines),
+        feature,
+        tuple(lines),
         tuple(HLine(label, y) for y, label in list(limits.items())[:2]),
-        x_times=times if None not in times else (), empty="no finite values to plot yet")
+        x_times=times if None not in times else (),
+        empty="no finite values to plot yet",
+    )
 
 
 def title_text(path: str, head: str | None, branch: str | None, no_color: bool) -> Text:
@@ -127,8 +149,9 @@ def title_text(path: str, head: str | None, branch: str | None, no_color: bool) 
     title = Text.assemble(("Live  ", "bold"), visible(path))
     title.append("  working tree" + (f" of {visible(head)}" if head else ""), style="dim")
     if branch and head and branch != head:
-        title.append(f"  ({visible(branch)} is not checked out)",
-                     style=tone(f"bold {BAD}", no_color))
+        title.append(
+            f"  ({visible(branch)} is not checked out)", style=tone(f"bold {BAD}", no_color)
+        )
     return title
 
 
@@ -141,8 +164,9 @@ def drift_line(p: DriftPoint, no_color: bool) -> Text:
     text.append(f"{visible(p.feature)[:18]:<19}{visible(p.metric)[:10]:<11}")
     text.append(f"{fmt_value(p.value):>10}")
     if p.threshold is not None:
-        text.append(f"  {'>' if p.alert else '≤'} {fmt_value(p.threshold)}",
-                    style="" if p.alert else "dim")
+        text.append(
+            f"  {'>' if p.alert else '≤'} {fmt_value(p.threshold)}", style="" if p.alert else "dim"
+        )
     return text
 
 

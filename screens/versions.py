@@ -105,18 +105,25 @@ class VersionsScreen(Screen[None]):
         """Called with the version list: fill the table."""
         if message.error is not None:
             self.query_one("#message", Static).update(
-                Text(visible(message.error), style=tone(f"bold {BAD}", self.app.no_color)))
+                Text(visible(message.error), style=tone(f"bold {BAD}", self.app.no_color))
+            )
             return
         self.target, self.entries = message.target, message.entries
         primary = next((e.primary for e in self.entries if e.primary), None) or "metric"
-        self.query_one("#title", Static).update(Text.assemble(
-            ("Versions of ", "bold"), (visible(self.target or ""), "bold"),
-            f"  {len(self.entries)} promotions, rollbacks and version tags, newest first"))
+        self.query_one("#title", Static).update(
+            Text.assemble(
+                ("Versions of ", "bold"),
+                (visible(self.target or ""), "bold"),
+                f"  {len(self.entries)} promotions, rollbacks and version tags, newest first",
+            )
+        )
         self._fill(primary)
         empty = not self.entries
         self.query_one("#message", Static).update(
             Text("no promotions yet: p on a grid row promotes a branch", style="dim")
-            if empty else "")
+            if empty
+            else ""
+        )
         self.query_one("#message").display = empty
 
     def _fill(self, primary: str) -> None:
@@ -133,12 +140,18 @@ class VersionsScreen(Screen[None]):
             missing = entry.tag is not None and not entry.tagged
             who = visible(entry.user.split(" <", 1)[0])
             cells = [
-                Text(visible(label(entry)) + (" (tag missing)" if missing else ""),
-                     style="bold" if entry.kind == "promotion" else ""),
-                Text(WHAT[entry.kind]), Text(visible(source)[:16]), Text(entry.commit.short_id),
-                Text(stamp(entry, wide)), Text(who if wide else who[:14]),
-                Text(metric_value(entry.value) if entry.value is not None else "—",
-                     justify="right"),
+                Text(
+                    visible(label(entry)) + (" (tag missing)" if missing else ""),
+                    style="bold" if entry.kind == "promotion" else "",
+                ),
+                Text(WHAT[entry.kind]),
+                Text(visible(source)[:16]),
+                Text(entry.commit.short_id),
+                Text(stamp(entry, wide)),
+                Text(who if wide else who[:14]),
+                Text(
+                    metric_value(entry.value) if entry.value is not None else "—", justify="right"
+                ),
                 Text(fmt_delta(entry.delta), justify="right"),
             ]
             table.add_row(*(cells if wide else cells[:3] + cells[4:]))

@@ -62,23 +62,35 @@ def demo_repo(test_home: Path) -> Path:
 def build_hostile_repo(path: Path) -> Path:
     """A registry whose names, paths and messages carry markup, escapes and unicode."""
     g = GitRepo(path)
-    g.commit("Initial model", {
-        "models/model.pkl": b"model-v1",
-        "models/my model [red]x[/red].pkl": b"odd name",
-        "metrics/model.json": {"accuracy": 0.8, "loss": 0.5},
-        "logs/train.log": "epoch 1 [bold]loss[/bold] 0.5\n",
-    })
+    g.commit(
+        "Initial model",
+        {
+            "models/model.pkl": b"model-v1",
+            "models/my model [red]x[/red].pkl": b"odd name",
+            "metrics/model.json": {"accuracy": 0.8, "loss": 0.5},
+            "logs/train.log": "epoch 1 [bold]loss[/bold] 0.5\n",
+        },
+    )
     g.clock += 3600
-    g.write({"models/model.pkl": b"model-v2",
-             "metrics/model.json": {"accuracy": 0.82, "loss": 0.45}})
+    g.write(
+        {"models/model.pkl": b"model-v2", "metrics/model.json": {"accuracy": 0.82, "loss": 0.45}}
+    )
     g.git("add", "-A")
-    g.git("commit", "-q", "--cleanup=verbatim", "-m",
-          "Retrain \x1b[31mred alert\x1b[0m\x07 [bold]not bold[/bold]")
+    g.git(
+        "commit",
+        "-q",
+        "--cleanup=verbatim",
+        "-m",
+        "Retrain \x1b[31mred alert\x1b[0m\x07 [bold]not bold[/bold]",
+    )
     g.checkout("exp/ünïcødé-🚀", new=True)
-    g.commit("Unicode branch: bigger model", {
-        "models/model.pkl": b"model-v3-unicode",
-        "metrics/model.json": {"accuracy": 0.85, "loss": 0.4},
-    })
+    g.commit(
+        "Unicode branch: bigger model",
+        {
+            "models/model.pkl": b"model-v3-unicode",
+            "metrics/model.json": {"accuracy": 0.85, "loss": 0.4},
+        },
+    )
     g.checkout("prod")
     g.checkout("exp/corrupt", new=True)
     g.commit("Corrupt metrics", {"metrics/model.json": "{not json"})
@@ -89,16 +101,21 @@ def build_hostile_repo(path: Path) -> Path:
     # git refuses "[" in ref names (and dulwich skips such refs), so the markup rides on
     # the paths and messages of a branch instead
     g.checkout("exp/markup", new=True)
-    g.commit("[bold]markup[/bold] [link=http://x]click[/link] :smile:", {
-        "models/[bold]markup[/bold].pkl": b"markup",
-    })
+    g.commit(
+        "[bold]markup[/bold] [link=http://x]click[/link] :smile:",
+        {
+            "models/[bold]markup[/bold].pkl": b"markup",
+        },
+    )
     g.checkout("prod")
     return path
 
 
 ONNX = b"onnx model bytes " * 4096  # what git-lfs would check out for the pointer below
-_LFS = ("version https://git-lfs.github.com/spec/v1\n"
-        f"oid sha256:{hashlib.sha256(ONNX).hexdigest()}\nsize {len(ONNX)}\n")
+_LFS = (
+    "version https://git-lfs.github.com/spec/v1\n"
+    f"oid sha256:{hashlib.sha256(ONNX).hexdigest()}\nsize {len(ONNX)}\n"
+)
 
 
 def _metrics(accuracy: float, f1: float, loss: float, latency: float) -> dict[str, object]:
@@ -113,48 +130,77 @@ def build_showcase_repo(path: Path) -> Path:
     submodule on every branch.
     """
     g = GitRepo(path)
-    g.commit("Initial churn model: training script, params, data", {
-        "mlvc.toml": '[registry]\nprod = "prod"\n\n[metrics]\nprimary = "accuracy"\n',
-        ".gitattributes": "models/*.onnx filter=lfs diff=lfs merge=lfs -text\n",
-        "src/train.py": "print('train')\n", "params.yaml": "lr: 0.1\nepochs: 20\n",
-        "models/model.pkl": b"model-v1", "models/model.onnx": _LFS,
-        "metrics/model.json": _metrics(0.812, 0.701, 0.412, 3.1),
-        "logs/train.log": "epoch 20 loss 0.412\n", "data/train.csv": "x,y\n1,0\n",
-        "monitoring/drift.csv": "timestamp,feature,metric,value,threshold\n",
-    })
+    g.commit(
+        "Initial churn model: training script, params, data",
+        {
+            "mlvc.toml": '[registry]\nprod = "prod"\n\n[metrics]\nprimary = "accuracy"\n',
+            ".gitattributes": "models/*.onnx filter=lfs diff=lfs merge=lfs -text\n",
+            "src/train.py": "print('train')\n",
+            "params.yaml": "lr: 0.1\nepochs: 20\n",
+            "models/model.pkl": b"model-v1",
+            "models/model.onnx": _LFS,
+            "metrics/model.json": _metrics(0.812, 0.701, 0.412, 3.1),
+            "logs/train.log": "epoch 20 loss 0.412\n",
+            "data/train.csv": "x,y\n1,0\n",
+            "monitoring/drift.csv": "timestamp,feature,metric,value,threshold\n",
+        },
+    )
     reference = GitRepo(path / "data" / "reference", branch="main")
     reference.commit("Reference data v1", {"regions.csv": "code,name\neu,Europe\n"})
     g.commit("data: pin the reference data repository", {})
     g.checkout("staging", new=True)
-    g.commit("Retrain on September data", {
-        "models/model.pkl": b"model-v2", "metrics/model.json": _metrics(0.821, 0.713, 0.401, 3.0),
-    })
+    g.commit(
+        "Retrain on September data",
+        {
+            "models/model.pkl": b"model-v2",
+            "metrics/model.json": _metrics(0.821, 0.713, 0.401, 3.0),
+        },
+    )
     g.checkout("dev", new=True)
-    g.commit("params: weaker L2, 400 epochs", {
-        "params.yaml": "lr: 0.1\nepochs: 400\n", "models/model.pkl": b"model-v3",
-        "metrics/model.json": _metrics(0.834, 0.722, 0.388, 3.3),
-        "logs/train.log": "epoch 400 loss 0.388\n",
-    })
+    g.commit(
+        "params: weaker L2, 400 epochs",
+        {
+            "params.yaml": "lr: 0.1\nepochs: 400\n",
+            "models/model.pkl": b"model-v3",
+            "metrics/model.json": _metrics(0.834, 0.722, 0.388, 3.3),
+            "logs/train.log": "epoch 400 loss 0.388\n",
+        },
+    )
     g.checkout("prod")
     g.checkout("exp/feature-eng", new=True)
-    g.commit("features: days since last login", {
-        "data/features.csv": "id,days\n1,3\n", "models/model.pkl": b"model-fe",
-        "metrics/model.json": _metrics(0.829, 0.731, 0.392, 3.6),
-    })
+    g.commit(
+        "features: days since last login",
+        {
+            "data/features.csv": "id,days\n1,3\n",
+            "models/model.pkl": b"model-fe",
+            "metrics/model.json": _metrics(0.829, 0.731, 0.392, 3.6),
+        },
+    )
     g.checkout("prod")
     g.checkout("exp/lr-sweep", new=True)
-    g.commit("Sweep lr 0.3: diverged, drift log dropped", {
-        "models/model.pkl": b"model-lr", "monitoring/drift.csv": None,
-        "metrics/model.json": _metrics(0.744, 0.612, 0.553, 3.1),
-    })
+    g.commit(
+        "Sweep lr 0.3: diverged, drift log dropped",
+        {
+            "models/model.pkl": b"model-lr",
+            "monitoring/drift.csv": None,
+            "metrics/model.json": _metrics(0.744, 0.612, 0.553, 3.1),
+        },
+    )
     g.checkout("prod")
     g.checkout("ab/test-a", new=True)
-    g.commit("A/B: results of arm a", {
-        "monitoring/experiments/results.csv": "day,conversions\n1,10\n",
-    })
+    g.commit(
+        "A/B: results of arm a",
+        {
+            "monitoring/experiments/results.csv": "day,conversions\n1,10\n",
+        },
+    )
     g.checkout("dev")
-    g.write({"logs/train.log": "epoch 400 loss 0.388\nepoch 401 loss 0.387\n",
-             "models/model.onnx": ONNX})  # smudged as git-lfs would
+    g.write(
+        {
+            "logs/train.log": "epoch 400 loss 0.388\nepoch 401 loss 0.387\n",
+            "models/model.onnx": ONNX,
+        }
+    )  # smudged as git-lfs would
     shutil.rmtree(path / "data" / "reference")  # a submodule not checked out, as after a clone
     return path
 
@@ -175,8 +221,7 @@ def hostile_repo(test_home: Path) -> Path:
 def small_repo(tmp_path: Path) -> GitRepo:
     """A small registry of this test's own (prod, dev, exp/a), free to change."""
     g = GitRepo(tmp_path / "small")
-    g.commit("Initial model", {"models/model.pkl": b"v1",
-                               "metrics/model.json": {"accuracy": 0.8}})
+    g.commit("Initial model", {"models/model.pkl": b"v1", "metrics/model.json": {"accuracy": 0.8}})
     g.checkout("dev", new=True)
     g.commit("Dev model", {"models/model.pkl": b"v2", "metrics/model.json": {"accuracy": 0.83}})
     g.checkout("exp/a", new=True)

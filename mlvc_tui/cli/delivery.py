@@ -18,8 +18,12 @@ __all__ = ["register"]
 def _change(args: argparse.Namespace, change: Any) -> int:
     from mlvc_tui.cli.delivery_render import render_change
 
-    value = {"commit": change.commit, "message": change.message, "moved": change.moved,
-             "delivery": change.after}
+    value = {
+        "commit": change.commit,
+        "message": change.message,
+        "moved": change.moved,
+        "delivery": change.after,
+    }
     emit(args, value, lambda: render_change(change))
     return 0
 
@@ -29,8 +33,14 @@ def cmd_route(args: argparse.Namespace) -> int:
 
     with open_registry(args) as reg:
         route = read_delivery(reg, args.at).route(args.unit)
-    emit(args, route, lambda: f"{route.branch}\t(bucket {route.bucket} of test {route.test}, "
-                              f"{route.role} at {route.weight:g}%)")
+    emit(
+        args,
+        route,
+        lambda: (
+            f"{route.branch}\t(bucket {route.bucket} of test {route.test}, "
+            f"{route.role} at {route.weight:g}%)"
+        ),
+    )
     return 0
 
 
@@ -73,8 +83,7 @@ def _steps(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",")]
     except ValueError:
-        raise BadInput(f"--steps must be percentages separated by commas, not {text!r}") \
-            from None
+        raise BadInput(f"--steps must be percentages separated by commas, not {text!r}") from None
 
 
 def cmd_switch(args: argparse.Namespace) -> int:
@@ -88,8 +97,9 @@ def cmd_ab_start(args: argparse.Namespace) -> int:
     from mlvc_tui.engine.delivery.traffic import start_ab
 
     with open_registry(args) as reg:
-        change = start_ab(reg, args.branches, args.weights, bandit=args.bandit,
-                          test=args.test, floor=args.floor)
+        change = start_ab(
+            reg, args.branches, args.weights, bandit=args.bandit, test=args.test, floor=args.floor
+        )
     return _change(args, change)
 
 
@@ -130,22 +140,26 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("unit", metavar="UNIT_ID")
     p.add_argument("--at", default=None, metavar="REF", help="the split at REF (default prod)")
     p.set_defaults(func=cmd_route)
-    p = sub.add_parser("delivery", parents=[common],
-                       help="the traffic split on prod and who changed it when")
+    p = sub.add_parser(
+        "delivery", parents=[common], help="the traffic split on prod and who changed it when"
+    )
     p.add_argument("--at", default=None, metavar="REF")
     p.add_argument("-n", "--limit", type=int, default=10)
     p.set_defaults(func=cmd_delivery)
-    p = sub.add_parser("canary", parents=[common],
-                       help="send a share of traffic to a branch; --step up or --abort")
+    p = sub.add_parser(
+        "canary", parents=[common], help="send a share of traffic to a branch; --step up or --abort"
+    )
     p.add_argument("branch", nargs="?", metavar="BRANCH")
     p.add_argument("--percent", type=float, default=None, metavar="N")
-    p.add_argument("--steps", default=None, metavar="P1,P2,...",
-                   help="the step plan (default 1,5,25,50,100)")
+    p.add_argument(
+        "--steps", default=None, metavar="P1,P2,...", help="the step plan (default 1,5,25,50,100)"
+    )
     p.add_argument("--step", action="store_true", help="move to the next step of the plan")
     p.add_argument("--abort", action="store_true", help="send every unit back to the baseline")
     p.set_defaults(func=cmd_canary)
-    p = sub.add_parser("switch", parents=[common],
-                       help="blue/green: flip live and standby (or name a --standby)")
+    p = sub.add_parser(
+        "switch", parents=[common], help="blue/green: flip live and standby (or name a --standby)"
+    )
     p.add_argument("--standby", default=None, metavar="BRANCH")
     p.set_defaults(func=cmd_switch)
     ab = sub.add_parser("ab", help="A/B/n tests and bandits between branches")
@@ -161,14 +175,25 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = verbs.add_parser("weights", parents=[common], help="new weights for the running test")
     p.add_argument("weights", metavar="W1,W2,...")
     p.set_defaults(func=cmd_ab_weights)
-    p = verbs.add_parser("update", parents=[common],
-                         help="bandit: commit the Thompson-sampling weights of the results")
+    p = verbs.add_parser(
+        "update",
+        parents=[common],
+        help="bandit: commit the Thompson-sampling weights of the results",
+    )
     p.set_defaults(func=cmd_ab_update)
     p = verbs.add_parser("stop", parents=[common], help="stop the test: prod serves all again")
-    p.add_argument("--keep", default=None, metavar="BRANCH",
-                   help="a variant that serves all instead (until promoted)")
+    p.add_argument(
+        "--keep",
+        default=None,
+        metavar="BRANCH",
+        help="a variant that serves all instead (until promoted)",
+    )
     p.set_defaults(func=cmd_ab_stop)
     p = verbs.add_parser("report", parents=[common], help="each variant against control")
-    p.add_argument("--at", default=None, metavar="REF",
-                   help="the test in delivery.toml at REF (e.g. prod~1 after a stop)")
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="REF",
+        help="the test in delivery.toml at REF (e.g. prod~1 after a stop)",
+    )
     p.set_defaults(func=cmd_ab_report)

@@ -17,10 +17,20 @@ from mlvc_tui.engine.delivery.traffic import DeliveryChange, DeliveryCommit
 
 __all__ = ["render_change", "render_delivery", "render_report", "split_line", "verdict_text"]
 
-VERDICT_STYLE = {Verdicts.WINNER: "green bold", Verdicts.LOSER: "red bold",
-                 Verdicts.WAIT: "yellow", Verdicts.FLAT: "dim", Verdicts.CONTROL: "dim"}
-VERDICT_GLYPH = {Verdicts.WINNER: "▲", Verdicts.LOSER: "▼", Verdicts.WAIT: "…",
-                 Verdicts.FLAT: "=", Verdicts.CONTROL: "·"}
+VERDICT_STYLE = {
+    Verdicts.WINNER: "green bold",
+    Verdicts.LOSER: "red bold",
+    Verdicts.WAIT: "yellow",
+    Verdicts.FLAT: "dim",
+    Verdicts.CONTROL: "dim",
+}
+VERDICT_GLYPH = {
+    Verdicts.WINNER: "▲",
+    Verdicts.LOSER: "▼",
+    Verdicts.WAIT: "…",
+    Verdicts.FLAT: "=",
+    Verdicts.CONTROL: "·",
+}
 
 
 def split_line(d: Delivery) -> Text:
@@ -36,16 +46,18 @@ def split_line(d: Delivery) -> Text:
 
 def render_change(change: DeliveryChange) -> RenderableType:
     return Group(
-        Text.assemble(("committed ", "green"), change.commit[:8], "  ",
-                      t(change.message.split("\n", 1)[0])),
+        Text.assemble(
+            ("committed ", "green"), change.commit[:8], "  ", t(change.message.split("\n", 1)[0])
+        ),
         Text.assemble("now  ", split_line(change.after)),
         Text(f"{change.moved:g}% of units changed branch", style="dim"),
     )
 
 
 def render_delivery(d: Delivery, log: tuple[DeliveryCommit, ...]) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="who shifted traffic when",
-                  title_justify="left")
+    table = Table(
+        box=box.SIMPLE_HEAD, pad_edge=False, title="who shifted traffic when", title_justify="left"
+    )
     for col in ("commit", "date", "author", "change"):
         table.add_column(col, no_wrap=col != "change")
     for entry in log:
@@ -71,10 +83,15 @@ def _pct(value: float | None, binary: bool) -> str:
 
 def render_report(r: ABReport) -> RenderableType:
     d = r.delivery
-    head = Text.assemble(split_line(d), "\n", f"outcome {r.outcome} (",
-                         "binary" if r.binary else "continuous",
-                         ", higher is better" if r.higher_is_better else ", lower is better",
-                         f"), α = {r.alpha:g} per comparison", style="")
+    head = Text.assemble(
+        split_line(d),
+        "\n",
+        f"outcome {r.outcome} (",
+        "binary" if r.binary else "continuous",
+        ", higher is better" if r.higher_is_better else ", lower is better",
+        f"), α = {r.alpha:g} per comparison",
+        style="",
+    )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
     for v in r.variants:
@@ -85,48 +102,84 @@ def render_report(r: ABReport) -> RenderableType:
         ("weight", [f"{v.weight:g}%" for v in r.variants]),
         ("count", [f"{v.count:,}" for v in r.variants]),
         ("mean", [_pct(v.mean, r.binary) for v in r.variants]),
-        ("95% interval", [f"{_pct(v.interval.low, r.binary)} – {_pct(v.interval.high, r.binary)}"
-                          if v.count >= 2 else "—" for v in r.variants]),
-        ("vs control", [(_pct(v.comparison.diff.estimate, r.binary) if r.binary else
-                         number(v.comparison.diff.estimate, signed=True))
-                        if v.comparison else "" for v in r.variants]),
-        ("p-value", [f"{v.comparison.p_value:.3g}" if v.comparison else ""
-                     for v in r.variants]),
+        (
+            "95% interval",
+            [
+                f"{_pct(v.interval.low, r.binary)} – {_pct(v.interval.high, r.binary)}"
+                if v.count >= 2
+                else "—"
+                for v in r.variants
+            ],
+        ),
+        (
+            "vs control",
+            [
+                (
+                    _pct(v.comparison.diff.estimate, r.binary)
+                    if r.binary
+                    else number(v.comparison.diff.estimate, signed=True)
+                )
+                if v.comparison
+                else ""
+                for v in r.variants
+            ],
+        ),
+        ("p-value", [f"{v.comparison.p_value:.3g}" if v.comparison else "" for v in r.variants]),
         ("verdict", [verdict_text(v.verdict, v.needed) for v in r.variants]),
         ("error rate", [_pct(v.error_rate, True) for v in r.variants]),
-        ("latency", [number(v.latency_mean) if v.latency_mean is not None else "—"
-                     for v in r.variants]),
-        ("drift alerts", [str(v.drift_alerts) if v.drift_alerts is not None else "—"
-                          for v in r.variants]),
+        (
+            "latency",
+            [number(v.latency_mean) if v.latency_mean is not None else "—" for v in r.variants],
+        ),
+        (
+            "drift alerts",
+            [str(v.drift_alerts) if v.drift_alerts is not None else "—" for v in r.variants],
+        ),
     ]
     for label, cells in rows:
         table.add_row(label, *cells)
     parts: list[RenderableType] = [head, table]
     if r.sample_ratio_p is not None:
         mismatch = r.sample_ratio_mismatch
-        parts.append(Text(
-            f"{'! sample ratio mismatch' if mismatch else 'sample ratio as expected'}: "
-            f"counts against weights p = {r.sample_ratio_p:.3g}"
-            + (" — units are not split as delivery.toml says; distrust the verdicts"
-               if mismatch else ""), style="red bold" if mismatch else "dim"))
+        parts.append(
+            Text(
+                f"{'! sample ratio mismatch' if mismatch else 'sample ratio as expected'}: "
+                f"counts against weights p = {r.sample_ratio_p:.3g}"
+                + (
+                    " — units are not split as delivery.toml says; distrust the verdicts"
+                    if mismatch
+                    else ""
+                ),
+                style="red bold" if mismatch else "dim",
+            )
+        )
     for v in r.variants:
         if v.problem:
             parts.append(Text.assemble(("! ", "red"), t(v.branch), ": ", t(v.problem)))
         if v.drifting:
-            parts.append(Text.assemble(("drifting ", "yellow"), t(v.branch), ": ",
-                                       t(", ".join(v.drifting))))
+            parts.append(
+                Text.assemble(("drifting ", "yellow"), t(v.branch), ": ", t(", ".join(v.drifting)))
+            )
         if v.bad_rows:
-            parts.append(Text(f"{v.branch}: {v.bad_rows} unreadable row(s) skipped",
-                              style="yellow"))
+            parts.append(
+                Text(f"{v.branch}: {v.bad_rows} unreadable row(s) skipped", style="yellow")
+            )
     if r.bandit is not None:
         b = r.bandit
-        parts.append(Text.assemble(
-            ("bandit ", "bold"), "best in hindsight ", t(b.best, "bold"),
-            f", cumulative regret {b.total_regret:.4g}; Thompson now suggests ",
-            ", ".join(f"{v.branch} {w:g}%" for v, w in zip(d.variants, b.suggested,
-                                                            strict=True))))
-        alloc = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="allocation over time",
-                      title_justify="left")
+        parts.append(
+            Text.assemble(
+                ("bandit ", "bold"),
+                "best in hindsight ",
+                t(b.best, "bold"),
+                f", cumulative regret {b.total_regret:.4g}; Thompson now suggests ",
+                ", ".join(
+                    f"{v.branch} {w:g}%" for v, w in zip(d.variants, b.suggested, strict=True)
+                ),
+            )
+        )
+        alloc = Table(
+            box=box.SIMPLE_HEAD, pad_edge=False, title="allocation over time", title_justify="left"
+        )
         alloc.add_column("from", no_wrap=True)
         for v in d.variants:
             alloc.add_column(t(v.branch), justify="right")
@@ -134,7 +187,6 @@ def render_report(r: ABReport) -> RenderableType:
             if all(math.isnan(b.allocation[v.branch][i]) for v in d.variants):
                 continue  # no unit in this bin
             stamp = datetime.fromtimestamp(start, UTC).strftime("%m-%d %H:%M")
-            alloc.add_row(stamp, *[_pct(b.allocation[v.branch][i] / 100, True)
-                                   for v in d.variants])
+            alloc.add_row(stamp, *[_pct(b.allocation[v.branch][i] / 100, True) for v in d.variants])
         parts.append(alloc)
     return Group(*parts)

@@ -38,8 +38,9 @@ def _size(n: int | None) -> str:
     return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
-def _into_registry(reg: Any, src: Path | tuple[str, str], ref: str, path: str,
-                   message: str | None) -> dict[str, Any]:
+def _into_registry(
+    reg: Any, src: Path | tuple[str, str], ref: str, path: str, message: str | None
+) -> dict[str, Any]:
     from mlvc_tui.engine.git import files
     from mlvc_tui.engine.git.staging import FileTransaction
     from mlvc_tui.engine.values import Storage
@@ -67,8 +68,14 @@ def _into_registry(reg: Any, src: Path | tuple[str, str], ref: str, path: str,
                 tx.put_stream(path, fh)
     commit = tx.commit()
     info = files.stat(reg, commit, path)
-    return {"src": label, "dst": f"{ref}:{path}", "commit": commit, "size": info.size,
-            "storage": info.storage, "id": info.id}
+    return {
+        "src": label,
+        "dst": f"{ref}:{path}",
+        "commit": commit,
+        "size": info.size,
+        "storage": info.storage,
+        "id": info.id,
+    }
 
 
 def _is_folder(reg: Any, ref: str, path: str) -> bool:
@@ -85,8 +92,9 @@ def cmd_cp(args: argparse.Namespace) -> int:
 
     src, dst = _side(args.src), _side(args.dst)
     if src is None and dst is None:
-        raise BadInput("neither side is in the registry: write one as REF:PATH "
-                       "(e.g. prod:models/model.pkl)")
+        raise BadInput(
+            "neither side is in the registry: write one as REF:PATH (e.g. prod:models/model.pkl)"
+        )
     with open_registry(args) as reg:
         if dst is not None:
             source: Path | tuple[str, str] = src if src is not None else Path(args.src)
@@ -101,12 +109,23 @@ def cmd_cp(args: argparse.Namespace) -> int:
             if not target.parent.is_dir():
                 raise BadInput(f"{target.parent}: no such folder")
             info = files.copy_out(reg, *src, target)
-            value = {"src": f"{src[0]}:{src[1]}", "dst": str(target), "commit": None,
-                     "size": info.size, "storage": info.storage, "id": info.id}
+            value = {
+                "src": f"{src[0]}:{src[1]}",
+                "dst": str(target),
+                "commit": None,
+                "size": info.size,
+                "storage": info.storage,
+                "id": info.id,
+            }
     where = f" in commit {value['commit'][:8]}" if value["commit"] else ""
     lfs = ", Git LFS" if value["storage"] == "lfs" else ""
-    emit(args, value, lambda: _plain(
-        f"copied {value['src']} to {value['dst']} ({_size(value['size'])}{lfs}){where}"))
+    emit(
+        args,
+        value,
+        lambda: _plain(
+            f"copied {value['src']} to {value['dst']} ({_size(value['size'])}{lfs}){where}"
+        ),
+    )
     return 0
 
 
@@ -120,10 +139,21 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from mlvc_tui.engine.reproduce import reproduce
 
     with open_registry(args) as reg:
-        result = reproduce(reg, args.branch, args.model, command=args.command,
-                           tolerance=args.tolerance, output=sys.stderr, keep=args.keep)
-    value = {"match": result.match, "model_match": result.model_match,
-             "mismatched": [r.key for r in result.mismatched], "reproduction": result}
+        result = reproduce(
+            reg,
+            args.branch,
+            args.model,
+            command=args.command,
+            tolerance=args.tolerance,
+            output=sys.stderr,
+            keep=args.keep,
+        )
+    value = {
+        "match": result.match,
+        "model_match": result.model_match,
+        "mismatched": [r.key for r in result.mismatched],
+        "reproduction": result,
+    }
     emit(args, value, lambda: _render(result))
     return 0 if result.match else 1
 
@@ -134,45 +164,64 @@ def _render(result: Any) -> Any:
 
     from mlvc_tui.cli.render import number, t
 
-    head = t(f"{result.model} on {result.branch}, commit {result.commit[:8]}: "
-             f"`{result.command}`")
+    head = t(f"{result.model} on {result.branch}, commit {result.commit[:8]}: `{result.command}`")
     if result.reproduced_sha256 is None:
         model = t(f"model    not written by the command (expected {result.model})", "red")
     else:
         same = "same" if result.model_match else "DIFFERENT"
-        model = t(f"model    {same}: recorded sha256 {result.recorded_sha256[:12]}, "
-                  f"reproduced {result.reproduced_sha256[:12]}",
-                  "green" if result.model_match else "red")
+        model = t(
+            f"model    {same}: recorded sha256 {result.recorded_sha256[:12]}, "
+            f"reproduced {result.reproduced_sha256[:12]}",
+            "green" if result.model_match else "red",
+        )
     table = Table("metric", "recorded", "reproduced", "delta", "")
     bad = {r.key for r in result.mismatched}
     for row in result.metrics:
-        table.add_row(t(row.key), number(row.a), number(row.b), number(row.delta, signed=True),
-                      t("differs", "red") if row.key in bad else t("same", "dim"))
+        table.add_row(
+            t(row.key),
+            number(row.a),
+            number(row.b),
+            number(row.delta, signed=True),
+            t("differs", "red") if row.key in bad else t("same", "dim"),
+        )
     parts = ([] if result.model_match else ["the model"]) + (
-        [f"{len(bad)} metric{'s' if len(bad) > 1 else ''}"] if bad else [])
+        [f"{len(bad)} metric{'s' if len(bad) > 1 else ''}"] if bad else []
+    )
     verb = "differs" if parts == ["the model"] else "differ"
-    verdict = t("reproduced: model and metrics match" if result.match else
-                f"NOT reproduced: {' and '.join(parts)} {verb}",
-                "bold green" if result.match else "bold red")
+    verdict = t(
+        "reproduced: model and metrics match"
+        if result.match
+        else f"NOT reproduced: {' and '.join(parts)} {verb}",
+        "bold green" if result.match else "bold red",
+    )
     keep = [t(f"work tree kept in {result.workdir}")] if result.workdir else []
     return Group(head, model, table, verdict, *keep)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `cp` and `reproduce` to the `mlvc` command."""
-    p = sub.add_parser("cp", parents=[common],
-                       help="copy a file between a local path and REF:PATH (one commit)")
+    p = sub.add_parser(
+        "cp", parents=[common], help="copy a file between a local path and REF:PATH (one commit)"
+    )
     p.add_argument("src", help="a local file, or REF:PATH")
     p.add_argument("dst", help="a local path, or BRANCH:PATH (a folder keeps the name)")
     p.add_argument("-m", "--message", default=None, help="the commit message")
     p.set_defaults(func=cmd_cp)
-    p = sub.add_parser("reproduce", parents=[common],
-                       help="train a branch's model again from its commit and compare")
+    p = sub.add_parser(
+        "reproduce",
+        parents=[common],
+        help="train a branch's model again from its commit and compare",
+    )
     p.add_argument("branch")
     p.add_argument("--model", default=None, help="model name or path (default: the model)")
-    p.add_argument("--command", default=None,
-                   help="training command (default: [registry] train in mlvc.toml)")
-    p.add_argument("--tolerance", type=float, default=0.0,
-                   help="largest metric difference that still matches (default 0)")
+    p.add_argument(
+        "--command", default=None, help="training command (default: [registry] train in mlvc.toml)"
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="largest metric difference that still matches (default 0)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary work tree")
     p.set_defaults(func=cmd_reproduce)

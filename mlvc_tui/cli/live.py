@@ -24,17 +24,38 @@ DRIFT = "monitoring/drift.csv"
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `mlvc drift`."""
-    p = sub.add_parser("drift", parents=[common],
-                       help="a branch's drift log, or --follow the working tree's as it grows")
-    p.add_argument("-b", "--branch", default=None,
-                   help="the branch (default: the checked-out one, else prod)")
-    p.add_argument("-f", "--follow", action="store_true",
-                   help="print points of the working tree's log as they are written")
-    p.add_argument("-n", "--lines", type=int, default=10, metavar="N",
-                   help="with --follow: how many existing points to print first (default 10)")
-    p.add_argument("--poll", nargs="?", const=1.0, default=None, type=float,
-                   metavar="SECONDS", help="with --follow: poll (every SECONDS, default 1) "
-                   "instead of inotify, e.g. on a network file system")
+    p = sub.add_parser(
+        "drift",
+        parents=[common],
+        help="a branch's drift log, or --follow the working tree's as it grows",
+    )
+    p.add_argument(
+        "-b", "--branch", default=None, help="the branch (default: the checked-out one, else prod)"
+    )
+    p.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="print points of the working tree's log as they are written",
+    )
+    p.add_argument(
+        "-n",
+        "--lines",
+        type=int,
+        default=10,
+        metavar="N",
+        help="with --follow: how many existing points to print first (default 10)",
+    )
+    p.add_argument(
+        "--poll",
+        nargs="?",
+        const=1.0,
+        default=None,
+        type=float,
+        metavar="SECONDS",
+        help="with --follow: poll (every SECONDS, default 1) "
+        "instead of inotify, e.g. on a network file system",
+    )
     p.set_defaults(func=cmd_drift)
 
 
@@ -48,13 +69,18 @@ def cmd_drift(args: argparse.Namespace) -> int:
         if branch is None:
             raise BadInput("no checked-out branch and no prod branch: name one with -b")
         report = reg.drift(branch)
-    value = {"branch": branch, "path": DRIFT, "rows": report.rows, "alerts": report.alerts,
-             "bad_rows": report.bad_rows, "errors": report.errors,
-             "series": report.summary()}
+    value = {
+        "branch": branch,
+        "path": DRIFT,
+        "rows": report.rows,
+        "alerts": report.alerts,
+        "bad_rows": report.bad_rows,
+        "errors": report.errors,
+        "series": report.summary(),
+    }
     emit(args, value, lambda: _table(branch, report))
     if report.bad_rows and not args.json:
-        console().print(f"! {report.bad_rows} bad row(s) skipped", markup=False,
-                        highlight=False)
+        console().print(f"! {report.bad_rows} bad row(s) skipped", markup=False, highlight=False)
     return 0
 
 
@@ -63,16 +89,26 @@ def _table(branch: str, report: Any) -> Any:
 
     from mlvc_tui.cli.render import number, t
 
-    table = Table(title=f"{DRIFT} on {branch}: {report.rows} rows, {report.alerts} alerts",
-                  title_justify="left")
+    table = Table(
+        title=f"{DRIFT} on {branch}: {report.rows} rows, {report.alerts} alerts",
+        title_justify="left",
+    )
     for name in ("", "feature", "metric", "latest", "max", "threshold", "alerts"):
-        table.add_column(name, justify="right" if name in ("latest", "max", "threshold",
-                                                           "alerts") else "left")
+        table.add_column(
+            name, justify="right" if name in ("latest", "max", "threshold", "alerts") else "left"
+        )
     for s in report.summary():
         mark = "!" if s.alert else "~" if s.alerts else ""
-        table.add_row(mark, t(s.feature), t(s.metric), number(s.latest), number(s.max),
-                      number(s.threshold), f"{s.alerts}/{s.count}",
-                      style="bold red" if s.alert else None)
+        table.add_row(
+            mark,
+            t(s.feature),
+            t(s.metric),
+            number(s.latest),
+            number(s.max),
+            number(s.threshold),
+            f"{s.alerts}/{s.count}",
+            style="bold red" if s.alert else None,
+        )
     return table
 
 
@@ -85,10 +121,11 @@ def _line(p: Any, as_json: bool) -> str:
         from mlvc_tui.engine.jsonable import dumps, to_jsonable
 
         return dumps({"event": "point", **to_jsonable(p), "alert": p.alert}, compact=True)
-    limit = f"  {'>' if p.alert else '<='} {number(p.threshold)}" if p.threshold is not None \
-        else ""
-    return (f"{'!' if p.alert else ' '} {visible(p.timestamp)}  {visible(p.feature)}  "
-            f"{visible(p.metric)}  {number(p.value)}{limit}{'  ALERT' if p.alert else ''}")
+    limit = f"  {'>' if p.alert else '<='} {number(p.threshold)}" if p.threshold is not None else ""
+    return (
+        f"{'!' if p.alert else ' '} {visible(p.timestamp)}  {visible(p.feature)}  "
+        f"{visible(p.metric)}  {number(p.value)}{limit}{'  ALERT' if p.alert else ''}"
+    )
 
 
 def _say(args: argparse.Namespace, event: str, text: str) -> None:
@@ -113,16 +150,22 @@ def _follow(args: argparse.Namespace) -> int:
         if reg.bare:
             raise BadInput(f"{reg.root} is a bare repository: it has no working tree to follow")
         if args.branch and args.branch != reg.head:
-            raise BadInput(f"--follow reads the working tree, which is "
-                           f"{reg.head or 'a detached HEAD'}'s: check out {args.branch} first")
+            raise BadInput(
+                f"--follow reads the working tree, which is "
+                f"{reg.head or 'a detached HEAD'}'s: check out {args.branch} first"
+            )
         follow = DriftFollow(reg.root / DRIFT, drift_thresholds(reg.config))
         wake = threading.Event()
         watcher = RegistryWatcher.of(
-            reg, lambda change: wake.set() if change.touches(DRIFT) else None,
-            polling=True if args.poll is not None else None, interval=args.poll)
+            reg,
+            lambda change: wake.set() if change.touches(DRIFT) else None,
+            polling=True if args.poll is not None else None,
+            interval=args.poll,
+        )
         with watcher:
-            _say(args, "start", f"following {DRIFT} in {reg.root} ({watcher.observer}); "
-                                "ctrl-c stops")
+            _say(
+                args, "start", f"following {DRIFT} in {reg.root} ({watcher.observer}); ctrl-c stops"
+            )
             try:
                 _loop(args, follow, wake)
             except KeyboardInterrupt:
@@ -140,8 +183,11 @@ def _loop(args: argparse.Namespace, follow: Any, wake: threading.Event) -> None:
         while True:
             update = follow.poll()
             if update.reset and not first:
-                _say(args, "reset", f"{DRIFT} was truncated, replaced or deleted: "
-                                    "reading it from the top")
+                _say(
+                    args,
+                    "reset",
+                    f"{DRIFT} was truncated, replaced or deleted: reading it from the top",
+                )
                 backlog.clear()
             if update.missing and not missing_said:
                 _say(args, "missing", f"{DRIFT} does not exist yet: waiting for it")
@@ -151,7 +197,7 @@ def _loop(args: argparse.Namespace, follow: Any, wake: threading.Event) -> None:
             error_said = update.error
             backlog.extend(update.points)
             if first and len(backlog) > args.lines:  # the existing log: its newest points
-                backlog = backlog[len(backlog) - max(args.lines, 0):]
+                backlog = backlog[len(backlog) - max(args.lines, 0) :]
             if not update.more:
                 break
         if backlog:

@@ -58,8 +58,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
         for reason in row.metrics.errors.values():
             out.print(f"! {visible(row.branch.name)}: {visible(reason)}", markup=False)
     if grid.prod is None:
-        out.print("no prod branch (looked for prod, main, master): statuses are against nothing",
-                  markup=False)
+        out.print(
+            "no prod branch (looked for prod, main, master): statuses are against nothing",
+            markup=False,
+        )
     return 0
 
 
@@ -81,15 +83,24 @@ def _grid_json(grid: Any) -> dict[str, Any]:
     for row in grid.rows:
         kinds.update({p: a.kind for p, a in row.artifacts.items()})
     return {
-        "root": grid.root, "prod": grid.prod, "head": grid.head, "detached": grid.detached,
-        "bare": grid.bare, "primary_metric": grid.primary_metric,
+        "root": grid.root,
+        "prod": grid.prod,
+        "head": grid.head,
+        "detached": grid.detached,
+        "bare": grid.bare,
+        "primary_metric": grid.primary_metric,
         "columns": [{"path": p, "kind": kinds.get(p, "data")} for p in grid.columns],
         "worktree": to_jsonable(grid.worktree),
         "branches": [
             {
                 "branch": to_jsonable(row.branch),
-                "primary": to_jsonable({"value": row.primary_value, "delta": row.primary_delta,
-                                        "verdict": row.primary_verdict}),
+                "primary": to_jsonable(
+                    {
+                        "value": row.primary_value,
+                        "delta": row.primary_delta,
+                        "verdict": row.primary_verdict,
+                    }
+                ),
                 "metrics": to_jsonable(row.metrics.values),
                 "metric_errors": row.metrics.errors,
                 "artifacts": {
@@ -178,8 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_branches)
     p = sub.add_parser("grid", parents=[common], help="every branch against every artifact")
     p.set_defaults(func=cmd_grid)
-    p = sub.add_parser("diff", parents=[common],
-                       help="metrics of B against A (defaults: A prod, B the working tree)")
+    p = sub.add_parser(
+        "diff",
+        parents=[common],
+        help="metrics of B against A (defaults: A prod, B the working tree)",
+    )
     p.add_argument("a", nargs="?", metavar="A")
     p.add_argument("b", nargs="?", metavar="B")
     p.add_argument("--only-changed", action="store_true", help="hide metrics that are the same")
@@ -217,8 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MLVC_DEBUG"):
             raise
         name = type(exc).__name__
-        print(f"mlvc: unexpected {name}: {_one_line(str(exc))} (MLVC_DEBUG=1 shows where)",
-              file=sys.stderr)
+        print(
+            f"mlvc: unexpected {name}: {_one_line(str(exc))} (MLVC_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
         return 2
 
 

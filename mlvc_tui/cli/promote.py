@@ -19,8 +19,9 @@ __all__ = ["register"]
 def _confirm_possible(args: argparse.Namespace, what: str) -> None:
     """Refuse early (exit 2) when there is nobody to ask and no --yes."""
     if not args.yes and not args.dry_run and not sys.stdin.isatty():
-        raise BadInput(f"{what} changes an environment: pass --yes to confirm "
-                       "(there is no terminal to ask)")
+        raise BadInput(
+            f"{what} changes an environment: pass --yes to confirm (there is no terminal to ask)"
+        )
 
 
 def _ask(question: str) -> None:
@@ -61,14 +62,18 @@ def cmd_promote(args: argparse.Namespace) -> int:
         if not args.json:
             emit(args, value, lambda: render_plan(plan))
         if not args.yes:
-            _ask(f"Promote {plan.branch} into {plan.target}"
-                 + (f" as {plan.tag}?" if plan.tag else "?"))
+            _ask(
+                f"Promote {plan.branch} into {plan.target}"
+                + (f" as {plan.tag}?" if plan.tag else "?")
+            )
         done = apply_promotion(reg, plan)
     if args.json:
         emit(args, done_json(value, done), lambda: None)
     else:
-        print(f"promoted {plan.branch} ({plan.candidate.short_id}) into {plan.target}: "
-              f"commit {done.commit[:8]}" + (f", tag {done.tag}" if done.tag else ""))
+        print(
+            f"promoted {plan.branch} ({plan.candidate.short_id}) into {plan.target}: "
+            f"commit {done.commit[:8]}" + (f", tag {done.tag}" if done.tag else "")
+        )
         for tag in done.repaired:
             print(f"recreated tag {tag} (an earlier promotion was interrupted)")
     return 0
@@ -93,8 +98,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if args.json:
         emit(args, done_json(value, done), lambda: None)
     else:
-        print(f"rolled {plan.target} back to {plan.to.tag or plan.to.version}: "
-              f"commit {done.commit[:8]}")
+        print(
+            f"rolled {plan.target} back to {plan.to.tag or plan.to.version}: "
+            f"commit {done.commit[:8]}"
+        )
     return 0
 
 
@@ -105,11 +112,18 @@ def cmd_approve(args: argparse.Namespace) -> int:
     with open_registry(args) as reg:
         added, mine = approve(reg, args.branch, args.user)
         everyone = approvals_of(reg, mine.commit)
-    value = {"branch": args.branch, "commit": mine.commit, "added": added,
-             "approval": mine, "approvals": everyone}
+    value = {
+        "branch": args.branch,
+        "commit": mine.commit,
+        "added": added,
+        "approval": mine,
+        "approvals": everyone,
+    }
     verb = "approved" if added else "already approved"
-    lines = [f"{verb} {args.branch} ({mine.commit[:8]}) as {mine.user}",
-             f"{len(everyone)} approval(s): " + ", ".join(a.user for a in everyone)]
+    lines = [
+        f"{verb} {args.branch} ({mine.commit[:8]}) as {mine.user}",
+        f"{len(everyone)} approval(s): " + ", ".join(a.user for a in everyone),
+    ]
     from mlvc_tui.safetext import visible
 
     emit(args, value, lambda: "\n".join(visible(line) for line in lines))
@@ -137,8 +151,9 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add promote, approve, rollback and versions to the `mlvc` parser."""
-    p = sub.add_parser("promote", parents=[common],
-                       help="merge a branch into an environment, through the gates")
+    p = sub.add_parser(
+        "promote", parents=[common], help="merge a branch into an environment, through the gates"
+    )
     p.add_argument("branch")
     p.add_argument("--to", default=None, metavar="ENV", help="target branch (default: prod)")
     p.add_argument("--dry-run", action="store_true", help="run every gate, change nothing")
@@ -148,16 +163,23 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("branch")
     p.add_argument("--user", default=None, help="approver (default: your git identity)")
     p.set_defaults(func=cmd_approve)
-    p = sub.add_parser("rollback", parents=[common],
-                       help="restore an earlier version's model as a new commit")
-    p.add_argument("--to", default=None, metavar="VERSION",
-                   help="version to restore (default: the one before the current)")
-    p.add_argument("-b", "--branch", default=None, metavar="ENV",
-                   help="environment (default: prod)")
+    p = sub.add_parser(
+        "rollback", parents=[common], help="restore an earlier version's model as a new commit"
+    )
+    p.add_argument(
+        "--to",
+        default=None,
+        metavar="VERSION",
+        help="version to restore (default: the one before the current)",
+    )
+    p.add_argument(
+        "-b", "--branch", default=None, metavar="ENV", help="environment (default: prod)"
+    )
     p.add_argument("--dry-run", action="store_true", help="show what it restores, change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_rollback)
     p = sub.add_parser("versions", parents=[common], help="every promotion and rollback")
-    p.add_argument("-b", "--branch", default=None, metavar="ENV",
-                   help="environment (default: prod)")
+    p.add_argument(
+        "-b", "--branch", default=None, metavar="ENV", help="environment (default: prod)"
+    )
     p.set_defaults(func=cmd_versions)

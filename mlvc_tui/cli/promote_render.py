@@ -29,22 +29,35 @@ __all__ = [
 
 def _metric_rows(diff: MetricDiff, primary: str | None, limit: int = 12) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, justify in (("metric", "left"), (diff.a, "right"), ("after", "right"),
-                         ("delta", "right"), ("", "left")):
+    for col, justify in (
+        ("metric", "left"),
+        (diff.a, "right"),
+        ("after", "right"),
+        ("delta", "right"),
+        ("", "left"),
+    ):
         table.add_column(t(col), justify=justify, no_wrap=True)  # type: ignore[arg-type]
     rows = [r for r in diff.rows if r.key == primary] + list(diff.changed)
     for row in list(dict.fromkeys(rows))[:limit]:
         label, style = VERDICTS[row.verdict]
-        table.add_row(t(row.key, "bold" if row.key == primary else ""), number(row.a),
-                      number(row.b), Text(number(row.delta, signed=True), style),
-                      Text(label, style))
+        table.add_row(
+            t(row.key, "bold" if row.key == primary else ""),
+            number(row.a),
+            number(row.b),
+            Text(number(row.delta, signed=True), style),
+            Text(label, style),
+        )
     return table
 
 
 def render_plan(plan: PromotionPlan) -> Group:
     """The gates, the version and the metric changes of a promotion."""
-    head = Text.assemble("Promote ", t(plan.branch, "bold"), f" ({plan.candidate.short_id}) "
-                         "into ", t(plan.target, "bold"))
+    head = Text.assemble(
+        "Promote ",
+        t(plan.branch, "bold"),
+        f" ({plan.candidate.short_id}) into ",
+        t(plan.target, "bold"),
+    )
     if plan.version:
         head.append(f" as {plan.tag}  ({plan.bump}: ")
         head.append(t(plan.bump_reason))
@@ -54,21 +67,30 @@ def render_plan(plan: PromotionPlan) -> Group:
     gates.add_column("", no_wrap=True)
     gates.add_column("reason")
     for g in plan.gates:
-        gates.add_row(g.name, Text("pass", "green") if g.passed else Text("FAIL", "red bold"),
-                      t(g.reason))
+        gates.add_row(
+            g.name, Text("pass", "green") if g.passed else Text("FAIL", "red bold"), t(g.reason)
+        )
     parts: list[Any] = [head, gates, _metric_rows(plan.diff, plan.primary)]
     if plan.merge.resolved:
-        parts.append(Text("artifact conflicts taking the candidate's side: "
-                          + ", ".join(plan.merge.resolved), style="yellow"))
+        parts.append(
+            Text(
+                "artifact conflicts taking the candidate's side: " + ", ".join(plan.merge.resolved),
+                style="yellow",
+            )
+        )
     return Group(*parts)
 
 
 def render_rollback(plan: RollbackPlan) -> Group:
     """What a rollback restores."""
     current = plan.current.version if plan.current else "—"
-    head = Text.assemble("Roll back ", t(plan.target, "bold"), f" from {current} to ",
-                         t(plan.to.tag or plan.to.version or "", "bold"),
-                         f" ({plan.to.commit.short_id}, {when(plan.to.commit)})")
+    head = Text.assemble(
+        "Roll back ",
+        t(plan.target, "bold"),
+        f" from {current} to ",
+        t(plan.to.tag or plan.to.version or "", "bold"),
+        f" ({plan.to.commit.short_id}, {when(plan.to.commit)})",
+    )
     files = Text("restores: " + ", ".join(plan.changed))
     return Group(head, files, _metric_rows(plan.diff, plan.primary))
 
@@ -78,8 +100,7 @@ def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     primary = next((e.primary for e in entries if e.primary), None) or "metric"
     for col in ("version", "what", "from", "commit", "date", "who", primary, "Δ"):
-        table.add_column(t(col), no_wrap=True,
-                         justify="right" if col in (primary, "Δ") else "left")
+        table.add_column(t(col), no_wrap=True, justify="right" if col in (primary, "Δ") else "left")
     for e in entries:
         what = {"promotion": "promoted", "rollback": "rolled back", "tag": "tagged"}[e.kind]
         rolled = e.kind == "rollback"
@@ -88,9 +109,16 @@ def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
         source = e.source or (e.source_commit[:8] if e.source_commit else "—")
         if rolled:
             source = f"v{e.record.previous}" if e.record and e.record.previous else "—"
-        table.add_row(t(tag + mark, "bold" if e.kind == "promotion" else ""), what, t(source),
-                      e.commit.short_id, when(e.commit), t(e.user.split(" <", 1)[0]),
-                      number(e.value), number(e.delta, signed=True))
+        table.add_row(
+            t(tag + mark, "bold" if e.kind == "promotion" else ""),
+            what,
+            t(source),
+            e.commit.short_id,
+            when(e.commit),
+            t(e.user.split(" <", 1)[0]),
+            number(e.value),
+            number(e.delta, signed=True),
+        )
     return table
 
 
@@ -102,41 +130,74 @@ def plan_json(plan: PromotionPlan) -> dict[str, Any]:
     """A promotion plan as plain data (what --json prints)."""
     m = plan.merge
     return {
-        "branch": plan.branch, "target": plan.target, "commit": plan.candidate.id,
-        "target_commit": plan.target_commit, "ok": plan.ok, "gates": _gates(plan),
-        "version": plan.version, "previous": plan.previous, "bump": plan.bump,
-        "bump_reason": plan.bump_reason, "tag": plan.tag, "approvals": list(plan.approvals),
-        "merge": {"base": m.base, "fast_forward": m.fast_forward,
-                  "conflicts": list(m.conflicts), "resolved": list(m.resolved)},
-        "metrics": to_jsonable(plan.diff.rows), "done": False,
+        "branch": plan.branch,
+        "target": plan.target,
+        "commit": plan.candidate.id,
+        "target_commit": plan.target_commit,
+        "ok": plan.ok,
+        "gates": _gates(plan),
+        "version": plan.version,
+        "previous": plan.previous,
+        "bump": plan.bump,
+        "bump_reason": plan.bump_reason,
+        "tag": plan.tag,
+        "approvals": list(plan.approvals),
+        "merge": {
+            "base": m.base,
+            "fast_forward": m.fast_forward,
+            "conflicts": list(m.conflicts),
+            "resolved": list(m.resolved),
+        },
+        "metrics": to_jsonable(plan.diff.rows),
+        "done": False,
     }
 
 
 def rollback_json(plan: RollbackPlan) -> dict[str, Any]:
     """A rollback plan as plain data."""
     return {
-        "target": plan.target, "target_commit": plan.target_commit,
-        "from": plan.current.version if plan.current else None, "to": plan.to.version,
-        "to_commit": plan.to.commit.id, "restores": list(plan.changed),
-        "metrics": to_jsonable(plan.diff.rows), "done": False,
+        "target": plan.target,
+        "target_commit": plan.target_commit,
+        "from": plan.current.version if plan.current else None,
+        "to": plan.to.version,
+        "to_commit": plan.to.commit.id,
+        "restores": list(plan.changed),
+        "metrics": to_jsonable(plan.diff.rows),
+        "done": False,
     }
 
 
 def done_json(base: dict[str, Any], done: PromotionDone) -> dict[str, Any]:
     """A plan's data once it happened."""
-    return {**base, "done": True, "new_commit": done.commit, "tag_written": done.tag,
-            "repaired": list(done.repaired), "record": done.record.to_json()}
+    return {
+        **base,
+        "done": True,
+        "new_commit": done.commit,
+        "tag_written": done.tag,
+        "repaired": list(done.repaired),
+        "record": done.record.to_json(),
+    }
 
 
 def versions_json(entries: tuple[VersionEntry, ...], repaired: tuple[str, ...]) -> dict[str, Any]:
     """The version list as plain data."""
     return {
         "versions": [
-            {"kind": e.kind, "version": e.version, "tag": e.tag, "tagged": e.tagged,
-             "source": e.source, "source_commit": e.source_commit, "commit": e.commit.id,
-             "time": e.time, "user": e.user, "primary": e.primary,
-             "value": to_jsonable(e.value), "delta": to_jsonable(e.delta),
-             "record": e.record.to_json() if e.record else None}
+            {
+                "kind": e.kind,
+                "version": e.version,
+                "tag": e.tag,
+                "tagged": e.tagged,
+                "source": e.source,
+                "source_commit": e.source_commit,
+                "commit": e.commit.id,
+                "time": e.time,
+                "user": e.user,
+                "primary": e.primary,
+                "value": to_jsonable(e.value),
+                "delta": to_jsonable(e.delta),
+                "record": e.record.to_json() if e.record else None,
+            }
             for e in entries
         ],
         "repaired": list(repaired),

@@ -85,8 +85,13 @@ def render_branches(branches: tuple[Branch, ...]) -> Table:
         table.add_column(col, no_wrap=col != "message")
     for b in branches:
         table.add_row(
-            "*" if b.is_head else "", t(b.name, "bold"), b.kind.value, b.commit.short_id,
-            t(b.commit.author.split(" <", 1)[0]), when(b.commit), t(b.commit.summary),
+            "*" if b.is_head else "",
+            t(b.name, "bold"),
+            b.kind.value,
+            b.commit.short_id,
+            t(b.commit.author.split(" <", 1)[0]),
+            when(b.commit),
+            t(b.commit.summary),
         )
     return table
 
@@ -98,8 +103,13 @@ def render_grid(grid: Grid, width: int = 100) -> Group:
     codes = column_codes(grid)
     primary = grid.primary_metric or "metric"
     names = max((len(visible(r.branch.name)) + 2 for r in grid.rows), default=8)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=t(grid.root), title_justify="left",
-                  padding=(0, 0))
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=t(grid.root),
+        title_justify="left",
+        padding=(0, 0),
+    )
     table.add_column("branch", no_wrap=True, min_width=min(names, 32))
     table.add_column(t(primary), justify="right", no_wrap=True, min_width=min(len(primary), 12))
     table.add_column("Δ prod", justify="right", no_wrap=True, min_width=7)
@@ -113,45 +123,68 @@ def render_grid(grid: Grid, width: int = 100) -> Group:
         )
         cells = []
         for path in grid.columns:
-            glyph, gstyle = GLYPHS.get(row.status.get(path), (" ", "")) \
-                if path in row.status else (" ", "")
+            glyph, gstyle = (
+                GLYPHS.get(row.status.get(path), (" ", "")) if path in row.status else (" ", "")
+            )
             cells.append(Text(glyph, gstyle))
-        table.add_row(t(name, "bold" if row.branch.kind.value == "prod" else ""), value,
-                      Text(number(row.primary_delta, signed=True), style), *cells)
+        table.add_row(
+            t(name, "bold" if row.branch.kind.value == "prod" else ""),
+            value,
+            Text(number(row.primary_delta, signed=True), style),
+            *cells,
+        )
     key = column_key(grid, codes, width)
     key.end = "\n"
     return Group(table, key)
 
 
-GRID_LEGEND = (
-    "vs prod: = same  ~ changed  + new  - missing  * uncommitted  ! metrics error"
-)
+GRID_LEGEND = "vs prod: = same  ~ changed  + new  - missing  * uncommitted  ! metrics error"
 
 
 def render_diff(diff: MetricDiff, only_changed: bool = False) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title=Text.assemble(t(diff.b, "bold"), " against ", t(diff.a, "bold")),
-                  title_justify="left")
-    for col, justify in (("metric", "left"), (diff.a, "right"), (diff.b, "right"),
-                         ("delta", "right"), ("rel", "right"), ("", "left")):
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=Text.assemble(t(diff.b, "bold"), " against ", t(diff.a, "bold")),
+        title_justify="left",
+    )
+    for col, justify in (
+        ("metric", "left"),
+        (diff.a, "right"),
+        (diff.b, "right"),
+        ("delta", "right"),
+        ("rel", "right"),
+        ("", "left"),
+    ):
         table.add_column(t(col), justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in diff.changed if only_changed else diff.rows:
         label, style = VERDICTS[row.verdict]
         rel = f"{row.relative:+.1%}" if row.relative is not None else ""
-        table.add_row(t(row.key), number(row.a), number(row.b),
-                      Text(number(row.delta, signed=True), style), Text(rel, style),
-                      Text(label, style))
+        table.add_row(
+            t(row.key),
+            number(row.a),
+            number(row.b),
+            Text(number(row.delta, signed=True), style),
+            Text(rel, style),
+            Text(label, style),
+        )
     return table
 
 
 def render_history(metric: str, points: tuple[MetricPoint, ...]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("commit", "date", "author", metric, "message"):
-        table.add_column(t(col), no_wrap=col != "message",
-                         justify="right" if col == metric else "left")
+        table.add_column(
+            t(col), no_wrap=col != "message", justify="right" if col == metric else "left"
+        )
     for p in points:
-        table.add_row(p.commit.short_id, when(p.commit), t(p.commit.author.split(" <", 1)[0]),
-                      number(p.value), t(p.commit.summary))
+        table.add_row(
+            p.commit.short_id,
+            when(p.commit),
+            t(p.commit.author.split(" <", 1)[0]),
+            number(p.value),
+            t(p.commit.summary),
+        )
     return table
 
 
@@ -166,18 +199,36 @@ def _size(n: int | None) -> str:
 
 
 def render_lineage(lin: Lineage) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_header=False,
-                  title=Text.assemble(t(lin.model, "bold"), " on ", t(lin.branch, "bold")),
-                  title_justify="left")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_header=False,
+        title=Text.assemble(t(lin.model, "bold"), " on ", t(lin.branch, "bold")),
+        title_justify="left",
+    )
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value")
     v = lin.version
     art = v.artifact
-    table.add_row("version", Text.assemble(
-        f"{art.id[:12]} ({_size(art.size)}", f", {art.storage.value})" if art.storage.value
-        != "blob" else ")"))
-    table.add_row("commit", Text.assemble(v.commit.short_id, "  ", when(v.commit), "  ",
-                                          t(v.commit.author), "\n", t(v.commit.summary)))
+    table.add_row(
+        "version",
+        Text.assemble(
+            f"{art.id[:12]} ({_size(art.size)}",
+            f", {art.storage.value})" if art.storage.value != "blob" else ")",
+        ),
+    )
+    table.add_row(
+        "commit",
+        Text.assemble(
+            v.commit.short_id,
+            "  ",
+            when(v.commit),
+            "  ",
+            t(v.commit.author),
+            "\n",
+            t(v.commit.summary),
+        ),
+    )
     if lin.tags:
         table.add_row("tags", t(", ".join(lin.tags)))
     if lin.merged_from:
@@ -194,7 +245,16 @@ def render_lineage(lin: Lineage) -> Table:
         for i, (key, value) in enumerate(lin.record.fields.items()):
             table.add_row("record" if i == 0 else "", t(f"{key}: {value}"))
     for i, prev in enumerate(lin.previous):
-        table.add_row("previous" if i == 0 else "", Text.assemble(
-            prev.artifact.id[:12], "  ", prev.commit.short_id, "  ", when(prev.commit), "  ",
-            t(prev.commit.summary)))
+        table.add_row(
+            "previous" if i == 0 else "",
+            Text.assemble(
+                prev.artifact.id[:12],
+                "  ",
+                prev.commit.short_id,
+                "  ",
+                when(prev.commit),
+                "  ",
+                t(prev.commit.summary),
+            ),
+        )
     return table

@@ -22,7 +22,15 @@ PRIMARY_CANDIDATES: tuple[str, ...] = ("accuracy", "f1", "auc", "r2", "loss", "r
 DEFAULT_ENVIRONMENTS: tuple[str, ...] = ("prod", "staging", "dev")
 PROD_FALLBACKS: tuple[str, ...] = ("prod", "main", "master")
 LOWER_IS_BETTER: tuple[str, ...] = (
-    "loss", "error", "rmse", "mae", "mse", "latency", "mape", "perplexity", "logloss",
+    "loss",
+    "error",
+    "rmse",
+    "mae",
+    "mse",
+    "latency",
+    "mape",
+    "perplexity",
+    "logloss",
 )
 
 
@@ -102,14 +110,18 @@ def parse_config(data: bytes | None) -> RegistryConfig:
     prod = registry.get("prod")
     primary = metrics.get("primary")
     model = registry.get("model")
-    for name, value in (("registry.prod", prod), ("metrics.primary", primary),
-                        ("registry.model", model)):
+    for name, value in (
+        ("registry.prod", prod),
+        ("metrics.primary", primary),
+        ("registry.model", model),
+    ):
         if value is not None and not isinstance(value, str):
             raise BadInput(f"mlvc.toml: {name} must be a string")
     envs = registry.get("environments")
     return RegistryConfig(
         prod=prod,
-        environments=_strings(envs, "registry.environments") if envs is not None
+        environments=_strings(envs, "registry.environments")
+        if envs is not None
         else DEFAULT_ENVIRONMENTS,
         model=model,
         primary_metric=primary,

@@ -31,8 +31,7 @@ def status_against(
         if theirs is None:
             status[path] = ArtifactStatus.NEW
         else:
-            status[path] = ArtifactStatus.SAME if mine.id == theirs.id \
-                else ArtifactStatus.CHANGED
+            status[path] = ArtifactStatus.SAME if mine.id == theirs.id else ArtifactStatus.CHANGED
     for path in prod_arts.keys() - arts.keys():
         status[path] = ArtifactStatus.MISSING
     if len(cache) > 4096:
@@ -67,15 +66,32 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
             status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
         m = reg.metrics_of_tree(tree)
         value = m.get(primary) if primary else None
-        cmp = metric_files.compare(
-            primary or "", prod_value, value, reg.config.higher_is_better(primary or "")
-        ) if prod_value is not None and value is not None else None
-        rows.append(BranchSnapshot(
-            branch, arts, status, m, value,
-            cmp.delta if cmp else None, cmp.verdict if cmp else None,
-        ))
+        cmp = (
+            metric_files.compare(
+                primary or "", prod_value, value, reg.config.higher_is_better(primary or "")
+            )
+            if prod_value is not None and value is not None
+            else None
+        )
+        rows.append(
+            BranchSnapshot(
+                branch,
+                arts,
+                status,
+                m,
+                value,
+                cmp.delta if cmp else None,
+                cmp.verdict if cmp else None,
+            )
+        )
     return Grid(
-        root=str(reg.root), prod=prod, head=reg.head, detached=reg.detached,
-        bare=reg.bare, primary_metric=primary, columns=columns, rows=tuple(rows),
+        root=str(reg.root),
+        prod=prod,
+        head=reg.head,
+        detached=reg.detached,
+        bare=reg.bare,
+        primary_metric=primary,
+        columns=columns,
+        rows=tuple(rows),
         worktree=changes,
     )

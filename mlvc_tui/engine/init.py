@@ -54,8 +54,14 @@ def init_registry(path: str | os.PathLike[str], prod: str | None = None) -> dict
     """Create or adopt a repository as a registry; returns what was done."""
     root = Path(path)
     if prod is None:
-        existing = next((p / "mlvc.toml" for p in (root, *root.resolve().parents)
-                         if (p / "mlvc.toml").is_file()), None)
+        existing = next(
+            (
+                p / "mlvc.toml"
+                for p in (root, *root.resolve().parents)
+                if (p / "mlvc.toml").is_file()
+            ),
+            None,
+        )
         prod = (parse_config(existing.read_bytes()).prod if existing else None) or "prod"
     _check_branch_name(prod)
     done: list[str] = []

@@ -43,8 +43,10 @@ def _find_model(reg: Registry, ref: str, tip: str, model: str | None) -> str:
     if model in arts:
         return model
     named = sorted(
-        p for p, a in arts.items()
-        if a.kind == "models" and not p.endswith(".lineage.json")
+        p
+        for p, a in arts.items()
+        if a.kind == "models"
+        and not p.endswith(".lineage.json")
         and p.rsplit("/", 1)[-1].split(".", 1)[0] == model
     )
     if not named:
@@ -89,7 +91,8 @@ def _ids_below(reg: Registry, tree: str, folder: str) -> dict[str, str]:
         return {folder: sha}
     lfs = reg.lfs_paths(tree)
     return {
-        f"{folder}/{p}": e.sha if e.is_gitlink
+        f"{folder}/{p}": e.sha
+        if e.is_gitlink
         else reg.objects.blob_info(e.sha, bool(lfs) and lfs.match(f"{folder}/{p}")).id
         for p, e in reg.objects.files(sha).items()
     }
@@ -189,8 +192,8 @@ def history(
         points.append(MetricPoint(commit, value))
     if not seen:
         known = sorted(reg.metrics(ref).values)
-        hint = f" (known: {', '.join(known[:8])}{', ...' if len(known) > 8 else ''})" \
-            if known else ""
+        hint = (
+            f" (known: {', '.join(known[:8])}{', ...' if len(known) > 8 else ''})" if known else ""
+        )
         raise BadInput(f"metric {metric!r} is not on {ref}{hint}")
     return tuple(points)
-

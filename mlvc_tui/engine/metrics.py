@@ -105,9 +105,7 @@ def _stem(path: str) -> str:
     return rel.rsplit(".", 1)[0]
 
 
-def merge_files(
-    files: Iterable[tuple[str, bytes]], model_stem: str | None
-) -> Metrics:
+def merge_files(files: Iterable[tuple[str, bytes]], model_stem: str | None) -> Metrics:
     """Merge every metrics file of a commit into one Metrics (errors kept per file).
 
     The main file's keys are bare: metrics/<model>.*, metrics/model.* or metrics/metrics.*,
@@ -143,9 +141,7 @@ def primary_metric(config: RegistryConfig, keys: Iterable[str]) -> str | None:
     return keys[0] if keys else None
 
 
-def compare(
-    key: str, a: float | None, b: float | None, higher_is_better: bool
-) -> MetricDelta:
+def compare(key: str, a: float | None, b: float | None, higher_is_better: bool) -> MetricDelta:
     """Side b against side a for one metric."""
     if a is None or b is None:
         verdict = Verdict.NEW if a is None else Verdict.MISSING

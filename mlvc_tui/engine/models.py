@@ -29,8 +29,16 @@ from mlvc_tui.engine.values import Storage
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["FORMATS", "ModelIntegrityError", "SavedModel", "fetch_model", "infer_format",
-           "load_model", "resolve_model_ref", "save_model"]
+__all__ = [
+    "FORMATS",
+    "ModelIntegrityError",
+    "SavedModel",
+    "fetch_model",
+    "infer_format",
+    "load_model",
+    "resolve_model_ref",
+    "save_model",
+]
 
 FORMATS = ("pickle", "joblib", "skops", "raw")
 _SUFFIXES = {".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops"}
@@ -73,8 +81,7 @@ def _module(fmt: str) -> Any:
         try:
             return __import__("skops.io" if fmt == "skops" else "joblib", fromlist=["_"])
         except ImportError:
-            raise BadInput(f"the {fmt} format needs the {fmt} package: pip install {fmt}") \
-                from None
+            raise BadInput(f"the {fmt} format needs the {fmt} package: pip install {fmt}") from None
     return None
 
 
@@ -95,8 +102,9 @@ def _dump(model: object, fmt: str, out: IO[bytes]) -> None:
             for chunk in read_chunks(model):  # type: ignore[arg-type]
                 out.write(chunk)
         else:
-            raise BadInput("the raw format takes bytes, a binary file or a path, "
-                           f"not {type(model).__name__}")
+            raise BadInput(
+                f"the raw format takes bytes, a binary file or a path, not {type(model).__name__}"
+            )
     else:
         module.dump(model, out)
 
@@ -126,10 +134,19 @@ def _json(value: object) -> bytes:
 
 
 def save_model(
-    reg: Registry, model: object, path: str, *, branch: str, message: str | None = None,
-    format: str | None = None, metrics: Mapping[str, Any] | None = None,
-    params: Mapping[str, Any] | None = None, data: Iterable[str] = (), start: str | None = None,
-    code_commit: str | None = None, command: str | None = None,
+    reg: Registry,
+    model: object,
+    path: str,
+    *,
+    branch: str,
+    message: str | None = None,
+    format: str | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    data: Iterable[str] = (),
+    start: str | None = None,
+    code_commit: str | None = None,
+    command: str | None = None,
 ) -> SavedModel:
     """Serialise ``model`` to ``path`` on ``branch`` with its metrics file and lineage record,
     as one commit. A branch that does not exist is created from ``start``."""
@@ -149,15 +166,23 @@ def save_model(
     if metrics_path:
         tx.put(metrics_path, _json(dict(metrics or {})))
     record = {
-        "path": path, "sha256": digest, "size": size, "format": fmt,
-        "code_commit": code_commit or tx.parent, "data": ids, "params": dict(params or {}),
-        "metrics": dict(metrics or {}), **environment(model, command), "time": now_iso(),
+        "path": path,
+        "sha256": digest,
+        "size": size,
+        "format": fmt,
+        "code_commit": code_commit or tx.parent,
+        "data": ids,
+        "params": dict(params or {}),
+        "metrics": dict(metrics or {}),
+        **environment(model, command),
+        "time": now_iso(),
     }
     tx.put(record_path(path), _json(record))
     commit = tx.commit()
     storage = Storage.LFS if tx.lfs_match(path) else Storage.BLOB
-    return SavedModel(path, branch, commit, digest, size, fmt, storage, record_path(path),
-                      metrics_path)
+    return SavedModel(
+        path, branch, commit, digest, size, fmt, storage, record_path(path), metrics_path
+    )
 
 
 def resolve_model_ref(reg: Registry, ref: str | None, path: str | None) -> tuple[str, str]:
@@ -184,8 +209,10 @@ def _record(reg: Registry, ref: str, path: str) -> dict[str, Any] | None:
     except BadInput:
         return None
     except (UnicodeDecodeError, ValueError):
-        raise ModelIntegrityError(f"{where} on {ref} is not valid JSON: cannot check "
-                                  f"{path}; pass trust=True to load it anyway") from None
+        raise ModelIntegrityError(
+            f"{where} on {ref} is not valid JSON: cannot check "
+            f"{path}; pass trust=True to load it anyway"
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("sha256"), str):
         raise ModelIntegrityError(f"{where} on {ref} has no sha256: cannot check {path}")
     if doc.get("path", path) != path:
@@ -193,15 +220,17 @@ def _record(reg: Registry, ref: str, path: str) -> dict[str, Any] | None:
     return doc
 
 
-def _verified(reg: Registry, ref: str, path: str, trust: bool, src: IO[bytes],
-              sink: IO[bytes] | None) -> dict[str, Any]:
+def _verified(
+    reg: Registry, ref: str, path: str, trust: bool, src: IO[bytes], sink: IO[bytes] | None
+) -> dict[str, Any]:
     """Read a model's bytes from ``src`` (copying them into ``sink``), hashing them; refuse
     when they do not match the lineage record's sha256, or there is no record to check."""
     record = _record(reg, ref, path)
     if record is None and not trust:
         raise ModelIntegrityError(
             f"{path} on {ref} has no lineage record ({record_path(path)}): refusing to load "
-            "bytes that cannot be checked; pass trust=True to load it anyway")
+            "bytes that cannot be checked; pass trust=True to load it anyway"
+        )
     digest = hashlib.sha256()
     while chunk := src.read(CHUNK):
         digest.update(chunk)
@@ -210,12 +239,20 @@ def _verified(reg: Registry, ref: str, path: str, trust: bool, src: IO[bytes],
     if record is not None and not trust and digest.hexdigest() != record["sha256"]:
         raise ModelIntegrityError(
             f"{path} on {ref} does not match its lineage record: its sha256 is "
-            f"{digest.hexdigest()[:12]}, the record says {record['sha256'][:12]}; not loaded")
+            f"{digest.hexdigest()[:12]}, the record says {record['sha256'][:12]}; not loaded"
+        )
     return record or {}
 
 
-def load_model(reg: Registry, path: str | None = None, *, ref: str | None = None,
-               format: str | None = None, trust: bool = False, **options: Any) -> object:
+def load_model(
+    reg: Registry,
+    path: str | None = None,
+    *,
+    ref: str | None = None,
+    format: str | None = None,
+    trust: bool = False,
+    **options: Any,
+) -> object:
     """Deserialise a model after checking its sha256 against its lineage record.
 
     The bytes deserialised are the bytes checked: an LFS file is hashed and then loaded
@@ -239,8 +276,14 @@ def load_model(reg: Registry, path: str | None = None, *, ref: str | None = None
             return load(spool, _verified(reg, ref, path, trust, src, spool))
 
 
-def fetch_model(reg: Registry, dest: str | os.PathLike[str], path: str | None = None, *,
-                ref: str | None = None, trust: bool = False) -> Path:
+def fetch_model(
+    reg: Registry,
+    dest: str | os.PathLike[str],
+    path: str | None = None,
+    *,
+    ref: str | None = None,
+    trust: bool = False,
+) -> Path:
     """Copy a model to a local file, in chunks, only when it matches its lineage record."""
     ref, path = resolve_model_ref(reg, ref, path)
     target = Path(dest)

@@ -23,9 +23,24 @@ __all__ = ["data_ids", "environment", "now_iso"]
 
 # Import names whose versions matter to a model, when the training process has them loaded.
 _ML_MODULES = (
-    "numpy", "pandas", "scipy", "sklearn", "joblib", "skops", "torch", "tensorflow", "keras",
-    "xgboost", "lightgbm", "catboost", "statsmodels", "onnx", "onnxruntime", "transformers",
-    "pyarrow", "polars",
+    "numpy",
+    "pandas",
+    "scipy",
+    "sklearn",
+    "joblib",
+    "skops",
+    "torch",
+    "tensorflow",
+    "keras",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "statsmodels",
+    "onnx",
+    "onnxruntime",
+    "transformers",
+    "pyarrow",
+    "polars",
 )
 
 
@@ -82,8 +97,11 @@ def environment(model: object, command: str | None = None) -> dict[str, Any]:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = os.environ.get("USER", "unknown")
-    argv = [Path(sys.executable).name, *sys.argv] if sys.argv and sys.argv[0].endswith(".py") \
+    argv = (
+        [Path(sys.executable).name, *sys.argv]
+        if sys.argv and sys.argv[0].endswith(".py")
         else sys.argv
+    )
     return {
         "python": platform.python_version(),
         "packages": _versions(model),

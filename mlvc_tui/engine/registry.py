@@ -121,7 +121,8 @@ class Registry:
         if not Path(self.repo.commondir()).is_dir():
             raise NotARegistry(f"{self.root}: the repository is gone")
         self._refs = {
-            name: sha for name, sha in read_refs(self.repo).items()
+            name: sha
+            for name, sha in read_refs(self.repo).items()
             if not (name.startswith(_REMOTES) and name.endswith("/HEAD"))
         }
         head = self.repo.refs.read_ref(b"HEAD")
@@ -144,8 +145,11 @@ class Registry:
     def _read_config(self) -> RegistryConfig:
         """mlvc.toml of prod; prod is found by name, else by the first mlvc.toml that names it."""
         head = [self._head_ref] if self._head_ref else []
-        candidates = [_HEADS + n for n in PROD_FALLBACKS] + head + sorted(
-            r for r in self._refs if r.startswith(_HEADS))
+        candidates = (
+            [_HEADS + n for n in PROD_FALLBACKS]
+            + head
+            + sorted(r for r in self._refs if r.startswith(_HEADS))
+        )
         for ref in dict.fromkeys(candidates):
             config = self._config_at(ref)
             if config is None:
@@ -214,8 +218,9 @@ class Registry:
             obj = self.repo.object_store[sha.encode("ascii")]
             while isinstance(obj, Tag):
                 obj = self.repo.object_store[obj.object[1]]
-            peeled = self._peeled[sha] = obj.id.decode("ascii") if obj.type_name == b"commit" \
-                else ""
+            peeled = self._peeled[sha] = (
+                obj.id.decode("ascii") if obj.type_name == b"commit" else ""
+            )
         return self.objects.commit(peeled)[0] if peeled else None
 
     def resolve(self, ref: str) -> str:
@@ -256,11 +261,17 @@ class Registry:
         lowered = ref.lower()
         if 4 <= len(ref) <= 40 and set(lowered) <= _HEX:
             matches = (
-                [lowered] if len(ref) == 40 else
-                [s.decode("ascii") for s in self.repo.object_store.iter_prefix(encode(lowered))]
+                [lowered]
+                if len(ref) == 40
+                else [
+                    s.decode("ascii") for s in self.repo.object_store.iter_prefix(encode(lowered))
+                ]
             )
-            commits = [m for m in matches if self._commit_of(m) is not None] \
-                if all(encode(m) in self.repo.object_store for m in matches) else []
+            commits = (
+                [m for m in matches if self._commit_of(m) is not None]
+                if all(encode(m) in self.repo.object_store for m in matches)
+                else []
+            )
             if len(commits) == 1:
                 return commits[0]
             if len(commits) > 1:
@@ -299,7 +310,8 @@ class Registry:
             chain = self._chains.get((branch.commit.id, depth))
             if chain is None:
                 chain = self._chains[(branch.commit.id, depth)] = frozenset(
-                    c.id for c in self.objects.first_parent_chain(branch.commit.id, depth))
+                    c.id for c in self.objects.first_parent_chain(branch.commit.id, depth)
+                )
             if commit in chain:
                 out.append(branch.name)
         return tuple(out)
@@ -332,8 +344,9 @@ class Registry:
             if mode == GITLINK:
                 files[name] = (mode, sha)
             elif mode & 0o170000 == 0o040000:
-                files.update({f"{name}/{p}": (e.mode, e.sha) for p, e in
-                              self.objects.files(sha).items()})
+                files.update(
+                    {f"{name}/{p}": (e.mode, e.sha) for p, e in self.objects.files(sha).items()}
+                )
             else:
                 files[name] = (mode, sha)
         lfs = self.lfs_paths(tree)
@@ -402,8 +415,7 @@ class Registry:
             files = []
             if hit is not None and hit[0] & 0o170000 == 0o040000:
                 for path, entry in self.objects.files(hit[1]).items():
-                    if path.lower().endswith(metric_files.METRIC_SUFFIXES) \
-                            and not entry.is_gitlink:
+                    if path.lower().endswith(metric_files.METRIC_SUFFIXES) and not entry.is_gitlink:
                         files.append((f"metrics/{path}", self.objects.blob(entry.sha)))
             cached = self._metrics[key] = metric_files.merge_files(files, stem)
             self.objects.cache.metrics[key] = (cached.values, cached.errors)
@@ -415,8 +427,11 @@ class Registry:
 
     def model_path(self, ref: str) -> str | None:
         """The model file of a ref: configured, else models/model.*, else the only one."""
-        arts = [p for p, a in self.artifacts(ref).items()
-                if a.kind == "models" and not p.endswith(".lineage.json")]
+        arts = [
+            p
+            for p, a in self.artifacts(ref).items()
+            if a.kind == "models" and not p.endswith(".lineage.json")
+        ]
         if self.config.model:
             return self.config.model if self.config.model in arts else None
         named = sorted(p for p in arts if p.startswith("models/model."))

@@ -90,8 +90,9 @@ def training_command(reg: Registry, tree: str) -> str | None:
     return None
 
 
-def export_tree(reg: Registry, tree: str, dest: Path, skip: frozenset[str] = frozenset()
-                ) -> list[str]:
+def export_tree(
+    reg: Registry, tree: str, dest: Path, skip: frozenset[str] = frozenset()
+) -> list[str]:
     """Write every file of a tree below ``dest`` (LFS files with their content, in chunks);
     what could not be written as in a checkout, as warnings."""
     warnings = []
@@ -136,38 +137,63 @@ def _tree_metrics(reg: Registry, tree: str, stem: str | None) -> Metrics:
 def _run(command: str, cwd: Path, env: dict[str, str], output: IO[str] | None) -> None:
     with tempfile.TemporaryFile() as log:
         sink = output if output is not None else log
-        done = subprocess.run(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                              stdout=sink, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            command,
+            shell=True,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
         if done.returncode != 0:
             log.seek(0)
             tail = [line for line in log.read().decode("utf-8", "replace").splitlines() if line]
             last = f": {tail[-1][:200]}" if tail else ""
-            raise Refused(f"the training command `{command}` failed (exit {done.returncode})"
-                          f"{last}; nothing to compare")
+            raise Refused(
+                f"the training command `{command}` failed (exit {done.returncode})"
+                f"{last}; nothing to compare"
+            )
 
 
-def reproduce(reg: Registry, branch: str, model: str | None = None, *,
-              command: str | None = None, tolerance: float = 0.0,
-              output: IO[str] | None = None, keep: bool = False) -> Reproduction:
+def reproduce(
+    reg: Registry,
+    branch: str,
+    model: str | None = None,
+    *,
+    command: str | None = None,
+    tolerance: float = 0.0,
+    output: IO[str] | None = None,
+    keep: bool = False,
+) -> Reproduction:
     """Train a branch's model again from the commit that made it and compare the results."""
     lineage = reg.lineage(model, branch)
     path, commit = lineage.model, lineage.version.commit.id
     tree = reg.objects.commit(commit)[1]
     command = command or training_command(reg, tree)
     if not command:
-        raise BadInput("no training command: set `train = \"...\"` under [registry] in "
-                       "mlvc.toml, or pass --command")
+        raise BadInput(
+            'no training command: set `train = "..."` under [registry] in '
+            "mlvc.toml, or pass --command"
+        )
     recorded = stat(reg, commit, path)
-    recorded_sha = recorded.id if recorded.storage is Storage.LFS else _sha256(
-        open_read(reg, commit, path))
+    recorded_sha = (
+        recorded.id if recorded.storage is Storage.LFS else _sha256(open_read(reg, commit, path))
+    )
     stem = Path(path).name.split(".", 1)[0]
     workdir = Path(tempfile.mkdtemp(prefix="mlvc-reproduce-"))
     try:
         export_tree(reg, tree, workdir, frozenset({path, record_path(path)}))
         bindir = os.path.dirname(sys.executable)
-        env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-               "MLVC_REPO": str(reg.root), "MLVC_BRANCH": branch, "MLVC_COMMIT": commit,
-               "MLVC_MODEL": path}
+        env = {
+            **os.environ,
+            "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+            "MLVC_REPO": str(reg.root),
+            "MLVC_BRANCH": branch,
+            "MLVC_COMMIT": commit,
+            "MLVC_MODEL": path,
+        }
         _run(command, workdir, env, output)
         target = workdir / path
         reproduced_sha = _sha256(target.open("rb")) if target.is_file() else None
@@ -177,5 +203,14 @@ def reproduce(reg: Registry, branch: str, model: str | None = None, *,
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     rows = metric_files.diff_metrics(before, after, reg.config)
-    return Reproduction(lineage.branch, commit, path, command, recorded_sha, reproduced_sha,
-                        rows, tolerance, str(workdir) if keep else None)
+    return Reproduction(
+        lineage.branch,
+        commit,
+        path,
+        command,
+        recorded_sha,
+        reproduced_sha,
+        rows,
+        tolerance,
+        str(workdir) if keep else None,
+    )

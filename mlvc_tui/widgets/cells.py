@@ -96,7 +96,6 @@ def legend() -> Text:
     return out
 
 
-
 def metric_value(value: float | None) -> str:
     """A metric as a user reads it: 4 significant decimals, NaN and inf spelled out."""
     if value is None:
@@ -151,8 +150,11 @@ def relative_time(when: int, now: datetime) -> str:
     if seconds < 0:
         return "in the future"
     for limit, unit, size in (
-        (60, "second", 1), (3600, "minute", 60), (86400, "hour", 3600),
-        (86400 * 30, "day", 86400), (86400 * 365, "month", 86400 * 30),
+        (60, "second", 1),
+        (3600, "minute", 60),
+        (86400, "hour", 3600),
+        (86400 * 30, "day", 86400),
+        (86400 * 365, "month", 86400 * 30),
     ):
         if seconds < limit:
             n = seconds // size

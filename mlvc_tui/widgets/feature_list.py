@@ -83,8 +83,10 @@ class FeatureList(ScrollView, can_focus=True):
         top = self.scroll_offset.y
         height = max(1, self.scrollable_content_region.height - 1)
         if not top <= self.cursor < top + height:
-            self.scroll_to(y=max(0, self.cursor - height + 1) if self.cursor >= top
-                           else self.cursor, animate=False)
+            self.scroll_to(
+                y=max(0, self.cursor - height + 1) if self.cursor >= top else self.cursor,
+                animate=False,
+            )
         if self.key is not None:
             self.post_message(self.Highlighted(self, self.key))
 
@@ -99,10 +101,17 @@ class FeatureList(ScrollView, can_focus=True):
             index = self.scroll_offset.y + y - 1
             if index >= len(self.rows):
                 return Strip.blank(width, base)
-            text = Text.assemble(*(self._fit(cell, w) for cell, (_, w) in
-                                   zip(self.rows[index], self.header, strict=False)))
-            style = base + self.get_component_rich_style("feature-list--cursor") \
-                if index == self.cursor else base
+            text = Text.assemble(
+                *(
+                    self._fit(cell, w)
+                    for cell, (_, w) in zip(self.rows[index], self.header, strict=False)
+                )
+            )
+            style = (
+                base + self.get_component_rich_style("feature-list--cursor")
+                if index == self.cursor
+                else base
+            )
         segments = list(text.render(self.app.console))
         return Strip(segments).crop_extend(0, width, style).apply_style(style)
 
@@ -112,5 +121,4 @@ class FeatureList(ScrollView, can_focus=True):
         out = cell.copy()
         out.truncate(abs(width), overflow="ellipsis")
         pad = " " * (abs(width) - out.cell_len)
-        return Text.assemble(" ", pad, out, " ") if width < 0 else \
-            Text.assemble(" ", out, pad, " ")
+        return Text.assemble(" ", pad, out, " ") if width < 0 else Text.assemble(" ", out, pad, " ")

@@ -57,7 +57,9 @@ class RegistryGrid(ScrollView, can_focus=True):
         Binding("end", "last", "Last branch", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "registry-grid--header", "registry-grid--fixed", "registry-grid--cursor",
+        "registry-grid--header",
+        "registry-grid--fixed",
+        "registry-grid--cursor",
         "registry-grid--cursor-row",
     }
     DEFAULT_CSS = """
@@ -182,23 +184,38 @@ class RegistryGrid(ScrollView, can_focus=True):
 
     def _layout(self, grid: Grid, width: int) -> list[_Column]:
         self.codes = column_codes(grid)
-        branch_w = min(max((cell_len(visible(r.branch.name)) for r in grid.rows), default=6)
-                       + 2, max(16, width // 5))
-        columns = [_Column("branch", Text("branch"), branch_w),
-                   _Column("metric", literal(grid.primary_metric or "metric"), 16)]
+        branch_w = min(
+            max((cell_len(visible(r.branch.name)) for r in grid.rows), default=6) + 2,
+            max(16, width // 5),
+        )
+        columns = [
+            _Column("branch", Text("branch"), branch_w),
+            _Column("metric", literal(grid.primary_metric or "metric"), 16),
+        ]
         if width >= 110:
             columns.append(_Column("age", Text("updated"), 13))
         self._fixed = len(columns)
         room = width - sum(c.width + 2 for c in columns) - 2  # and a vertical scrollbar
         labels = {p: visible(artifact_label(grid, p)) for p in grid.columns}
-        label_w = next((w for w in _LABEL_WIDTHS
-                        if sum(min(cell_len(lb), w) + 2 for lb in labels.values()) <= room),
-                       None)
+        label_w = next(
+            (
+                w
+                for w in _LABEL_WIDTHS
+                if sum(min(cell_len(lb), w) + 2 for lb in labels.values()) <= room
+            ),
+            None,
+        )
         self.compact = label_w is None
         for path in grid.columns:
             label = self.codes[path] if label_w is None else labels[path]
-            columns.append(_Column(f"artifact:{path}", literal(label),
-                                   min(cell_len(label), label_w or 2), center=True))
+            columns.append(
+                _Column(
+                    f"artifact:{path}",
+                    literal(label),
+                    min(cell_len(label), label_w or 2),
+                    center=True,
+                )
+            )
         return columns
 
     def _row_cells(self, snap: BranchSnapshot, now: datetime) -> list[Text]:
@@ -206,14 +223,22 @@ class RegistryGrid(ScrollView, can_focus=True):
         grid = self.grid
         assert grid is not None
         branch = snap.branch
-        name = literal(("● " if branch.is_head else "") + branch.name,
-                       "bold" if branch.kind is BranchKind.PROD else "")
+        name = literal(
+            ("● " if branch.is_head else "") + branch.name,
+            "bold" if branch.kind is BranchKind.PROD else "",
+        )
         if branch.is_head:
             name.stylize("bold cyan", 0, 1)
         prod = branch.kind is BranchKind.PROD
-        cells = [name, verdict_cell(snap.primary_value, None if prod else snap.primary_delta,
-                                    None if prod else snap.primary_verdict,
-                                    error=bool(snap.metrics.errors))]
+        cells = [
+            name,
+            verdict_cell(
+                snap.primary_value,
+                None if prod else snap.primary_delta,
+                None if prod else snap.primary_verdict,
+                error=bool(snap.metrics.errors),
+            ),
+        ]
         if self._fixed == 3:
             cells.append(Text(relative_time(branch.commit.time, now), style="dim"))
         cells.extend(status_cell(snap.status.get(p)) for p in grid.columns)
@@ -250,21 +275,25 @@ class RegistryGrid(ScrollView, can_focus=True):
             out.stylize(style)
         return out
 
-    def _line(self, cells: list[Text], styles: tuple[Style, Style], lit: set[int],
-              width: int) -> Strip:
+    def _line(
+        self, cells: list[Text], styles: tuple[Style, Style], lit: set[int], width: int
+    ) -> Strip:
         """One line: the fixed columns in ``styles[0]``, the scrolled ones in ``styles[1]``."""
         console, cursor = self.app.console, self.get_component_rich_style("registry-grid--cursor")
         parts = []
-        for group, style in zip((range(self._fixed), range(self._fixed, len(self._columns))),
-                                styles, strict=True):
+        for group, style in zip(
+            (range(self._fixed), range(self._fixed, len(self._columns))), styles, strict=True
+        ):
             text = Text(end="")
             for i in group:
-                text.append_text(self._fit(cells[i], self._columns[i],
-                                           cursor if i in lit else None))
+                text.append_text(
+                    self._fit(cells[i], self._columns[i], cursor if i in lit else None)
+                )
             parts.append(Strip(text.render(console)).apply_style(style))
         fixed, scrolled = parts
-        scrolled = scrolled.crop(self.scroll_offset.x, self.scroll_offset.x + width
-                                 - fixed.cell_length)
+        scrolled = scrolled.crop(
+            self.scroll_offset.x, self.scroll_offset.x + width - fixed.cell_length
+        )
         return Strip.join([fixed, scrolled]).extend_cell_length(width, styles[1]).crop(0, width)
 
     def render_line(self, y: int) -> Strip:
@@ -273,16 +302,24 @@ class RegistryGrid(ScrollView, can_focus=True):
         x, top = self.scroll_offset
         row = top + y - 1
         focus = self.has_focus
-        key = (y if y == 0 else row, x, width, self.cursor_column if y == 0 or
-               row == self.cursor_row else -1, row == self.cursor_row, focus, self._version)
+        key = (
+            y if y == 0 else row,
+            x,
+            width,
+            self.cursor_column if y == 0 or row == self.cursor_row else -1,
+            row == self.cursor_row,
+            focus,
+            self._version,
+        )
         cached = self._lines.get(key)
         if cached is not None:
             return cached
         base, component = self.rich_style, self.get_component_rich_style
         if y == 0:
             header = base + component("registry-grid--header")
-            line = self._line([c.label for c in self._columns], (header, header),
-                              {self.cursor_column}, width)
+            line = self._line(
+                [c.label for c in self._columns], (header, header), {self.cursor_column}, width
+            )
         elif 0 <= row < len(self.shown):
             snap = self.shown[row]
             cells = self._cells.get(snap.branch.name)

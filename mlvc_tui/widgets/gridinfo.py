@@ -17,7 +17,7 @@ __all__ = ["cursor_text", "short_path", "status_text"]
 def short_path(path: str, width: int) -> str:
     """A folder for the status bar: ``~`` for home, the start elided when too long."""
     path = visible("~" if path == str(Path.home()) else tilde(path))
-    return path if len(path) <= width else "…" + path[-(width - 1):]
+    return path if len(path) <= width else "…" + path[-(width - 1) :]
 
 
 def status_text(grid: Grid | None, where: str, shown: int) -> Text:
@@ -33,13 +33,16 @@ def status_text(grid: Grid | None, where: str, shown: int) -> Text:
     else:
         head = f"detached at {(grid.detached or '?')[:8]}"
     total = len(grid.rows)
-    changed = sum(1 for r in grid.rows
-                  if any(s is not ArtifactStatus.SAME for s in r.status.values()))
+    changed = sum(
+        1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values())
+    )
     out.append(f" · {head} · ")
     if grid.prod is None:
         out.append("no prod branch", style=f"bold {BAD}").append(" · ")
-    out.append(f"{shown} of {total}" if shown != total else f"{total}",
-               style="bold" if shown != total else "")
+    out.append(
+        f"{shown} of {total}" if shown != total else f"{total}",
+        style="bold" if shown != total else "",
+    )
     out.append(f" branches · {len(grid.columns)} artifacts · {changed} changed")
     if grid.worktree:
         out.append(f" · {len(grid.worktree)} uncommitted", style=f"bold {LOCAL}")
@@ -55,8 +58,9 @@ def cursor_text(grid: Grid | None, table: RegistryGrid) -> Text:
     if snap is None:
         if grid is None:
             return out
-        return out.append("no branch matches the filter" if grid.rows else "no branches",
-                          style="bold")
+        return out.append(
+            "no branch matches the filter" if grid.rows else "no branches", style="bold"
+        )
     out.append(visible(snap.branch.name), style="bold")
     path = table.column_path
     if path is not None:

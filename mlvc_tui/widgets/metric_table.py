@@ -18,12 +18,23 @@ from mlvc_tui.engine import MetricDelta, Verdict
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import VERDICT_GLYPHS, metric_value
 
-__all__ = ["MetricTable", "fmt_delta", "fmt_relative", "fmt_value", "tone", "verdict_look",
-           "verdict_text"]
+__all__ = [
+    "MetricTable",
+    "fmt_delta",
+    "fmt_relative",
+    "fmt_value",
+    "tone",
+    "verdict_look",
+    "verdict_text",
+]
 
 VERDICT_WORDS: dict[Verdict, str] = {
-    Verdict.BETTER: "better", Verdict.WORSE: "worse", Verdict.SAME: "same",
-    Verdict.NEW: "new", Verdict.MISSING: "missing", Verdict.INVALID: "NaN",
+    Verdict.BETTER: "better",
+    Verdict.WORSE: "worse",
+    Verdict.SAME: "same",
+    Verdict.NEW: "new",
+    Verdict.MISSING: "missing",
+    Verdict.INVALID: "NaN",
 }
 KEY_MIN, KEY_MAX = 10, 48
 
@@ -98,12 +109,19 @@ class MetricTable(DataTable[Text]):
         current = self.current_key()
         self.clear(columns=True)
         mono = self.app.no_color
-        cells = [(fmt_value(r.a), fmt_value(r.b), fmt_delta(r.delta), fmt_relative(r.relative),
-                  verdict_text(r, mono)) for r in rows]
+        cells = [
+            (
+                fmt_value(r.a),
+                fmt_value(r.b),
+                fmt_delta(r.delta),
+                fmt_relative(r.relative),
+                verdict_text(r, mono),
+            )
+            for r in rows
+        ]
         names = 12 if width < 100 else 24
         heads = [_clip(visible(a), names), _clip(visible(b), names), "Δ", "rel", "verdict"]
-        used = sum(max([len(h)] + [len(str(c[i])) for c in cells]) + 2
-                   for i, h in enumerate(heads))
+        used = sum(max([len(h)] + [len(str(c[i])) for c in cells]) + 2 for i, h in enumerate(heads))
         longest = max((len(visible(r.key)) for r in rows), default=KEY_MIN)
         key_width = max(KEY_MIN, min(KEY_MAX, longest, width - used - 4))
         self.add_column(Text("metric"), key="metric", width=key_width)

@@ -47,8 +47,9 @@ def time_ticks(times: Sequence[datetime | None], count: int = 4) -> tuple[tuple[
     n = len(times)
     if n == 0 or count < 1:
         return ()
-    spots = range(n) if n <= count else {round(i * (n - 1) / max(count - 1, 1))
-                                         for i in range(count)}
+    spots = (
+        range(n) if n <= count else {round(i * (n - 1) / max(count - 1, 1)) for i in range(count)}
+    )
     picks = [i for i in sorted(spots) if times[i] is not None]
     known = [t for t in times if t is not None]
     if not picks:
@@ -103,8 +104,9 @@ class PlotChart(Widget):
     PlotChart { height: 1fr; min-height: 6; }
     """
 
-    def __init__(self, *, message: str = "", id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, message: str = "", id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._data: ChartData | None = None
         self._message = message
@@ -144,8 +146,9 @@ class PlotChart(Widget):
     def _legend(data: ChartData, no_color: bool) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(visible(data.title), style="bold")
-        items = [(s.label, _SERIES_LOOK[i % len(_SERIES_LOOK)]) for i, s in
-                 enumerate(data.series)] + [(h.label, _HLINE_LOOK) for h in data.hlines]
+        items = [
+            (s.label, _SERIES_LOOK[i % len(_SERIES_LOOK)]) for i, s in enumerate(data.series)
+        ] + [(h.label, _HLINE_LOOK) for h in data.hlines]
         for label, (_, glyph, colour) in items:
             text.append("  ")
             text.append(glyph, style=None if no_color else Style(color=f"color({colour})"))
@@ -159,8 +162,11 @@ def draw(data: ChartData, width: int, height: int, no_color: bool = False) -> Te
     """The chart as text of at most ``width`` × ``height`` cells (a message when it cannot)."""
     lines = []
     for series in data.series:
-        pts = [(x, y) for x, y in zip(series.x, series.y, strict=False)
-               if plottable(x) and plottable(y)]
+        pts = [
+            (x, y)
+            for x, y in zip(series.x, series.y, strict=False)
+            if plottable(x) and plottable(y)
+        ]
         lines.append(_thin(pts, max(2 * width, 16)))
     hlines = [h for h in data.hlines if plottable(h.y)]
     if not any(lines):
@@ -179,8 +185,15 @@ def draw(data: ChartData, width: int, height: int, no_color: bool = False) -> Te
     return Text(out, no_wrap=True) if no_color else Text.from_ansi(out, no_wrap=True)
 
 
-def _build(data: ChartData, lines: list[list[tuple[float, float]]], hlines: list[HLine],
-           xrange: tuple[float, float], width: int, height: int, no_color: bool) -> str:
+def _build(
+    data: ChartData,
+    lines: list[list[tuple[float, float]]],
+    hlines: list[HLine],
+    xrange: tuple[float, float],
+    width: int,
+    height: int,
+    no_color: bool,
+) -> str:
     fig = plt.figure
     fig.clear()
     fig.plot_size(width, height)
@@ -192,8 +205,9 @@ def _build(data: ChartData, lines: list[list[tuple[float, float]]], hlines: list
         look = _marker(_SERIES_LOOK[i % len(_SERIES_LOOK)], no_color)
         fig.draw(fig.signal([x for x, _ in pts], [y for _, y in pts], marker=look).lines())
     for h in hlines:
-        fig.draw(fig.signal(list(xrange), [h.y, h.y], marker=_marker(_HLINE_LOOK, no_color))
-                 .lines())
+        fig.draw(
+            fig.signal(list(xrange), [h.y, h.y], marker=_marker(_HLINE_LOOK, no_color)).lines()
+        )
     ticks = list(data.x_ticks)
     if data.x_times:
         widest = 11 if any(t and t.hour + t.minute for t in data.x_times) else 5
@@ -214,7 +228,7 @@ def _thin(pts: list[tuple[float, float]], buckets: int) -> list[tuple[float, flo
     size = len(pts) / buckets
     out: list[tuple[float, float]] = []
     for b in range(buckets):
-        chunk = pts[int(b * size): int((b + 1) * size)]
+        chunk = pts[int(b * size) : int((b + 1) * size)]
         if chunk:
             lo, hi = min(chunk, key=lambda p: p[1]), max(chunk, key=lambda p: p[1])
             out.extend(sorted({lo, hi}))

@@ -119,8 +119,12 @@ class BranchPreview(Horizontal):
             pane.border_title = ""
 
     def show(
-        self, branch: str, log: tuple[CommitInfo, ...], metrics: Metrics,
-        diff: MetricDiff | None, now: datetime,
+        self,
+        branch: str,
+        log: tuple[CommitInfo, ...],
+        metrics: Metrics,
+        diff: MetricDiff | None,
+        now: datetime,
     ) -> None:
         """Show one branch: ``diff`` compares it with prod (None on prod itself)."""
         shown = visible(branch)
@@ -130,8 +134,12 @@ class BranchPreview(Horizontal):
         commits.add_column(no_wrap=True, max_width=16)
         commits.add_column(no_wrap=True, ratio=1)
         for commit in log:
-            commits.add_row(commit.short_id, relative_time(commit.time, now),
-                            literal(_name(commit.author)), literal(commit.summary))
+            commits.add_row(
+                commit.short_id,
+                relative_time(commit.time, now),
+                literal(_name(commit.author)),
+                literal(commit.summary),
+            )
         pane = self.query_one("#preview-commits", Static)
         pane.update(commits)
         pane.border_title = f"{shown}: latest commits"
@@ -145,8 +153,12 @@ class BranchPreview(Horizontal):
                 if row.b is None:
                     continue
                 glyph, style = VERDICT_GLYPHS[row.verdict]
-                table.add_row(literal(row.key), metric_value(row.b), metric_value(row.a),
-                              Text(glyph, style=f"bold {style}"))
+                table.add_row(
+                    literal(row.key),
+                    metric_value(row.b),
+                    metric_value(row.a),
+                    Text(glyph, style=f"bold {style}"),
+                )
         else:
             for key, value in metrics.values.items():
                 table.add_row(literal(key), metric_value(value))

@@ -44,8 +44,9 @@ class TailView(ScrollView, can_focus=True):
     class FollowChanged(Message):
         """Following started or stopped (a key, or a move up)."""
 
-    def __init__(self, render: Callable[[Any], Text], *, cap: int = 5000,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, render: Callable[[Any], Text], *, cap: int = 5000, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self._render_item = render
         self.cap = cap
@@ -60,7 +61,7 @@ class TailView(ScrollView, can_focus=True):
 
     def append(self, items: Iterable[Any]) -> None:
         """Add items at the bottom (the oldest fall off past ``cap``)."""
-        new = list(items)[-self.cap:] if self.cap else []
+        new = list(items)[-self.cap :] if self.cap else []
         if not new:
             return
         self.dropped += max(0, len(self.items) + len(new) - self.cap)
@@ -80,8 +81,10 @@ class TailView(ScrollView, can_focus=True):
         self.virtual_size = Size(max(self._widest, 1), len(self.items))
         if self.following:
             self._to_bottom()
-            if self.scroll_offset.y < self.max_scroll_y or self.max_scroll_y < len(
-                    self.items) - self.scrollable_content_region.height:
+            if (
+                self.scroll_offset.y < self.max_scroll_y
+                or self.max_scroll_y < len(self.items) - self.scrollable_content_region.height
+            ):
                 self.call_after_refresh(self._to_bottom)  # a scrollbar just came: once more
         self.refresh()
 
@@ -108,8 +111,7 @@ class TailView(ScrollView, can_focus=True):
     def action_page(self, step: int) -> None:
         if step < 0:
             self.follow(False)
-        self.scroll_to(y=self.scroll_offset.y + step * max(1, self.size.height - 1),
-                       animate=False)
+        self.scroll_to(y=self.scroll_offset.y + step * max(1, self.size.height - 1), animate=False)
 
     def action_side(self, step: int) -> None:
         self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)

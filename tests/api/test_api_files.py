@@ -19,8 +19,14 @@ from tests.support.gitrepo import GitRepo, git_env, use_git_identity
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     r = GitRepo(tmp_path / "reg")
-    r.commit("first", {"models/model.pkl": b"v1", "metrics/model.json": {"accuracy": 0.5},
-                       "data/train.csv": "a,b\n1,2\n"})
+    r.commit(
+        "first",
+        {
+            "models/model.pkl": b"v1",
+            "metrics/model.json": {"accuracy": 0.5},
+            "data/train.csv": "a,b\n1,2\n",
+        },
+    )
     r.git("branch", "exp/a")
     r.git("tag", "v1")
     return r
@@ -28,8 +34,9 @@ def repo(tmp_path: Path) -> GitRepo:
 
 def show(repo: GitRepo, spec: str) -> bytes:
     """`git show REF:PATH`, as bytes."""
-    return subprocess.run(["git", "show", spec], cwd=repo.path, env=git_env(),
-                          capture_output=True, check=True).stdout
+    return subprocess.run(
+        ["git", "show", spec], cwd=repo.path, env=git_env(), capture_output=True, check=True
+    ).stdout
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +73,10 @@ def test_a_written_file_is_one_commit_git_sees(repo: GitRepo) -> None:
         with reg.open("exp/a", "logs/train.log", "w") as fh:
             fh.write("epoch 1\n")
     assert repo.git("log", "--format=%s", "exp/a").split("\n")[:3] == [
-        "Write logs/train.log", "Retrain", "first"]
+        "Write logs/train.log",
+        "Retrain",
+        "first",
+    ]
     assert pickle.loads(show(repo, "exp/a:models/model.pkl")) == {"w": [1, 2]}
     assert repo.git("show", "exp/a:logs/train.log") == "epoch 1\n"
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
@@ -121,15 +131,19 @@ def test_an_exception_or_a_file_never_closed_writes_nothing(repo: GitRepo) -> No
     assert not list((repo.path / ".git/mlvc/tmp").iterdir())
 
 
-@pytest.mark.parametrize(("ref", "path", "mode", "message"), [
-    ("exp/new", "models/x.pkl", "wb", "no branch exp/new: pass start="),
-    ("exp/a", "../x", "wb", "not a valid path"),
-    ("exp/a", ".git/config", "wb", "not a valid path"),
-    ("exp/a", "models/x.pkl", "ab", "use 'rb', 'r', 'wb' or 'w'"),
-    ("bad..name", "models/x.pkl", "wb", "not a valid branch name"),
-])
-def test_refused_writes_change_nothing(repo: GitRepo, ref: str, path: str, mode: str,
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("ref", "path", "mode", "message"),
+    [
+        ("exp/new", "models/x.pkl", "wb", "no branch exp/new: pass start="),
+        ("exp/a", "../x", "wb", "not a valid path"),
+        ("exp/a", ".git/config", "wb", "not a valid path"),
+        ("exp/a", "models/x.pkl", "ab", "use 'rb', 'r', 'wb' or 'w'"),
+        ("bad..name", "models/x.pkl", "wb", "not a valid branch name"),
+    ],
+)
+def test_refused_writes_change_nothing(
+    repo: GitRepo, ref: str, path: str, mode: str, message: str
+) -> None:
     refs = repo.git("for-each-ref")
     with mlvc.open(repo.path) as reg, pytest.raises(BadInput, match=message):
         reg.open(ref, path, mode)
@@ -137,8 +151,7 @@ def test_refused_writes_change_nothing(repo: GitRepo, ref: str, path: str, mode:
 
 
 def test_a_new_branch_starts_where_asked(repo: GitRepo) -> None:
-    with mlvc.open(repo.path) as reg, reg.open("exp/new", "models/x.pkl", "wb",
-                                               start="prod") as fh:
+    with mlvc.open(repo.path) as reg, reg.open("exp/new", "models/x.pkl", "wb", start="prod") as fh:
         fh.write(b"x")
     assert repo.rev("exp/new^") == repo.rev("prod")
 
@@ -200,6 +213,8 @@ def test_sizes_of_loose_blobs_come_from_their_header(repo: GitRepo) -> None:
     with mlvc.open(repo.path) as reg:
         assert reg.artifacts("exp/a")["models/big.bin"].size == 3 << 20
         assert reg.stat("exp/a", "models/big.bin").size == 3 << 20
-        with pytest.raises(BadInput, match="is truncated"), reg.open("exp/a",
-                                                                      "models/big.bin") as fh:
+        with (
+            pytest.raises(BadInput, match="is truncated"),
+            reg.open("exp/a", "models/big.bin") as fh,
+        ):
             fh.read()

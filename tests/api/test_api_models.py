@@ -22,8 +22,14 @@ MODEL = {"weights": [0.5, -1.25], "bias": 0.1, "features": ["age", "tenure"]}
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     r = GitRepo(tmp_path / "reg")
-    r.commit("first", {"src/train.py": "print('train')\n", "data/train.csv": "a,b\n1,2\n",
-                       "README.md": "registry\n"})
+    r.commit(
+        "first",
+        {
+            "src/train.py": "print('train')\n",
+            "data/train.csv": "a,b\n1,2\n",
+            "README.md": "registry\n",
+        },
+    )
     r.git("branch", "exp/a")
     return r
 
@@ -39,9 +45,15 @@ def _sklearn_model() -> object:
     return linear.LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
 
 
-@pytest.mark.parametrize(("path", "fmt"), [
-    ("models/model.pkl", "pickle"), ("models/model.joblib", "joblib"),
-    ("models/model.skops", "skops"), ("models/model.bin", "raw")])
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("models/model.pkl", "pickle"),
+        ("models/model.joblib", "joblib"),
+        ("models/model.skops", "skops"),
+        ("models/model.bin", "raw"),
+    ],
+)
 def test_every_format_round_trips(repo: GitRepo, path: str, fmt: str) -> None:
     if fmt in ("joblib", "skops"):
         pytest.importorskip(fmt)
@@ -73,15 +85,26 @@ def test_raw_takes_files_and_paths(repo: GitRepo, tmp_path: Path) -> None:
 def test_one_commit_with_metrics_and_the_lineage_record(repo: GitRepo) -> None:
     code = repo.rev("exp/a")
     saved = mlvc.save_model(
-        MODEL, "models/model.pkl", repo=repo.path, branch="exp/a", message="Train v1",
-        metrics={"accuracy": 0.91, "latency_ms": {"p50": 1.5}}, params={"lr": 0.1},
-        data=["data/train.csv"], command="python src/train.py")
+        MODEL,
+        "models/model.pkl",
+        repo=repo.path,
+        branch="exp/a",
+        message="Train v1",
+        metrics={"accuracy": 0.91, "latency_ms": {"p50": 1.5}},
+        params={"lr": 0.1},
+        data=["data/train.csv"],
+        command="python src/train.py",
+    )
     assert repo.git("log", "--format=%s", "exp/a").split("\n")[:2] == ["Train v1", "first"]
     assert sorted(repo.git("diff", "--name-only", "exp/a^", "exp/a").split()) == [
-        "metrics/model.json", "models/model.lineage.json", "models/model.pkl"]
+        "metrics/model.json",
+        "models/model.lineage.json",
+        "models/model.pkl",
+    ]
     record = json.loads(repo.git("show", "exp/a:models/model.lineage.json"))
-    blob = subprocess.run(["git", "show", "exp/a:models/model.pkl"], cwd=repo.path,
-                          capture_output=True, check=True).stdout
+    blob = subprocess.run(
+        ["git", "show", "exp/a:models/model.pkl"], cwd=repo.path, capture_output=True, check=True
+    ).stdout
     assert record["sha256"] == hashlib.sha256(blob).hexdigest() == saved.sha256
     assert record["size"] == len(blob) and record["format"] == "pickle"
     assert record["code_commit"] == code
@@ -106,18 +129,23 @@ def test_tampered_bytes_are_refused(repo: GitRepo) -> None:
     _tamper(repo, {"models/model.pkl": evil})
     with pytest.raises(mlvc.ModelIntegrityError, match="does not match its lineage record"):
         mlvc.load_model("models/model.pkl", repo=repo.path, ref="exp/a")
-    assert mlvc.load_model("models/model.pkl", repo=repo.path, ref="exp/a",
-                           trust=True) == {"weights": "replaced"}
+    assert mlvc.load_model("models/model.pkl", repo=repo.path, ref="exp/a", trust=True) == {
+        "weights": "replaced"
+    }
 
 
-@pytest.mark.parametrize(("record", "message"), [
-    (None, "has no lineage record"),
-    ("{not json", "is not valid JSON"),
-    ('{"size": 3}', "has no sha256"),
-    ('{"sha256": "ab", "path": "models/other.pkl"}', "describes models/other.pkl"),
-])
-def test_a_missing_or_broken_record_is_refused(repo: GitRepo, record: str | None,
-                                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (None, "has no lineage record"),
+        ("{not json", "is not valid JSON"),
+        ('{"size": 3}', "has no sha256"),
+        ('{"sha256": "ab", "path": "models/other.pkl"}', "describes models/other.pkl"),
+    ],
+)
+def test_a_missing_or_broken_record_is_refused(
+    repo: GitRepo, record: str | None, message: str
+) -> None:
     mlvc.save_model(MODEL, "models/model.pkl", repo=repo.path, branch="exp/a")
     _tamper(repo, {"models/model.lineage.json": record})
     with pytest.raises(mlvc.ModelIntegrityError, match=message):
@@ -152,13 +180,16 @@ def test_version_tags_and_fetch(repo: GitRepo, tmp_path: Path) -> None:
             reg.load_model("models/model.pkl", ref="v9.0.0")
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"branch": "exp/new"}, "no branch exp/new: pass start="),
-    ({"branch": "exp/a", "format": "onnx"}, "unknown model format 'onnx'"),
-    ({"branch": "exp/a", "metrics": [0.9]}, "metrics must be a mapping"),
-    ({"branch": "exp/a", "data": ["nowhere.csv"]}, "neither a path on the branch"),
-    ({"branch": "exp/a", "metrics": {"x": object()}}, "cannot be written as JSON"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"branch": "exp/new"}, "no branch exp/new: pass start="),
+        ({"branch": "exp/a", "format": "onnx"}, "unknown model format 'onnx'"),
+        ({"branch": "exp/a", "metrics": [0.9]}, "metrics must be a mapping"),
+        ({"branch": "exp/a", "data": ["nowhere.csv"]}, "neither a path on the branch"),
+        ({"branch": "exp/a", "metrics": {"x": object()}}, "cannot be written as JSON"),
+    ],
+)
 def test_refused_saves_change_nothing(repo: GitRepo, kwargs: dict, message: str) -> None:
     refs = repo.git("for-each-ref")
     with pytest.raises(BadInput, match=message):
@@ -167,13 +198,13 @@ def test_refused_saves_change_nothing(repo: GitRepo, kwargs: dict, message: str)
 
 
 def test_import_mlvc_tui_stays_light() -> None:
-    code = ("import sys, mlvc_tui; mlvc_tui.__version__; "
-            "print(sorted(m for m in ('pandas', 'fsspec', 'textual', 'dulwich', 'mlvc_tui.api')"
-            " if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, mlvc_tui; mlvc_tui.__version__; "
+        "print(sorted(m for m in ('pandas', 'fsspec', 'textual', 'dulwich', 'mlvc_tui.api')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     code = "import sys, mlvc_tui; mlvc_tui.open; print('fsspec' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the API itself needs no fsspec either

@@ -16,8 +16,7 @@ BRANCHES = ("prod", "staging", "dev", "ab/test-a", "ab/test-b")
 
 
 def show(repo: Path, spec: str) -> bytes:
-    return subprocess.run(["git", "show", spec], cwd=repo, capture_output=True,
-                          check=True).stdout
+    return subprocess.run(["git", "show", spec], cwd=repo, capture_output=True, check=True).stdout
 
 
 def test_pandas_reads_every_branch_of_the_demo(demo_repo: Path) -> None:
@@ -27,7 +26,8 @@ def test_pandas_reads_every_branch_of_the_demo(demo_repo: Path) -> None:
         pd.testing.assert_frame_equal(pd.read_csv(url), expected)
     arms = pd.concat(
         pd.read_csv(f"mlvc://{demo_repo}@{b}:monitoring/experiments/results.csv")
-        for b in ("ab/test-a", "ab/test-b"))
+        for b in ("ab/test-a", "ab/test-b")
+    )
     assert len(arms) > 2  # an A/B analysis is a loop of read_csv
 
 
@@ -62,8 +62,9 @@ def test_listing_and_info(demo_repo: Path) -> None:
         fs.open("just/a/path.csv")
 
 
-def test_writing_through_fsspec_is_one_commit(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writing_through_fsspec_is_one_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_git_identity(monkeypatch)
     repo = GitRepo(tmp_path / "reg")
     repo.commit("first", {"data/a.csv": "x\n1\n"})
@@ -72,9 +73,12 @@ def test_writing_through_fsspec_is_one_commit(tmp_path: Path,
     frame.to_csv(f"mlvc://{repo.path}@exp/a:monitoring/results.csv", index=False)
     assert repo.git("log", "--format=%s", "-1", "exp/a") == "Write monitoring/results.csv\n"
     pd.testing.assert_frame_equal(
-        pd.read_csv(f"mlvc://{repo.path}@exp/a:monitoring/results.csv"), frame)
-    with pytest.raises(RuntimeError), \
-            fsspec.open(f"mlvc://{repo.path}@exp/a:models/m.bin", "wb") as fh:
+        pd.read_csv(f"mlvc://{repo.path}@exp/a:monitoring/results.csv"), frame
+    )
+    with (
+        pytest.raises(RuntimeError),
+        fsspec.open(f"mlvc://{repo.path}@exp/a:models/m.bin", "wb") as fh,
+    ):
         fh.write(b"half")
         raise RuntimeError("crashed")
     with pytest.raises(FileNotFoundError, match="no branch exp/new"):

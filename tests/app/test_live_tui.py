@@ -25,8 +25,9 @@ TIMEOUT = 20.0
 HEADER = "timestamp,feature,metric,value,threshold\n"
 
 
-async def until(pilot: Pilot[None], what: str, cond: Callable[[], object],
-                timeout: float = TIMEOUT) -> None:
+async def until(
+    pilot: Pilot[None], what: str, cond: Callable[[], object], timeout: float = TIMEOUT
+) -> None:
     """Let the app run until ``cond`` holds; fail saying ``what`` never happened."""
     end = time.monotonic() + timeout
     while not cond():
@@ -36,8 +37,10 @@ async def until(pilot: Pilot[None], what: str, cond: Callable[[], object],
 
 
 def rows(n: int, start: int = 0, feature: str = "age", value: float = 0.1) -> str:
-    return "".join(f"2026-09-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z,{feature},psi,{value},0.2\n"
-                   for i in range(start, start + n))
+    return "".join(
+        f"2026-09-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z,{feature},psi,{value},0.2\n"
+        for i in range(start, start + n)
+    )
 
 
 def append(path: Path, text: str) -> None:
@@ -55,11 +58,15 @@ def watching(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.fixture
 def live_repo(tmp_path: Path) -> GitRepo:
     g = GitRepo(tmp_path / "live")
-    g.commit("Initial model", {
-        "models/model.pkl": b"v1", "metrics/model.json": {"accuracy": 0.8},
-        "monitoring/drift.csv": HEADER + rows(3) + rows(2, 3, "income", 0.3),
-        "logs/train.log": "epoch 1 loss 0.5\n",
-    })
+    g.commit(
+        "Initial model",
+        {
+            "models/model.pkl": b"v1",
+            "metrics/model.json": {"accuracy": 0.8},
+            "monitoring/drift.csv": HEADER + rows(3) + rows(2, 3, "income", 0.3),
+            "logs/train.log": "epoch 1 loss 0.5\n",
+        },
+    )
     g.checkout("dev", new=True)
     g.commit("Dev model", {"metrics/model.json": {"accuracy": 0.83}})
     g.checkout("prod")
@@ -80,23 +87,26 @@ async def test_the_grid_updates_by_itself(live_repo: GitRepo, watching: str) -> 
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         await until(pilot, "the watcher", lambda: live_of(app).observer == watching)
-        await until(pilot, "the status bar",
-                    lambda: watching.split(" (")[0] in screen_words(pilot))
+        await until(pilot, "the status bar", lambda: watching.split(" (")[0] in screen_words(pilot))
         live_repo.commit("Retrain on October data", {"metrics/model.json": {"accuracy": 0.9}})
-        await until(pilot, "the commit", lambda: grid_of(app).grid.row("prod").branch.commit
-                    .summary == "Retrain on October data")
+        await until(
+            pilot,
+            "the commit",
+            lambda: (
+                grid_of(app).grid.row("prod").branch.commit.summary == "Retrain on October data"
+            ),
+        )
         live_repo.git("branch", "exp/fresh", "dev")
         live_repo.git("branch", "-D", "dev")
         await until(pilot, "the branches", lambda: branches(app) == ["prod", "exp/fresh"])
         (live_repo.path / "models" / "model.pkl").write_bytes(b"retrained locally")
-        await until(pilot, "the modified model",
-                    lambda: "1 uncommitted" in screen_words(pilot))
+        await until(pilot, "the modified model", lambda: "1 uncommitted" in screen_words(pilot))
         assert [c.path for c in grid_of(app).grid.worktree] == ["models/model.pkl"]
 
 
-async def test_screens_behind_read_again_after_refs_move(live_repo: GitRepo,
-                                                         monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
+async def test_screens_behind_read_again_after_refs_move(
+    live_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLVC_WATCH", "native")
     app = make_app(live_repo.path, now=FIXED_NOW)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -128,8 +138,11 @@ async def test_the_drift_tail(live_repo: GitRepo, watching: str) -> None:
         assert "10 rows · 2 features · 7 alerts (income 6, age 1)" in screen_words(pilot)
         assert tail.query_one(FeatureList).cells("income") == ["!", "income", "6"]
         chart = tail.query_one(PlotChart)
-        await until(pilot, "the chart (redrawn at most four times a second)",
-                    lambda: len(chart.data.series[0].y) == 4)
+        await until(
+            pilot,
+            "the chart (redrawn at most four times a second)",
+            lambda: len(chart.data.series[0].y) == 4,
+        )
         assert chart.data.title == "age" and chart.data.series[0].y[-1] == 0.25
 
         await pilot.press("space")
@@ -152,14 +165,18 @@ async def test_the_drift_tail(live_repo: GitRepo, watching: str) -> None:
         await until(pilot, "the reset", lambda: [p.feature for p in view.items] == ["tenure"])
         assert "1 rows · 1 features · 0 alerts" in screen_words(pilot)
         drift.unlink()
-        await until(pilot, "the missing file",
-                    lambda: "does not exist yet: waiting for it" in screen_words(pilot))
+        await until(
+            pilot,
+            "the missing file",
+            lambda: "does not exist yet: waiting for it" in screen_words(pilot),
+        )
         await pilot.press("escape")
         assert isinstance(app.screen, GridScreen)
 
 
-async def test_each_new_row_is_on_screen(live_repo: GitRepo,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_each_new_row_is_on_screen(
+    live_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Past the view's height too: the first scroll (the scrollbar appearing) included."""
     monkeypatch.setenv("MLVC_WATCH", "native")
     drift = live_repo.path / "monitoring" / "drift.csv"
@@ -170,8 +187,11 @@ async def test_each_new_row_is_on_screen(live_repo: GitRepo,
         await until(pilot, "the watcher", lambda: live_of(app).observer == "inotify")
         for i in range(20):
             append(drift, f"2026-10-01T00:00:{i:02d}Z,score,psi,0.1,0.2\n")
-            await until(pilot, f"row {i} on screen",
-                        lambda i=i: f"2026-10-01T00:00:{i:02d}Z" in screen_words(pilot))
+            await until(
+                pilot,
+                f"row {i} on screen",
+                lambda i=i: f"2026-10-01T00:00:{i:02d}Z" in screen_words(pilot),
+            )
 
 
 async def test_the_log_tail(live_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,11 +201,17 @@ async def test_the_log_tail(live_repo: GitRepo, monkeypatch: pytest.MonkeyPatch)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         app.open_tail()
-        await until(pilot, "the drift tail", lambda: isinstance(app.screen, TailScreen)
-                    and len(app.screen.files) == 2)
+        await until(
+            pilot,
+            "the drift tail",
+            lambda: isinstance(app.screen, TailScreen) and len(app.screen.files) == 2,
+        )
         await pilot.press("o")
-        await until(pilot, "the log tail", lambda: isinstance(app.screen, TailScreen)
-                    and app.screen.path == "logs/train.log")
+        await until(
+            pilot,
+            "the log tail",
+            lambda: isinstance(app.screen, TailScreen) and app.screen.path == "logs/train.log",
+        )
         view = app.screen.query_one(TailView)
         await until(pilot, "the first line", lambda: len(view.items) == 1)
         append(log, "epoch 2 loss 0.4\nWARNING lr high\nERROR [red]nan[/red] \x1b[31mloss\n")
@@ -197,8 +223,13 @@ async def test_the_log_tail(live_repo: GitRepo, monkeypatch: pytest.MonkeyPatch)
         assert [line.level for line in view.items] == ["warning", "error"]
         assert "only errors and warnings" in screen_words(pilot)
         await pilot.press("o")
-        await until(pilot, "back to the drift log", lambda: isinstance(app.screen, TailScreen)
-                    and app.screen.path == "monitoring/drift.csv")
+        await until(
+            pilot,
+            "back to the drift log",
+            lambda: (
+                isinstance(app.screen, TailScreen) and app.screen.path == "monitoring/drift.csv"
+            ),
+        )
 
 
 async def test_follow_from_the_drift_screen(live_repo: GitRepo) -> None:
@@ -208,22 +239,25 @@ async def test_follow_from_the_drift_screen(live_repo: GitRepo) -> None:
         app.open_drift("dev")
         await settle(pilot)
         await pilot.press("f")
-        await until(pilot, "the tail's title",
-                    lambda: "dev is not checked out" in screen_words(pilot))
+        await until(
+            pilot, "the tail's title", lambda: "dev is not checked out" in screen_words(pilot)
+        )
         assert "working tree of prod" in screen_words(pilot)
         assert "not watching (MLVC_WATCH=off)" in screen_words(pilot)  # conftest turns it off
 
 
-async def test_a_bare_repository_has_nothing_to_follow(live_repo: GitRepo,
-                                                       tmp_path: Path) -> None:
+async def test_a_bare_repository_has_nothing_to_follow(live_repo: GitRepo, tmp_path: Path) -> None:
     bare = tmp_path / "bare.git"
     live_repo.git("clone", "-q", "--bare", str(live_repo.path), str(bare))
     app = make_app(bare, now=FIXED_NOW)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         app.open_tail()
-        await until(pilot, "the message", lambda: "bare repository: it has no working tree "
-                    "to follow" in screen_words(pilot))
+        await until(
+            pilot,
+            "the message",
+            lambda: "bare repository: it has no working tree to follow" in screen_words(pilot),
+        )
 
 
 def test_tail_snapshot(live_repo: GitRepo, snap_compare: Callable[..., bool]) -> None:
@@ -235,8 +269,11 @@ def test_tail_snapshot(live_repo: GitRepo, snap_compare: Callable[..., bool]) ->
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         app.open_tail()
-        await until(pilot, "the rows", lambda: isinstance(app.screen, TailScreen)
-                    and app.screen.rows_seen == 5)
+        await until(
+            pilot,
+            "the rows",
+            lambda: isinstance(app.screen, TailScreen) and app.screen.rows_seen == 5,
+        )
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -28,9 +28,12 @@ SnapCompare = Callable[..., bool]
 
 
 def subjects(repo: Path) -> list[str]:
-    return subprocess.run(["git", "-C", str(repo), "log", "--format=%s", "prod", "--",
-                           "delivery.toml"], capture_output=True, text=True,
-                          check=True).stdout.splitlines()
+    return subprocess.run(
+        ["git", "-C", str(repo), "log", "--format=%s", "prod", "--", "delivery.toml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
 
 
 @pytest.fixture
@@ -120,8 +123,10 @@ async def test_flip_blue_green_and_back(fresh: Callable[..., Path]) -> None:
         assert subjects(repo)[0] == "delivery: switch live to staging (was prod)"
         await pilot.press("f")
         await settle(pilot)
-        assert subjects(repo)[:2] == ["delivery: switch live to prod (was staging)",
-                                      "delivery: switch live to staging (was prod)"]
+        assert subjects(repo)[:2] == [
+            "delivery: switch live to prod (was staging)",
+            "delivery: switch live to staging (was prod)",
+        ]
         assert "prod 100%" in screen_words(pilot)
 
 
@@ -160,24 +165,30 @@ class TestABSnapshots:
         """The demo's test: two columns (ab/test-a control v2.0.0, ab/test-b winner),
         counts over 3,000, Wilson intervals, +3.80% p=0.0016, error rates and drift alerts
         marked `!`, the 50/50 bar, and both running means over 09-29 … 10-08."""
-        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24),
-                            run_before=keys("a"))
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("a")
+        )
 
     def test_ab_120x40(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
         """The same at 120×40: the chart gets the room under the table."""
-        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(120, 40),
-                            run_before=keys("a"))
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(120, 40), run_before=keys("a")
+        )
 
     def test_canary_80x24(self, fresh: Callable[..., Path], snap_compare: SnapCompare) -> None:
         """A canary of staging at 5 % beside prod: the step plan with [5] marked, no results
         on either branch said in the notes, and s/x in the footer."""
-        assert snap_compare(make_app(fresh(_canary(5)), now=FIXED_NOW),
-                            terminal_size=(80, 24), run_before=keys("a"))
+        assert snap_compare(
+            make_app(fresh(_canary(5)), now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("a")
+        )
 
-    def test_nothing_running_80x24(self, fresh: Callable[..., Path],
-                                   snap_compare: SnapCompare) -> None:
+    def test_nothing_running_80x24(
+        self, fresh: Callable[..., Path], snap_compare: SnapCompare
+    ) -> None:
         """After `ab stop`: prod 100 % in the bar and how to start a test, canary or
         blue/green from a shell."""
-        assert snap_compare(make_app(fresh(lambda reg: None), now=FIXED_NOW),
-                            terminal_size=(80, 24), run_before=keys("a"))
-
+        assert snap_compare(
+            make_app(fresh(lambda reg: None), now=FIXED_NOW),
+            terminal_size=(80, 24),
+            run_before=keys("a"),
+        )

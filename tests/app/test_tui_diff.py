@@ -46,9 +46,13 @@ async def _open(pilot: Pilot[None], a: str = "prod", b: str = "exp/feature-eng")
 
 def _cells(app: MlvcApp) -> dict[str, list[str]]:
     table = app.screen.query_one(DataTable)
-    return {str(row.key.value): [Text(str(c)).plain if not isinstance(c, Text) else c.plain
-                                 for c in table.get_row(row.key)]
-            for row in table.ordered_rows}
+    return {
+        str(row.key.value): [
+            Text(str(c)).plain if not isinstance(c, Text) else c.plain
+            for c in table.get_row(row.key)
+        ]
+        for row in table.ordered_rows
+    }
 
 
 def _text(app: MlvcApp, selector: str) -> str:
@@ -62,8 +66,7 @@ async def test_opens_with_every_metric_errors_and_the_first_history(repo: Path) 
         await _open(pilot)
         cells = _cells(app)
         assert list(cells) == ["accuracy", "loss", "latency_ms", "auc", "f1", "calibration"]
-        assert cells["accuracy"] == ["accuracy", "0.8600", "0.8800", "+0.0200", "+2.3%",
-                                     "↑ better"]
+        assert cells["accuracy"] == ["accuracy", "0.8600", "0.8800", "+0.0200", "+2.3%", "↑ better"]
         assert cells["loss"][-1] == "↓ worse"  # higher loss is worse
         assert cells["latency_ms"][-1] == "= same"
         assert cells["auc"][1:3] == ["0.8700", "—"] and cells["auc"][-1] == "- missing"
@@ -123,8 +126,15 @@ async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
         options = app.screen.query_one(OptionList)
         prompts = [options.get_option_at_index(i).prompt for i in range(options.option_count)]
         listed = [p.plain.split()[1] for p in prompts if isinstance(p, Text)]
-        assert listed == ["prod", "exp/corrupt-drift", "exp/feature-eng", "exp/lr-sweep",
-                          "model@v1.0.0", "model@v1.1.0", "model@v1.2.0"]
+        assert listed == [
+            "prod",
+            "exp/corrupt-drift",
+            "exp/feature-eng",
+            "exp/lr-sweep",
+            "model@v1.0.0",
+            "model@v1.1.0",
+            "model@v1.2.0",
+        ]
         await pilot.press(*"v1.0", "enter")
         await settle(pilot)
         assert isinstance(app.screen, DiffScreen) and app.screen.a == "model@v1.0.0"
@@ -152,7 +162,8 @@ async def test_swap_compares_the_other_way(repo: Path) -> None:
         assert "exp/feature-eng → prod" in _text(app, "#title")
         cells = _cells(app)
         assert cells["accuracy"][1:3] == ["0.8800", "0.8600"] and cells["accuracy"][-1] == (
-            "↓ worse")
+            "↓ worse"
+        )
         assert cells["f1"][-1] == "- missing"
 
 

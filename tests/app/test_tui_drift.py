@@ -47,8 +47,10 @@ def _big_log(rows: int) -> str:
 
 def _rows(app: object) -> list[list[str]]:
     table = app.screen.query_one(DataTable)  # type: ignore[attr-defined]
-    return [[c.plain if isinstance(c, Text) else str(c) for c in table.get_row(r.key)]
-            for r in table.ordered_rows]
+    return [
+        [c.plain if isinstance(c, Text) else str(c) for c in table.get_row(r.key)]
+        for r in table.ordered_rows
+    ]
 
 
 def _text(app: object, selector: str) -> str:
@@ -119,14 +121,24 @@ async def test_thousands_of_rows_bad_rows_and_a_drawn_chart(tmp_path: Path) -> N
 
 async def test_reread_picks_up_a_new_commit(tmp_path: Path) -> None:
     g = GitRepo(tmp_path / "live")
-    g.commit("first", {"monitoring/drift.csv": "timestamp,feature,metric,value,threshold\n"
-                                               "2026-09-01,age,psi,0.1,0.2\n"})
+    g.commit(
+        "first",
+        {
+            "monitoring/drift.csv": "timestamp,feature,metric,value,threshold\n"
+            "2026-09-01,age,psi,0.1,0.2\n"
+        },
+    )
     async with views_app(g.path).run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         assert "0 of 1 features over threshold" in _text(pilot.app, "#summary")
-        g.commit("more", {"monitoring/drift.csv": "timestamp,feature,metric,value,threshold\n"
-                                                  "2026-09-01,age,psi,0.1,0.2\n"
-                                                  "2026-09-02,age,psi,0.4,0.2\n"})
+        g.commit(
+            "more",
+            {
+                "monitoring/drift.csv": "timestamp,feature,metric,value,threshold\n"
+                "2026-09-01,age,psi,0.1,0.2\n"
+                "2026-09-02,age,psi,0.4,0.2\n"
+            },
+        )
         await pilot.press("R")
         await settle(pilot)
         assert "1 of 1 features over threshold: age" in _text(pilot.app, "#summary")

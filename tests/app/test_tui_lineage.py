@@ -85,13 +85,19 @@ async def test_lineage_record_fields(repo: Path) -> None:
         assert record.is_expanded  # there is room at 120×40
         fields = [n.label.plain for n in record.children]
         assert fields[0] == "sha256  " + hashlib.sha256(b"model-v3").hexdigest()
-        for line in ("format  pickle", "code commit  " + "0" * 40, "python  3.11",
-                     "command  python src/train.py", "user  ci-bot",
-                     "time  2026-09-01T10:00:00Z", "packages  (2)", "params  (2)"):
+        for line in (
+            "format  pickle",
+            "code commit  " + "0" * 40,
+            "python  3.11",
+            "command  python src/train.py",
+            "user  ci-bot",
+            "time  2026-09-01T10:00:00Z",
+            "packages  (2)",
+            "params  (2)",
+        ):
             assert line in fields
         packages = _node(tree, "packages")
-        assert [n.label.plain for n in packages.children] == ["numpy  2.1.0",
-                                                             "scikit-learn  1.5.2"]
+        assert [n.label.plain for n in packages.children] == ["numpy  2.1.0", "scikit-learn  1.5.2"]
 
 
 async def test_earlier_versions_with_their_tags(repo: Path) -> None:
@@ -133,7 +139,8 @@ async def test_record_of_an_older_model_is_flagged(repo: Path) -> None:
         tree = await _open(pilot, "exp/feature-eng")
         record = _node(tree, "lineage record")
         assert record.children[0].label.plain == (
-            "! written for other bytes: the record says 8 B, the model is 9 B")
+            "! written for other bytes: the record says 8 B, the model is 9 B"
+        )
         assert "promoted from" not in " ".join(_labels(tree.root))
         earlier = _node(tree, "earlier versions")
         assert earlier.label.plain == "earlier versions  (4)"
@@ -148,8 +155,9 @@ async def test_errors_are_messages_in_place(repo: Path) -> None:
         await pilot.press("escape")
         assert not isinstance(pilot.app.screen, LineageScreen)
         await _open(pilot, "prod", model="no-such-model")
-        assert "no model 'no-such-model'" in str(pilot.app.screen.query_one(
-            "#message", Static).render())
+        assert "no model 'no-such-model'" in str(
+            pilot.app.screen.query_one("#message", Static).render()
+        )
 
 
 async def test_hostile_messages_paths_and_params_render_literally(hostile: Path) -> None:
@@ -166,10 +174,17 @@ async def test_hostile_messages_paths_and_params_render_literally(hostile: Path)
 
 async def test_lfs_model_and_a_promotion_whose_branch_moved_on(tmp_path: Path) -> None:
     g = GitRepo(tmp_path / "lfs")
-    pointer = ("version https://git-lfs.github.com/spec/v1\n"
-               f"oid sha256:{'ab' * 32}\nsize 123456789\n")
-    g.commit("Initial model", {"models/model.bin": pointer, "src/train.py": "x\n",
-                               ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"})
+    pointer = (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ab' * 32}\nsize 123456789\n"
+    )
+    g.commit(
+        "Initial model",
+        {
+            "models/model.bin": pointer,
+            "src/train.py": "x\n",
+            ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n",
+        },
+    )
     g.checkout("exp/big", new=True)
     g.commit("Bigger model", {"models/model.bin": pointer.replace("ab", "cd")})
     merged = g.rev("HEAD")
@@ -184,7 +199,8 @@ async def test_lfs_model_and_a_promotion_whose_branch_moved_on(tmp_path: Path) -
         tree = await _open(pilot, "prod")
         assert tree.root.label.plain == "models/model.bin  cdcdcdcd  123.5 MB  LFS"
         assert _node(tree, "promoted from").label.plain == (
-            f"promoted from  exp/big  ({merged[:8]})")
+            f"promoted from  exp/big  ({merged[:8]})"
+        )
         assert _node(tree, "no lineage record").label.plain.startswith("no lineage record")
     g.git("branch", "-q", "-D", "exp/big", "exp/gone")
     async with views_app(g.path).run_test(size=(80, 24)) as pilot:

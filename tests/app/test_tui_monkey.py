@@ -11,8 +11,29 @@ import pytest
 from mlvc_tui.app import make_app
 
 OPENERS = ["enter", "d", "l", "t", "a", "question_mark", "slash", "ctrl+p"]
-KEYS = ["j", "k", "h", "l", "down", "up", "enter", "escape", "c", "o", "s", "e", "f",
-        "space", "x", "R", "tab", "pagedown", "end", "d", "t"]
+KEYS = [
+    "j",
+    "k",
+    "h",
+    "l",
+    "down",
+    "up",
+    "enter",
+    "escape",
+    "c",
+    "o",
+    "s",
+    "e",
+    "f",
+    "space",
+    "x",
+    "R",
+    "tab",
+    "pagedown",
+    "end",
+    "d",
+    "t",
+]
 
 
 @pytest.mark.parametrize("seed", [1])

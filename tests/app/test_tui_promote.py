@@ -44,16 +44,23 @@ def conflict_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """prod and exp/clash both changed the same line of src/train.py."""
     r = base_registry(tmp_path_factory.mktemp("clash") / "reg", 'check = "python src/check.py"')
     text = r.git("show", "prod:src/train.py")
-    branch(r, "exp/clash", {"src/train.py": text.replace("step_4 = 4", "step_4 = 40"),
-                            "models/model.pkl": b"model-9", "metrics/model.json":
-                            metrics(0.9)})
+    branch(
+        r,
+        "exp/clash",
+        {
+            "src/train.py": text.replace("step_4 = 4", "step_4 = 40"),
+            "models/model.pkl": b"model-9",
+            "metrics/model.json": metrics(0.9),
+        },
+    )
     r.commit("prod: hotfix", {"src/train.py": text.replace("step_4 = 4", "step_4 = -4")})
     return r.path
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def grid_to(name: str) -> list[str]:
@@ -128,8 +135,9 @@ async def test_enter_promotes_and_the_grid_shows_it_at_once(demo: Path) -> None:
         await settle(pilot)
         assert dialog.state == "done"
         new = git(demo, "rev-parse", "prod").strip()
-        assert f"Promoted staging into prod: commit {new[:8]}, tag model@v2.0.1" in \
-            screen_words(pilot)
+        assert f"Promoted staging into prod: commit {new[:8]}, tag model@v2.0.1" in screen_words(
+            pilot
+        )
         assert git(demo, "rev-list", "--parents", "-n1", "prod").split()[1] == old
         grid = app.screen_stack[-2]
         assert isinstance(grid, GridScreen) and grid.grid is not None
@@ -137,10 +145,15 @@ async def test_enter_promotes_and_the_grid_shows_it_at_once(demo: Path) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, GridScreen)
-    assert git(demo, "tag", "-n1").splitlines()[-1].startswith(
-        "model@v2.0.1    Promote staging to prod as model@v2.0.1")
-    assert git(demo, "log", "-1", "--format=%an %ad", "--date=iso", "prod").strip() == \
-        "Ana Ruiz 2026-11-02 09:30:00 +0000"
+    assert (
+        git(demo, "tag", "-n1")
+        .splitlines()[-1]
+        .startswith("model@v2.0.1    Promote staging to prod as model@v2.0.1")
+    )
+    assert (
+        git(demo, "log", "-1", "--format=%an %ad", "--date=iso", "prod").strip()
+        == "Ana Ruiz 2026-11-02 09:30:00 +0000"
+    )
     assert git(demo, "fsck", "--strict", "--no-dangling") == ""
 
 
@@ -169,8 +182,10 @@ async def test_p_on_prod_and_r_elsewhere_say_what_they_need(demo_repo: Path) -> 
         await settle(pilot)
         assert isinstance(app.screen, GridScreen)
         shown = [n.message for n in app._notifications]
-        assert shown == ["p promotes a branch into prod: move to another row",
-                         "r rolls back prod: move to the prod row"]
+        assert shown == [
+            "p promotes a branch into prod: move to another row",
+            "r rolls back prod: move to the prod row",
+        ]
 
 
 async def test_r_on_prod_rolls_back_after_enter(demo: Path) -> None:
@@ -189,11 +204,12 @@ async def test_r_on_prod_rolls_back_after_enter(demo: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, VersionsScreen)
         assert screen_words(pilot).startswith(
-            "Versions of prod 5 promotions, rollbacks and version tags")
-    assert git(demo, "log", "-1", "--format=%s", "prod").strip() == \
-        "Roll back prod to model@v1.1.1"
+            "Versions of prod 5 promotions, rollbacks and version tags"
+        )
+    assert git(demo, "log", "-1", "--format=%s", "prod").strip() == "Roll back prod to model@v1.1.1"
     assert git(demo, "rev-parse", "prod:models/model.pkl") == git(
-        demo, "rev-parse", "model@v1.1.1:models/model.pkl")
+        demo, "rev-parse", "model@v1.1.1:models/model.pkl"
+    )
     assert git(demo, "fsck", "--strict", "--no-dangling") == ""
 
 
@@ -230,35 +246,46 @@ class TestPromoteSnapshots:
     def test_gates_pass_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
         """staging → prod: seven ✓ gates, the check's last four lines, accuracy = same,
         "as model@v2.0.1 pipeline (after 2.0.0)", green "Every gate passes", ⏎ Promote."""
-        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24),
-                            run_before=keys("j", "p"))
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("j", "p")
+        )
 
     def test_gate_fails_120x40(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
         """dev → prod: ✗ primary and ✗ stage in red, the other gates ✓, the worse metrics
         listed, "Refused by gates primary, stage", no ⏎ in the footer."""
-        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(120, 40),
-                            run_before=keys("j", "j", "p"))
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW),
+            terminal_size=(120, 40),
+            run_before=keys("j", "j", "p"),
+        )
 
     def test_conflict_80x24(self, conflict_repo: Path, snap_compare: SnapCompare) -> None:
         """exp/clash → prod: ✗ merge (code conflicts in src/train.py), ✗ check not run."""
-        assert snap_compare(make_app(conflict_repo, now=FIXED_NOW), terminal_size=(80, 24),
-                            run_before=keys("j", "p"))
+        assert snap_compare(
+            make_app(conflict_repo, now=FIXED_NOW),
+            terminal_size=(80, 24),
+            run_before=keys("j", "p"),
+        )
 
     def test_success_80x24(self, demo: Path, snap_compare: SnapCompare) -> None:
         """After enter: "Promoted staging into prod: commit …, tag model@v2.0.1", esc Close."""
-        assert snap_compare(make_app(demo, now=FIXED_NOW), terminal_size=(80, 24),
-                            run_before=keys("j", "p", "enter"))
+        assert snap_compare(
+            make_app(demo, now=FIXED_NOW),
+            terminal_size=(80, 24),
+            run_before=keys("j", "p", "enter"),
+        )
 
     def test_rollback_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
         """r on prod: from 2.0.0 to model@v1.1.1, the files it restores, worse metrics."""
-        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24),
-                            run_before=keys("r"))
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("r")
+        )
 
     def test_versions_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
         """v: the demo's four version tags, newest first, with accuracy and its change."""
-        assert snap_compare(make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24),
-                            run_before=keys("v"))
-
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("v")
+        )
 
 
 async def test_palette_offers_promote_versions_and_rollback(demo_repo: Path) -> None:
@@ -267,9 +294,11 @@ async def test_palette_offers_promote_versions_and_rollback(demo_repo: Path) -> 
     app = make_app(demo_repo, now=FIXED_NOW)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        for typed, screen in (("promote exp/f", PromoteScreen),
-                              ("versions of", VersionsScreen),
-                              ("roll back p", RollbackScreen)):
+        for typed, screen in (
+            ("promote exp/f", PromoteScreen),
+            ("versions of", VersionsScreen),
+            ("roll back p", RollbackScreen),
+        ):
             await pilot.press("ctrl+p")
             assert isinstance(app.screen, CommandPalette)
             await pilot.press(*typed)

@@ -16,18 +16,37 @@ MLVC = str(Path(sys.executable).with_name("mlvc"))
 
 def mlvc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([MLVC, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          check=False, errors="surrogateescape")
+    return subprocess.run(
+        [MLVC, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+        errors="surrogateescape",
+    )
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     r = GitRepo(tmp_path_factory.mktemp("cli") / "reg")
-    r.commit("first", {"models/model.pkl": b"m1", "metrics/model.json": {"accuracy": 0.8},
-                       "src/train.py": "x = 1\n"})
+    r.commit(
+        "first",
+        {
+            "models/model.pkl": b"m1",
+            "metrics/model.json": {"accuracy": 0.8},
+            "src/train.py": "x = 1\n",
+        },
+    )
     r.checkout("exp/ünï-🚀", new=True)
-    r.commit("\x1b[2J[bold]boom[/bold]", {"models/model.pkl": b"m2", "logs/\x1b[1m.log": "x",
-                                          "metrics/model.json": {"accuracy": 0.9}})
+    r.commit(
+        "\x1b[2J[bold]boom[/bold]",
+        {
+            "models/model.pkl": b"m2",
+            "logs/\x1b[1m.log": "x",
+            "metrics/model.json": {"accuracy": 0.9},
+        },
+    )
     r.checkout("exp/broken", new=True)
     r.commit("broken", {"metrics/model.json": "{nope"})
     r.checkout("exp/nan", new=True)
@@ -66,22 +85,26 @@ def test_diff_history_lineage(repo: GitRepo) -> None:
     assert diff["a"] == "prod" and diff["rows"][0]["verdict"] == "better"
     table = mlvc("-C", str(repo.path), "diff", "prod", "exp/nan")
     assert table.returncode == 0 and "! invalid" in table.stdout
-    hist = json.loads(mlvc("-C", str(repo.path), "history", "accuracy", "-b",
-                           "exp/ünï-🚀", "--json").stdout)
+    hist = json.loads(
+        mlvc("-C", str(repo.path), "history", "accuracy", "-b", "exp/ünï-🚀", "--json").stdout
+    )
     assert [p["value"] for p in hist["points"]] == [0.9, 0.8]
     lin = mlvc("-C", str(repo.path), "lineage", "model", "--json")
     assert json.loads(lin.stdout)["model"] == "models/model.pkl"
     assert "models/model.pkl" in mlvc("-C", str(repo.path), "lineage").stdout
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (("grid", "--bogus"), 2, "unrecognized arguments"),
-    (("diff", "prod", "no-such-branch"), 2, "no branch, tag or commit named 'no-such-branch'"),
-    (("history", "nope"), 2, "metric 'nope' is not on prod"),
-    (("lineage", "nope"), 2, "no model 'nope' on prod"),
-    (("lineage", "-b", "missing/ref"), 2, "no branch, tag or commit"),
-    (("init", "--prod", "bad..name"), 2, "not a valid branch name"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("grid", "--bogus"), 2, "unrecognized arguments"),
+        (("diff", "prod", "no-such-branch"), 2, "no branch, tag or commit named 'no-such-branch'"),
+        (("history", "nope"), 2, "metric 'nope' is not on prod"),
+        (("lineage", "nope"), 2, "no model 'nope' on prod"),
+        (("lineage", "-b", "missing/ref"), 2, "no branch, tag or commit"),
+        (("init", "--prod", "bad..name"), 2, "not a valid branch name"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(
     repo: GitRepo, args: tuple[str, ...], code: int, message: str
 ) -> None:
@@ -104,14 +127,29 @@ def test_not_a_repository_and_empty_repository(tmp_path: Path) -> None:
 def test_init_creates_a_registry_git_accepts(tmp_path: Path) -> None:
     out = mlvc("-C", str(tmp_path / "new"), "init", "--prod", "production")
     assert out.returncode == 0, out.stderr
-    log = subprocess.run(["git", "log", "--format=%s", "production"], cwd=tmp_path / "new",
-                         capture_output=True, text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "log", "--format=%s", "production"],
+        cwd=tmp_path / "new",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert log == "Start the mlvc registry\n"
-    fsck = subprocess.run(["git", "fsck", "--strict"], cwd=tmp_path / "new", check=False,
-                          capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "fsck", "--strict"],
+        cwd=tmp_path / "new",
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert fsck.returncode == 0, fsck.stderr
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path / "new",
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=tmp_path / "new",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert status == ""
     again = json.loads(mlvc("-C", str(tmp_path / "new"), "init", "--json").stdout)
     assert again["done"] == ["already a registry: nothing to do"]

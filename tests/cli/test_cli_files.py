@@ -18,18 +18,32 @@ ATTRS = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
 
 
 def mlvc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1", "HOME": "/nonexistent",
-           "GIT_AUTHOR_NAME": "Ana Ruiz", "GIT_AUTHOR_EMAIL": "ana@example.com",
-           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}  # as gitrepo's git
-    return subprocess.run([MLVC, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          check=False)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+        "HOME": "/nonexistent",
+        "GIT_AUTHOR_NAME": "Ana Ruiz",
+        "GIT_AUTHOR_EMAIL": "ana@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }  # as gitrepo's git
+    return subprocess.run(
+        [MLVC, *args], capture_output=True, text=True, cwd=cwd, env=env, check=False
+    )
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     r = GitRepo(tmp_path / "reg")
-    r.commit("first", {".gitattributes": ATTRS, "models/model.pkl": b"m1",
-                       "metrics/model.json": {"accuracy": 0.8}})
+    r.commit(
+        "first",
+        {
+            ".gitattributes": ATTRS,
+            "models/model.pkl": b"m1",
+            "metrics/model.json": {"accuracy": 0.8},
+        },
+    )
     r.git("branch", "exp/x")
     r.git("tag", "v1")
     return r
@@ -42,8 +56,10 @@ def test_cp_into_a_branch_is_one_commit(repo: GitRepo, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "copied" in out.stdout and "exp/x:models/model.joblib" in out.stdout
     assert repo.git("show", "exp/x:models/model.joblib") == "joblib bytes"
-    assert repo.git("log", "--format=%s", "-1", "exp/x") == "Copy model.joblib to " \
+    assert (
+        repo.git("log", "--format=%s", "-1", "exp/x") == "Copy model.joblib to "
         "models/model.joblib\n"
+    )
     out = mlvc("-C", str(repo.path), "cp", "--json", "-m", "Add it", str(local), "exp/x:data/")
     doc = json.loads(out.stdout)
     assert doc["dst"] == "exp/x:data/model.joblib" and doc["size"] == 12
@@ -77,19 +93,23 @@ def test_cp_out_of_a_tag(repo: GitRepo, tmp_path: Path) -> None:
     assert (tmp_path / "m.pkl").read_bytes() == b"m1"
 
 
-@pytest.mark.parametrize(("src", "dst", "message"), [
-    ("{tmp}/model.bin", "{tmp}/copy.bin", "neither side is in the registry"),
-    ("{tmp}/model.bin", "v1:models/x.bin", "v1 is not a branch"),
-    ("{tmp}/model.bin", "nope:models/x.bin", "no branch, tag or commit named 'nope'"),
-    ("{tmp}/missing.bin", "exp/x:models/x.bin", "missing.bin: no such file"),
-    ("{tmp}", "exp/x:models/", "is a folder: mlvc cp copies one file"),
-    ("prod:models/nope.pkl", "{tmp}/copy.bin", "no file models/nope.pkl on prod"),
-    ("prod:models", "{tmp}/copy.bin", "is a folder, not a file"),
-    ("prod:models/model.pkl", "{tmp}/no/such/copy.bin", "no such folder"),
-    ("exp/x:models/model.pkl", ":models/x.pkl", "expected REF:PATH"),
-])
-def test_cp_refusals_change_nothing(repo: GitRepo, tmp_path: Path, src: str, dst: str,
-                                    message: str) -> None:
+@pytest.mark.parametrize(
+    ("src", "dst", "message"),
+    [
+        ("{tmp}/model.bin", "{tmp}/copy.bin", "neither side is in the registry"),
+        ("{tmp}/model.bin", "v1:models/x.bin", "v1 is not a branch"),
+        ("{tmp}/model.bin", "nope:models/x.bin", "no branch, tag or commit named 'nope'"),
+        ("{tmp}/missing.bin", "exp/x:models/x.bin", "missing.bin: no such file"),
+        ("{tmp}", "exp/x:models/", "is a folder: mlvc cp copies one file"),
+        ("prod:models/nope.pkl", "{tmp}/copy.bin", "no file models/nope.pkl on prod"),
+        ("prod:models", "{tmp}/copy.bin", "is a folder, not a file"),
+        ("prod:models/model.pkl", "{tmp}/no/such/copy.bin", "no such folder"),
+        ("exp/x:models/model.pkl", ":models/x.pkl", "expected REF:PATH"),
+    ],
+)
+def test_cp_refusals_change_nothing(
+    repo: GitRepo, tmp_path: Path, src: str, dst: str, message: str
+) -> None:
     (tmp_path / "model.bin").write_bytes(b"x")
     refs = repo.git("for-each-ref")
     out = mlvc("-C", str(repo.path), "cp", src.format(tmp=tmp_path), dst.format(tmp=tmp_path))
@@ -107,8 +127,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     g.checkout("exp/tampered")
     metrics = json.loads(g.git("show", "dev:metrics/model.json"))
     metrics["accuracy"] = round(metrics["accuracy"] + 0.05, 4)
-    g.commit("Hand-edited model and accuracy", {"models/model.pkl": b"not what train.py makes",
-                                                "metrics/model.json": metrics})
+    g.commit(
+        "Hand-edited model and accuracy",
+        {"models/model.pkl": b"not what train.py makes", "metrics/model.json": metrics},
+    )
     g.checkout("dev")
     return g
 
@@ -164,12 +186,20 @@ print(sorted(m for m in ("pandas", "textual", "numpy", "fsspec") if m in sys.mod
 """
 
 
-@pytest.mark.parametrize("command", [["grid"], ["cp", "prod:models/model.pkl", "{tmp}/m.pkl"],
-                                     ["cp", "{tmp}/m.bin", "exp/x:models/"]])
-def test_commands_import_no_pandas_fsspec_or_textual(repo: GitRepo, tmp_path: Path,
-                                                     command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["grid"],
+        ["cp", "prod:models/model.pkl", "{tmp}/m.pkl"],
+        ["cp", "{tmp}/m.bin", "exp/x:models/"],
+    ],
+)
+def test_commands_import_no_pandas_fsspec_or_textual(
+    repo: GitRepo, tmp_path: Path, command: list[str]
+) -> None:
     (tmp_path / "m.bin").write_bytes(b"m")
     argv = ["mlvc", "-C", str(repo.path), *(c.format(tmp=tmp_path) for c in command)]
-    out = subprocess.run([sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -28,11 +28,15 @@ def mlvc(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     g = GitRepo(tmp_path / "repo")
-    g.commit("Monitoring", {
-        "models/model.pkl": b"v1", "metrics/model.json": {"accuracy": 0.8},
-        "monitoring/drift.csv": HEADER + "2026-09-01T00:00:00Z,age,psi,0.1,0.2\n"
-                                         "2026-09-01T00:00:00Z,[bold]x[/bold],psi,0.3,0.2\n",
-    })
+    g.commit(
+        "Monitoring",
+        {
+            "models/model.pkl": b"v1",
+            "metrics/model.json": {"accuracy": 0.8},
+            "monitoring/drift.csv": HEADER + "2026-09-01T00:00:00Z,age,psi,0.1,0.2\n"
+            "2026-09-01T00:00:00Z,[bold]x[/bold],psi,0.3,0.2\n",
+        },
+    )
     g.checkout("dev", new=True)
     g.commit("Dev drift", {"monitoring/drift.csv": HEADER})
     g.checkout("prod")
@@ -46,9 +50,12 @@ def test_drift_of_a_branch(repo: GitRepo) -> None:
     assert "[bold]x[/bold]" in out.stdout  # literal
     data = json.loads(mlvc("-C", str(repo.path), "drift", "-b", "prod", "--json").stdout)
     assert [(s["feature"], s["alert"]) for s in data["series"]] == [
-        ("age", False), ("[bold]x[/bold]", True)]
-    assert json.loads(mlvc("-C", str(repo.path), "drift", "-b", "dev", "--json").stdout
-                      )["rows"] == 0
+        ("age", False),
+        ("[bold]x[/bold]", True),
+    ]
+    assert (
+        json.loads(mlvc("-C", str(repo.path), "drift", "-b", "dev", "--json").stdout)["rows"] == 0
+    )
     bad = mlvc("-C", str(repo.path), "drift", "-b", "nope")
     assert bad.returncode == 2 and bad.stderr.startswith("mlvc: ") and "nope" in bad.stderr
     other = mlvc("-C", str(repo.path), "drift", "--follow", "-b", "dev")
@@ -69,8 +76,9 @@ class Lines:
         self.lines: queue.Queue[str] = queue.Queue()
         assert proc.stdout is not None
         stream = proc.stdout
-        threading.Thread(target=lambda: [self.lines.put(line) for line in stream],
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: [self.lines.put(line) for line in stream], daemon=True
+        ).start()
 
     def next(self, what: str) -> dict[str, object]:
         try:
@@ -83,8 +91,13 @@ class Lines:
 def test_follow_prints_points_as_they_are_written(repo: GitRepo, poll: bool) -> None:
     drift = repo.path / "monitoring" / "drift.csv"
     args = [MLVC, "-C", str(repo.path), "drift", "--follow", "-n", "1", "--json"]
-    proc = subprocess.Popen([*args, *(["--poll", "0.05"] if poll else [])],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = subprocess.Popen(
+        [*args, *(["--poll", "0.05"] if poll else [])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     try:
         out = Lines(proc)
         start = out.next("the start")
@@ -120,6 +133,11 @@ print(sorted(m for m in ("pandas", "textual", "numpy") if m in sys.modules))
 
 
 def test_drift_and_the_live_engine_import_neither_pandas_nor_textual(repo: GitRepo) -> None:
-    out = subprocess.run([sys.executable, "-c", HEAVY, "-C", str(repo.path), "drift", "--json"],
-                         capture_output=True, text=True, check=True, env=ENV)
+    out = subprocess.run(
+        [sys.executable, "-c", HEAVY, "-C", str(repo.path), "drift", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
+    )
     assert out.stdout.strip().splitlines()[-1] == "[]"

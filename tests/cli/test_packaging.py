@@ -26,22 +26,24 @@ print("LOADED", heavy, file=sys.stderr)
 
 
 def _loaded(argv: list[str]) -> str:
-    out = subprocess.run([sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True, text=True, check=True
+    )
     return out.stderr.strip().splitlines()[-1]
 
 
 def test_engine_never_imports_textual() -> None:
     code = (
-        "import mlvc_tui.engine, mlvc_tui.engine.live.drift, sys; "
-        "print('textual' in sys.modules)"
+        "import mlvc_tui.engine, mlvc_tui.engine.live.drift, sys; print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("command", [["grid", "--json"], ["grid"], ["branches"], ["diff"],
-                                     ["history", "accuracy"], ["lineage"]])
+@pytest.mark.parametrize(
+    "command",
+    [["grid", "--json"], ["grid"], ["branches"], ["diff"], ["history", "accuracy"], ["lineage"]],
+)
 def test_read_commands_import_neither_pandas_nor_textual(
     tmp_path: Path, command: list[str]
 ) -> None:
@@ -51,8 +53,20 @@ def test_read_commands_import_neither_pandas_nor_textual(
 
 
 def test_wheel_installs_screens_under_the_package(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "-o",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("mlvc_tui-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "mlvc_tui/screens/__init__.py" in names

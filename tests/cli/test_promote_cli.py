@@ -35,8 +35,10 @@ def test_promote_without_a_terminal_needs_yes(repo: GitRepo) -> None:
     before = refs(repo)
     out = mlvc("-C", str(repo.path), "promote", "exp/better")
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr == ("mlvc: promote changes an environment: pass --yes to confirm "
-                          "(there is no terminal to ask)\n")
+    assert out.stderr == (
+        "mlvc: promote changes an environment: pass --yes to confirm "
+        "(there is no terminal to ask)\n"
+    )
     assert refs(repo) == before
 
 
@@ -79,21 +81,35 @@ def test_refused_gate_exit_1_with_one_line(repo: GitRepo) -> None:
     assert out.returncode == 1
     assert out.stderr.splitlines() == [
         "mlvc: gate primary failed: accuracy 0.8 -> 0.7 (-0.1, worse than prod); "
-        "nothing was changed"]
+        "nothing was changed"
+    ]
     assert refs(repo) == before
 
 
 def test_code_conflict_lists_the_files(repo: GitRepo) -> None:
     text = repo.git("show", "prod:src/train.py")
-    branch(repo, "exp/clash", {"src/train.py": text.replace("step_3 = 3", "step_3 = 30"),
-                               "src/check.py": "print('mine')\n"})
-    repo.commit("prod fix", {"src/train.py": text.replace("step_3 = 3", "step_3 = -3"),
-                             "src/check.py": "print('theirs')\n"})
+    branch(
+        repo,
+        "exp/clash",
+        {
+            "src/train.py": text.replace("step_3 = 3", "step_3 = 30"),
+            "src/check.py": "print('mine')\n",
+        },
+    )
+    repo.commit(
+        "prod fix",
+        {
+            "src/train.py": text.replace("step_3 = 3", "step_3 = -3"),
+            "src/check.py": "print('theirs')\n",
+        },
+    )
     before = refs(repo)
     out = mlvc("-C", str(repo.path), "promote", "exp/clash", "--yes")
     assert out.returncode == 1
-    assert "mlvc: gate merge failed: code conflicts in src/check.py, src/train.py: merge prod " \
+    assert (
+        "mlvc: gate merge failed: code conflicts in src/check.py, src/train.py: merge prod "
         "into exp/clash by hand first" in out.stderr
+    )
     assert refs(repo) == before and repo.git("status", "--porcelain") == ""
 
 
@@ -101,26 +117,38 @@ def test_dirty_tree_refusal_from_the_command(repo: GitRepo) -> None:
     (repo.path / "metrics/model.json").write_text("{}")
     out = mlvc("-C", str(repo.path), "promote", "exp/better", "--yes")
     assert out.returncode == 1
-    assert "gate worktree failed: prod is checked out with uncommitted changes to " \
+    assert (
+        "gate worktree failed: prod is checked out with uncommitted changes to "
         "metrics/model.json" in out.stderr
+    )
 
 
 def test_approve_command(repo: GitRepo) -> None:
     out = mlvc("-C", str(repo.path), "approve", "exp/better")
     assert out.returncode == 0
     assert out.stdout.startswith(f"approved exp/better ({repo.rev('exp/better')[:8]}) as Ben")
-    again = json.loads(mlvc("-C", str(repo.path), "approve", "exp/better", "--json",
-                            "--user", "Chen Wei <chen@example.com>").stdout)
+    again = json.loads(
+        mlvc(
+            "-C",
+            str(repo.path),
+            "approve",
+            "exp/better",
+            "--json",
+            "--user",
+            "Chen Wei <chen@example.com>",
+        ).stdout
+    )
     assert again["added"] and [a["user"] for a in again["approvals"]] == [
-        "Ben Okafor <ben@example.com>", "Chen Wei <chen@example.com>"]
+        "Ben Okafor <ben@example.com>",
+        "Chen Wei <chen@example.com>",
+    ]
     assert mlvc("-C", str(repo.path), "approve", "exp/none").returncode == 2
 
 
 def test_rollback_command(repo: GitRepo) -> None:
     assert mlvc("-C", str(repo.path), "rollback", "--yes").returncode == 1  # no versions yet
     mlvc("-C", str(repo.path), "promote", "exp/better", "--yes")
-    branch(repo, "exp/best", {"models/model.pkl": b"model-9", "metrics/model.json":
-                              metrics(0.95)})
+    branch(repo, "exp/best", {"models/model.pkl": b"model-9", "metrics/model.json": metrics(0.95)})
     mlvc("-C", str(repo.path), "promote", "exp/best", "--yes")
     head = refs(repo)
     asked = mlvc("-C", str(repo.path), "rollback")
@@ -155,6 +183,7 @@ def test_promotion_commands_import_neither_pandas_nor_textual(
     repo: GitRepo, command: list[str]
 ) -> None:
     argv = ["mlvc", "-C", str(repo.path), *command]
-    out = subprocess.run([sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True, text=True, check=True
+    )
     assert out.stderr.strip().splitlines()[-1] == "LOADED []"

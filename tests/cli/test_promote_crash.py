@@ -27,8 +27,14 @@ STEPS = ("gates", "objects", "moved", "tagged")
 def template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     r = base_registry(tmp_path_factory.mktemp("tpl") / "reg")
     for i in range(4):
-        branch(r, f"exp/c{i}", {"models/model.pkl": f"model-c{i}".encode(),
-                                "metrics/model.json": metrics(0.81 + i / 100)})
+        branch(
+            r,
+            f"exp/c{i}",
+            {
+                "models/model.pkl": f"model-c{i}".encode(),
+                "metrics/model.json": metrics(0.81 + i / 100),
+            },
+        )
     return r
 
 
@@ -37,22 +43,35 @@ def repo(template: GitRepo, tmp_path: Path) -> GitRepo:
     return copy_registry(template, tmp_path / "reg")
 
 
-def start(r: GitRepo, name: str, marker: Path | None = None,
-          step: str = "gates") -> subprocess.Popen[str]:
+def start(
+    r: GitRepo, name: str, marker: Path | None = None, step: str = "gates"
+) -> subprocess.Popen[str]:
     extra = {"MLVC_PAUSE_AT": step, "MLVC_PAUSE_FILE": str(marker)} if marker else {}
-    return subprocess.Popen([MLVC, "-C", str(r.path), "promote", name, "--yes"],
-                            env=run_env(**extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [MLVC, "-C", str(r.path), "promote", name, "--yes"],
+        env=run_env(**extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def is_ancestor(r: GitRepo, commit: str, of: str) -> bool:
-    return subprocess.run(["git", "-C", str(r.path), "merge-base", "--is-ancestor", commit, of],
-                          check=False).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "-C", str(r.path), "merge-base", "--is-ancestor", commit, of], check=False
+        ).returncode
+        == 0
+    )
 
 
 def fsck_clean(r: GitRepo) -> None:
-    done = subprocess.run(["git", "-C", str(r.path), "fsck", "--strict", "--no-dangling"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "-C", str(r.path), "fsck", "--strict", "--no-dangling"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0 and done.stdout == "" and done.stderr == "", done
 
 
@@ -84,7 +103,8 @@ def test_killed_at_each_step_leaves_old_or_new_and_a_repairable_version_list(
         again = mlvc("-C", str(repo.path), "promote", "exp/c1", "--yes")
         assert again.returncode == 0, again.stderr
     assert repo.git("log", "--first-parent", "--format=%s", "-1", "prod").startswith(
-        "Promote exp/c1 to prod as model@v1.0.0")
+        "Promote exp/c1 to prod as model@v1.0.0"
+    )
     fsck_clean(repo)
 
 
@@ -106,12 +126,15 @@ def test_racing_promotions_one_wins_the_others_change_nothing(
     for i, (code, err) in enumerate(results):
         if i in winners:
             continue
-        assert code == 1 and ("prod moved meanwhile" in err
-                              or "being written by another process" in err), err
+        assert code == 1 and (
+            "prod moved meanwhile" in err or "being written by another process" in err
+        ), err
         assert not is_ancestor(repo, repo.rev(f"exp/c{i}"), "prod")
     win = winners[0]
     assert repo.git("rev-list", "--parents", "-n1", "prod").split()[1:] == [
-        old, repo.rev(f"exp/c{win}")]
+        old,
+        repo.rev(f"exp/c{win}"),
+    ]
     assert repo.git("tag").split() == ["model@v1.0.0"]
     assert repo.git("status", "--porcelain") == ""  # prod is checked out: updated once
     fsck_clean(repo)
@@ -139,15 +162,30 @@ def test_free_running_promotions_every_success_is_in_history(repo: GitRepo) -> N
 
 
 def test_concurrent_approvals_are_all_kept(repo: GitRepo) -> None:
-    procs = [subprocess.Popen([MLVC, "-C", str(repo.path), "approve", "exp/c0", "--user",
-                               f"User {i} <u{i}@example.com>"], env=run_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [
+                MLVC,
+                "-C",
+                str(repo.path),
+                "approve",
+                "exp/c0",
+                "--user",
+                f"User {i} <u{i}@example.com>",
+            ],
+            env=run_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     errors = [(p.wait(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     for p in procs:
         p.stderr.close()  # type: ignore[union-attr]
     assert [code for code, _ in errors] == [0] * 4, errors
     note = repo.git("notes", "--ref=mlvc-approvals", "show", "exp/c0")
     assert sorted(line.split('"user": "')[1].split(" <")[0] for line in note.splitlines()) == [
-        f"User {i}" for i in range(4)]
+        f"User {i}" for i in range(4)
+    ]
     fsck_clean(repo)

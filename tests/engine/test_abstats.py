@@ -37,7 +37,7 @@ def test_two_proportion_z_test_by_hand_and_by_scipy() -> None:
     assert (cmp.diff.low, cmp.diff.high) == pytest.approx((0.002062, 0.057938), abs=1e-5)
     table = [[100, 900], [130, 870]]  # the z-test is the uncorrected chi-square test
     chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
-    assert cmp.statistic ** 2 == pytest.approx(chi2) and cmp.p_value == pytest.approx(p)
+    assert cmp.statistic**2 == pytest.approx(chi2) and cmp.p_value == pytest.approx(p)
 
 
 def test_welch_and_t_interval_match_scipy() -> None:
@@ -67,8 +67,9 @@ def test_chi_square_tail_matches_scipy() -> None:
     assert abstats.chi_square_sf(3.841459, 1) == pytest.approx(0.05, abs=1e-7)
     for df in (1, 2, 3, 9):
         for x in (0.001, 0.7, 2.0, 11.0, 60.0):
-            assert abstats.chi_square_sf(x, df) == pytest.approx(stats.chi2.sf(x, df),
-                                                                 rel=1e-10, abs=1e-300)
+            assert abstats.chi_square_sf(x, df) == pytest.approx(
+                stats.chi2.sf(x, df), rel=1e-10, abs=1e-300
+            )
 
 
 @pytest.mark.parametrize("df", [1, 3, 7.5, 30, 250])

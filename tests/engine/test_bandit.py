@@ -29,9 +29,11 @@ def test_weights_are_deterministic_given_the_data_and_favour_the_best() -> None:
     assert weights == thompson_weights(arms, "bandit-1")
     assert sum(weights) == pytest.approx(100) and all(w * 100 == int(w * 100) for w in weights)
     assert weights[2] > 90 and min(weights) >= 1.0  # the floor keeps every arm exploring
-    code = ("import json\nfrom mlvc_tui.engine.delivery.bandit import ArmData, thompson_weights\n"
-            "a = [ArmData(1000, float(s), float(s), True) for s in (40, 55, 80)]\n"
-            "print(json.dumps(thompson_weights(a, 'bandit-1')))")
+    code = (
+        "import json\nfrom mlvc_tui.engine.delivery.bandit import ArmData, thompson_weights\n"
+        "a = [ArmData(1000, float(s), float(s), True) for s in (40, 55, 80)]\n"
+        "print(json.dumps(thompson_weights(a, 'bandit-1')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
     assert json.loads(out.stdout) == weights  # the same in another process
     assert thompson_weights([_binary(0, 0)] * 4, "new") == [25.0] * 4  # no data: even

@@ -35,8 +35,10 @@ def results(branch: str, wins: int, n: int, bad: int = 0) -> str:
     """``n`` rows over two days, the first ``wins`` with outcome 1; latency 100 + i % 3."""
     rows = ["timestamp,unit_id,variant,outcome,latency_ms,error"]
     for i in range(n):
-        rows.append(f"2026-10-0{1 + i * 2 // n}T{i % 24:02d}:00:00Z,u{i},{branch},"
-                    f"{int(i < wins)},{100 + i % 3},{int(i % 50 == 0)}")
+        rows.append(
+            f"2026-10-0{1 + i * 2 // n}T{i % 24:02d}:00:00Z,u{i},{branch},"
+            f"{int(i < wins)},{100 + i % 3},{int(i % 50 == 0)}"
+        )
     rows += ["2026-10-01T00:00:00Z,bad,x,not-a-number,1,0"] * bad
     return "\n".join(rows) + "\n"
 
@@ -49,15 +51,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, acc in (("dev", 0.82), ("exp/worse", 0.7), ("exp/nan", math.nan)):
         g.checkout("prod")
         g.checkout(name, new=True)
-        g.commit(f"model {name}", {"models/model.pkl": name.encode(),
-                                   "metrics/model.json": f'{{"accuracy": {acc}}}'})
+        g.commit(
+            f"model {name}",
+            {"models/model.pkl": name.encode(), "metrics/model.json": f'{{"accuracy": {acc}}}'},
+        )
     g.checkout("prod")
     g.checkout("ab/a", new=True)
     g.commit("results a", {"monitoring/experiments/results.csv": results("ab/a", 50, 200, 2)})
     g.checkout("prod")
     g.checkout("ab/b", new=True)
-    g.commit("results b", {"monitoring/experiments/results.csv": results("ab/b", 80, 200),
-                           "models/model.pkl": b"b"})
+    g.commit(
+        "results b",
+        {"monitoring/experiments/results.csv": results("ab/b", 80, 200), "models/model.pkl": b"b"},
+    )
     g.checkout("prod")
     return g.path
 
@@ -76,9 +82,15 @@ def log(g: GitRepo) -> list[str]:
 def test_every_verb_is_one_commit_git_sees(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         changes = [
-            canary(reg, "dev", 5), canary_step(reg), canary(reg, "dev", 40), canary_abort(reg),
-            switch(reg, "dev"), switch(reg), switch(reg),
-            start_ab(reg, ["ab/a", "ab/b"], "50,50", test="t-1"), set_weights(reg, "30,70"),
+            canary(reg, "dev", 5),
+            canary_step(reg),
+            canary(reg, "dev", 40),
+            canary_abort(reg),
+            switch(reg, "dev"),
+            switch(reg),
+            switch(reg),
+            start_ab(reg, ["ab/a", "ab/b"], "50,50", test="t-1"),
+            set_weights(reg, "30,70"),
             stop_ab(reg),
         ]
         assert [c.moved for c in changes[:4]] == [5.0, 20.0, 15.0, 40.0]
@@ -108,32 +120,36 @@ def test_canary_walks_its_plan_and_routes_stickily(repo: GitRepo) -> None:
         assert read_delivery(reg).get("dev").weight == 100  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("verb", "error", "reason"), [
-    (lambda reg: canary(reg, "nope", 5), BadInput, "no branch named 'nope'"),
-    (lambda reg: canary(reg, "dev", 0), BadInput, "percent must be above 0"),
-    (lambda reg: canary(reg, "dev", 101), BadInput, "percent must be above 0"),
-    (lambda reg: canary(reg, "dev", 5, [5, 1]), BadInput, "rise strictly"),
-    (lambda reg: canary(reg, "exp/worse", 5), Refused, "fails the promotion gates"),
-    (lambda reg: canary(reg, "exp/nan", 5), Refused, "fails the promotion gates"),
-    (lambda reg: canary(reg, "prod", 5), BadInput, "already live"),
-    (canary_step, Refused, "no canary is running"),
-    (canary_abort, Refused, "no canary is running"),
-    (lambda reg: switch(reg), Refused, "no blue/green deployment"),
-    (lambda reg: switch(reg, "exp/worse"), Refused, "fails the promotion gates"),
-    (lambda reg: start_ab(reg, ["ab/a"]), BadInput, "at least two"),
-    (lambda reg: start_ab(reg, ["ab/a", "ab/a"]), BadInput, "listed twice"),
-    (lambda reg: start_ab(reg, ["ab/a", "nope"]), BadInput, "no branch named"),
-    (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "60,30"), BadInput, "sum to 90, not 100"),
-    (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "50"), BadInput, "1 weights for 2"),
-    (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "a,b"), BadInput, "numbers"),
-    (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "50.001,49.999"), BadInput, "two decimals"),
-    (lambda reg: start_ab(reg, ["ab/a", "ab/b"], test="a b"), BadInput, "test id"),
-    (lambda reg: set_weights(reg, "50,50"), Refused, "no A/B test"),
-    (lambda reg: stop_ab(reg), Refused, "no A/B test"),
-    (rebalance, Refused, "no bandit is running"),
-])
-def test_refusals_change_nothing(repo: GitRepo, verb: Callable[[Registry], object],
-                                 error: type[MlvcError], reason: str) -> None:
+@pytest.mark.parametrize(
+    ("verb", "error", "reason"),
+    [
+        (lambda reg: canary(reg, "nope", 5), BadInput, "no branch named 'nope'"),
+        (lambda reg: canary(reg, "dev", 0), BadInput, "percent must be above 0"),
+        (lambda reg: canary(reg, "dev", 101), BadInput, "percent must be above 0"),
+        (lambda reg: canary(reg, "dev", 5, [5, 1]), BadInput, "rise strictly"),
+        (lambda reg: canary(reg, "exp/worse", 5), Refused, "fails the promotion gates"),
+        (lambda reg: canary(reg, "exp/nan", 5), Refused, "fails the promotion gates"),
+        (lambda reg: canary(reg, "prod", 5), BadInput, "already live"),
+        (canary_step, Refused, "no canary is running"),
+        (canary_abort, Refused, "no canary is running"),
+        (lambda reg: switch(reg), Refused, "no blue/green deployment"),
+        (lambda reg: switch(reg, "exp/worse"), Refused, "fails the promotion gates"),
+        (lambda reg: start_ab(reg, ["ab/a"]), BadInput, "at least two"),
+        (lambda reg: start_ab(reg, ["ab/a", "ab/a"]), BadInput, "listed twice"),
+        (lambda reg: start_ab(reg, ["ab/a", "nope"]), BadInput, "no branch named"),
+        (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "60,30"), BadInput, "sum to 90, not 100"),
+        (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "50"), BadInput, "1 weights for 2"),
+        (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "a,b"), BadInput, "numbers"),
+        (lambda reg: start_ab(reg, ["ab/a", "ab/b"], "50.001,49.999"), BadInput, "two decimals"),
+        (lambda reg: start_ab(reg, ["ab/a", "ab/b"], test="a b"), BadInput, "test id"),
+        (lambda reg: set_weights(reg, "50,50"), Refused, "no A/B test"),
+        (lambda reg: stop_ab(reg), Refused, "no A/B test"),
+        (rebalance, Refused, "no bandit is running"),
+    ],
+)
+def test_refusals_change_nothing(
+    repo: GitRepo, verb: Callable[[Registry], object], error: type[MlvcError], reason: str
+) -> None:
     before = repo.rev("prod")
     with Registry.open(repo.path) as reg, pytest.raises(error) as info:
         verb(reg)
@@ -146,11 +162,13 @@ def test_busy_refusals_and_a_dirty_checkout(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         canary(reg, "dev", 5)
         before = repo.rev("prod")
-        for verb, reason in ((lambda: start_ab(reg, ["ab/a", "ab/b"]), "canary of dev"),
-                             (lambda: canary(reg, "ab/b", 5), "canary of dev"),
-                             (lambda: switch(reg, "ab/b"), "canary of dev"),
-                             (lambda: canary(reg, "dev", 5), "already at 5%"),
-                             (lambda: stop_ab(reg), "no A/B test")):
+        for verb, reason in (
+            (lambda: start_ab(reg, ["ab/a", "ab/b"]), "canary of dev"),
+            (lambda: canary(reg, "ab/b", 5), "canary of dev"),
+            (lambda: switch(reg, "ab/b"), "canary of dev"),
+            (lambda: canary(reg, "dev", 5), "already at 5%"),
+            (lambda: stop_ab(reg), "no A/B test"),
+        ):
             with pytest.raises(Refused, match=reason):
                 verb()
         (repo.path / "delivery.toml").write_text("# my edit\n")
@@ -166,8 +184,9 @@ def test_a_concurrent_shift_refuses_the_slower_one(repo: GitRepo) -> None:
         canary(reg, "dev", 5)
 
         def slow_plan(current: Delivery) -> tuple[Delivery, str]:
-            subprocess.run([MLVC, "-C", str(repo.path), "canary", "--step"], check=True,
-                           capture_output=True)
+            subprocess.run(
+                [MLVC, "-C", str(repo.path), "canary", "--step"], check=True, capture_output=True
+            )
             return replace(current, started="2026-10-01T00:00:00Z"), "delivery: slower change"
 
         with pytest.raises(Refused, match="moved meanwhile"):
@@ -225,8 +244,9 @@ def test_bandit_update_commits_thompson_weights(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         start_ab(reg, ["ab/a", "ab/b"], bandit=True, test="band-1")
         change = rebalance(reg)
-        expected = thompson_weights([ArmData(200, 50, 50, True), ArmData(200, 80, 80, True)],
-                                    "band-1")
+        expected = thompson_weights(
+            [ArmData(200, 50, 50, True), ArmData(200, 80, 80, True)], "band-1"
+        )
         assert [v.weight for v in change.after.variants] == expected
         assert change.after.mode is Mode.BANDIT and expected[1] > 95
         with pytest.raises(Refused, match="already what the results suggest"):

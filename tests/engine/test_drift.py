@@ -57,7 +57,9 @@ def test_thresholds_from_argument_row_wins_then_feature_then_metric() -> None:
     data = b"timestamp,feature,metric,value\n1,age,psi,0.3\n1,tenure,psi,0.3\n1,age,ks,0.3\n"
     report = parse_drift(data, {"age.psi": 0.5, "psi": 0.2})
     assert [(s.key, s.threshold, s.alerts) for s in report.series] == [
-        ("age.psi", 0.5, 0), ("tenure.psi", 0.2, 1), ("age.ks", None, 0)
+        ("age.psi", 0.5, 0),
+        ("tenure.psi", 0.2, 1),
+        ("age.ks", None, 0),
     ]
     assert report.alerts == 1
     with pytest.raises(BadInput, match="psi"):
@@ -151,8 +153,10 @@ def test_refusals(data: bytes, message: str) -> None:
 
 
 def test_header_only_is_zero_rows() -> None:
-    for data, form in ((b"timestamp,feature,metric,value,threshold\n", "long"),
-                       (b"timestamp,age_psi", "wide")):
+    for data, form in (
+        (b"timestamp,feature,metric,value,threshold\n", "long"),
+        (b"timestamp,age_psi", "wide"),
+    ):
         report = parse_drift(data)
         assert (report.form, report.rows, report.series, report.alerts) == (form, 0, (), 0)
 

@@ -16,17 +16,29 @@ from tests.support.gitrepo import GitRepo
 
 
 def test_json_nested_flattens_to_dotted_keys() -> None:
-    data = {"accuracy": 0.9, "latency_ms": {"p50": 12, "p95": 40}, "ok": True, "name": "x",
-            "per_class": [0.5, 0.7], "slices": {"region=eu": {"f1": 0.8}}}
+    data = {
+        "accuracy": 0.9,
+        "latency_ms": {"p50": 12, "p95": 40},
+        "ok": True,
+        "name": "x",
+        "per_class": [0.5, 0.7],
+        "slices": {"region=eu": {"f1": 0.8}},
+    }
     assert parse_metrics_file("metrics/model.json", json.dumps(data).encode()) == {
-        "accuracy": 0.9, "latency_ms.p50": 12.0, "latency_ms.p95": 40.0,
-        "per_class.0": 0.5, "per_class.1": 0.7, "slices.region=eu.f1": 0.8,
+        "accuracy": 0.9,
+        "latency_ms.p50": 12.0,
+        "latency_ms.p95": 40.0,
+        "per_class.0": 0.5,
+        "per_class.1": 0.7,
+        "slices.region=eu.f1": 0.8,
     }
 
 
 def test_yaml_and_both_csv_forms() -> None:
     assert parse_metrics_file("metrics/m.yaml", b"auc: 0.7\nnested:\n  rmse: 1.5\n") == {
-        "auc": 0.7, "nested.rmse": 1.5}
+        "auc": 0.7,
+        "nested.rmse": 1.5,
+    }
     kv = b"metric,value\naccuracy,0.91\nloss,0.2\nnote,n/a\n"
     assert parse_metrics_file("metrics/m.csv", kv) == {"accuracy": 0.91, "loss": 0.2}
     steps = b"step,loss,accuracy\n1,0.9,0.5\n2,0.4,0.8\n\n"
@@ -38,23 +50,29 @@ def test_nan_and_infinities_are_kept() -> None:
     assert math.isnan(parsed["a"]) and parsed["b"] == math.inf and parsed["c"] == -math.inf
 
 
-@pytest.mark.parametrize("path, data, reason", [
-    ("metrics/model.json", b"{not json", "not valid"),
-    ("metrics/model.json", b"\x00\x01\x02binary", "binary"),
-    ("metrics/model.yaml", b"a: [1, 2", "not valid"),
-    ("metrics/model.json", b"\xff\xfe\xfa", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "path, data, reason",
+    [
+        ("metrics/model.json", b"{not json", "not valid"),
+        ("metrics/model.json", b"\x00\x01\x02binary", "binary"),
+        ("metrics/model.yaml", b"a: [1, 2", "not valid"),
+        ("metrics/model.json", b"\xff\xfe\xfa", "not UTF-8"),
+    ],
+)
 def test_unreadable_files_are_refused(path: str, data: bytes, reason: str) -> None:
     with pytest.raises(BadInput, match=reason):
         parse_metrics_file(path, data)
 
 
 def test_file_prefixes_and_errors_per_file() -> None:
-    merged = merge_files([
-        ("metrics/model.json", b'{"accuracy": 0.9}'),
-        ("metrics/train_history.csv", b"step,loss\n1,0.3\n"),
-        ("metrics/broken.json", b"{"),
-    ], model_stem=None)
+    merged = merge_files(
+        [
+            ("metrics/model.json", b'{"accuracy": 0.9}'),
+            ("metrics/train_history.csv", b"step,loss\n1,0.3\n"),
+            ("metrics/broken.json", b"{"),
+        ],
+        model_stem=None,
+    )
     assert merged.values == {"accuracy": 0.9, "train_history.loss": 0.3}
     assert list(merged.errors) == ["metrics/broken.json"]
 
@@ -64,18 +82,23 @@ def test_directions_by_name_and_config() -> None:
     assert default.higher_is_better("accuracy") and default.higher_is_better("slices.eu.f1")
     for key in ("loss", "val_loss", "rmse", "latency_ms.p95", "error_rate", "mae"):
         assert not default.higher_is_better(key), key
-    config = parse_config(b'[metrics]\nprimary = "auc"\n[metrics.direction]\nlatency_ms = '
-                          b'"higher"\n"slices.eu.f1" = "lower"\n')
+    config = parse_config(
+        b'[metrics]\nprimary = "auc"\n[metrics.direction]\nlatency_ms = '
+        b'"higher"\n"slices.eu.f1" = "lower"\n'
+    )
     assert config.primary_metric == "auc"
     assert config.higher_is_better("p.latency_ms") and not config.higher_is_better("slices.eu.f1")
 
 
-@pytest.mark.parametrize("text, reason", [
-    (b"[registry\n", "not valid TOML"),
-    (b'[metrics.direction]\nloss = "down"\n', "higher"),
-    (b"[registry]\nprod = 3\n", "must be a string"),
-    (b"[registry]\nenvironments = [1]\n", "list of strings"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (b"[registry\n", "not valid TOML"),
+        (b'[metrics.direction]\nloss = "down"\n', "higher"),
+        (b"[registry]\nprod = 3\n", "must be a string"),
+        (b"[registry]\nenvironments = [1]\n", "list of strings"),
+    ],
+)
 def test_bad_config_is_refused(text: bytes, reason: str) -> None:
     with pytest.raises(BadInput, match=reason):
         parse_config(text)
@@ -84,10 +107,22 @@ def test_bad_config_is_refused(text: bytes, reason: str) -> None:
 @pytest.fixture
 def reg_repo(tmp_path: Path) -> GitRepo:
     r = GitRepo(tmp_path / "reg", branch="live")
-    r.commit("config", {"mlvc.toml": '[registry]\nprod = "live"\n[metrics]\nprimary = "f1"\n',
-                        "models/clf.joblib": b"v1", "metrics/clf.json": {"f1": 0.5, "loss": 1.0}})
-    r.commit("v2", {"models/clf.joblib": b"v2", "metrics/clf.json": {"f1": 0.6, "loss": 0.8},
-                    "models/clf.lineage.json": {"sha256": "ab", "format": "joblib"}})
+    r.commit(
+        "config",
+        {
+            "mlvc.toml": '[registry]\nprod = "live"\n[metrics]\nprimary = "f1"\n',
+            "models/clf.joblib": b"v1",
+            "metrics/clf.json": {"f1": 0.5, "loss": 1.0},
+        },
+    )
+    r.commit(
+        "v2",
+        {
+            "models/clf.joblib": b"v2",
+            "metrics/clf.json": {"f1": 0.6, "loss": 0.8},
+            "models/clf.lineage.json": {"sha256": "ab", "format": "joblib"},
+        },
+    )
     r.commit("docs only", {"README.md": "hi"})
     r.checkout("exp/nan", new=True)
     r.commit("diverged", {"metrics/clf.json": '{"f1": NaN, "loss": 0.7, "extra": 1}'})
@@ -123,7 +158,9 @@ def test_diff_between_refs_and_worktree(reg_repo: GitRepo) -> None:
         assert back["extra"] is Verdict.MISSING
         work = reg.diff()
         assert work.b == ":worktree" and {r.key: r.verdict for r in work.rows} == {
-            "f1": Verdict.BETTER, "loss": Verdict.SAME}
+            "f1": Verdict.BETTER,
+            "loss": Verdict.SAME,
+        }
         assert [r.key for r in work.changed] == ["f1"]
         broken = reg.diff("live", "exp/broken")
         assert "exp/broken:metrics/clf.json" in broken.errors
@@ -156,8 +193,10 @@ def test_lineage_finds_the_changing_commit(reg_repo: GitRepo) -> None:
 def test_lineage_record_checked_against_the_model_bytes(reg_repo: GitRepo) -> None:
     reg_repo.checkout("exp/rec", new=True)
     digest = hashlib.sha256(b"v3").hexdigest()
-    reg_repo.commit("v3 with record", {"models/clf.joblib": b"v3",
-                                       "models/clf.lineage.json": {"sha256": digest}})
+    reg_repo.commit(
+        "v3 with record",
+        {"models/clf.joblib": b"v3", "models/clf.lineage.json": {"sha256": digest}},
+    )
     reg_repo.commit("v4, stale record", {"models/clf.joblib": b"v4"})
     reg_repo.checkout("live")
     with Registry.open(reg_repo.path) as reg:
@@ -172,10 +211,15 @@ def test_lineage_record_checked_against_the_model_bytes(reg_repo: GitRepo) -> No
 
 def test_drift_of_a_ref_with_thresholds_from_config(tmp_path: Path) -> None:
     r = GitRepo(tmp_path / "reg")
-    r.commit("drift", {
-        "mlvc.toml": "[drift.thresholds]\npsi = 0.2\n",
-        "monitoring/drift.csv": "timestamp,feature,metric,value\nt1,age,psi,0.1\nt2,age,psi,0.3\n",
-    })
+    r.commit(
+        "drift",
+        {
+            "mlvc.toml": "[drift.thresholds]\npsi = 0.2\n",
+            "monitoring/drift.csv": (
+                "timestamp,feature,metric,value\nt1,age,psi,0.1\nt2,age,psi,0.3\n"
+            ),
+        },
+    )
     with Registry.open(r.path) as reg:
         report = reg.drift("prod")
         assert (report.rows, report.alerts) == (2, 1)

@@ -27,22 +27,38 @@ MODEL_V2 = b"\x80\x04model-two" * 12
 def repo(tmp_path: Path) -> GitRepo:
     """prod with two model versions; dev and exp/wide forked from it; a tag on prod."""
     r = GitRepo(tmp_path / "reg")
-    r.commit("Train the first model", {
-        "src/train.py": "print('train')\n", "params.yaml": "lr: 0.1\nepochs: 3\n",
-        "models/model.pkl": MODEL_V1, "metrics/model.json": {"accuracy": 0.8, "loss": 0.5},
-        "data/train.csv": "a,b\n1,2\n", "logs/train.log": "epoch 1\n",
-    })
+    r.commit(
+        "Train the first model",
+        {
+            "src/train.py": "print('train')\n",
+            "params.yaml": "lr: 0.1\nepochs: 3\n",
+            "models/model.pkl": MODEL_V1,
+            "metrics/model.json": {"accuracy": 0.8, "loss": 0.5},
+            "data/train.csv": "a,b\n1,2\n",
+            "logs/train.log": "epoch 1\n",
+        },
+    )
     r.git("tag", "-a", "model@v1.0.0", "-m", "first")
     r.checkout("dev", new=True)
-    r.commit("Tune lr", {"params.yaml": "lr: 0.05\nepochs: 3\n", "models/model.pkl": MODEL_V2,
-                         "metrics/model.json": {"accuracy": 0.85, "loss": 0.4}})
+    r.commit(
+        "Tune lr",
+        {
+            "params.yaml": "lr: 0.05\nepochs: 3\n",
+            "models/model.pkl": MODEL_V2,
+            "metrics/model.json": {"accuracy": 0.85, "loss": 0.4},
+        },
+    )
     r.checkout("prod")
     r.commit("Add monitoring", {"monitoring/drift.csv": "timestamp,feature,metric,value\n"})
     r.checkout("exp/wide", new=True)
-    r.commit("Wider model, no logs", {
-        "models/model.pkl": MODEL_V2 + b"!", "logs/train.log": None,
-        "metrics/model.json": {"accuracy": 0.7, "loss": 0.6, "slices": {"eu": {"f1": 0.6}}},
-    })
+    r.commit(
+        "Wider model, no logs",
+        {
+            "models/model.pkl": MODEL_V2 + b"!",
+            "logs/train.log": None,
+            "metrics/model.json": {"accuracy": 0.7, "loss": 0.6, "slices": {"eu": {"f1": 0.6}}},
+        },
+    )
     r.checkout("prod")
     return r
 
@@ -55,17 +71,22 @@ def test_opens_from_a_subfolder_and_knows_head(repo: GitRepo) -> None:
 
 def test_branches_match_git_for_each_ref(repo: GitRepo) -> None:
     refs = dict(
-        line.split() for line in
-        repo.git("for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads").split(
-            "\n") if line
+        line.split()
+        for line in repo.git(
+            "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads"
+        ).split("\n")
+        if line
     )
     with Registry.open(repo.path) as reg:
         branches = reg.branches()
     assert {b.name: b.commit.id for b in branches} == refs
     assert [b.name for b in branches][:2] == ["prod", "dev"]
     kinds = {b.name: b.kind for b in branches}
-    assert kinds == {"prod": BranchKind.PROD, "dev": BranchKind.ENVIRONMENT,
-                     "exp/wide": BranchKind.EXPERIMENT}
+    assert kinds == {
+        "prod": BranchKind.PROD,
+        "dev": BranchKind.ENVIRONMENT,
+        "exp/wide": BranchKind.EXPERIMENT,
+    }
     prod = branches[0]
     assert prod.is_head and prod.commit.summary == "Add monitoring"
     assert prod.commit.author == "Ana Ruiz <ana@example.com>"
@@ -75,8 +96,11 @@ def test_branches_match_git_for_each_ref(repo: GitRepo) -> None:
 def test_artifacts_match_git_ls_tree(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         for branch in ("prod", "dev", "exp/wide"):
-            listed = {p: v for p, v in repo.ls_tree(branch).items()
-                      if p.split("/")[0] in ("models", "metrics", "logs", "monitoring", "data")}
+            listed = {
+                p: v
+                for p, v in repo.ls_tree(branch).items()
+                if p.split("/")[0] in ("models", "metrics", "logs", "monitoring", "data")
+            }
             arts = reg.artifacts(branch)
             assert {p: (a.blob_id, a.size) for p, a in arts.items()} == listed
     assert arts["models/model.pkl"].kind == "models"
@@ -102,15 +126,19 @@ def test_grid_status_against_prod(repo: GitRepo) -> None:
 def test_new_artifact_and_worktree_changes(repo: GitRepo) -> None:
     repo.checkout("dev")
     repo.commit("Export onnx", {"models/model.onnx": b"onnx"})
-    repo.write({"metrics/model.json": {"accuracy": 0.9}, "logs/new.log": "x",
-                "models/model.onnx": None})
+    repo.write(
+        {"metrics/model.json": {"accuracy": 0.9}, "logs/new.log": "x", "models/model.onnx": None}
+    )
     (repo.path / "data" / "train.csv").write_text("a,b\n1,2\n")  # same bytes: not modified
     with Registry.open(repo.path) as reg:
         grid = reg.grid()
         changes = {(c.path, c.change) for c in reg.worktree_changes()}
         worktree = reg.metrics(":worktree")
-    assert changes == {("metrics/model.json", "modified"), ("logs/new.log", "added"),
-                       ("models/model.onnx", "deleted")}
+    assert changes == {
+        ("metrics/model.json", "modified"),
+        ("logs/new.log", "added"),
+        ("models/model.onnx", "deleted"),
+    }
     dev = grid.row("dev")
     assert dev is not None and dev.branch.is_head
     assert dev.status["metrics/model.json"] is ArtifactStatus.MODIFIED
@@ -129,8 +157,14 @@ def test_lfs_pointer_and_submodule(tmp_path: Path) -> None:
     big = b"weights" * 1000
     oid = hashlib.sha256(big).hexdigest()
     pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(big)}\n"
-    r.commit("model via lfs", {"models/model.bin": pointer, "models/plain.txt": pointer,
-                               ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"})
+    r.commit(
+        "model via lfs",
+        {
+            "models/model.bin": pointer,
+            "models/plain.txt": pointer,
+            ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n",
+        },
+    )
     r.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(data.path), "data")
     r.commit("pin data", {})
     with Registry.open(r.path) as reg:
@@ -144,8 +178,9 @@ def test_lfs_pointer_and_submodule(tmp_path: Path) -> None:
 
 def test_remote_tracking_bare_and_detached(repo: GitRepo, tmp_path: Path) -> None:
     bare = tmp_path / "bare.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True,
-                   env=git_env())
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True, env=git_env()
+    )
     with Registry.open(bare) as reg:
         assert reg.bare and reg.head is None
         assert {b.name for b in reg.branches()} == {"prod", "dev", "exp/wide"}
@@ -264,16 +299,20 @@ def test_dulwich_built_demo_reads_as_git_sees_it(tmp_path: Path) -> None:
     r = GitRepo.existing(root)
     with Registry.open(root) as reg:
         for branch in reg.branches():
-            listed = {p: v for p, v in r.ls_tree(branch.name).items()
-                      if p.split("/")[0] in ("models", "metrics", "logs", "monitoring", "data")}
-            assert {p: (a.blob_id, a.size) for p, a in reg.artifacts(branch.name).items()} \
-                == listed
-            first_parents = r.git("log", "--first-parent", "--format=%H", "-n", "5",
-                                  branch.name).split()
+            listed = {
+                p: v
+                for p, v in r.ls_tree(branch.name).items()
+                if p.split("/")[0] in ("models", "metrics", "logs", "monitoring", "data")
+            }
+            assert {p: (a.blob_id, a.size) for p, a in reg.artifacts(branch.name).items()} == listed
+            first_parents = r.git(
+                "log", "--first-parent", "--format=%H", "-n", "5", branch.name
+            ).split()
             assert [c.id for c in reg.log(branch.name, 5)] == first_parents
         lin = reg.lineage(None, "prod")
-    last = r.git("log", "--first-parent", "-1", "--format=%H", "prod", "--",
-                 "models/model.pkl").strip()
+    last = r.git(
+        "log", "--first-parent", "-1", "--format=%H", "prod", "--", "models/model.pkl"
+    ).strip()
     assert lin.version.commit.id == last and lin.record is not None
 
 
@@ -296,10 +335,23 @@ def test_worktree_skips_submodule_files_ignored_files_and_unsmudged_lfs(tmp_path
     big = b"weights" * 100
     oid = hashlib.sha256(big).hexdigest()
     pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(big)}\n"
-    r.commit("model via lfs", {"models/model.bin": pointer, ".gitignore": "logs/*.tmp\n",
-                               ".gitattributes": "*.bin filter=lfs -text\n"})
-    r.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(data.path),
-          "data/reference")
+    r.commit(
+        "model via lfs",
+        {
+            "models/model.bin": pointer,
+            ".gitignore": "logs/*.tmp\n",
+            ".gitattributes": "*.bin filter=lfs -text\n",
+        },
+    )
+    r.git(
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(data.path),
+        "data/reference",
+    )
     r.commit("pin data", {})
     (r.path / "logs").mkdir()
     (r.path / "logs" / "scratch.tmp").write_text("ignored")
@@ -309,7 +361,8 @@ def test_worktree_skips_submodule_files_ignored_files_and_unsmudged_lfs(tmp_path
         assert reg.worktree_changes() == ()
         (r.path / "models" / "model.bin").write_bytes(b"retrained")
         assert [(c.path, c.change) for c in reg.worktree_changes()] == [
-            ("models/model.bin", "modified")]
+            ("models/model.bin", "modified")
+        ]
 
 
 def test_snapshot_of_one_branch_and_a_vanished_repository(repo: GitRepo) -> None:
@@ -341,4 +394,5 @@ def test_same_size_rewrite_in_the_same_second_is_modified(repo: GitRepo) -> None
     os.utime(model, ns=(before.st_atime_ns, before.st_mtime_ns))  # even the same mtime
     with Registry.open(repo.path) as reg:
         assert [(c.path, c.change) for c in reg.worktree_changes()] == [
-            ("models/model.pkl", "modified")]
+            ("models/model.pkl", "modified")
+        ]

@@ -42,21 +42,25 @@ def test_delete_and_new_branch_from_a_start(repo: GitRepo) -> None:
         with reg.transaction("orphan", "Alone") as tx:
             tx.put("models/x.bin", b"x")
     assert repo.git("ls-tree", "-r", "--name-only", "exp/new") == "models/model.pkl\n"
-    assert repo.git("rev-parse", "exp/new^") .strip() == repo.rev("prod")
+    assert repo.git("rev-parse", "exp/new^").strip() == repo.rev("prod")
     assert repo.git("rev-list", "--count", "orphan").strip() == "1"
 
 
 def test_an_exception_writes_nothing(repo: GitRepo) -> None:
     before = repo.rev("exp/a")
-    with (Registry.open(repo.path) as reg, pytest.raises(RuntimeError),
-          reg.transaction("exp/a", "half") as tx):
+    with (
+        Registry.open(repo.path) as reg,
+        pytest.raises(RuntimeError),
+        reg.transaction("exp/a", "half") as tx,
+    ):
         tx.put("models/model.pkl", b"v9")
         raise RuntimeError("training crashed")
     assert repo.rev("exp/a") == before
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "models/../../x", ".git/config",
-                                  "a//b", "", "models/.GIT/x"])
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../x", "models/../../x", ".git/config", "a//b", "", "models/.GIT/x"]
+)
 def test_bad_paths_are_refused(repo: GitRepo, path: str) -> None:
     with Registry.open(repo.path) as reg:
         tx = reg.transaction("exp/a", "bad")

@@ -40,11 +40,17 @@ def _identity(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_pointer_format_is_the_spec() -> None:
     oid = hashlib.sha256(b"hello").hexdigest()
     text = pointer_bytes(oid, 5)
-    assert text == (b"version https://git-lfs.github.com/spec/v1\n"
-                    b"oid sha256:" + oid.encode() + b"\nsize 5\n")
+    assert text == (
+        b"version https://git-lfs.github.com/spec/v1\noid sha256:" + oid.encode() + b"\nsize 5\n"
+    )
     assert parse_pointer(text) == LfsPointer(oid, 5)
-    for bad in (b"hello", text.replace(b"sha256:", b"md5:"), text.replace(b"size 5", b"size x"),
-                text.replace(oid.encode(), b"abc"), b"version x\n" + text[43:]):
+    for bad in (
+        b"hello",
+        text.replace(b"sha256:", b"md5:"),
+        text.replace(b"size 5", b"size x"),
+        text.replace(oid.encode(), b"abc"),
+        b"version x\n" + text[43:],
+    ):
         assert parse_pointer(bad) is None
 
 
@@ -52,8 +58,9 @@ def test_pointer_format_is_the_spec() -> None:
 def test_pointer_matches_git_lfs(tmp_path: Path) -> None:
     blob = tmp_path / "model.bin"
     blob.write_bytes(os.urandom(3000))
-    out = subprocess.run(["git", "lfs", "pointer", f"--file={blob}"], capture_output=True,
-                         check=True, cwd=tmp_path).stdout
+    out = subprocess.run(
+        ["git", "lfs", "pointer", f"--file={blob}"], capture_output=True, check=True, cwd=tmp_path
+    ).stdout
     oid = hashlib.sha256(blob.read_bytes()).hexdigest()
     assert out == pointer_bytes(oid, 3000)
 
@@ -100,8 +107,7 @@ def test_a_missing_lfs_object_says_how_to_get_it(repo: GitRepo) -> None:
         reg.open("exp/a", "models/model.bin")
 
 
-def test_writing_a_checked_out_branch_without_git_lfs_puts_the_pointer_there(
-        repo: GitRepo) -> None:
+def test_writing_a_checked_out_branch_without_git_lfs_puts_the_pointer_there(repo: GitRepo) -> None:
     with mlvc.open(repo.path) as reg, reg.open("prod", "models/model.bin", "wb") as fh:
         fh.write(b"content")
     oid = hashlib.sha256(b"content").hexdigest()
@@ -110,8 +116,7 @@ def test_writing_a_checked_out_branch_without_git_lfs_puts_the_pointer_there(
 
 
 @needs_git_lfs
-def test_writing_a_checked_out_branch_puts_the_content_in_the_working_tree(
-        repo: GitRepo) -> None:
+def test_writing_a_checked_out_branch_puts_the_content_in_the_working_tree(repo: GitRepo) -> None:
     repo.git("lfs", "install", "--local")
     content = os.urandom(100_000)
     with mlvc.open(repo.path) as reg, reg.open("prod", "models/model.bin", "wb") as fh:
@@ -124,8 +129,7 @@ def test_writing_a_checked_out_branch_puts_the_content_in_the_working_tree(
 
 
 @needs_git_lfs
-def test_git_lfs_reads_what_mlvc_wrote_and_mlvc_reads_what_git_lfs_wrote(
-        repo: GitRepo) -> None:
+def test_git_lfs_reads_what_mlvc_wrote_and_mlvc_reads_what_git_lfs_wrote(repo: GitRepo) -> None:
     repo.git("lfs", "install", "--local")
     content = os.urandom(200_000)
     with mlvc.open(repo.path) as reg, reg.open("exp/a", "models/model.bin", "wb") as fh:

@@ -60,8 +60,7 @@ class Seen:
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     g = GitRepo(tmp_path / "repo")
-    g.commit("Initial model", {"models/model.pkl": b"v1",
-                               "metrics/model.json": {"accuracy": 0.8}})
+    g.commit("Initial model", {"models/model.pkl": b"v1", "metrics/model.json": {"accuracy": 0.8}})
     g.checkout("dev", new=True)
     g.commit("Dev model", {"metrics/model.json": {"accuracy": 0.83}})
     g.checkout("prod")
@@ -78,8 +77,9 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
 def test_commits_branches_and_files_from_other_processes(repo: GitRepo, mode: str) -> None:
     seen = Seen()
     with Registry.open(repo.path) as reg, RegistryWatcher.of(reg, seen) as watcher:
-        assert watcher.observer == ("inotify" if mode == "native" else
-                                    "polling every 0.05 s (MLVC_WATCH=poll)")
+        assert watcher.observer == (
+            "inotify" if mode == "native" else "polling every 0.05 s (MLVC_WATCH=poll)"
+        )
         repo.commit("Retrain", {"metrics/model.json": {"accuracy": 0.9}})
         wait_for("the commit on prod", lambda: seen.ref("refs/heads/prod"))
         assert apply_change(reg, seen.all) == {"refs/heads/prod"}
@@ -101,8 +101,10 @@ def test_commits_branches_and_files_from_other_processes(repo: GitRepo, mode: st
         assert apply_change(reg, Change(paths=seen.all.paths)) == frozenset()
         assert [c.path for c in reg.worktree_changes()] == ["metrics/model.json"]
         (repo.path / "monitoring" / "drift.csv").write_text("timestamp,age_psi\n")
-        wait_for("a file in the new folder", lambda: seen.path("monitoring/drift.csv")
-                 and "monitoring/drift.csv" in seen.all.paths)
+        wait_for(
+            "a file in the new folder",
+            lambda: seen.path("monitoring/drift.csv") and "monitoring/drift.csv" in seen.all.paths,
+        )
         (repo.path / "src").mkdir()
         (repo.path / "src" / "train.py").write_text("print('not an artifact')\n")
         repo.commit("Code", {})
@@ -151,8 +153,10 @@ def test_a_burst_is_coalesced_and_bounded(repo: GitRepo) -> None:
     seen = Seen()
     logs = repo.path / "logs"
     logs.mkdir()
-    with Registry.open(repo.path) as reg, RegistryWatcher.of(reg, seen, debounce=0.2,
-                                                             max_delay=5.0) as watcher:
+    with (
+        Registry.open(repo.path) as reg,
+        RegistryWatcher.of(reg, seen, debounce=0.2, max_delay=5.0) as watcher,
+    ):
         for i in range(MAX_PATHS + 50):
             (logs / f"job-{i}.log").write_text("x")
         wait_for("the burst", lambda: seen.all.overflow)
@@ -187,10 +191,15 @@ class _NoWatchesLeft(EventEmitter):
 
 def test_polling_takes_over_when_the_native_observer_cannot_start(repo: GitRepo) -> None:
     seen = Seen()
-    with Registry.open(repo.path) as reg, RegistryWatcher.of(
-            reg, seen, interval=0.05, native=lambda: BaseObserver(_NoWatchesLeft)) as watcher:
-        assert watcher.observer == ("polling every 0.05 s "
-                                    "(native observer failed: inotify watch limit reached)")
+    with (
+        Registry.open(repo.path) as reg,
+        RegistryWatcher.of(
+            reg, seen, interval=0.05, native=lambda: BaseObserver(_NoWatchesLeft)
+        ) as watcher,
+    ):
+        assert watcher.observer == (
+            "polling every 0.05 s (native observer failed: inotify watch limit reached)"
+        )
         repo.commit("Retrain", {"metrics/model.json": {"accuracy": 0.9}})
         wait_for("the commit, seen by polling", lambda: seen.ref("refs/heads/prod"))
 

@@ -44,7 +44,14 @@ def test_demo_staging_passes_every_gate_with_its_check(demo: GitRepo) -> None:
     with Registry.open(demo.path) as reg:
         plan = plan_promotion(reg, "staging", on_output=lines.append)
     assert [g.name for g in plan.gates] == [
-        "merge", "artifacts", "finite", "primary", "slices", "stage", "check"]
+        "merge",
+        "artifacts",
+        "finite",
+        "primary",
+        "slices",
+        "stage",
+        "check",
+    ]
     assert plan.ok, plan.failed
     assert lines[:4] == CHECK_LINES and lines[-1] == "ok: the model loads and predicts"
     assert (plan.version, plan.previous, plan.bump) == ("2.0.1", "2.0.0", "pipeline")
@@ -75,7 +82,10 @@ def test_demo_promote_then_roll_back(demo: GitRepo) -> None:
         assert back.record.version == "1.1.1"  # 2.0.0 holds the same model as 2.0.1
         entries = version_history(reg, "prod")
     assert [(e.kind, e.version) for e in entries][:3] == [
-        ("rollback", "1.1.1"), ("promotion", "2.0.1"), ("tag", "2.0.0")]
+        ("rollback", "1.1.1"),
+        ("promotion", "2.0.1"),
+        ("tag", "2.0.0"),
+    ]
     assert demo.git("tag").split()[-1] == "model@v2.0.1"
     graph = demo.git("log", "--graph", "--format=%s", "-3", "prod").splitlines()
     assert graph[0] == "* Roll back prod to model@v1.1.1"

@@ -72,14 +72,28 @@ def test_fast_forward_is_still_a_merge_commit_with_a_tag(repo: GitRepo) -> None:
 
 
 def test_true_merge_keeps_both_sides_and_artifacts_take_the_candidate(repo: GitRepo) -> None:
-    branch(repo, "exp/both", {"models/model.pkl": b"model-4", "metrics/model.json": metrics(0.9),
-                              "monitoring/drift.csv": "t,f,v\n2,b,0.3\n",
-                              "src/train.py": repo.git("show", "prod:src/train.py")
-                              .replace("step_10 = 10", "step_10 = 100")})
-    repo.commit("prod: monitoring and a fix", {
-        "monitoring/drift.csv": "t,f,v\n1,a,0.9\n",
-        "src/train.py": repo.git("show", "prod:src/train.py").replace("step_1 = 1", "step_1 = 7"),
-        "logs/app.log": "served\n"})
+    branch(
+        repo,
+        "exp/both",
+        {
+            "models/model.pkl": b"model-4",
+            "metrics/model.json": metrics(0.9),
+            "monitoring/drift.csv": "t,f,v\n2,b,0.3\n",
+            "src/train.py": repo.git("show", "prod:src/train.py").replace(
+                "step_10 = 10", "step_10 = 100"
+            ),
+        },
+    )
+    repo.commit(
+        "prod: monitoring and a fix",
+        {
+            "monitoring/drift.csv": "t,f,v\n1,a,0.9\n",
+            "src/train.py": repo.git("show", "prod:src/train.py").replace(
+                "step_1 = 1", "step_1 = 7"
+            ),
+            "logs/app.log": "served\n",
+        },
+    )
     with Registry.open(repo.path) as reg:
         plan = plan_promotion(reg, "exp/both")
         assert not plan.merge.fast_forward and plan.merge.resolved == ("monitoring/drift.csv",)
@@ -95,8 +109,15 @@ def test_true_merge_keeps_both_sides_and_artifacts_take_the_candidate(repo: GitR
 
 def test_code_conflict_aborts_and_writes_nothing(repo: GitRepo) -> None:
     lines = repo.git("show", "prod:src/train.py")
-    branch(repo, "exp/clash", {"src/train.py": lines.replace("step_5 = 5", "step_5 = 50"),
-                               "models/model.pkl": b"m9", "metrics/model.json": metrics(0.9)})
+    branch(
+        repo,
+        "exp/clash",
+        {
+            "src/train.py": lines.replace("step_5 = 5", "step_5 = 50"),
+            "models/model.pkl": b"m9",
+            "metrics/model.json": metrics(0.9),
+        },
+    )
     repo.commit("prod edit", {"src/train.py": lines.replace("step_5 = 5", "step_5 = 55")})
     before, objs = refs(repo), objects(repo)
     with Registry.open(repo.path) as reg:
@@ -108,13 +129,16 @@ def test_code_conflict_aborts_and_writes_nothing(repo: GitRepo) -> None:
     assert refs(repo) == before and objects(repo) == objs
 
 
-@pytest.mark.parametrize(("files", "which", "reason"), [
-    ({"metrics/model.json": metrics(0.7)}, "primary", "accuracy 0.8 -> 0.7 (-0.1, worse than"),
-    ({"metrics/model.json": '{"accuracy": NaN}'}, "finite", "accuracy is nan"),
-    ({"metrics/model.json": metrics(0.9, eu=0.5)}, "slices", "slices.eu.accuracy drops 0.3"),
-    ({"models/model.pkl": None}, "artifacts", "no model"),
-    ({"metrics/model.json": "{broken"}, "artifacts", "metrics/model.json unreadable"),
-])
+@pytest.mark.parametrize(
+    ("files", "which", "reason"),
+    [
+        ({"metrics/model.json": metrics(0.7)}, "primary", "accuracy 0.8 -> 0.7 (-0.1, worse than"),
+        ({"metrics/model.json": '{"accuracy": NaN}'}, "finite", "accuracy is nan"),
+        ({"metrics/model.json": metrics(0.9, eu=0.5)}, "slices", "slices.eu.accuracy drops 0.3"),
+        ({"models/model.pkl": None}, "artifacts", "no model"),
+        ({"metrics/model.json": "{broken"}, "artifacts", "metrics/model.json unreadable"),
+    ],
+)
 def test_each_metric_gate_fails_with_its_reason(
     repo: GitRepo, files: dict, which: str, reason: str
 ) -> None:
@@ -137,21 +161,32 @@ def test_metric_gates_pass_with_reasons(repo: GitRepo) -> None:
 
 
 def test_min_delta_and_slice_tolerance_from_the_target_config(repo: GitRepo) -> None:
-    repo.commit("stricter", {"mlvc.toml": toml("min_delta = 0.1\nslice_tolerance = 0.0\n"
-                                               "[gates.staging]\nmin_delta = 0.0\n")})
+    repo.commit(
+        "stricter",
+        {
+            "mlvc.toml": toml(
+                "min_delta = 0.1\nslice_tolerance = 0.0\n[gates.staging]\nmin_delta = 0.0\n"
+            )
+        },
+    )
     branch(repo, "exp/slight", {"metrics/model.json": metrics(0.85, eu=0.79)})
     assert gate(repo, "exp/slight", "primary") == (
-        False, "accuracy 0.8 -> 0.85 (+0.05, needs at least +0.1)")
+        False,
+        "accuracy 0.8 -> 0.85 (+0.05, needs at least +0.1)",
+    )
     assert gate(repo, "exp/slight", "slices")[1] == "slices.eu.accuracy drops 0.01 (tolerance 0)"
     repo.git("branch", "staging", "prod")
     assert gate(repo, "exp/slight", "primary", "staging")[0]  # [gates.staging] overrides
 
 
-@pytest.mark.parametrize(("gates", "message"), [
-    ("approvals = 'two'", "gates.approvals must be a number"),
-    ("approvals = -1", "approvals must be >= 0"),
-    ("speed = 3", "unknown gate 'speed'"),
-])
+@pytest.mark.parametrize(
+    ("gates", "message"),
+    [
+        ("approvals = 'two'", "gates.approvals must be a number"),
+        ("approvals = -1", "approvals must be >= 0"),
+        ("speed = 3", "unknown gate 'speed'"),
+    ],
+)
 def test_bad_gate_settings_are_bad_input(repo: GitRepo, gates: str, message: str) -> None:
     repo.commit("bad gates", {"mlvc.toml": toml(gates)})
     with Registry.open(repo.path) as reg, pytest.raises(BadInput, match=message):
@@ -162,17 +197,20 @@ def test_approvals_are_notes_and_gate_the_promotion(repo: GitRepo) -> None:
     repo.commit("two approvals", {"mlvc.toml": toml("approvals = 2")})
     branch(repo, "exp/ok", {"metrics/model.json": metrics(0.9)})
     assert gate(repo, "exp/ok", "approvals") == (
-        False, f"0 of 2 approvals of {repo.rev('exp/ok')[:8]} (mlvc approve BRANCH)")
+        False,
+        f"0 of 2 approvals of {repo.rev('exp/ok')[:8]} (mlvc approve BRANCH)",
+    )
     with Registry.open(repo.path) as reg:
         assert approve(reg, "exp/ok")[0]
         assert not approve(reg, "exp/ok")[0]  # the same person twice counts once
         assert approve(reg, "exp/ok", "Chen Wei <chen@example.com>")[0]
         assert [a.user for a in approvals_of(reg, repo.rev("exp/ok"))] == [
-            "Ben Okafor <ben@example.com>", "Chen Wei <chen@example.com>"]
+            "Ben Okafor <ben@example.com>",
+            "Chen Wei <chen@example.com>",
+        ]
     note = repo.git("notes", "--ref=mlvc-approvals", "show", "exp/ok")
     assert note.count('"user"') == 2 and '"branch": "exp/ok"' in note
-    assert gate(repo, "exp/ok", "approvals") == (
-        True, "2 of 2 approvals: Ben Okafor, Chen Wei")
+    assert gate(repo, "exp/ok", "approvals") == (True, "2 of 2 approvals: Ben Okafor, Chen Wei")
     promote(repo, "exp/ok")
     record = repo.git("log", "-1", "--format=%B", "prod")
     assert "approved by Ben Okafor <ben@example.com>, Chen Wei <chen@example.com>" in record
@@ -184,9 +222,10 @@ def test_stage_order(repo: GitRepo) -> None:
     repo.git("branch", "staging", "prod")
     branch(repo, "exp/ok", {"metrics/model.json": metrics(0.9)})
     assert gate(repo, "exp/ok", "stage") == (
-        False, f"{repo.rev('exp/ok')[:8]} has not reached staging: promote it to staging first")
-    assert gate(repo, "exp/ok", "stage", "staging") == (
-        True, "this is the promotion into staging")
+        False,
+        f"{repo.rev('exp/ok')[:8]} has not reached staging: promote it to staging first",
+    )
+    assert gate(repo, "exp/ok", "stage", "staging") == (True, "this is the promotion into staging")
     promote(repo, "exp/ok", "staging")
     assert gate(repo, "exp/ok", "stage") == (True, f"{repo.rev('exp/ok')[:8]} is on staging")
     promote(repo, "exp/ok")
@@ -195,29 +234,31 @@ def test_stage_order(repo: GitRepo) -> None:
 
 def test_check_command_passes_fails_and_times_out(repo: GitRepo) -> None:
     repo.commit("check", {"mlvc.toml": toml('check = "python src/check.py"\ncheck_timeout = 20')})
-    branch(repo, "exp/broken", {"models/model.pkl": b"broken", "metrics/model.json":
-                                metrics(0.9)})
+    branch(repo, "exp/broken", {"models/model.pkl": b"broken", "metrics/model.json": metrics(0.9)})
     lines: list[str] = []
     with Registry.open(repo.path) as reg:
         ok = {g.name: g for g in plan_promotion(reg, "exp/better", on_output=lines.append).gates}
-    assert ok["check"].passed and ok["check"].reason == \
-        "'python src/check.py' passed: predicted 10 rows: ok"
-    assert lines == ["$ python src/check.py", "loading models/model.pkl",
-                     "predicted 10 rows: ok"]
+    assert (
+        ok["check"].passed
+        and ok["check"].reason == "'python src/check.py' passed: predicted 10 rows: ok"
+    )
+    assert lines == ["$ python src/check.py", "loading models/model.pkl", "predicted 10 rows: ok"]
     assert gate(repo, "exp/broken", "check") == (
-        False, "'python src/check.py' exited 3: cannot load the model: it is broken")
+        False,
+        "'python src/check.py' exited 3: cannot load the model: it is broken",
+    )
     repo.commit("short", {"mlvc.toml": toml('check = "python src/check.py"\ncheck_timeout = 1')})
     branch(repo, "exp/slow", {"models/model.pkl": b"slow", "metrics/model.json": metrics(0.9)})
-    assert gate(repo, "exp/slow", "check") == (
-        False, "'python src/check.py' timed out after 1 s")
+    assert gate(repo, "exp/slow", "check") == (False, "'python src/check.py' timed out after 1 s")
 
 
 def test_dirty_checked_out_target_refuses(repo: GitRepo) -> None:
     (repo.path / "models/model.pkl").write_bytes(b"hand edit")
     before, objs = refs(repo), objects(repo)
     assert gate(repo, "exp/better", "worktree") == (
-        False, "prod is checked out with uncommitted changes to models/model.pkl: "
-               "commit or stash them")
+        False,
+        "prod is checked out with uncommitted changes to models/model.pkl: commit or stash them",
+    )
     with Registry.open(repo.path) as reg, pytest.raises(Refused, match="gate worktree failed"):
         apply_promotion(reg, plan_promotion(reg, "exp/better"))
     assert refs(repo) == before and objects(repo) == objs
@@ -243,17 +284,30 @@ def test_version_bumps_continue_from_existing_tags(repo: GitRepo) -> None:
     branch(repo, "exp/schema", {"data/schema.json": '{"v": 2}'})
     branch(repo, "exp/target", {"params.yaml": "target: upsell\nlr: 0.1\n"})
     with Registry.open(repo.path) as reg:
-        got = {b: (p.version, p.bump) for b in ("exp/better", "exp/code", "exp/schema",
-                                                   "exp/target")
-               for p in [plan_promotion(reg, b)]}
-    assert got == {"exp/better": ("2.4.0", "minor"), "exp/code": ("2.3.5", "pipeline"),
-                   "exp/schema": ("3.0.0", "major"), "exp/target": ("3.0.0", "major")}
+        got = {
+            b: (p.version, p.bump)
+            for b in ("exp/better", "exp/code", "exp/schema", "exp/target")
+            for p in [plan_promotion(reg, b)]
+        }
+    assert got == {
+        "exp/better": ("2.4.0", "minor"),
+        "exp/code": ("2.3.5", "pipeline"),
+        "exp/schema": ("3.0.0", "major"),
+        "exp/target": ("3.0.0", "major"),
+    }
 
 
 def test_rollback_restores_artifacts_as_a_new_commit(repo: GitRepo) -> None:
     first = promote(repo, "exp/better")
-    branch(repo, "exp/best", {"models/model.pkl": b"model-5", "metrics/model.json": metrics(0.9),
-                              "src/train.py": "print('v5')\n"})
+    branch(
+        repo,
+        "exp/best",
+        {
+            "models/model.pkl": b"model-5",
+            "metrics/model.json": metrics(0.9),
+            "src/train.py": "print('v5')\n",
+        },
+    )
     promote(repo, "exp/best")
     head = repo.rev("prod")
     with Registry.open(repo.path) as reg:
@@ -265,12 +319,15 @@ def test_rollback_restores_artifacts_as_a_new_commit(repo: GitRepo) -> None:
     assert repo.git("rev-list", "--parents", "-n1", "prod").split() == [done.commit, head]
     assert repo.git("show", "prod:models/model.pkl") == "model-2"
     assert repo.git("rev-parse", "prod:models/model.pkl") == repo.git(
-        "rev-parse", f"{first}:models/model.pkl")
+        "rev-parse", f"{first}:models/model.pkl"
+    )
     assert repo.git("show", "prod:src/train.py") == "print('v5')\n"  # code stays
-    assert repo.git("log", "-1", "--format=%s", "prod").strip() == \
-        "Roll back prod to model@v1.0.0"
+    assert repo.git("log", "-1", "--format=%s", "prod").strip() == "Roll back prod to model@v1.0.0"
     assert [(e.kind, e.version) for e in entries] == [
-        ("rollback", "1.0.0"), ("promotion", "1.1.0"), ("promotion", "1.0.0")]
+        ("rollback", "1.0.0"),
+        ("promotion", "1.1.0"),
+        ("promotion", "1.0.0"),
+    ]
     assert entries[0].delta == pytest.approx(-0.05)
     assert repo.git("tag").split() == ["model@v1.0.0", "model@v1.1.0"]
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
@@ -312,8 +369,10 @@ def test_check_can_run_after_the_other_gates_and_time_can_be_fixed(repo: GitRepo
         when = datetime(2026, 10, 12, 9, 0, tzinfo=timezone(timedelta(hours=2)))
         done = apply_promotion(reg, plan, now=when)
     assert done.record.time == int(datetime(2026, 10, 12, 7, 0, tzinfo=UTC).timestamp())
-    assert repo.git("log", "-1", "--format=%ad %an", "--date=iso", "prod").strip() == \
-        "2026-10-12 09:00:00 +0200 Ben Okafor"
+    assert (
+        repo.git("log", "-1", "--format=%ad %an", "--date=iso", "prod").strip()
+        == "2026-10-12 09:00:00 +0200 Ben Okafor"
+    )
 
 
 def test_a_bare_registry_promotes_and_rolls_back(repo: GitRepo, tmp_path: Path) -> None:
@@ -328,6 +387,8 @@ def test_a_bare_registry_promotes_and_rolls_back(repo: GitRepo, tmp_path: Path) 
         with pytest.raises(Refused, match=r"no earlier version with other artifacts than 1\.0\.0"):
             plan_rollback(reg)
     out = GitRepo.existing(bare)
-    assert out.git("log", "-1", "--format=%s", "prod").strip() == \
-        "Promote exp/better to prod as model@v1.0.0"
+    assert (
+        out.git("log", "-1", "--format=%s", "prod").strip()
+        == "Promote exp/better to prod as model@v1.0.0"
+    )
     assert out.git("fsck", "--strict", "--no-dangling") == ""

@@ -29,9 +29,14 @@ UNITS = [f"user-{i}" for i in range(100_000)]
 def _ab(weights: list[float], test: str = "exp-1") -> Delivery:
     names = [f"v{i}" for i in range(len(weights))]
     ranges = cumulative(dict(zip(names, counts_from_weights(weights), strict=True)))
-    return Delivery(Mode.AB, test, tuple(
-        Variant(n, w, ranges[n], "control" if i == 0 else "variant")
-        for i, (n, w) in enumerate(zip(names, weights, strict=True))))
+    return Delivery(
+        Mode.AB,
+        test,
+        tuple(
+            Variant(n, w, ranges[n], "control" if i == 0 else "variant")
+            for i, (n, w) in enumerate(zip(names, weights, strict=True))
+        ),
+    )
 
 
 def test_bucket_is_sha256_of_test_and_unit() -> None:
@@ -44,11 +49,18 @@ def test_bucket_is_sha256_of_test_and_unit() -> None:
 def test_sticky_across_processes() -> None:
     d = _ab([20, 30, 50])
     here = [d.route(u).branch for u in UNITS[:5000]]
-    code = ("import json, sys\nfrom mlvc_tui.engine.delivery.spec import parse\n"
-            "d = parse(sys.stdin.buffer.read())\n"
-            "print(json.dumps([d.route(f'user-{i}').branch for i in range(5000)]))")
-    out = subprocess.run([sys.executable, "-c", code], input=dump(d), capture_output=True,
-                         check=True, env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin"})
+    code = (
+        "import json, sys\nfrom mlvc_tui.engine.delivery.spec import parse\n"
+        "d = parse(sys.stdin.buffer.read())\n"
+        "print(json.dumps([d.route(f'user-{i}').branch for i in range(5000)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=dump(d),
+        capture_output=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin"},
+    )
     assert json.loads(out.stdout) == here
 
 
@@ -93,9 +105,14 @@ def test_moved_units_match_moved_buckets_over_100k_units() -> None:
     before = _ab([50, 30, 20])
     counts = dict(zip(("v0", "v1", "v2"), counts_from_weights([40, 30, 30]), strict=True))
     ranges = reallocate({v.branch: v.buckets for v in before.variants}, counts)
-    after = Delivery(Mode.AB, before.test, tuple(
-        Variant(v.branch, counts[v.branch] / 100, ranges[v.branch], v.role)
-        for v in before.variants))
+    after = Delivery(
+        Mode.AB,
+        before.test,
+        tuple(
+            Variant(v.branch, counts[v.branch] / 100, ranges[v.branch], v.role)
+            for v in before.variants
+        ),
+    )
     changed = [(before.route(u).branch, after.route(u).branch) for u in UNITS]
     moved = [(a, b) for a, b in changed if a != b]
     assert {(a, b) for a, b in moved} == {("v0", "v2")}  # v1 kept every one of its units
@@ -108,30 +125,47 @@ def test_moved_units_match_moved_buckets_over_100k_units() -> None:
 def test_delivery_file_round_trips_and_hand_written_weights_work() -> None:
     d = _ab([12.5, 87.5])
     assert parse(dump(d)) == d
-    hand = parse(b'mode = "ab"\ntest = "t1"\n[[variant]]\nbranch = "a"\nweight = 70\n'
-                 b'[[variant]]\nbranch = "b"\nweight = 30\n')
+    hand = parse(
+        b'mode = "ab"\ntest = "t1"\n[[variant]]\nbranch = "a"\nweight = 70\n'
+        b'[[variant]]\nbranch = "b"\nweight = 30\n'
+    )
     assert [v.buckets for v in hand.variants] == [((0, 7000),), ((7000, 10_000),)]
     assert hand.control.branch == "a"
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    (b"mode = ", "not valid TOML"),
-    (b'mode = "ramp"\n[[variant]]\nbranch = "a"\nweight = 100\n', "mode must be"),
-    (b'test = "a b"\n[[variant]]\nbranch = "a"\nweight = 100\n', "test must be"),
-    (b'mode = "ab"\n', "at least one [[variant]]"),
-    (b'[[variant]]\nbranch = "a"\nweight = 60\n[[variant]]\nbranch = "b"\nweight = 30\n',
-     "sum to 90"),
-    (b'[[variant]]\nbranch = "a"\nweight = 100\n[[variant]]\nbranch = "a"\nweight = 0\n',
-     "listed twice"),
-    (b'[[variant]]\nbranch = "a"\nweight = 50\nbuckets = [[0, 6000]]\n'
-     b'[[variant]]\nbranch = "b"\nweight = 50\nbuckets = [[6000, 10000]]\n', "its weight is 50"),
-    (b'[[variant]]\nbranch = "a"\nweight = 50\nbuckets = [[0, 5000]]\n'
-     b'[[variant]]\nbranch = "b"\nweight = 50\nbuckets = [[4000, 9000]]\n', "cover 0 to"),
-    (b'[[variant]]\nbranch = "a"\nweight = "x"\n', "must be a number"),
-    (b'[[variant]]\nbranch = "a"\nrole = "boss"\nweight = 100\n', "role must be"),
-    (b'mode = "canary"\n[canary]\nsteps = [5, 1]\n[[variant]]\nbranch = "a"\nweight = 100\n',
-     "rise strictly"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (b"mode = ", "not valid TOML"),
+        (b'mode = "ramp"\n[[variant]]\nbranch = "a"\nweight = 100\n', "mode must be"),
+        (b'test = "a b"\n[[variant]]\nbranch = "a"\nweight = 100\n', "test must be"),
+        (b'mode = "ab"\n', "at least one [[variant]]"),
+        (
+            b'[[variant]]\nbranch = "a"\nweight = 60\n[[variant]]\nbranch = "b"\nweight = 30\n',
+            "sum to 90",
+        ),
+        (
+            b'[[variant]]\nbranch = "a"\nweight = 100\n[[variant]]\nbranch = "a"\nweight = 0\n',
+            "listed twice",
+        ),
+        (
+            b'[[variant]]\nbranch = "a"\nweight = 50\nbuckets = [[0, 6000]]\n'
+            b'[[variant]]\nbranch = "b"\nweight = 50\nbuckets = [[6000, 10000]]\n',
+            "its weight is 50",
+        ),
+        (
+            b'[[variant]]\nbranch = "a"\nweight = 50\nbuckets = [[0, 5000]]\n'
+            b'[[variant]]\nbranch = "b"\nweight = 50\nbuckets = [[4000, 9000]]\n',
+            "cover 0 to",
+        ),
+        (b'[[variant]]\nbranch = "a"\nweight = "x"\n', "must be a number"),
+        (b'[[variant]]\nbranch = "a"\nrole = "boss"\nweight = 100\n', "role must be"),
+        (
+            b'mode = "canary"\n[canary]\nsteps = [5, 1]\n[[variant]]\nbranch = "a"\nweight = 100\n',
+            "rise strictly",
+        ),
+    ],
+)
 def test_bad_delivery_files_are_refused_with_a_reason(text: bytes, reason: str) -> None:
     with pytest.raises(BadInput) as info:
         parse(text)

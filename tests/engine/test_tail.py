@@ -103,8 +103,13 @@ def test_drift_memory_is_a_window_plus_totals(tmp_path: Path) -> None:
     follow = DriftFollow(path, thresholds={"psi": 0.5}, window=100, chunk=1 << 12)
     total = 0
     for block in range(20):
-        append(path, "".join(f"2026-09-01T00:00:00Z,f{i % 3},psi,{(i % 10) / 10},\n"
-                             for i in range(block * 500, block * 500 + 500)))
+        append(
+            path,
+            "".join(
+                f"2026-09-01T00:00:00Z,f{i % 3},psi,{(i % 10) / 10},\n"
+                for i in range(block * 500, block * 500 + 500)
+            ),
+        )
         while True:
             update = follow.poll()
             total += update.new
@@ -120,7 +125,7 @@ def test_drift_memory_is_a_window_plus_totals(tmp_path: Path) -> None:
 
 
 def test_thresholds_from_config() -> None:
-    config = parse_config(b"[drift.thresholds]\npsi = 0.2\n\"age.ks\" = 0.1\n")
+    config = parse_config(b'[drift.thresholds]\npsi = 0.2\n"age.ks" = 0.1\n')
     assert drift_thresholds(config) == {"psi": 0.2, "age.ks": 0.1}
     assert drift_thresholds(parse_config(None)) is None
     with pytest.raises(BadInput, match=r"drift\.thresholds"):
@@ -133,7 +138,10 @@ def test_log_lines_levels_and_long_lines(tmp_path: Path) -> None:
     follow = LogFollow(path)
     update = follow.poll()
     assert [(line.number, line.level) for line in update.lines] == [
-        (1, ""), (2, "warning"), (3, "")]
+        (1, ""),
+        (2, "warning"),
+        (3, ""),
+    ]
     append(path, "Traceback (most recent call last):\nValueError: bad\npart")
     update = follow.poll()
     assert [line.level for line in update.lines] == ["error", "error"]

@@ -14,10 +14,14 @@ def git_env(when: int = 1_788_000_000) -> dict[str, str]:
     """An environment that makes `git` deterministic and ignores the user's config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
-        GIT_AUTHOR_NAME="Ana Ruiz", GIT_AUTHOR_EMAIL="ana@example.com",
-        GIT_COMMITTER_NAME="Ana Ruiz", GIT_COMMITTER_EMAIL="ana@example.com",
-        GIT_AUTHOR_DATE=f"@{when} +0000", GIT_COMMITTER_DATE=f"@{when} +0000",
-        GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Ana Ruiz",
+        GIT_AUTHOR_EMAIL="ana@example.com",
+        GIT_COMMITTER_NAME="Ana Ruiz",
+        GIT_COMMITTER_EMAIL="ana@example.com",
+        GIT_AUTHOR_DATE=f"@{when} +0000",
+        GIT_COMMITTER_DATE=f"@{when} +0000",
+        GIT_CONFIG_GLOBAL="/dev/null",
+        GIT_CONFIG_NOSYSTEM="1",
     )
     return env
 
@@ -48,7 +52,10 @@ class GitRepo:
     def git(self, *args: str, check: bool = True) -> str:
         """Run git in the repository; its stdout."""
         out = subprocess.run(
-            ["git", *args], cwd=self.path, env=git_env(self.clock), check=check,
+            ["git", *args],
+            cwd=self.path,
+            env=git_env(self.clock),
+            check=check,
             capture_output=True,
         )
         return out.stdout.decode("utf-8", "surrogateescape")

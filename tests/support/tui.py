@@ -41,4 +41,3 @@ def screen_text(pilot: Pilot) -> str:
 def screen_words(pilot: Pilot) -> str:
     """The terminal's text with every run of blanks and line breaks made one space."""
     return " ".join(screen_text(pilot).split())
-

@@ -46,8 +46,14 @@ def _seed(test: str, arms: Sequence[ArmData]) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
 
 
-def thompson_weights(arms: Sequence[ArmData], test: str, *, floor: float = 1.0,
-                     higher_is_better: bool = True, draws: int = 4000) -> list[float]:
+def thompson_weights(
+    arms: Sequence[ArmData],
+    test: str,
+    *,
+    floor: float = 1.0,
+    higher_is_better: bool = True,
+    draws: int = 4000,
+) -> list[float]:
     """Percent weights (0.01 steps, summing to 100): ``floor`` each, the rest shared by
     each arm's posterior probability of being the best."""
     k = len(arms)
@@ -77,9 +83,13 @@ def thompson_weights(arms: Sequence[ArmData], test: str, *, floor: float = 1.0,
     return [c / 100 for c in counts]
 
 
-def regret_curve(times: Sequence[float], arms: Sequence[str], outcomes: Sequence[float],
-                 higher_is_better: bool = True, points: int = 60
-                 ) -> tuple[tuple[tuple[float, float], ...], str, float]:
+def regret_curve(
+    times: Sequence[float],
+    arms: Sequence[str],
+    outcomes: Sequence[float],
+    higher_is_better: bool = True,
+    points: int = 60,
+) -> tuple[tuple[tuple[float, float], ...], str, float]:
     """Cumulative regret in time order against the best arm in hindsight.
 
     Each unit served by arm ``a`` costs ``|mean(best) - mean(a)|``; returns up to
@@ -94,8 +104,9 @@ def regret_curve(times: Sequence[float], arms: Sequence[str], outcomes: Sequence
         return (), "", 0.0
     means = {a: s / n for a, (s, n) in sums.items()}
     best = (max if higher_is_better else min)(sorted(means), key=lambda a: means[a])
-    order = sorted(range(len(arms)), key=lambda i: (times[i] if times[i] == times[i]
-                                                     else math.inf, i))
+    order = sorted(
+        range(len(arms)), key=lambda i: (times[i] if times[i] == times[i] else math.inf, i)
+    )
     step = max(1, math.ceil(len(order) / points))
     total, out = 0.0, []
     for j, i in enumerate(order, 1):
@@ -105,8 +116,9 @@ def regret_curve(times: Sequence[float], arms: Sequence[str], outcomes: Sequence
     return tuple(out), best, total
 
 
-def allocation_over_time(times: Sequence[float], arms: Sequence[str], names: Sequence[str],
-                         bins: int = 12) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
+def allocation_over_time(
+    times: Sequence[float], arms: Sequence[str], names: Sequence[str], bins: int = 12
+) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
     """Each arm's share (percent) of the units in ``bins`` equal time bins: bin starts and
     shares per arm (NaN in a bin with no units)."""
     known = [t for t in times if t == t]
@@ -120,6 +132,8 @@ def allocation_over_time(times: Sequence[float], arms: Sequence[str], names: Seq
         if t == t and arm in index:
             counts[min(bins - 1, int((t - lo) / width))][index[arm]] += 1
     starts = tuple(lo + b * width for b in range(bins))
-    shares = {n: tuple(100 * c[i] / sum(c) if sum(c) else math.nan for c in counts)
-              for n, i in index.items()}
+    shares = {
+        n: tuple(100 * c[i] / sum(c) if sum(c) else math.nan for c in counts)
+        for n, i in index.items()
+    }
     return starts, shares

@@ -36,7 +36,12 @@ if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
 __all__ = [
-    "ABReport", "BanditReport", "VariantReport", "Verdicts", "ab_report", "cumulative",
+    "ABReport",
+    "BanditReport",
+    "VariantReport",
+    "Verdicts",
+    "ab_report",
+    "cumulative",
     "rebalance",
 ]
 
@@ -155,8 +160,9 @@ def _arm(r: Results | None, binary: bool) -> ArmData:
     return ArmData(len(r), math.fsum(r.outcomes), math.fsum(y * y for y in r.outcomes), binary)
 
 
-def cumulative(results: dict[str, Results], bins: int = 30
-               ) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
+def cumulative(
+    results: dict[str, Results], bins: int = 30
+) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
     """Bin ends over the whole time span, and each variant's running mean at each end."""
     known = [t for r in results.values() for t in r.times if t == t]
     if not known:
@@ -201,13 +207,27 @@ def ab_report(reg: Registry, at: str | None = None, alpha: float = 0.05) -> ABRe
         if v.branch != control:
             comparison, verdict, needed = _judge(arms[control], arm, binary, higher, per_test)
         drift = _drift(reg, v.branch)
-        out.append(VariantReport(
-            v.branch, v.role, v.weight, _version(reg, v.branch, tagged)
-            if reg.branch_tip(v.branch) else "—", arm.n, len(set(r.units)) if r else 0,
-            arm.mean, interval, comparison, verdict, needed,
-            (sum(r.errors) / len(r)) if r and r.has_error and len(r) else None,
-            _mean([x for x in r.latencies if x == x]) if r and r.has_latency else None,
-            drift[0], drift[1], r.bad_rows if r else 0, problem))
+        out.append(
+            VariantReport(
+                v.branch,
+                v.role,
+                v.weight,
+                _version(reg, v.branch, tagged) if reg.branch_tip(v.branch) else "—",
+                arm.n,
+                len(set(r.units)) if r else 0,
+                arm.mean,
+                interval,
+                comparison,
+                verdict,
+                needed,
+                (sum(r.errors) / len(r)) if r and r.has_error and len(r) else None,
+                _mean([x for x in r.latencies if x == x]) if r and r.has_latency else None,
+                drift[0],
+                drift[1],
+                r.bad_rows if r else 0,
+                problem,
+            )
+        )
     ends, running = cumulative(found)
     bandit = _bandit(d, found, arms, higher) if d.mode is Mode.BANDIT else None
     srm = _srm(reg, d, arms) if at is None and d.mode in (Mode.AB, Mode.CANARY) else None
@@ -255,16 +275,18 @@ def _drift(reg: Registry, branch: str) -> tuple[int | None, tuple[str, ...]]:
     return report.alerts, tuple(s.key for s in report.over_threshold())
 
 
-def _judge(c: ArmData, v: ArmData, binary: bool, higher: bool, alpha: float
-           ) -> tuple[abstats.Comparison | None, str, int | None]:
+def _judge(
+    c: ArmData, v: ArmData, binary: bool, higher: bool, alpha: float
+) -> tuple[abstats.Comparison | None, str, int | None]:
     if c.n < 2 or v.n < 2:
         return None, Verdicts.WAIT, None
     if binary:
         cmp = abstats.two_proportions(round(c.total), c.n, round(v.total), v.n)
         p1, p2 = c.mean, v.mean
         pooled = (c.total + v.total) / (c.n + v.n)
-        need = abstats.needed_per_arm(p1 * (1 - p1), p2 * (1 - p2), p2 - p1, alpha,
-                                      pooled_var=pooled * (1 - pooled))
+        need = abstats.needed_per_arm(
+            p1 * (1 - p1), p2 * (1 - p2), p2 - p1, alpha, pooled_var=pooled * (1 - pooled)
+        )
     else:
         cmp = abstats.welch(c.mean, c.var, c.n, v.mean, v.var, v.n)
         need = abstats.needed_per_arm(c.var, v.var, v.mean - c.mean, alpha)
@@ -279,8 +301,9 @@ def _judge(c: ArmData, v: ArmData, binary: bool, higher: bool, alpha: float
     return cmp, Verdicts.WAIT, more
 
 
-def _bandit(d: Delivery, found: dict[str, Results], arms: dict[str, ArmData],
-            higher: bool) -> BanditReport:
+def _bandit(
+    d: Delivery, found: dict[str, Results], arms: dict[str, ArmData], higher: bool
+) -> BanditReport:
     times, names, ys = [], [], []
     for branch, r in found.items():
         times += r.times
@@ -288,8 +311,9 @@ def _bandit(d: Delivery, found: dict[str, Results], arms: dict[str, ArmData],
         ys += r.outcomes
     regret, best, total = regret_curve(times, names, ys, higher)
     bins, shares = allocation_over_time(times, names, [v.branch for v in d.variants])
-    suggested = thompson_weights([arms[v.branch] for v in d.variants], d.test, floor=d.floor,
-                                 higher_is_better=higher)
+    suggested = thompson_weights(
+        [arms[v.branch] for v in d.variants], d.test, floor=d.floor, higher_is_better=higher
+    )
     return BanditReport(bins, shares, regret, best, total, tuple(suggested))
 
 
@@ -297,11 +321,13 @@ def rebalance(reg: Registry) -> DeliveryChange:
     """Commit the bandit's Thompson-sampling weights for the results seen so far."""
     report = ab_report(reg)
     if report.bandit is None:
-        raise Refused("no bandit is running: start one with `mlvc ab start A B --bandit`; "
-                      "nothing was changed")
+        raise Refused(
+            "no bandit is running: start one with `mlvc ab start A B --bandit`; nothing was changed"
+        )
     weights = report.bandit.suggested
     if weights == tuple(v.weight for v in report.delivery.variants):
-        raise Refused("the bandit's weights are already what the results suggest; "
-                      "nothing was changed")
+        raise Refused(
+            "the bandit's weights are already what the results suggest; nothing was changed"
+        )
     counts = ", ".join(f"{v.branch} n={v.count}" for v in report.variants)
     return set_weights(reg, weights, f"Thompson sampling on {counts}.")

@@ -56,10 +56,19 @@ class Results:
         """The rows whose variant cell is in ``keep``."""
         idx = [i for i, v in enumerate(self.variants) if v in keep]
         pick = lambda col: tuple(col[i] for i in idx)  # noqa: E731
-        return Results(pick(self.times), pick(self.units), pick(self.variants),
-                       pick(self.outcomes), pick(self.latencies), pick(self.errors),
-                       self.outcome_name, self.has_latency, self.has_error, self.bad_rows,
-                       self.problems)
+        return Results(
+            pick(self.times),
+            pick(self.units),
+            pick(self.variants),
+            pick(self.outcomes),
+            pick(self.latencies),
+            pick(self.errors),
+            self.outcome_name,
+            self.has_latency,
+            self.has_error,
+            self.bad_rows,
+            self.problems,
+        )
 
 
 def _when(cell: str) -> float:
@@ -90,8 +99,10 @@ def parse_results(data: bytes) -> Results:
             col[role] = found
     missing = [r for r in ("time", "unit", "variant", "outcome") if r not in col]
     if missing:
-        raise BadInput(f"results header lacks a {missing[0]} column (expected e.g. "
-                       "timestamp,unit_id,variant,outcome[,latency_ms,error])")
+        raise BadInput(
+            f"results header lacks a {missing[0]} column (expected e.g. "
+            "timestamp,unit_id,variant,outcome[,latency_ms,error])"
+        )
     times: list[float] = []
     units: list[str] = []
     variants: list[str] = []
@@ -127,6 +138,16 @@ def parse_results(data: bytes) -> Results:
         outcomes.append(outcome)
         latencies.append(latency)
         errors.append(int(flag in _TRUE))
-    return Results(tuple(times), tuple(units), tuple(variants), tuple(outcomes),
-                   tuple(latencies), tuple(errors), header[col["outcome"]].strip(),
-                   lat is not None, err is not None, bad, tuple(problems))
+    return Results(
+        tuple(times),
+        tuple(units),
+        tuple(variants),
+        tuple(outcomes),
+        tuple(latencies),
+        tuple(errors),
+        header[col["outcome"]].strip(),
+        lat is not None,
+        err is not None,
+        bad,
+        tuple(problems),
+    )

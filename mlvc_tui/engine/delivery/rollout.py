@@ -34,8 +34,14 @@ if TYPE_CHECKING:
 __all__ = ["canary", "canary_abort", "canary_step", "switch"]
 
 
-def canary(reg: Registry, branch: str, percent: float, steps: Sequence[float] | None = None,
-           *, now: datetime | None = None) -> DeliveryChange:
+def canary(
+    reg: Registry,
+    branch: str,
+    percent: float,
+    steps: Sequence[float] | None = None,
+    *,
+    now: datetime | None = None,
+) -> DeliveryChange:
     """Start a canary of ``branch`` at ``percent`` (gated), or move the running one there."""
     require_branch(reg, branch)
     if not 0 < percent <= 100 or abs(percent * 100 - round(percent * 100)) > 1e-6:
@@ -64,10 +70,16 @@ def canary(reg: Registry, branch: str, percent: float, steps: Sequence[float] | 
         started = stamp(now)
         counts = counts_from_weights([100 - percent, percent])
         ranges = cumulative({base: counts[0], branch: counts[1]})
-        start = Delivery(Mode.CANARY, new_test_id("canary", [base, branch], started, None), (
-            Variant(base, counts[0] / 100, ranges[base], "baseline"),
-            Variant(branch, counts[1] / 100, ranges[branch], "candidate"),
-        ), started, plan_steps if plan_steps is not None else DEFAULT_STEPS)
+        start = Delivery(
+            Mode.CANARY,
+            new_test_id("canary", [base, branch], started, None),
+            (
+                Variant(base, counts[0] / 100, ranges[base], "baseline"),
+                Variant(branch, counts[1] / 100, ranges[branch], "candidate"),
+            ),
+            started,
+            plan_steps if plan_steps is not None else DEFAULT_STEPS,
+        )
         return start, f"delivery: canary {branch} at {percent:g}% (baseline {base})"
 
     return apply(reg, plan)
@@ -78,16 +90,21 @@ def canary_step(reg: Registry) -> DeliveryChange:
 
     def plan(current: Delivery) -> tuple[Delivery, str]:
         if current.mode is not Mode.CANARY:
-            raise Refused("no canary is running: start one with `mlvc canary BRANCH "
-                          "--percent N`; nothing was changed")
+            raise Refused(
+                "no canary is running: start one with `mlvc canary BRANCH "
+                "--percent N`; nothing was changed"
+            )
         cand = current.with_role("candidate")
         assert cand is not None
         nxt = next((s for s in current.steps if s > cand.weight), None)
         if nxt is None:
-            raise Refused(f"the canary of {cand.branch} is at {cand.weight:g}%, the last step: "
-                          f"promote it (`mlvc promote {cand.branch}`) or abort it")
+            raise Refused(
+                f"the canary of {cand.branch} is at {cand.weight:g}%, the last step: "
+                f"promote it (`mlvc promote {cand.branch}`) or abort it"
+            )
         return reweigh(current, [100 - nxt, nxt]), (
-            f"delivery: canary {cand.branch} {cand.weight:g}% -> {nxt:g}% (step)")
+            f"delivery: canary {cand.branch} {cand.weight:g}% -> {nxt:g}% (step)"
+        )
 
     return apply(reg, plan)
 
@@ -100,13 +117,15 @@ def canary_abort(reg: Registry) -> DeliveryChange:
             raise Refused("no canary is running; nothing was changed")
         base = current.control.branch
         return live(base, current.test, current.started), (
-            f"delivery: abort canary of {candidate_of(current)}; {base} serves all traffic")
+            f"delivery: abort canary of {candidate_of(current)}; {base} serves all traffic"
+        )
 
     return apply(reg, plan)
 
 
-def switch(reg: Registry, standby: str | None = None,
-           now: datetime | None = None) -> DeliveryChange:
+def switch(
+    reg: Registry, standby: str | None = None, now: datetime | None = None
+) -> DeliveryChange:
     """Blue/green: name a (gated) standby, or with no argument flip live and standby."""
     if standby is not None:
         require_branch(reg, standby)
@@ -114,27 +133,37 @@ def switch(reg: Registry, standby: str | None = None,
     def plan(current: Delivery) -> tuple[Delivery, str]:
         if standby is None:
             if current.mode is not Mode.BLUEGREEN:
-                raise Refused("no blue/green deployment to flip: name a standby first "
-                              "(`mlvc switch --standby BRANCH`); nothing was changed")
+                raise Refused(
+                    "no blue/green deployment to flip: name a standby first "
+                    "(`mlvc switch --standby BRANCH`); nothing was changed"
+                )
             old, new = current.control, current.with_role("standby")
             assert new is not None
-            return replace(current, variants=(
-                Variant(new.branch, 100.0, old.buckets, "live"),
-                Variant(old.branch, 0.0, (), "standby"))), (
-                f"delivery: switch live to {new.branch} (was {old.branch})")
+            return replace(
+                current,
+                variants=(
+                    Variant(new.branch, 100.0, old.buckets, "live"),
+                    Variant(old.branch, 0.0, (), "standby"),
+                ),
+            ), (f"delivery: switch live to {new.branch} (was {old.branch})")
         refuse_if_busy(current, (Mode.LIVE, Mode.BLUEGREEN))
         live_now = current.control
         if standby == live_now.branch:
             raise BadInput(f"{standby} is live already: the standby must be another branch")
         failure = gate_failure(reg, standby, live_now.branch)
         if failure is not None:
-            raise Refused(f"{standby} fails the promotion gates ({failure}); "
-                          "nothing was changed")
+            raise Refused(f"{standby} fails the promotion gates ({failure}); nothing was changed")
         started = stamp(now)
-        return Delivery(Mode.BLUEGREEN, current.test if current.mode is Mode.BLUEGREEN else
-                        new_test_id("bluegreen", [live_now.branch, standby], started, None), (
-            Variant(live_now.branch, 100.0, live_now.buckets, "live"),
-            Variant(standby, 0.0, (), "standby")), started), (
-            f"delivery: blue/green {live_now.branch} live, {standby} standby")
+        return Delivery(
+            Mode.BLUEGREEN,
+            current.test
+            if current.mode is Mode.BLUEGREEN
+            else new_test_id("bluegreen", [live_now.branch, standby], started, None),
+            (
+                Variant(live_now.branch, 100.0, live_now.buckets, "live"),
+                Variant(standby, 0.0, (), "standby"),
+            ),
+            started,
+        ), (f"delivery: blue/green {live_now.branch} live, {standby} standby")
 
     return apply(reg, plan)

@@ -106,8 +106,7 @@ class Delivery:
 
 def live(branch: str, test: str = "live", started: str = "") -> Delivery:
     """One branch serving everything (what a registry without `delivery.toml` does)."""
-    return Delivery(Mode.LIVE, test, (Variant(branch, 100.0, ((0, BUCKETS),), "live"),),
-                    started)
+    return Delivery(Mode.LIVE, test, (Variant(branch, 100.0, ((0, BUCKETS),), "live"),), started)
 
 
 def _fail(reason: str) -> BadInput:
@@ -159,29 +158,37 @@ def parse(data: bytes, commit: str | None = None) -> Delivery:
             raise _fail(f"variant {branch!r} weight must be at least 0")
         branches.append((branch, role))
         weights.append(weight)
-        given.append(_ranges(row["buckets"], f"variant {branch!r} buckets")
-                     if "buckets" in row else None)
+        given.append(
+            _ranges(row["buckets"], f"variant {branch!r} buckets") if "buckets" in row else None
+        )
     if abs(sum(weights) - 100) > 1e-6:
         raise _fail(f"weights sum to {sum(weights):g}, not 100")
     counts = counts_from_weights(weights)
     if all(g is None for g in given):
-        ranges = list(cumulative({b: c for (b, _), c in zip(branches, counts, strict=True)})
-                      .values())
+        ranges = list(
+            cumulative({b: c for (b, _), c in zip(branches, counts, strict=True)}).values()
+        )
     elif any(g is None for g in given):
         raise _fail("either every variant has buckets or none does")
     else:
         ranges = [g for g in given if g is not None]
         _check_cover(branches, counts, ranges)
-    steps = doc.get("canary", {}).get("steps", []) if isinstance(doc.get("canary"), dict) \
-        else []
-    floor = doc.get("bandit", {}).get("floor", 1.0) if isinstance(doc.get("bandit"), dict) \
-        else 1.0
-    variants = tuple(Variant(b, w, r, role) for (b, role), w, r in
-                     zip(branches, weights, ranges, strict=True))
-    return Delivery(mode, test, variants, str(doc.get("started", "")),
-                    check_steps([_number(s, "canary.steps") for s in steps]
-                                if isinstance(steps, list) else [-1]),
-                    _number(floor, "bandit.floor"), commit)
+    steps = doc.get("canary", {}).get("steps", []) if isinstance(doc.get("canary"), dict) else []
+    floor = doc.get("bandit", {}).get("floor", 1.0) if isinstance(doc.get("bandit"), dict) else 1.0
+    variants = tuple(
+        Variant(b, w, r, role) for (b, role), w, r in zip(branches, weights, ranges, strict=True)
+    )
+    return Delivery(
+        mode,
+        test,
+        variants,
+        str(doc.get("started", "")),
+        check_steps(
+            [_number(s, "canary.steps") for s in steps] if isinstance(steps, list) else [-1]
+        ),
+        _number(floor, "bandit.floor"),
+        commit,
+    )
 
 
 def _check_cover(branches: list[tuple[str, str]], counts: list[int], ranges: list[Ranges]) -> None:
@@ -195,8 +202,10 @@ def _check_cover(branches: list[tuple[str, str]], counts: list[int], ranges: lis
         raise _fail(f"buckets must cover 0 to {BUCKETS} once each (they stop at {pos})")
     for (branch, _), count, rs in zip(branches, counts, ranges, strict=True):
         if size(rs) != count:
-            raise _fail(f"variant {branch!r}: its buckets hold {size(rs) / 100:g}% of "
-                        f"traffic but its weight is {count / 100:g}%")
+            raise _fail(
+                f"variant {branch!r}: its buckets hold {size(rs) / 100:g}% of "
+                f"traffic but its weight is {count / 100:g}%"
+            )
 
 
 def check_steps(steps: list[float]) -> tuple[float, ...]:
@@ -218,9 +227,12 @@ def _num(value: float) -> str:
 
 def dump(d: Delivery) -> bytes:
     """The file's text: readable, and read back by :func:`parse` as the same Delivery."""
-    lines = ["# How prod's traffic is split (docs/delivery.md). Written by `mlvc`: each change",
-             "# is one commit, so `git log -p -- delivery.toml` shows who shifted traffic when.",
-             f"mode = {_q(d.mode.value)}", f"test = {_q(d.test)}"]
+    lines = [
+        "# How prod's traffic is split (docs/delivery.md). Written by `mlvc`: each change",
+        "# is one commit, so `git log -p -- delivery.toml` shows who shifted traffic when.",
+        f"mode = {_q(d.mode.value)}",
+        f"test = {_q(d.test)}",
+    ]
     if d.started:
         lines.append(f"started = {_q(d.started)}")
     if d.mode is Mode.CANARY:
@@ -229,6 +241,12 @@ def dump(d: Delivery) -> bytes:
         lines += ["", "[bandit]", f"floor = {_num(d.floor)}"]
     for v in d.variants:
         spans = ", ".join(f"[{lo}, {hi}]" for lo, hi in v.buckets)
-        lines += ["", "[[variant]]", f"branch = {_q(v.branch)}", f"role = {_q(v.role)}",
-                  f"weight = {_num(v.weight)}", f"buckets = [{spans}]"]
+        lines += [
+            "",
+            "[[variant]]",
+            f"branch = {_q(v.branch)}",
+            f"role = {_q(v.role)}",
+            f"weight = {_num(v.weight)}",
+            f"buckets = [{spans}]",
+        ]
     return ("\n".join(lines) + "\n").encode()

@@ -79,30 +79,38 @@ def two_proportions(s1: int, n1: int, s2: int, n2: int, confidence: float = 0.95
     se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     q = _NORMAL.inv_cdf(0.5 + confidence / 2)
     diff = p2 - p1
-    return Comparison(Interval(diff, diff - q * se, diff + q * se), z, p_value, None,
-                      "two-proportion z-test")
+    return Comparison(
+        Interval(diff, diff - q * se, diff + q * se), z, p_value, None, "two-proportion z-test"
+    )
 
 
-def welch(m1: float, v1: float, n1: int, m2: float, v2: float, n2: int,
-          confidence: float = 0.95) -> Comparison:
+def welch(
+    m1: float, v1: float, n1: int, m2: float, v2: float, n2: int, confidence: float = 0.95
+) -> Comparison:
     """Arm 2 against arm 1 by Welch's t-test (unequal variances)."""
     a, b = v1 / n1, v2 / n2
     se = math.sqrt(a + b)
     diff = m2 - m1
     if se == 0:
-        return Comparison(Interval(diff, diff, diff), 0.0, 1.0 if diff == 0 else 0.0, None,
-                          "Welch's t-test")
+        return Comparison(
+            Interval(diff, diff, diff), 0.0, 1.0 if diff == 0 else 0.0, None, "Welch's t-test"
+        )
     den = (a * a / (n1 - 1) if n1 > 1 else 0.0) + (b * b / (n2 - 1) if n2 > 1 else 0.0)
     df = (a + b) ** 2 / den if den > 0 else math.inf
     t = diff / se
     p_value = 2 * (1 - t_cdf(abs(t), df))
     half = t_quantile(0.5 + confidence / 2, df) * se
-    return Comparison(Interval(diff, diff - half, diff + half), t, p_value, df,
-                      "Welch's t-test")
+    return Comparison(Interval(diff, diff - half, diff + half), t, p_value, df, "Welch's t-test")
 
 
-def needed_per_arm(var1: float, var2: float, effect: float, alpha: float = 0.05,
-                   power: float = 0.8, pooled_var: float | None = None) -> float:
+def needed_per_arm(
+    var1: float,
+    var2: float,
+    effect: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    pooled_var: float | None = None,
+) -> float:
     """Observations per arm to detect ``effect`` with ``power`` at two-sided ``alpha``.
 
     With ``pooled_var`` (proportions: p̄(1-p̄)), the null's spread uses it:
@@ -180,8 +188,9 @@ def _betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                     + a * math.log(x) + b * math.log1p(-x))
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
     if x < (a + 1) / (a + b + 2):
         return front * _betacf(a, b, x) / a
     return 1 - front * _betacf(b, a, 1 - x) / b
@@ -194,8 +203,10 @@ def _betacf(a: float, b: float, x: float) -> float:
     d = 1 / (d if abs(d) > tiny else tiny)
     h = d
     for m in range(1, 500):
-        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+        for num in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
             d = 1 + num * d
             d = 1 / (d if abs(d) > tiny else tiny)
             c = 1 + num / c

@@ -101,8 +101,9 @@ def read_delivery(reg: Registry, ref: str | None = None) -> Delivery:
 def moved_share(before: Delivery, after: Delivery) -> float:
     """Percent of units whose branch differs (expected, when a new test id reshuffles)."""
     if before.test != after.test:  # units reshuffle: expected share on another branch
-        same = sum(v.weight * (w.weight if (w := after.get(v.branch)) else 0.0)
-                   for v in before.variants)
+        same = sum(
+            v.weight * (w.weight if (w := after.get(v.branch)) else 0.0) for v in before.variants
+        )
         return round(100 - same / 100, 2)
     edges = sorted({e for d in (before, after) for v in d.variants for r in v.buckets for e in r})
     moved = 0
@@ -128,8 +129,13 @@ def apply(reg: Registry, plan: Plan) -> DeliveryChange:
         tx.message = message
         tx.put(DELIVERY_PATH, dump(after))
     assert tx.commit_id is not None
-    return DeliveryChange(tx.commit_id, message, before, replace(after, commit=tx.commit_id),
-                          moved_share(before, after))
+    return DeliveryChange(
+        tx.commit_id,
+        message,
+        before,
+        replace(after, commit=tx.commit_id),
+        moved_share(before, after),
+    )
 
 
 def require_branch(reg: Registry, name: str) -> str:
@@ -158,12 +164,14 @@ def _weights(counts: Sequence[int]) -> list[float]:
 def refuse_if_busy(current: Delivery, allowed: tuple[Mode, ...]) -> None:
     if current.mode in allowed:
         return
-    what = {Mode.CANARY: f"a canary of {candidate_of(current)} is running: step it to 100 or "
-                         "abort it first (`mlvc canary --abort`)",
-            Mode.AB: f"A/B test {current.test} is running: stop it first (`mlvc ab stop`)",
-            Mode.BANDIT: f"bandit {current.test} is running: stop it first (`mlvc ab stop`)",
-            Mode.BLUEGREEN: "a blue/green deployment is set up: flip it with `mlvc switch`",
-            Mode.LIVE: "nothing is running"}
+    what = {
+        Mode.CANARY: f"a canary of {candidate_of(current)} is running: step it to 100 or "
+        "abort it first (`mlvc canary --abort`)",
+        Mode.AB: f"A/B test {current.test} is running: stop it first (`mlvc ab stop`)",
+        Mode.BANDIT: f"bandit {current.test} is running: stop it first (`mlvc ab stop`)",
+        Mode.BLUEGREEN: "a blue/green deployment is set up: flip it with `mlvc switch`",
+        Mode.LIVE: "nothing is running",
+    }
     raise Refused(f"{what[current.mode]}; nothing was changed")
 
 
@@ -189,9 +197,16 @@ def parse_weights(text: str | Sequence[float], n: int) -> list[float]:
     return values
 
 
-def start_ab(reg: Registry, branches: Sequence[str], weights: str | Sequence[float] | None = None,
-             *, bandit: bool = False, test: str | None = None, floor: float = 1.0,
-             now: datetime | None = None) -> DeliveryChange:
+def start_ab(
+    reg: Registry,
+    branches: Sequence[str],
+    weights: str | Sequence[float] | None = None,
+    *,
+    bandit: bool = False,
+    test: str | None = None,
+    floor: float = 1.0,
+    now: datetime | None = None,
+) -> DeliveryChange:
     """Start an A/B/n test (or a bandit): the first branch is the control."""
     if len(branches) < 2:
         raise BadInput("an A/B test needs at least two branches")
@@ -200,8 +215,11 @@ def start_ab(reg: Registry, branches: Sequence[str], weights: str | Sequence[flo
     for b in branches:
         require_branch(reg, b)
     n = len(branches)
-    values = parse_weights(weights, n) if weights is not None else \
-        _weights(counts_from_weights([1.0] * n))
+    values = (
+        parse_weights(weights, n)
+        if weights is not None
+        else _weights(counts_from_weights([1.0] * n))
+    )
     if bandit and not 0 <= floor * n <= 100:
         raise BadInput(f"a floor of {floor:g}% for {n} arms is more than 100%")
     started = stamp(now)
@@ -212,10 +230,11 @@ def start_ab(reg: Registry, branches: Sequence[str], weights: str | Sequence[flo
         counts = counts_from_weights(values)
         ranges = cumulative(dict(zip(branches, counts, strict=True)))
         roles = ["control"] + (["arm"] if bandit else ["variant"]) * (n - 1)
-        variants = tuple(Variant(b, c / 100, ranges[b], r)
-                         for b, c, r in zip(branches, counts, roles, strict=True))
-        after = Delivery(Mode.BANDIT if bandit else Mode.AB, tid, variants, started,
-                         floor=floor)
+        variants = tuple(
+            Variant(b, c / 100, ranges[b], r)
+            for b, c, r in zip(branches, counts, roles, strict=True)
+        )
+        after = Delivery(Mode.BANDIT if bandit else Mode.AB, tid, variants, started, floor=floor)
         split = ", ".join(f"{v.branch} {v.weight:g}%" for v in variants)
         return after, f"delivery: start {'bandit' if bandit else 'A/B test'} {tid}: {split}"
 
@@ -227,14 +246,19 @@ def set_weights(reg: Registry, weights: str | Sequence[float], why: str = "") ->
 
     def plan(current: Delivery) -> tuple[Delivery, str]:
         if current.mode not in (Mode.AB, Mode.BANDIT):
-            raise Refused("no A/B test or bandit is running: start one with `mlvc ab start`; "
-                          "nothing was changed")
+            raise Refused(
+                "no A/B test or bandit is running: start one with `mlvc ab start`; "
+                "nothing was changed"
+            )
         values = parse_weights(weights, len(current.variants))
         return reweigh(current, values), (
             f"delivery: {current.test} weights "
-            + ", ".join(f"{v.branch} {v.weight:g}% -> {w:g}%"
-                        for v, w in zip(current.variants, values, strict=True))
-            + (f"\n\n{why}" if why else ""))
+            + ", ".join(
+                f"{v.branch} {v.weight:g}% -> {w:g}%"
+                for v, w in zip(current.variants, values, strict=True)
+            )
+            + (f"\n\n{why}" if why else "")
+        )
 
     return apply(reg, plan)
 
@@ -242,9 +266,12 @@ def set_weights(reg: Registry, weights: str | Sequence[float], why: str = "") ->
 def reweigh(d: Delivery, values: Sequence[float]) -> Delivery:
     counts = dict(zip((v.branch for v in d.variants), counts_from_weights(values), strict=True))
     ranges = reallocate({v.branch: v.buckets for v in d.variants}, counts)
-    return replace(d, variants=tuple(
-        replace(v, weight=counts[v.branch] / 100, buckets=ranges[v.branch])
-        for v in d.variants))
+    return replace(
+        d,
+        variants=tuple(
+            replace(v, weight=counts[v.branch] / 100, buckets=ranges[v.branch]) for v in d.variants
+        ),
+    )
 
 
 def stop_ab(reg: Registry, keep: str | None = None) -> DeliveryChange:
@@ -258,6 +285,7 @@ def stop_ab(reg: Registry, keep: str | None = None) -> DeliveryChange:
         if branch != prod and current.get(branch) is None:
             raise BadInput(f"{branch!r} is neither prod nor a variant of {current.test}")
         return live(branch, current.test, current.started), (
-            f"delivery: stop {current.test}; {branch} serves all traffic")
+            f"delivery: stop {current.test}; {branch} serves all traffic"
+        )
 
     return apply(reg, plan)

@@ -59,8 +59,10 @@ def main(root: str = ".") -> int:
         return fail("predictions are not probabilities")
     accuracy = float(np.mean((p >= model["threshold"]) == y))
     recorded = json.loads((base / "metrics/model.json").read_text())["accuracy"]
-    print(f"sample accuracy {accuracy:.4f}, recorded {recorded:.4f}, "
-          f"positive rate {float(np.mean(p >= model['threshold'])):.3f}")
+    print(
+        f"sample accuracy {accuracy:.4f}, recorded {recorded:.4f}, "
+        f"positive rate {float(np.mean(p >= model['threshold'])):.3f}"
+    )
     if accuracy < recorded - MAX_GAP:
         return fail(f"sample accuracy {accuracy:.4f} is far below the recorded {recorded:.4f}")
     print("ok: the model loads and predicts")

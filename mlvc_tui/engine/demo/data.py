@@ -200,10 +200,15 @@ AB_ARMS = {"ab/test-a": (0.41, 42.0, 0.004), "ab/test-b": (0.46, 45.0, 0.006)}
 
 def ab_delivery(started: datetime) -> Delivery:
     """The demo's A/B test: ab/test-a (control) and ab/test-b, 50/50."""
-    return Delivery(Mode.AB, AB_TEST, (
-        Variant("ab/test-a", 50.0, ((0, 5000),), "control"),
-        Variant("ab/test-b", 50.0, ((5000, 10_000),), "variant"),
-    ), started.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return Delivery(
+        Mode.AB,
+        AB_TEST,
+        (
+            Variant("ab/test-a", 50.0, ((0, 5000),), "control"),
+            Variant("ab/test-b", 50.0, ((5000, 10_000),), "variant"),
+        ),
+        started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
 
 
 def ab_results_csv(seed: int, branch: str, start: datetime, end: datetime) -> bytes:
@@ -218,12 +223,16 @@ def ab_results_csv(seed: int, branch: str, start: datetime, end: datetime) -> by
     lines = ["timestamp,unit_id,variant,outcome,latency_ms,error"]
     for i, offset in enumerate(arrivals.tolist()):
         unit = f"cust-{i:05d}"
-        retained, ms, failed = mine.random() < rate, mine.gamma(9.0, latency / 9), \
-            mine.random() < errors
+        retained, ms, failed = (
+            mine.random() < rate,
+            mine.gamma(9.0, latency / 9),
+            mine.random() < errors,
+        )
         if route(unit).branch == branch:
             stamp = start + timedelta(seconds=int(offset))
-            lines.append(f"{stamp:%Y-%m-%dT%H:%M:%SZ},{unit},{branch},{int(retained)},"
-                         f"{ms:.1f},{int(failed)}")
+            lines.append(
+                f"{stamp:%Y-%m-%dT%H:%M:%SZ},{unit},{branch},{int(retained)},{ms:.1f},{int(failed)}"
+            )
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -19,8 +19,10 @@ class LfsPaths:
             pattern, attrs = fields[0], fields[1:]
             if "filter=lfs" in attrs:
                 patterns.append((pattern, True))
-            elif "-filter" in attrs or "!filter" in attrs or any(
-                a.startswith("filter=") for a in attrs
+            elif (
+                "-filter" in attrs
+                or "!filter" in attrs
+                or any(a.startswith("filter=") for a in attrs)
             ):
                 patterns.append((pattern, False))
         self.patterns = tuple(patterns)

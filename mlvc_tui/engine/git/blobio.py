@@ -25,8 +25,16 @@ from mlvc_tui.engine.errors import BadInput
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["CHUNK", "BlobReader", "add_blob", "add_blob_file", "blob_size", "loose_size",
-           "open_blob", "temp_dir"]
+__all__ = [
+    "CHUNK",
+    "BlobReader",
+    "add_blob",
+    "add_blob_file",
+    "blob_size",
+    "loose_size",
+    "open_blob",
+    "temp_dir",
+]
 
 CHUNK = 1 << 20
 LOOSE_LEVEL = 1  # git's core.loosecompression default: speed over size

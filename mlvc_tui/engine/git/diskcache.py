@@ -57,8 +57,12 @@ class ObjectCache:
             return
         if sum(self._counts()) > _MAX_ENTRIES:
             return
-        doc = {"version": _VERSION, "trees": self.trees, "sizes": self.sizes,
-               "metrics": self.metrics}
+        doc = {
+            "version": _VERSION,
+            "trees": self.trees,
+            "sizes": self.sizes,
+            "metrics": self.metrics,
+        }
         try:
             self.path.parent.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".cache-")

@@ -22,8 +22,17 @@ from mlvc_tui.engine.values import Storage
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["FileStat", "checkout_blob", "copy_out", "lfs_configured", "listdir", "open_read",
-           "pointer_at", "stat", "worktree_holds"]
+__all__ = [
+    "FileStat",
+    "checkout_blob",
+    "copy_out",
+    "lfs_configured",
+    "listdir",
+    "open_read",
+    "pointer_at",
+    "stat",
+    "worktree_holds",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +136,10 @@ def copy_out(reg: Registry, ref: str, path: str, dest: str | os.PathLike[str]) -
                 digest.update(chunk)
                 out.write(chunk)
         if info.storage is Storage.LFS and digest.hexdigest() != info.id:
-            raise BadInput(f"the LFS object of {info.path} is corrupt: its bytes hash to "
-                           f"{digest.hexdigest()[:12]}, not {info.id[:12]}")
+            raise BadInput(
+                f"the LFS object of {info.path} is corrupt: its bytes hash to "
+                f"{digest.hexdigest()[:12]}, not {info.id[:12]}"
+            )
         os.chmod(temp, 0o644)
         os.replace(temp, target)
     except BaseException:
@@ -149,8 +160,7 @@ def lfs_configured(reg: Registry) -> bool:
     return False
 
 
-def checkout_blob(reg: Registry, blob_id: str, target: Path, smudge: bool | None = None
-                  ) -> None:
+def checkout_blob(reg: Registry, blob_id: str, target: Path, smudge: bool | None = None) -> None:
     """Write a blob into a working-tree file, in chunks, replacing it at once.
 
     An LFS pointer whose object is in the local store is written as that content when
@@ -165,8 +175,11 @@ def checkout_blob(reg: Registry, blob_id: str, target: Path, smudge: bool | None
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlvc-")
     try:
         with os.fdopen(fd, "wb") as out:
-            src = store.open(pointer) if pointer and store.has(pointer.oid, pointer.size) \
+            src = (
+                store.open(pointer)
+                if pointer and store.has(pointer.oid, pointer.size)
                 else open_blob(reg, blob_id)
+            )
             with src:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)

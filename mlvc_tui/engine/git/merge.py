@@ -84,8 +84,10 @@ def merge_commits(reg: Registry, ours: str, theirs: str) -> MergeResult:
         return MergeResult(base, ours, theirs, t_files, fast_forward=True)
     b_files, o_files = _flat(reg, base), _flat(reg, ours)
     kind = reg.config.kind_of
-    model_moved = any(kind(p) == "models" and b_files.get(p) != t_files.get(p)
-                      for p in b_files.keys() | t_files.keys())
+    model_moved = any(
+        kind(p) == "models" and b_files.get(p) != t_files.get(p)
+        for p in b_files.keys() | t_files.keys()
+    )
     files: dict[str, Entry] = {}
     new_blobs: dict[str, bytes] = {}
     conflicts: list[str] = []
@@ -118,8 +120,9 @@ def merge_commits(reg: Registry, ours: str, theirs: str) -> MergeResult:
         for i in range(1, len(parts)):
             if "/".join(parts[:i]) in files:
                 conflicts.append("/".join(parts[:i]))
-    return MergeResult(base, ours, theirs, files, new_blobs,
-                       tuple(sorted(set(conflicts))), tuple(resolved))
+    return MergeResult(
+        base, ours, theirs, files, new_blobs, tuple(sorted(set(conflicts))), tuple(resolved)
+    )
 
 
 def write_merge_tree(reg: Registry, merge: MergeResult) -> str:

@@ -32,8 +32,10 @@ def add_object(store: BaseObjectStore, obj: ShaFile) -> None:
             if obj.id in store:
                 return
             time.sleep(_WAIT)
-    raise Refused(f"object {obj.id.decode('ascii')[:8]} stays locked by another writer "
-                  "(a stale .lock file under .git/objects?): nothing was changed")
+    raise Refused(
+        f"object {obj.id.decode('ascii')[:8]} stays locked by another writer "
+        "(a stale .lock file under .git/objects?): nothing was changed"
+    )
 
 
 class RetryingStore:

@@ -58,7 +58,7 @@ def _header(buffer: Any, offset: int, sha_len: int) -> tuple[int, int, int, int 
             pos += 1
         base = offset - back
     elif kind == REF_DELTA:
-        base = bytes(buffer[pos:pos + sha_len])
+        base = bytes(buffer[pos : pos + sha_len])
         pos += sha_len
     return kind, size, pos, base
 
@@ -66,7 +66,7 @@ def _header(buffer: Any, offset: int, sha_len: int) -> tuple[int, int, int, int 
 def _inflate(buffer: Any, pos: int, size: int) -> bytes:
     """``size`` bytes of the zlib stream at ``pos`` (deflate never grows data by more than
     a few bytes per 16 KiB, so the slice always holds the whole stream)."""
-    data = zlib.decompressobj().decompress(bytes(buffer[pos:pos + size + size // 1000 + 64]))
+    data = zlib.decompressobj().decompress(bytes(buffer[pos : pos + size + size // 1000 + 64]))
     if len(data) != size:
         raise ValueError("pack entry inflated to an unexpected size")
     return data
@@ -137,6 +137,6 @@ class PackReader:
         kind, size, pos, _ = _header(buffer, offset, len(raw_sha))
         if kind not in (OFS_DELTA, REF_DELTA):
             return size
-        head = zlib.decompressobj().decompress(bytes(buffer[pos:pos + 256]), 32)
+        head = zlib.decompressobj().decompress(bytes(buffer[pos : pos + 256]), 32)
         _, at = _varint(head, 0)
         return _varint(head, at)[0]

@@ -116,8 +116,9 @@ class BranchFile(io.RawIOBase):
             self._spool.discard()
             super().close()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if t is None:
             self.close()
         else:
@@ -126,9 +127,12 @@ class BranchFile(io.RawIOBase):
     def __del__(self) -> None:
         # Never closed: a half-written model must not reach a branch.
         if not self.closed and hasattr(self, "_spool"):
-            warnings.warn(f"{self.path} was never closed: nothing was written to "
-                          f"{self.tx.branch} (close it, or write in a `with` block)",
-                          RuntimeWarning, stacklevel=1)
+            warnings.warn(
+                f"{self.path} was never closed: nothing was written to "
+                f"{self.tx.branch} (close it, or write in a `with` block)",
+                RuntimeWarning,
+                stacklevel=1,
+            )
             self.discard()
 
 
@@ -145,8 +149,9 @@ def active_transaction(reg: Registry, branch: str) -> FileTransaction | None:
 class FileTransaction(Transaction):
     """Several files, of any size, written to one branch as one commit."""
 
-    def __init__(self, reg: Registry, branch: str, message: str, start: str | None = None,
-                 retries: int = 64) -> None:
+    def __init__(
+        self, reg: Registry, branch: str, message: str, start: str | None = None, retries: int = 64
+    ) -> None:
         super().__init__(reg, branch, message, start)
         self.retries = retries
         self.lfs = LfsStore(reg.repo.controldir())
@@ -221,8 +226,9 @@ class FileTransaction(Transaction):
     def _clashes(self, tip: str | None) -> list[str]:
         """Staged paths whose content differs between our parent and ``tip``."""
         trees = [self.reg.objects.commit(c)[1] if c else None for c in (self.parent, tip)]
-        found = [[self.reg.objects.lookup(t, p) if t else None for t in trees]
-                 for p in self.changes]
+        found = [
+            [self.reg.objects.lookup(t, p) if t else None for t in trees] for p in self.changes
+        ]
         return [p for p, (a, b) in zip(self.changes, found, strict=True) if a != b]
 
     def commit(self) -> str:
@@ -235,11 +241,12 @@ class FileTransaction(Transaction):
                 return super().commit()
             except Refused as exc:
                 self.reg.refresh()
-                racing = self.reg.branch_tip(self.branch) != self.base \
-                    or "another process" in str(exc)
+                racing = self.reg.branch_tip(self.branch) != self.base or "another process" in str(
+                    exc
+                )
                 if attempt == self.retries or not racing:
                     raise
-            time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))  # back off
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # back off
             self.reg.refresh()
             tip = self.reg.branch_tip(self.branch)
             if tip != self.base:
@@ -247,7 +254,8 @@ class FileTransaction(Transaction):
                 if clashes:
                     raise Refused(
                         f"{self.branch} moved meanwhile to {tip[:8] if tip else 'nothing'}, "
-                        f"which also changed {clashes[0]}: nothing was changed, try again")
+                        f"which also changed {clashes[0]}: nothing was changed, try again"
+                    )
                 self.base = self.parent = tip
                 self.new_branch = tip is None
         raise AssertionError("unreachable")
@@ -263,8 +271,9 @@ class FileTransaction(Transaction):
         active[self.branch] = self
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         _active(self.reg).pop(self.branch, None)
         if t is None:
             self.commit()

@@ -81,9 +81,11 @@ def _same(path: Path, art: Artifact, index_entry: object | None, racy_from: int)
         return False
     if index_entry is not None and art.storage is not Storage.LFS:
         sha = getattr(index_entry, "sha", b"").decode("ascii")
-        same_stat = (getattr(index_entry, "size", -1) == st.st_size
-                     and _mtime_ns(getattr(index_entry, "mtime", 0)) == st.st_mtime_ns
-                     and st.st_mtime_ns < racy_from)
+        same_stat = (
+            getattr(index_entry, "size", -1) == st.st_size
+            and _mtime_ns(getattr(index_entry, "mtime", 0)) == st.st_mtime_ns
+            and st.st_mtime_ns < racy_from
+        )
         if same_stat and sha == art.blob_id:
             return True
     if art.storage is Storage.BLOB and art.size is not None and st.st_size != art.size:
@@ -105,8 +107,11 @@ def worktree_changes(
     except (OSError, ValueError):
         index, racy_from = None, 0
     ignored = IgnoreFilterManager.from_repo(repo)
-    on_disk = {p for p in _walk(root, config.artifact_roots)
-               if config.kind_of(p) and (p in committed or not ignored.is_ignored(p))}
+    on_disk = {
+        p
+        for p in _walk(root, config.artifact_roots)
+        if config.kind_of(p) and (p in committed or not ignored.is_ignored(p))
+    }
     changes: list[WorktreeChange] = []
     for path in sorted(on_disk | committed.keys()):
         art = committed.get(path)

@@ -56,9 +56,13 @@ class FileChange:
 def check_path(path: str) -> str:
     """A repository-relative path, refused when it could escape or touch `.git`."""
     parts = path.split("/")
-    if (not path or path.startswith("/") or "\x00" in path
-            or any(p in ("", ".", "..") for p in parts)
-            or any(p.lower() == ".git" for p in parts)):
+    if (
+        not path
+        or path.startswith("/")
+        or "\x00" in path
+        or any(p in ("", ".", "..") for p in parts)
+        or any(p.lower() == ".git" for p in parts)
+    ):
         raise BadInput(f"{path!r} is not a valid path inside the repository")
     return path
 
@@ -142,7 +146,11 @@ def _disk_matches(reg: Registry, root: Path, path: str, blob_id: str | None) -> 
 
 
 def move_branch(
-    reg: Registry, branch: str, old: str | None, new: str, message: str,
+    reg: Registry,
+    branch: str,
+    old: str | None,
+    new: str,
+    message: str,
     old_tree: str | None = None,
 ) -> None:
     """Compare-and-swap ``refs/heads/<branch>`` from ``old`` (None: must not exist) to ``new``.
@@ -174,14 +182,23 @@ def move_branch(
             )
     who = identity(reg)
     try:
-        ok = (reg.repo.refs.add_if_new(ref, new.encode("ascii"), committer=who,
-                                       message=encode(message))
-              if old is None else
-              reg.repo.refs.set_if_equals(ref, old.encode("ascii"), new.encode("ascii"),
-                                          committer=who, message=encode(message)))
+        ok = (
+            reg.repo.refs.add_if_new(
+                ref, new.encode("ascii"), committer=who, message=encode(message)
+            )
+            if old is None
+            else reg.repo.refs.set_if_equals(
+                ref,
+                old.encode("ascii"),
+                new.encode("ascii"),
+                committer=who,
+                message=encode(message),
+            )
+        )
     except FileLocked:
-        raise Refused(f"{branch} is being written by another process: nothing was changed, "
-                      "try again") from None
+        raise Refused(
+            f"{branch} is being written by another process: nothing was changed, try again"
+        ) from None
     if not ok:
         _raise_moved(branch, old, reg.repo.refs.read_ref(ref))
     if changed:
@@ -222,9 +239,7 @@ class Transaction:
     a branch that does not exist yet starts at ``start`` (a ref), or as a root commit.
     """
 
-    def __init__(
-        self, reg: Registry, branch: str, message: str, start: str | None = None
-    ) -> None:
+    def __init__(self, reg: Registry, branch: str, message: str, start: str | None = None) -> None:
         self.reg = reg
         self.branch = check_branch_name(branch)
         self.message = message
@@ -258,8 +273,14 @@ class Transaction:
             raise Refused(f"nothing to commit on {self.branch}: the files are already there")
         parents = [self.parent] if self.parent else []
         self.commit_id = make_commit(self.reg, tree, parents, self.message)
-        move_branch(self.reg, self.branch, self.base, self.commit_id, f"mlvc: {self.message}",
-                    old_tree=self.reg.objects.commit(self.base)[1] if self.base else None)
+        move_branch(
+            self.reg,
+            self.branch,
+            self.base,
+            self.commit_id,
+            f"mlvc: {self.message}",
+            old_tree=self.reg.objects.commit(self.base)[1] if self.base else None,
+        )
         return self.commit_id
 
     def __enter__(self) -> Transaction:

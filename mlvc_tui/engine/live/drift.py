@@ -25,7 +25,13 @@ from typing import Literal
 from mlvc_tui.engine.errors import BadInput
 
 __all__ = [
-    "DriftPoint", "DriftReport", "DriftSeries", "DriftSummary", "DriftTail", "Form", "parse_drift"
+    "DriftPoint",
+    "DriftReport",
+    "DriftSeries",
+    "DriftSummary",
+    "DriftTail",
+    "Form",
+    "parse_drift",
 ]
 
 Form = Literal["long", "wide"]
@@ -133,8 +139,9 @@ class DriftReport:
 
     def summary(self) -> tuple[DriftSummary, ...]:
         return tuple(
-            DriftSummary(s.feature, s.metric, s.latest.value, s.max, s.threshold, s.alerts,
-                         s.count, s.alert)
+            DriftSummary(
+                s.feature, s.metric, s.latest.value, s.max, s.threshold, s.alerts, s.count, s.alert
+            )
             for s in self.series
         )
 
@@ -241,8 +248,13 @@ class DriftTail:
             for (f, m), a in self._aggs.items()
         )
         return DriftReport(
-            series, self.rows, sum(s.alerts for s in series), self.bad_rows, self.errors,
-            self._schema.form, sum(s.invalid for s in series),
+            series,
+            self.rows,
+            sum(s.alerts for s in series),
+            self.bad_rows,
+            self.errors,
+            self._schema.form,
+            sum(s.invalid for s in series),
         )
 
     def _decode(self, data: bytes) -> str:
@@ -330,16 +342,19 @@ class _Schema:
             thr = names.index("threshold") if "threshold" in names else None
             f, m, v = (names.index(n) for n in _LONG)
             return cls(len(cells), time, long=(f, m, v, thr))
-        limits = {n.removesuffix("_threshold"): i for i, n in enumerate(names)
-                  if n.endswith("_threshold")}
+        limits = {
+            n.removesuffix("_threshold"): i for i, n in enumerate(names) if n.endswith("_threshold")
+        }
         cols: list[_Col] = []
         for i, cell in enumerate(cells):
             if i == time or not cell or names[i].endswith("_threshold"):
                 continue  # unnamed columns (a pandas index) are ignored
             feature, _, metric = cell.rpartition("_")
             if not feature.strip() or not metric.strip():
-                raise BadInput(f"drift log header not recognised: column {cell!r} is neither "
-                               f"<feature>_<metric> (wide form) nor long form ({_LONG_HELP})")
+                raise BadInput(
+                    f"drift log header not recognised: column {cell!r} is neither "
+                    f"<feature>_<metric> (wide form) nor long form ({_LONG_HELP})"
+                )
             cols.append((i, feature.strip(), metric.strip().lower(), limits.pop(names[i], None)))
         if limits:
             base, i = next(iter(limits.items()))

@@ -33,13 +33,33 @@ __all__ = [
 MODE_ENV = "MLVC_WATCH"  # "poll" forces polling, "native" never chooses it, "off": no watching
 INTERVAL_ENV = "MLVC_POLL_INTERVAL"  # seconds between two polls
 DEFAULT_INTERVAL = 1.0
-NETWORK_FILE_SYSTEMS = frozenset({
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "afs",
-    "vboxsf", "fuse.sshfs", "fuse.s3fs", "fuse.rclone", "fuse.gcsfuse", "davfs", "fuse.davfs",
-})
+NETWORK_FILE_SYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "9p",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "afs",
+        "vboxsf",
+        "fuse.sshfs",
+        "fuse.s3fs",
+        "fuse.rclone",
+        "fuse.gcsfuse",
+        "davfs",
+        "fuse.davfs",
+    }
+)
 _NATIVE_NAMES = {
-    "InotifyObserver": "inotify", "FSEventsObserver": "FSEvents", "KqueueObserver": "kqueue",
-    "WindowsApiObserver": "ReadDirectoryChanges", "PollingObserver": "polling",
+    "InotifyObserver": "inotify",
+    "FSEventsObserver": "FSEvents",
+    "KqueueObserver": "kqueue",
+    "WindowsApiObserver": "ReadDirectoryChanges",
+    "PollingObserver": "polling",
 }
 
 
@@ -66,8 +86,12 @@ def _unescape(field: str) -> str:
     r"""A mountinfo path: spaces and friends are written as octal (``\040``)."""
     if "\\" not in field:
         return field
-    return field.encode("latin-1").decode("unicode_escape").encode("latin-1").decode(
-        "utf-8", "replace")
+    return (
+        field.encode("latin-1")
+        .decode("unicode_escape")
+        .encode("latin-1")
+        .decode("utf-8", "replace")
+    )
 
 
 def network_fs(path: Path, mountinfo: str | None = None) -> str | None:

@@ -24,8 +24,15 @@ from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.live.drift import DriftPoint, DriftReport, DriftTail
 
 __all__ = [
-    "Appended", "DriftFollow", "DriftUpdate", "FileFollower", "LogFollow", "LogLine",
-    "LogUpdate", "drift_thresholds", "log_files",
+    "Appended",
+    "DriftFollow",
+    "DriftUpdate",
+    "FileFollower",
+    "LogFollow",
+    "LogLine",
+    "LogUpdate",
+    "drift_thresholds",
+    "log_files",
 ]
 
 CHUNK = 1 << 22  # bytes per read: a big backlog arrives in pieces, never all at once
@@ -112,8 +119,13 @@ class DriftUpdate:
 class DriftFollow:
     """A drift log followed as it grows: a window of points plus exact per-series totals."""
 
-    def __init__(self, path: str | os.PathLike[str], thresholds: Mapping[str, float] | None
-                 = None, window: int = 10_000, chunk: int = CHUNK) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        thresholds: Mapping[str, float] | None = None,
+        window: int = 10_000,
+        chunk: int = CHUNK,
+    ) -> None:
         self.file = FileFollower(path, chunk)
         self.tail = DriftTail(thresholds, window)
         self.window = window
@@ -131,7 +143,7 @@ class DriftFollow:
                 points = self.tail.feed(got.data)
             except BadInput as exc:
                 self.error = str(exc)
-        kept = tuple(points[-self.window:]) if self.window else ()
+        kept = tuple(points[-self.window :]) if self.window else ()
         return DriftUpdate(kept, len(points), got.reset, got.missing, got.more, self.error)
 
     def report(self) -> DriftReport | None:
@@ -164,7 +176,7 @@ class LogUpdate:
 
 
 def level_of(text: str) -> str:
-    """"error", "warning" or "" for one log line."""
+    """ "error", "warning" or "" for one log line."""
     if _ERROR.search(text):
         return "error"
     return "warning" if _WARNING.search(text) else ""
@@ -173,8 +185,9 @@ def level_of(text: str) -> str:
 class LogFollow:
     """A text log followed as it grows: recent lines, counts of errors and warnings."""
 
-    def __init__(self, path: str | os.PathLike[str], window: int = 10_000,
-                 chunk: int = CHUNK) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], window: int = 10_000, chunk: int = CHUNK
+    ) -> None:
         self.file = FileFollower(path, chunk)
         self.window = window
         self._reset()
@@ -218,7 +231,7 @@ class LogFollow:
             out.append(line)
         self._cut = cut_after
         self.lines.extend(out)
-        kept = tuple(out[-self.window:]) if self.window else ()
+        kept = tuple(out[-self.window :]) if self.window else ()
         return LogUpdate(kept, len(out), got.reset, got.missing, got.more)
 
     def close(self) -> None:

@@ -43,8 +43,13 @@ _STOP_WAIT = 2.0  # seconds to wait for the observer's threads when stopping
 
 MAX_PATHS = 1000  # more changed files than this in one Change: "everything changed"
 _EVENTS: list[type[FileSystemEvent]] = [
-    FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent,
-    DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
 ]
 _DIR_EVENTS = (DirCreatedEvent, DirDeletedEvent, DirMovedEvent)
 
@@ -113,10 +118,18 @@ class RegistryWatcher:
     """
 
     def __init__(
-        self, root: Path, callback: Callable[[Change], None], *, git_dir: Path,
-        common_dir: Path | None = None, bare: bool = False,
-        roots: tuple[str, ...] | None = None, polling: bool | None = None,
-        interval: float | None = None, debounce: float = 0.03, max_delay: float = 0.1,
+        self,
+        root: Path,
+        callback: Callable[[Change], None],
+        *,
+        git_dir: Path,
+        common_dir: Path | None = None,
+        bare: bool = False,
+        roots: tuple[str, ...] | None = None,
+        polling: bool | None = None,
+        interval: float | None = None,
+        debounce: float = 0.03,
+        max_delay: float = 0.1,
         native: Callable[[], BaseObserver] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
@@ -137,17 +150,26 @@ class RegistryWatcher:
         self._thread: threading.Thread | None = None
         self._prefix = str(self.root) + "/"
         self._refs = str(self.common_dir / "refs")
-        self._heads = {str(self.git_dir / "HEAD"): "HEAD",
-                       str(self.common_dir / "packed-refs"): "packed-refs"}
+        self._heads = {
+            str(self.git_dir / "HEAD"): "HEAD",
+            str(self.common_dir / "packed-refs"): "packed-refs",
+        }
 
     @classmethod
-    def of(cls, reg: Registry, callback: Callable[[Change], None], **options: object
-           ) -> RegistryWatcher:
+    def of(
+        cls, reg: Registry, callback: Callable[[Change], None], **options: object
+    ) -> RegistryWatcher:
         """A watcher on an open registry (options as for the constructor)."""
         repo = reg.repo
-        return cls(reg.root, callback, git_dir=Path(repo.controldir()),
-                   common_dir=Path(repo.commondir()), bare=reg.bare,
-                   roots=reg.config.artifact_roots, **options)  # type: ignore[arg-type]
+        return cls(
+            reg.root,
+            callback,
+            git_dir=Path(repo.controldir()),
+            common_dir=Path(repo.commondir()),
+            bare=reg.bare,
+            roots=reg.config.artifact_roots,
+            **options,
+        )  # type: ignore[arg-type]
 
     # -- starting and stopping -------------------------------------------------------------
 
@@ -162,8 +184,9 @@ class RegistryWatcher:
                 self.observer = native_name(self._obs)
             except OSError as exc:
                 reason = exc.strerror or str(exc) or type(exc).__name__
-                choice = self.choice = ObserverChoice(True, choice.interval,
-                                                      f"native observer failed: {reason}")
+                choice = self.choice = ObserverChoice(
+                    True, choice.interval, f"native observer failed: {reason}"
+                )
         if choice.polling:
             self._obs = self._schedule(choice.make())
             self.observer = f"polling every {choice.interval:g} s ({choice.reason})"
@@ -182,8 +205,9 @@ class RegistryWatcher:
             if Path(self._refs).is_dir():
                 obs.schedule(handler, self._refs, recursive=True, event_filter=_EVENTS)
             if not self.bare:
-                obs.schedule(handler, str(self.root), recursive=self.roots is None,
-                             event_filter=_EVENTS)
+                obs.schedule(
+                    handler, str(self.root), recursive=self.roots is None, event_filter=_EVENTS
+                )
                 for top in self.roots or ():
                     self._watch_top(top)
         except BaseException:
@@ -201,8 +225,9 @@ class RegistryWatcher:
         old = self._tops.pop(top, None)
         if old is not None:
             obs.unschedule(old)
-        self._tops[top] = obs.schedule(_Handler(self), str(path), recursive=True,
-                                       event_filter=_EVENTS)
+        self._tops[top] = obs.schedule(
+            _Handler(self), str(path), recursive=True, event_filter=_EVENTS
+        )
 
     def stop(self) -> None:
         """Stop watching (a Change being handed out is finished first)."""
@@ -220,8 +245,9 @@ class RegistryWatcher:
     def __enter__(self) -> RegistryWatcher:
         return self.start()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -237,10 +263,10 @@ class RegistryWatcher:
         if path in self._heads:
             return "ref", self._heads[path]
         if path == self._refs or path.startswith(self._refs + "/"):
-            return "ref", path[len(str(self.common_dir)) + 1:]
+            return "ref", path[len(str(self.common_dir)) + 1 :]
         if self.bare or not path.startswith(self._prefix):
             return None
-        rel = path[len(self._prefix):]
+        rel = path[len(self._prefix) :]
         top, _, below = rel.partition("/")
         if top == ".git" or (self.roots is not None and top not in self.roots):
             return None

@@ -83,8 +83,9 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         if mine is not None:
             return False, mine
         approval = Approval(who, int(time.time()), branch, commit)
-        line = json.dumps({"user": who, "time": approval.time, "branch": branch},
-                          ensure_ascii=False)
+        line = json.dumps(
+            {"user": who, "time": approval.time, "branch": branch}, ensure_ascii=False
+        )
         content = (note or b"").rstrip(b"\n") + (b"\n" if note else b"") + encode(line) + b"\n"
         if notes is None:
             empty = Tree()
@@ -100,8 +101,11 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         new.message = encode(f"mlvc approve {branch} ({commit[:8]})\n")
         add_object(reg.repo.object_store, new)
         try:
-            ok = (reg.repo.refs.set_if_equals(NOTES_REF, tip, new.id) if tip else
-                  reg.repo.refs.add_if_new(NOTES_REF, new.id))
+            ok = (
+                reg.repo.refs.set_if_equals(NOTES_REF, tip, new.id)
+                if tip
+                else reg.repo.refs.add_if_new(NOTES_REF, new.id)
+            )
         except FileLocked:
             ok = False
         if ok:

@@ -55,8 +55,12 @@ def _materialise(reg: Registry, merge: MergeResult, root: Path) -> None:
 
 
 def run_check(
-    reg: Registry, merge: MergeResult, command: str, timeout: float,
-    on_output: OutputSink | None = None, env: Mapping[str, str] | None = None,
+    reg: Registry,
+    merge: MergeResult,
+    command: str,
+    timeout: float,
+    on_output: OutputSink | None = None,
+    env: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
 ) -> GateResult:
     """Run ``command`` on the merge result's files; the check gate's result.
@@ -72,8 +76,14 @@ def run_check(
         emit(f"$ {command}")
         try:
             proc = subprocess.Popen(
-                command, shell=True, cwd=tmp, env=full_env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                command,
+                shell=True,
+                cwd=tmp,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         except OSError as exc:
             return GateResult("check", False, f"{command!r} could not start: {exc}")
@@ -96,8 +106,11 @@ def run_check(
         if code is None:
             _kill(proc)
             reader.join(5)
-            why = "cancelled" if cancel is not None and cancel.is_set() else \
-                f"timed out after {timeout:g} s"
+            why = (
+                "cancelled"
+                if cancel is not None and cancel.is_set()
+                else f"timed out after {timeout:g} s"
+            )
             return GateResult("check", False, f"{command!r} {why}")
         reader.join()
     last = next((line.strip() for line in reversed(tail) if line.strip()), "")
@@ -107,8 +120,9 @@ def run_check(
     return GateResult("check", False, f"{command!r} exited {code}{said}")
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float,
-          cancel: threading.Event | None) -> int | None:
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float, cancel: threading.Event | None
+) -> int | None:
     """The exit code, or None at the timeout or when cancelled."""
     deadline = time.monotonic() + timeout
     while True:

@@ -45,15 +45,22 @@ class GateSettings:
         if isinstance(own, dict):
             merged.update(own)
         out: dict[str, Any] = {}
-        for key, kinds in (("min_delta", (int, float)), ("slice_tolerance", (int, float)),
-                           ("approvals", (int,)), ("require_stage", (str,)),
-                           ("check", (str,)), ("check_timeout", (int, float))):
+        for key, kinds in (
+            ("min_delta", (int, float)),
+            ("slice_tolerance", (int, float)),
+            ("approvals", (int,)),
+            ("require_stage", (str,)),
+            ("check", (str,)),
+            ("check_timeout", (int, float)),
+        ):
             if key not in merged:
                 continue
             value = merged[key]
             if isinstance(value, bool) or not isinstance(value, kinds):
-                raise BadInput(f"mlvc.toml: gates.{key} must be "
-                               f"{'a string' if kinds == (str,) else 'a number'}")
+                raise BadInput(
+                    f"mlvc.toml: gates.{key} must be "
+                    f"{'a string' if kinds == (str,) else 'a number'}"
+                )
             out[key] = float(value) if kinds[0] is int and len(kinds) == 2 else value
         if out.get("approvals", 0) < 0 or out.get("check_timeout", 1) <= 0:
             raise BadInput("mlvc.toml: gates.approvals must be >= 0 and check_timeout > 0")
@@ -68,14 +75,22 @@ def _fmt(value: float | None) -> str:
 
 
 def metric_gates(
-    settings: GateSettings, config: RegistryConfig, primary: str | None,
-    has_model: bool, candidate: Metrics, target: Metrics, target_name: str,
+    settings: GateSettings,
+    config: RegistryConfig,
+    primary: str | None,
+    has_model: bool,
+    candidate: Metrics,
+    target: Metrics,
+    target_name: str,
 ) -> list[GateResult]:
     """The gates on the promoted files: model and metrics, finite, primary, slices."""
     out = []
     if not has_model:
-        out.append(GateResult("artifacts", False, "no model: expected models/model.* "
-                              "or one file under models/"))
+        out.append(
+            GateResult(
+                "artifacts", False, "no model: expected models/model.* or one file under models/"
+            )
+        )
     elif candidate.errors:
         path, why = next(iter(candidate.errors.items()))
         out.append(GateResult("artifacts", False, f"{path} unreadable: {why}"))
@@ -84,17 +99,28 @@ def metric_gates(
     else:
         out.append(GateResult("artifacts", True, f"model and {len(candidate.values)} metrics"))
     bad = sorted(k for k, v in candidate.values.items() if not math.isfinite(v))
-    out.append(GateResult("finite", not bad, f"{bad[0]} is {candidate.values[bad[0]]}"
-                          + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
-                          if bad else "every metric is a finite number"))
+    out.append(
+        GateResult(
+            "finite",
+            not bad,
+            f"{bad[0]} is {candidate.values[bad[0]]}"
+            + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+            if bad
+            else "every metric is a finite number",
+        )
+    )
     out.append(_primary_gate(settings, config, primary, candidate, target, target_name))
     out.append(_slice_gate(settings, config, candidate, target))
     return out
 
 
 def _primary_gate(
-    settings: GateSettings, config: RegistryConfig, primary: str | None,
-    candidate: Metrics, target: Metrics, target_name: str,
+    settings: GateSettings,
+    config: RegistryConfig,
+    primary: str | None,
+    candidate: Metrics,
+    target: Metrics,
+    target_name: str,
 ) -> GateResult:
     if primary is None:
         return GateResult("primary", False, "no primary metric: set metrics.primary")
@@ -142,8 +168,9 @@ def approval_gate(settings: GateSettings, approvers: Sequence[str], commit: str)
     who = f": {', '.join(a.split(' <', 1)[0] for a in approvers)}" if approvers else ""
     if have >= need:
         return GateResult("approvals", True, f"{have} of {need} approvals{who}")
-    return GateResult("approvals", False, f"{have} of {need} approvals of {commit[:8]}{who} "
-                      "(mlvc approve BRANCH)")
+    return GateResult(
+        "approvals", False, f"{have} of {need} approvals of {commit[:8]}{who} (mlvc approve BRANCH)"
+    )
 
 
 def evaluate(reg: Registry, branch: str, target: str | None = None) -> tuple[GateResult, ...]:

@@ -42,8 +42,14 @@ from mlvc_tui.engine.values import CommitInfo, MetricDiff
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["CHECK_PENDING", "PromotionDone", "PromotionPlan", "apply_promotion",
-           "plan_promotion", "run_plan_check"]
+__all__ = [
+    "CHECK_PENDING",
+    "PromotionDone",
+    "PromotionPlan",
+    "apply_promotion",
+    "plan_promotion",
+    "run_plan_check",
+]
 
 CHECK_PENDING = "waiting to run"
 
@@ -79,8 +85,12 @@ class PromotionPlan:
 
 
 def plan_promotion(
-    reg: Registry, branch: str, target: str | None = None,
-    on_output: OutputSink | None = None, *, run_check: bool = True,
+    reg: Registry,
+    branch: str,
+    target: str | None = None,
+    on_output: OutputSink | None = None,
+    *,
+    run_check: bool = True,
 ) -> PromotionPlan:
     """Merge ``branch`` into ``target`` (default prod) in memory and run every gate."""
     reg.refresh()
@@ -97,18 +107,24 @@ def plan_promotion(
     target_tree = reg.objects.commit(target_tip)[1]
     target_files = {p: (e.mode, e.sha) for p, e in reg.objects.files(target_tree).items()}
     if merge.up_to_date or (not merge.conflicts and merge.files == target_files):
-        raise Refused(f"{target} already has everything on {branch} ({candidate.short_id}): "
-                      "nothing to promote")
+        raise Refused(
+            f"{target} already has everything on {branch} ({candidate.short_id}): "
+            "nothing to promote"
+        )
     settings, rules = target_settings(reg, target, target_tree)
     cand_tree = reg.objects.commit(candidate.id)[1]
-    files = dict(merge.files) if not merge.conflicts else {
-        p: (e.mode, e.sha) for p, e in reg.objects.files(cand_tree).items()}
+    files = (
+        dict(merge.files)
+        if not merge.conflicts
+        else {p: (e.mode, e.sha) for p, e in reg.objects.files(cand_tree).items()}
+    )
     after = result_metrics(reg, merge) if not merge.conflicts else reg.metrics_of_tree(cand_tree)
     before = reg.metrics_of_tree(target_tree)
     primary = reg.primary_metric()
     gates = [merge_gate(branch, target, merge)]
-    gates += metric_gates(settings, reg.config, primary, has_model(reg, files), after, before,
-                          target)
+    gates += metric_gates(
+        settings, reg.config, primary, has_model(reg, files), after, before, target
+    )
     approvers = tuple(a.user for a in approvals_of(reg, candidate.id))
     if settings.approvals:
         gates.append(approval_gate(settings, approvers, candidate.id))
@@ -123,24 +139,49 @@ def plan_promotion(
         gates.append(GateResult("check", False, CHECK_PENDING))
         check = (settings.check, settings.check_timeout)
     diff = MetricDiff(target, branch, metric_files.diff_metrics(before, after, reg.config))
-    plan = PromotionPlan(branch, target, candidate, target_tip, merge, diff, tuple(gates),
-                         primary, approvals=approvers, check=check)
+    plan = PromotionPlan(
+        branch,
+        target,
+        candidate,
+        target_tip,
+        merge,
+        diff,
+        tuple(gates),
+        primary,
+        approvals=approvers,
+        check=check,
+    )
     if target == reg.prod:
         model = model_name(reg, target)
         prev = latest_version(reg, model, target)
         old = {p: sha for p, (_, sha) in target_files.items()}
-        kind, why = compute_bump(reg, rules, old, {p: sha for p, (_, sha) in files.items()},
-                                 before, after, primary, lambda sha: merge.blob(reg, sha))
+        kind, why = compute_bump(
+            reg,
+            rules,
+            old,
+            {p: sha for p, (_, sha) in files.items()},
+            before,
+            after,
+            primary,
+            lambda sha: merge.blob(reg, sha),
+        )
         version = bump(prev, kind)
-        plan = replace(plan, model=model, version=version, tag=f"{model}@v{version}",
-                       previous=".".join(map(str, prev)) if prev else None,
-                       bump=kind if prev else "first",
-                       bump_reason=why if prev else "the first version of this model")
+        plan = replace(
+            plan,
+            model=model,
+            version=version,
+            tag=f"{model}@v{version}",
+            previous=".".join(map(str, prev)) if prev else None,
+            bump=kind if prev else "first",
+            bump_reason=why if prev else "the first version of this model",
+        )
     return run_plan_check(reg, plan, on_output) if run_check else plan
 
 
 def run_plan_check(
-    reg: Registry, plan: PromotionPlan, on_output: OutputSink | None = None,
+    reg: Registry,
+    plan: PromotionPlan,
+    on_output: OutputSink | None = None,
     cancel: threading.Event | None = None,
 ) -> PromotionPlan:
     """Run the plan's check command (when it has one still to run); the completed plan.
@@ -150,8 +191,7 @@ def run_plan_check(
     if plan.check is None:
         return plan
     command, timeout = plan.check
-    env = {"MLVC_SOURCE": plan.branch, "MLVC_TARGET": plan.target,
-           "MLVC_COMMIT": plan.candidate.id}
+    env = {"MLVC_SOURCE": plan.branch, "MLVC_TARGET": plan.target, "MLVC_COMMIT": plan.candidate.id}
     result = run_check(reg, plan.merge, command, timeout, on_output, env, cancel)
     gates = tuple(result if g.name == "check" else g for g in plan.gates)
     return replace(plan, gates=gates, check=None)
@@ -172,12 +212,24 @@ def apply_promotion(
     pause_point("gates")
     user, when, offset = stamp(reg, now)
     record = PromotionRecord(
-        kind="promotion", target=plan.target, source=plan.branch,
-        source_commit=plan.candidate.id, target_commit=plan.target_commit,
-        user=user, time=when, tz_offset=offset,
-        model=plan.model, version=plan.version, previous=plan.previous, bump=plan.bump,
-        bump_reason=plan.bump_reason, tag=plan.tag, gates=plan.gates, approvals=plan.approvals,
-        metrics=recorded_metrics(plan.diff, plan.primary), resolved=plan.merge.resolved,
+        kind="promotion",
+        target=plan.target,
+        source=plan.branch,
+        source_commit=plan.candidate.id,
+        target_commit=plan.target_commit,
+        user=user,
+        time=when,
+        tz_offset=offset,
+        model=plan.model,
+        version=plan.version,
+        previous=plan.previous,
+        bump=plan.bump,
+        bump_reason=plan.bump_reason,
+        tag=plan.tag,
+        gates=plan.gates,
+        approvals=plan.approvals,
+        metrics=recorded_metrics(plan.diff, plan.primary),
+        resolved=plan.merge.resolved,
     )
     message = render_message(record, plan.primary)
     tree = write_merge_tree(reg, plan.merge)

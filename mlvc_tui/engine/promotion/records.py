@@ -59,13 +59,21 @@ class PromotionRecord:
     def to_json(self) -> dict[str, Any]:
         """The record as plain JSON data (non-finite numbers as strings)."""
         return {
-            "kind": self.kind, "target": self.target, "source": self.source,
-            "source_commit": self.source_commit, "target_commit": self.target_commit,
-            "user": self.user, "time": self.time, "tz_offset": self.tz_offset,
-            "model": self.model, "version": self.version, "previous": self.previous,
-            "bump": self.bump, "bump_reason": self.bump_reason, "tag": self.tag,
-            "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason}
-                      for g in self.gates],
+            "kind": self.kind,
+            "target": self.target,
+            "source": self.source,
+            "source_commit": self.source_commit,
+            "target_commit": self.target_commit,
+            "user": self.user,
+            "time": self.time,
+            "tz_offset": self.tz_offset,
+            "model": self.model,
+            "version": self.version,
+            "previous": self.previous,
+            "bump": self.bump,
+            "bump_reason": self.bump_reason,
+            "tag": self.tag,
+            "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in self.gates],
             "approvals": list(self.approvals),
             "metrics": {k: [_num_out(a), _num_out(b)] for k, (a, b) in self.metrics.items()},
             "resolved": list(self.resolved),
@@ -106,22 +114,28 @@ def render_message(record: PromotionRecord, primary: str | None) -> str:
         a, b = record.metrics[primary]
         lines.append(f"{primary} {_fmt(a)} -> {_fmt(b)}")
     if record.kind == "rollback":
-        lines.append(f"restores the model, metrics and data of {record.source} "
-                     f"({record.source_commit[:8]}), after {record.previous or 'no version'}")
+        lines.append(
+            f"restores the model, metrics and data of {record.source} "
+            f"({record.source_commit[:8]}), after {record.previous or 'no version'}"
+        )
     if record.version and record.kind == "promotion":
         was = f"after {record.previous}" if record.previous else "first version"
         lines.append(f"version {record.version} ({record.bump}, {was}): {record.bump_reason}")
     if record.gates:
-        lines.append("gates: " + ", ".join(
-            f"{g.name} {'ok' if g.passed else 'FAILED'}" for g in record.gates))
+        lines.append(
+            "gates: "
+            + ", ".join(f"{g.name} {'ok' if g.passed else 'FAILED'}" for g in record.gates)
+        )
     if record.approvals:
         lines.append("approved by " + ", ".join(record.approvals))
     if record.resolved:
-        lines.append(f"conflicts settled with {record.source}'s side: "
-                     + ", ".join(record.resolved))
+        lines.append(
+            f"conflicts settled with {record.source}'s side: " + ", ".join(record.resolved)
+        )
     lines.append(f"by {record.user} at {record.iso_time}")
-    payload = json.dumps(record.to_json(), separators=(",", ":"), ensure_ascii=True,
-                         allow_nan=False)
+    payload = json.dumps(
+        record.to_json(), separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
     return "\n".join([*lines, "", _PREFIX + payload]) + "\n"
 
 
@@ -131,20 +145,31 @@ def parse_record(message: str) -> PromotionRecord | None:
         if not line.startswith(_PREFIX):
             continue
         try:
-            doc = json.loads(line[len(_PREFIX):])
+            doc = json.loads(line[len(_PREFIX) :])
             return PromotionRecord(
-                kind=str(doc["kind"]), target=str(doc["target"]), source=str(doc["source"]),
+                kind=str(doc["kind"]),
+                target=str(doc["target"]),
+                source=str(doc["source"]),
                 source_commit=str(doc["source_commit"]),
-                target_commit=doc.get("target_commit"), user=str(doc["user"]),
-                time=int(doc["time"]), tz_offset=int(doc.get("tz_offset", 0)),
-                model=doc.get("model"), version=doc.get("version"),
-                previous=doc.get("previous"), bump=doc.get("bump"),
-                bump_reason=str(doc.get("bump_reason", "")), tag=doc.get("tag"),
-                gates=tuple(GateResult(str(g["name"]), bool(g["passed"]), str(g["reason"]))
-                            for g in doc.get("gates", ())),
+                target_commit=doc.get("target_commit"),
+                user=str(doc["user"]),
+                time=int(doc["time"]),
+                tz_offset=int(doc.get("tz_offset", 0)),
+                model=doc.get("model"),
+                version=doc.get("version"),
+                previous=doc.get("previous"),
+                bump=doc.get("bump"),
+                bump_reason=str(doc.get("bump_reason", "")),
+                tag=doc.get("tag"),
+                gates=tuple(
+                    GateResult(str(g["name"]), bool(g["passed"]), str(g["reason"]))
+                    for g in doc.get("gates", ())
+                ),
                 approvals=tuple(str(a) for a in doc.get("approvals", ())),
-                metrics={str(k): (_num_in(v[0]), _num_in(v[1]))
-                         for k, v in doc.get("metrics", {}).items()},
+                metrics={
+                    str(k): (_num_in(v[0]), _num_in(v[1]))
+                    for k, v in doc.get("metrics", {}).items()
+                },
                 resolved=tuple(str(p) for p in doc.get("resolved", ())),
             )
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):

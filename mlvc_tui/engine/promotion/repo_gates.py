@@ -38,16 +38,21 @@ def result_metrics(reg: Registry, merge: MergeResult) -> Metrics:
     """The metrics of the merge result, read as registry.metrics_of_tree reads a commit's."""
     model = reg.config.model
     stem = Path(model).name.split(".", 1)[0] if model else None
-    files = [(p, merge.blob(reg, sha)) for p, (mode, sha) in sorted(merge.files.items())
-             if p.startswith("metrics/") and mode != GITLINK
-             and p.lower().endswith(metric_files.METRIC_SUFFIXES)]
+    files = [
+        (p, merge.blob(reg, sha))
+        for p, (mode, sha) in sorted(merge.files.items())
+        if p.startswith("metrics/")
+        and mode != GITLINK
+        and p.lower().endswith(metric_files.METRIC_SUFFIXES)
+    ]
     return metric_files.merge_files(files, stem)
 
 
 def has_model(reg: Registry, paths: Iterable[str]) -> bool:
     """Whether the files hold the model (as registry.model_path finds one)."""
-    models = [p for p in paths if reg.config.kind_of(p) == "models"
-              and not p.endswith(".lineage.json")]
+    models = [
+        p for p in paths if reg.config.kind_of(p) == "models" and not p.endswith(".lineage.json")
+    ]
     if reg.config.model:
         return reg.config.model in models
     return any(p.startswith("models/model.") for p in models) or len(models) == 1
@@ -67,12 +72,17 @@ def merge_gate(branch: str, target: str, merge: MergeResult) -> GateResult:
     """No code conflicts."""
     if merge.conflicts:
         more = f" and {len(merge.conflicts) - 3} more" if len(merge.conflicts) > 3 else ""
-        return GateResult("merge", False, f"code conflicts in {', '.join(merge.conflicts[:3])}"
-                          f"{more}: merge {target} into {branch} by hand first")
+        return GateResult(
+            "merge",
+            False,
+            f"code conflicts in {', '.join(merge.conflicts[:3])}"
+            f"{more}: merge {target} into {branch} by hand first",
+        )
     if merge.fast_forward:
         return GateResult("merge", True, f"{target} is an ancestor: merge commit, same files")
-    took = f"; {len(merge.resolved)} artifact conflicts take {branch}'s side" \
-        if merge.resolved else ""
+    took = (
+        f"; {len(merge.resolved)} artifact conflicts take {branch}'s side" if merge.resolved else ""
+    )
     return GateResult("merge", True, f"three-way merge, no code conflicts{took}")
 
 
@@ -89,12 +99,14 @@ def stage_gate(reg: Registry, stage: str, target: str, candidate: CommitInfo) ->
     for c in reg.objects.first_parent_chain(tip, 1000):
         if reg.objects.commit(c.id)[1] == tree:
             return GateResult("stage", True, f"{stage} had the same files at {c.short_id}")
-    return GateResult("stage", False, f"{candidate.short_id} has not reached {stage}: "
-                      f"promote it to {stage} first")
+    return GateResult(
+        "stage", False, f"{candidate.short_id} has not reached {stage}: promote it to {stage} first"
+    )
 
 
-def dirty_paths(reg: Registry, target: str, old_tree: str, files: dict[str, tuple[int, str]]
-                ) -> list[str]:
+def dirty_paths(
+    reg: Registry, target: str, old_tree: str, files: dict[str, tuple[int, str]]
+) -> list[str]:
     """Paths the move would change that differ on disk, when ``target`` is checked out."""
     if reg.bare or reg.head != target:
         return []
@@ -106,8 +118,9 @@ def dirty_paths(reg: Registry, target: str, old_tree: str, files: dict[str, tupl
         if old == new:
             continue
         disk = root / path
-        same = (not disk.exists()) if old is None else (
-            disk.is_file() and git_blob_id(disk)[0] == old)
+        same = (
+            (not disk.exists()) if old is None else (disk.is_file() and git_blob_id(disk)[0] == old)
+        )
         if not same:
             out.append(path)
     return out
@@ -121,6 +134,9 @@ def worktree_gate(
         return None
     dirty = dirty_paths(reg, target, old_tree, files)
     if dirty:
-        return GateResult("worktree", False, f"{target} is checked out with uncommitted "
-                          f"changes to {dirty[0]}: commit or stash them")
+        return GateResult(
+            "worktree",
+            False,
+            f"{target} is checked out with uncommitted changes to {dirty[0]}: commit or stash them",
+        )
     return GateResult("worktree", True, f"{target} is checked out and clean: it will update")

@@ -98,34 +98,43 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
     else:  # the newest version promoted before the current one, with other artifacts
         promoted = [e for e in entries if e.kind != "rollback"]
         at = next((i for i, e in enumerate(promoted) if e.version == current.version), -1)
-        earlier = [e for e in promoted[at + 1:] if e.version != current.version]
+        earlier = [e for e in promoted[at + 1 :] if e.version != current.version]
         chosen = next((e for e in earlier if _restore(reg, now, e)[1]), None)
         if chosen is None:
-            raise Refused(f"{target} has no earlier version with other artifacts than "
-                          f"{current.version}: nothing to roll back to")
+            raise Refused(
+                f"{target} has no earlier version with other artifacts than "
+                f"{current.version}: nothing to roll back to"
+            )
     files, changed = _restore(reg, now, chosen)
     if not changed:
-        raise Refused(f"{target} already holds the artifacts of {chosen.version}: "
-                      "nothing to roll back")
+        raise Refused(
+            f"{target} already holds the artifacts of {chosen.version}: nothing to roll back"
+        )
     result = MergeResult(None, tip, chosen.commit.id, files)
     before = reg.metrics_of_tree(tree)
-    diff = MetricDiff(target, chosen.tag or chosen.version or "",
-                      metric_files.diff_metrics(before, result_metrics(reg, result), reg.config))
-    return RollbackPlan(target, tip, current, chosen, result, changed, diff,
-                        reg.primary_metric())
+    diff = MetricDiff(
+        target,
+        chosen.tag or chosen.version or "",
+        metric_files.diff_metrics(before, result_metrics(reg, result), reg.config),
+    )
+    return RollbackPlan(target, tip, current, chosen, result, changed, diff, reg.primary_metric())
 
 
-def apply_rollback(
-    reg: Registry, plan: RollbackPlan, now: datetime | None = None
-) -> PromotionDone:
+def apply_rollback(reg: Registry, plan: RollbackPlan, now: datetime | None = None) -> PromotionDone:
     """Write the rollback commit and move the target by compare-and-swap."""
     to = plan.to
     user, when, offset = stamp(reg, now)
     record = PromotionRecord(
-        kind="rollback", target=plan.target, source=to.tag or f"v{to.version}",
-        source_commit=to.commit.id, target_commit=plan.target_commit,
-        user=user, time=when, tz_offset=offset,
-        model=to.tag.split("@", 1)[0] if to.tag else None, version=to.version,
+        kind="rollback",
+        target=plan.target,
+        source=to.tag or f"v{to.version}",
+        source_commit=to.commit.id,
+        target_commit=plan.target_commit,
+        user=user,
+        time=when,
+        tz_offset=offset,
+        model=to.tag.split("@", 1)[0] if to.tag else None,
+        version=to.version,
         previous=plan.current.version if plan.current else None,
         metrics=recorded_metrics(plan.diff, plan.primary),
     )

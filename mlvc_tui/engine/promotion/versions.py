@@ -115,7 +115,7 @@ def _model_tags(reg: Registry, model: str) -> dict[str, tuple[str, tuple[int, in
     prefix = model + "@"
     out = {}
     for name, commit in reg.tags().items():
-        if name.startswith(prefix) and (v := parse_version(name[len(prefix):])) is not None:
+        if name.startswith(prefix) and (v := parse_version(name[len(prefix) :])) is not None:
             out[name] = (commit, v)
     return out
 
@@ -134,8 +134,7 @@ def _flat_params(read: Callable[[str], bytes], files: Mapping[str, str]) -> dict
             while todo:
                 prefix, node = todo.pop()
                 if isinstance(node, dict):
-                    todo.extend((f"{prefix}.{k}" if prefix else str(k), v)
-                                for k, v in node.items())
+                    todo.extend((f"{prefix}.{k}" if prefix else str(k), v) for k, v in node.items())
                 elif prefix:
                     out[prefix] = node
             return out
@@ -143,8 +142,13 @@ def _flat_params(read: Callable[[str], bytes], files: Mapping[str, str]) -> dict
 
 
 def compute_bump(
-    reg: Registry, rules: VersionRules, old: Mapping[str, str], new: Mapping[str, str],
-    old_metrics: Metrics, new_metrics: Metrics, primary: str | None,
+    reg: Registry,
+    rules: VersionRules,
+    old: Mapping[str, str],
+    new: Mapping[str, str],
+    old_metrics: Metrics,
+    new_metrics: Metrics,
+    primary: str | None,
     read: Callable[[str], bytes] | None = None,
 ) -> tuple[str, str]:
     """(bump, reason) from the target's files and metrics before and after (path -> blob).
@@ -172,8 +176,11 @@ def latest_version(reg: Registry, model: str, target: str | None) -> tuple[int, 
     """The highest version of ``model`` in tags or in the target's records."""
     found = [v for _, v in _model_tags(reg, model).values()]
     if target and reg.branch_tip(target):
-        found += [v for e in version_history(reg, target, model) if e.version
-                  and (v := parse_version(e.version)) is not None]
+        found += [
+            v
+            for e in version_history(reg, target, model)
+            if e.version and (v := parse_version(e.version)) is not None
+        ]
     return max(found, default=None)
 
 
@@ -215,11 +222,23 @@ def version_history(
                 before = reg.metrics_of_tree(reg.objects.commit(info.parents[0])[1]).get(primary)
                 delta = value - before if before is not None else None
         if record is not None:
-            out.append(VersionEntry(
-                record.kind, record.version, record.tag,
-                record.tag in tags and tags[record.tag][0] == info.id,
-                record.source, record.source_commit, info, record.user, record.time,
-                primary, value, delta, record))
+            out.append(
+                VersionEntry(
+                    record.kind,
+                    record.version,
+                    record.tag,
+                    record.tag in tags and tags[record.tag][0] == info.id,
+                    record.source,
+                    record.source_commit,
+                    info,
+                    record.user,
+                    record.time,
+                    primary,
+                    value,
+                    delta,
+                    record,
+                )
+            )
             continue
         name = names[-1]
         tag_obj = reg.repo.object_store[reg.repo.refs[b"refs/tags/" + encode(name)]]
@@ -228,10 +247,22 @@ def version_history(
             user, when = tag_obj.tagger.decode("utf-8", "replace"), tag_obj.tag_time
         found = _PROMOTED_FROM.match(info.summary)
         source = found[1] if found else None
-        out.append(VersionEntry(
-            "tag", name.split("@", 1)[1].removeprefix("v"), name, True, source,
-            info.parents[1] if len(info.parents) > 1 else None, info, user, when,
-            primary, value, delta))
+        out.append(
+            VersionEntry(
+                "tag",
+                name.split("@", 1)[1].removeprefix("v"),
+                name,
+                True,
+                source,
+                info.parents[1] if len(info.parents) > 1 else None,
+                info,
+                user,
+                when,
+                primary,
+                value,
+                delta,
+            )
+        )
     return tuple(out)
 
 

@@ -31,8 +31,7 @@ from mlvc_tui.engine.values import MetricDiff, Verdict
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["PromotionDone", "finish", "pause_point", "recorded_metrics", "stamp",
-           "write_commit"]
+__all__ = ["PromotionDone", "finish", "pause_point", "recorded_metrics", "stamp", "write_commit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +68,14 @@ def recorded_metrics(
     diff: MetricDiff, primary: str | None
 ) -> dict[str, tuple[float | None, float | None]]:
     """The metrics a record keeps: the primary one, and every one that changed."""
-    return {r.key: (r.a, r.b) for r in diff.rows
-            if r.key == primary or r.verdict is not Verdict.SAME}
+    return {
+        r.key: (r.a, r.b) for r in diff.rows if r.key == primary or r.verdict is not Verdict.SAME
+    }
 
 
-def write_commit(reg: Registry, tree: str, parents: list[str], record: PromotionRecord,
-                 message: str) -> str:
+def write_commit(
+    reg: Registry, tree: str, parents: list[str], record: PromotionRecord, message: str
+) -> str:
     """The commit object of a record (author, committer and time from the record)."""
     commit = Commit()
     commit.tree = tree.encode("ascii")
@@ -87,21 +88,36 @@ def write_commit(reg: Registry, tree: str, parents: list[str], record: Promotion
     return commit.id.decode("ascii")
 
 
-def finish(reg: Registry, target: str, old: str, new: str, record: PromotionRecord,
-           message: str, tag_name: str | None) -> PromotionDone:
+def finish(
+    reg: Registry,
+    target: str,
+    old: str,
+    new: str,
+    record: PromotionRecord,
+    message: str,
+    tag_name: str | None,
+) -> PromotionDone:
     """The writes after the commit object: tag object, compare-and-swap, tag ref, repairs."""
     tag = make_tag(tag_name, new, record, message) if tag_name else None
     if tag is not None:
         add_object(reg.repo.object_store, tag)
     pause_point("objects")
     try:
-        move_branch(reg, target, old, new, f"mlvc: {message.splitlines()[0]}",
-                    old_tree=reg.objects.commit(old)[1])
+        move_branch(
+            reg,
+            target,
+            old,
+            new,
+            f"mlvc: {message.splitlines()[0]}",
+            old_tree=reg.objects.commit(old)[1],
+        )
     except Refused:
         now = reg.repo.refs.read_ref(b"refs/heads/" + encode(target))
         if now is not None and now.decode("ascii") != old:  # the "dirty" files were its work
-            raise Refused(f"{target} moved meanwhile (expected {old[:8]}, found "
-                          f"{now.decode('ascii')[:8]}): nothing was changed, try again") from None
+            raise Refused(
+                f"{target} moved meanwhile (expected {old[:8]}, found "
+                f"{now.decode('ascii')[:8]}): nothing was changed, try again"
+            ) from None
         raise
     pause_point("moved")
     written = None
