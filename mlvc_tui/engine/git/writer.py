@@ -26,6 +26,7 @@ from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.files import checkout_blob, worktree_holds
 from mlvc_tui.engine.git.objects import decode, encode
 from mlvc_tui.engine.git.objwrite import add_object
+from mlvc_tui.engine.git.paths import safe_target, verify_path
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
@@ -164,6 +165,7 @@ def move_branch(
         _raise_moved(branch, old, current)
     checked_out = not reg.bare and reg.repo.refs.read_ref(b"HEAD") == b"ref: " + ref
     new_tree = reg.objects.commit(new)[1]
+    reg.objects.checked_files(new_tree, branch)  # no branch write makes a hostile tree
     changed: dict[str, tuple[str | None, str | None]] = {}
     if checked_out:
         before = reg.objects.files(old_tree) if old_tree else {}
@@ -218,14 +220,14 @@ def _update_worktree(reg: Registry, changed: Mapping[str, tuple[str | None, str 
     root = Path(reg.repo.path)
     index = reg.repo.open_index()
     for path, (_, blob_id) in sorted(changed.items()):
-        target = root / path
         key = encode(path)
         if blob_id is None:
+            target = root / verify_path(path)
             target.unlink(missing_ok=True)
             if key in index:
                 del index[key]
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = safe_target(root, path)
         checkout_blob(reg, blob_id, target)  # in chunks; LFS content for an LFS pointer
         index[key] = index_entry_from_stat(os.lstat(target), blob_id.encode("ascii"))
     index.write()

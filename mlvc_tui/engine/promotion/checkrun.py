@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine.git.objects import GITLINK, _parse_lfs_pointer
+from mlvc_tui.engine.git.paths import safe_target
 from mlvc_tui.engine.promotion.records import GateResult
 
 if TYPE_CHECKING:
@@ -39,8 +40,7 @@ def _materialise(reg: Registry, merge: MergeResult, root: Path) -> None:
     for path, (mode, sha) in merge.files.items():
         if mode == GITLINK:
             continue
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = safe_target(root, path, mode)
         data = merge.blob(reg, sha)
         pointer = _parse_lfs_pointer(data) if len(data) < 1024 else None
         local = lfs_dir / pointer[0][:2] / pointer[0][2:4] / pointer[0] if pointer else None

@@ -103,6 +103,8 @@ def plan_promotion(
     candidate = reg.commit(branch)
     if candidate.id == target_tip or branch == target:
         raise BadInput(f"{branch} is {target} itself: name another branch to promote")
+    reg.objects.checked_files(reg.objects.commit(candidate.id)[1], branch)
+    reg.objects.checked_files(reg.objects.commit(target_tip)[1], target)
     merge = merge_commits(reg, target_tip, candidate.id)
     target_tree = reg.objects.commit(target_tip)[1]
     target_files = {p: (e.mode, e.sha) for p, e in reg.objects.files(target_tree).items()}
