@@ -14,7 +14,7 @@ def open_registry(args: argparse.Namespace) -> Any:
     """The registry at ``-C`` (a context manager)."""
     from mlvc_tui.engine.registry import Registry
 
-    return Registry.open(args.C)
+    return Registry.open(args.C, prod=getattr(args, "prod_branch", None))
 
 
 def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:

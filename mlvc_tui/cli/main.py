@@ -174,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser = _Parser(prog="mlvc", description="Model versioning on plain git.")
     parser.add_argument("-C", metavar="PATH", default=".", help="run as if started in PATH")
+    parser.add_argument(
+        "--prod",
+        dest="prod_branch",
+        metavar="BRANCH",
+        default=None,
+        help="the prod branch, whose mlvc.toml holds the settings (default: prod, main, master)",
+    )
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -54,8 +55,9 @@ _STEP = re.compile(r"([~^])(\d*)")
 class Registry:
     """A git repository read as a model registry. Open with `Registry.open(path)`."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repo, prod: str | None = None) -> None:
         self.repo = repo
+        self.prod_override = prod  # the prod branch named on the command line
         self.objects = ObjectReader(
             repo.object_store, ObjectCache(Path(repo.controldir()) / "mlvc" / "cache-v1")
         )
@@ -75,8 +77,12 @@ class Registry:
     # -- opening and refs ------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
-        """Open the repository at ``path`` or at any folder above it."""
+    def open(cls, path: str | os.PathLike[str] = ".", prod: str | None = None) -> Registry:
+        """Open the repository at ``path`` or at any folder above it.
+
+        ``prod`` names the prod branch, whose `mlvc.toml` holds the settings (default: the
+        first of prod, main and master, or the branch that one's settings name).
+        """
         target = Path(path)
         if not target.exists():
             raise NotARegistry(f"{target}: no such folder")
@@ -85,7 +91,7 @@ class Registry:
         except NotGitRepository:
             raise NotARegistry(f"{target.resolve()} is not inside a git repository") from None
         try:
-            registry = cls(repo)
+            registry = cls(repo, prod)
         except BaseException:
             repo.close()
             raise
@@ -143,21 +149,24 @@ class Registry:
         return frozenset(moved)
 
     def _read_config(self) -> RegistryConfig:
-        """mlvc.toml of prod; prod is found by name, else by the first mlvc.toml that names it."""
-        head = [self._head_ref] if self._head_ref else []
-        candidates = (
-            [_HEADS + n for n in PROD_FALLBACKS]
-            + head
-            + sorted(r for r in self._refs if r.startswith(_HEADS))
-        )
-        for ref in dict.fromkeys(candidates):
-            config = self._config_at(ref)
-            if config is None:
-                continue
-            if config.prod and _HEADS + config.prod != ref:
-                return self._config_at(_HEADS + config.prod) or config
-            return config
-        return RegistryConfig()
+        """mlvc.toml of prod and of no other branch: anyone can push a branch, and its
+        settings must not choose prod, gates or metric directions for everyone.
+
+        Prod is the branch named on the command line, else the first of prod, main and
+        master that exists; when that one's settings name another prod branch, the
+        settings come from there (when it has them).
+        """
+        if self.prod_override:
+            ref = _HEADS + self.prod_override
+            return replace(self._config_at(ref) or RegistryConfig(), prod=self.prod_override)
+        ref = next((_HEADS + n for n in PROD_FALLBACKS if _HEADS + n in self._refs), None)
+        config = self._config_at(ref) if ref else None
+        if config is None:
+            return RegistryConfig()
+        if config.prod and _HEADS + config.prod != ref:
+            named = self._config_at(_HEADS + config.prod)
+            return replace(named, prod=config.prod) if named is not None else config
+        return config
 
     def _config_at(self, ref: str) -> RegistryConfig | None:
         sha = self._refs.get(ref)
