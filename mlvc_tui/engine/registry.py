@@ -48,6 +48,7 @@ __all__ = ["WORKTREE", "Registry"]
 WORKTREE = ":worktree"  # pseudo-ref: the working tree of the checked-out branch
 _HEADS, _REMOTES, _TAGS = "refs/heads/", "refs/remotes/", "refs/tags/"
 _HEX = frozenset("0123456789abcdef")
+_VERSION_TAG = re.compile(r".+@v\d+\.\d+\.\d+")  # GTO's <model>@vX.Y.Z
 _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
 
@@ -258,7 +259,7 @@ class Registry:
                         raise RefNotFound(f"{ref!r} goes back past the first commit")
                     sha = info.parents[0]
             return sha
-        candidates = [ref, _HEADS + ref, _REMOTES + ref, _TAGS + ref]
+        candidates = self._ref_candidates(ref)
         if ref == "HEAD":
             candidates = [self._head_ref or ""] if self._head_ref else []
             if self.detached:
@@ -286,6 +287,22 @@ class Registry:
             if len(commits) > 1:
                 raise RefNotFound(f"{ref!r} is ambiguous: it abbreviates {len(commits)} commits")
         raise RefNotFound(f"no branch, tag or commit named {ref!r}")
+
+    def _ref_candidates(self, ref: str) -> list[str]:
+        """The refs a short name may mean, in git's order (gitrevisions(7)): the full name,
+        ``refs/<name>``, then tags, branches and remote branches. A name that is both a
+        tag and a branch means the tag when it is a version tag (``model@v1.2.0``), as in
+        git; any other such name is refused, naming both."""
+        full = [n for n in (ref, "refs/" + ref) if n.startswith("refs/") and n in self._refs]
+        if full:
+            return full[:1]
+        hits = [n for n in (_TAGS + ref, _HEADS + ref, _REMOTES + ref) if n in self._refs]
+        if len(hits) > 1 and not (hits[0].startswith(_TAGS) and _VERSION_TAG.fullmatch(ref)):
+            raise BadInput(
+                f"{ref!r} is ambiguous: it names both {hits[0]} and {hits[1]}; "
+                f"write the full name (e.g. {hits[1]})"
+            )
+        return hits[:1]
 
     def branch_tip(self, branch: str) -> str | None:
         """The commit a local branch points at, or None when there is no such branch."""
