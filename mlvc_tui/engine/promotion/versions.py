@@ -19,6 +19,7 @@ from dulwich.file import FileLocked
 from dulwich.objects import Commit, Tag
 
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.locks import recover, ref_lock
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.metrics import compare
@@ -280,12 +281,18 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
         if reg.repo.refs.read_ref(ref) is not None:
             continue  # a tag of that name points elsewhere: leave it
         tag = make_tag(e.tag, e.commit.id, e.record, e.commit.message)
-        try:
-            add_object(reg.repo.object_store, tag)
-            if reg.repo.refs.add_if_new(ref, tag.id):
-                created.append(e.tag)
-        except (OSError, FileLocked):
-            continue  # read-only or busy: the next command repairs it
+        for attempt in range(2):
+            try:
+                add_object(reg.repo.object_store, tag)
+                if reg.repo.refs.add_if_new(ref, tag.id):
+                    created.append(e.tag)
+            except FileLocked:  # busy, or a lock a crash left: that one is recovered
+                lock = ref_lock(reg.repo.commondir(), f"refs/tags/{e.tag}")
+                if attempt == 0 and lock is not None and recover(lock):
+                    continue
+            except OSError:
+                pass  # read-only: the next command repairs it
+            break
     if created:
         reg.refresh()
     return tuple(created)
