@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich import box
@@ -29,6 +28,7 @@ from mlvc_tui.cli.delivery_render import VERDICT_GLYPH, VERDICT_STYLE
 from mlvc_tui.engine import MlvcError
 from mlvc_tui.engine.delivery.report import ABReport, Verdicts, ab_report
 from mlvc_tui.engine.delivery.spec import Delivery, Mode
+from mlvc_tui.engine.timestamps import as_datetime
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD
 from mlvc_tui.widgets.metric_table import tone
@@ -64,7 +64,7 @@ def split_bar(d: Delivery, width: int) -> Text:
 def outcome_chart(r: ABReport) -> ChartData:
     """Each variant's running mean outcome (percent for 0/1 outcomes) over time."""
     scale = 100.0 if r.binary else 1.0
-    times = tuple(datetime.fromtimestamp(t, UTC) for t in r.timeline)
+    times = tuple(as_datetime(t) for t in r.timeline)
     series = tuple(
         Series(
             v.branch,

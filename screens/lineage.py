@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,6 +21,7 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from mlvc_tui.engine import CommitInfo, Lineage, MlvcError, ModelVersion, Registry, Storage
+from mlvc_tui.engine.timestamps import as_datetime
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import GOOD, LOCAL, human_size, storage_mark
 
@@ -67,7 +67,7 @@ def gather(reg: Registry, branch: str, model: str | None) -> LineageView:
 
 
 def _when(commit: CommitInfo) -> str:
-    return datetime.fromtimestamp(commit.time, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return as_datetime(commit.time).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _pair(name: str, value: str, style: str = "") -> Text:

@@ -24,6 +24,12 @@ def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> Non
 
         sys.stdout.write(dumps(value) + "\n")
     else:
-        from mlvc_tui.cli.render import console
+        from rich.text import Text
 
-        console().print(render())
+        from mlvc_tui.cli.render import console
+        from mlvc_tui.safetext import visible
+
+        shown = render()
+        if isinstance(shown, str):  # repository text in it: literal, never markup
+            shown = Text(visible(shown, one_line=False))
+        console().print(shown)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -14,6 +13,7 @@ from mlvc_tui.cli.render import number, t, when
 from mlvc_tui.engine.delivery.report import ABReport, Verdicts
 from mlvc_tui.engine.delivery.spec import Delivery
 from mlvc_tui.engine.delivery.traffic import DeliveryChange, DeliveryCommit
+from mlvc_tui.engine.timestamps import as_datetime
 
 __all__ = ["render_change", "render_delivery", "render_report", "split_line", "verdict_text"]
 
@@ -186,7 +186,7 @@ def render_report(r: ABReport) -> RenderableType:
         for i, start in enumerate(b.bins):
             if all(math.isnan(b.allocation[v.branch][i]) for v in d.variants):
                 continue  # no unit in this bin
-            stamp = datetime.fromtimestamp(start, UTC).strftime("%m-%d %H:%M")
+            stamp = as_datetime(start).strftime("%m-%d %H:%M")
             alloc.add_row(stamp, *[_pct(b.allocation[v.branch][i] / 100, True) for v in d.variants])
         parts.append(alloc)
     return Group(*parts)

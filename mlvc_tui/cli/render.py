@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-from datetime import UTC, datetime, timedelta, timezone
 
 from rich import box
 from rich.console import Console, Group
@@ -64,8 +63,9 @@ def t(text: str, style: str = "") -> Text:
 
 def when(commit: CommitInfo) -> str:
     """The author date in the author's own time zone."""
-    zone = timezone(timedelta(seconds=commit.tz_offset))
-    return datetime.fromtimestamp(commit.time, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    from mlvc_tui.engine.timestamps import as_datetime
+
+    return as_datetime(commit.time, commit.tz_offset).strftime("%Y-%m-%d %H:%M")
 
 
 def number(value: float | None, signed: bool = False) -> str:
