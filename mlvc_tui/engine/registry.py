@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ from mlvc_tui.engine.git.attributes import LfsPaths
 from mlvc_tui.engine.git.diskcache import ObjectCache
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import read_refs
-from mlvc_tui.engine.git.remotes import ahead_behind, upstream_remote
+from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
 from mlvc_tui.engine.grid import StatusCache, build_grid
@@ -42,6 +44,7 @@ from mlvc_tui.engine.values import (
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
+    from mlvc_tui.engine.remote.sync import FetchReport, PushReport
 
 __all__ = ["WORKTREE", "Registry"]
 
@@ -71,6 +74,8 @@ class Registry:
         self._chains: dict[tuple[str, int], frozenset[str]] = {}
         self._status: StatusCache = {}
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}
+        self._pins: dict[str, str] = {}
+        self.notes_pin: str | None = None  # the approvals notes tip to read instead of the ref
         self.config = RegistryConfig()
         self.refresh()
 
@@ -163,8 +168,27 @@ class Registry:
                 return upstream_remote(self.repo, name) or "origin"
         return "origin"
 
+    @contextmanager
+    def pinned(self, refs: dict[str, str], notes: str | None = None) -> Iterator[None]:
+        """Read ``refs`` (full names) at the given ids, in memory only, for a while.
+
+        Plans against a server's state use it: prod at the server's commit, the approvals
+        notes at the server's tip. Nothing on disk changes.
+        """
+        saved, saved_notes = self._pins, self.notes_pin
+        self._pins, self.notes_pin = {**saved, **refs}, notes or saved_notes
+        try:
+            self.refresh()
+            yield
+        finally:
+            self._pins, self.notes_pin = saved, saved_notes
+            self.refresh()
+
     def _add_remote_only_branches(self) -> None:
-        """A branch only the remote has reads as a local one (``refs/heads/<name>``)."""
+        """A branch only the remote has reads as a local one (``refs/heads/<name>``).
+
+        Pinned refs (``pinned``) are applied here too.
+        """
         prefix = f"{_REMOTES}{self.remote}/"
         for ref, sha in list(self._refs.items()):
             if ref.startswith(prefix):
@@ -172,6 +196,30 @@ class Registry:
                 if local not in self._disk_refs:
                     self._refs[local] = sha
                     self._virtual[local] = ref
+        self._refs.update(self._pins)
+
+    def fetch(
+        self, remote: str | None = None, progress: Callable[[str], None] | None = None
+    ) -> FetchReport:
+        """Fetch branches, tags and approvals from ``remote`` (default: the registry's)."""
+        from mlvc_tui.engine.remote.sync import fetch
+
+        return fetch(self, remote, progress)
+
+    def push(
+        self,
+        branches: Iterable[str] = (),
+        remote: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> PushReport:
+        """Push branches (default: the checked-out one) with their version tags, no force."""
+        from mlvc_tui.engine.remote.sync import push
+
+        return push(self, branches, remote, progress)
+
+    def remotes(self) -> tuple[str, ...]:
+        """The remotes configured in `.git/config`."""
+        return remote_names(self.repo)
 
     def remote_only(self, branch: str) -> bool:
         """Whether ``branch`` exists only as the remote's branch (no local one yet)."""

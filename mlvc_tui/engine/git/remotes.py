@@ -18,12 +18,29 @@ from mlvc_tui.engine.git.objects import decode, encode
 
 __all__ = [
     "ahead_behind",
+    "init_clone",
     "remote_names",
     "remote_url",
     "set_remote",
     "update_refs",
     "upstream_remote",
 ]
+
+
+def init_clone(path: str, head_branch: str) -> Repo:
+    """A new non-bare repository whose HEAD names ``head_branch`` (not created yet)."""
+    repo = Repo.init(path, mkdir=False)
+    repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/" + encode(head_branch))
+    return repo
+
+
+def read_ref(repo: Repo, name: str) -> str | None:
+    """The id a ref holds (symbolic refs followed), or None."""
+    try:
+        sha = repo.refs[encode(name)]
+    except KeyError:
+        return None
+    return sha.decode("ascii")
 
 
 def remote_names(repo: Repo) -> tuple[str, ...]:
