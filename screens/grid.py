@@ -78,7 +78,7 @@ class GridScreen(ReloadingScreen):
         Binding("enter", "open_branch", "Open"),
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
-        Binding("t", "drift", "Drift"),
+        Binding("t", "drift", "Drift (live on the checked-out branch)"),
         Binding("T", "live_tail", "Live tail", key_display="T", show=False),
         Binding("a", "ab", "A/B", show=False),
         Binding("p", "promote", "Promote", show=False),
@@ -177,6 +177,7 @@ class GridScreen(ReloadingScreen):
         self.refresh_bindings()
         self.app.branch_names = tuple(r.branch.name for r in message.grid.rows)
         self.app.prod = message.grid.prod
+        self.app.head = None if message.grid.bare else message.grid.head
         text.display = False
         table.display = True
         self._fill()

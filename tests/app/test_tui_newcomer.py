@@ -50,3 +50,43 @@ async def test_status_bar_at_80_keeps_counts_and_observer(showcase_repo: Path) -
         status = _status(app)
         assert "6 branches" in status and "5 changed" in status and "1 uncommitted" in status
         assert status.startswith("a rather") and "…" in status and len(status) <= 78
+
+
+async def test_t_follows_the_checked_out_branch_live_and_shows_others_committed(
+    showcase_repo: Path,
+) -> None:
+    from mlvc_tui.screens.drift import DriftScreen
+    from mlvc_tui.screens.tail import TailScreen
+
+    app = make_app(showcase_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.head == "dev"
+        await pilot.press("j", "t")  # staging
+        await settle(pilot)
+        assert isinstance(app.screen, DriftScreen) and app.screen.branch == "staging"
+        await pilot.press("escape", "j", "t")  # dev, checked out
+        await settle(pilot)
+        assert isinstance(app.screen, TailScreen) and app.screen.branch == "dev"
+        assert app.screen.path == "monitoring/drift.csv"
+
+
+async def test_help_has_the_versions_screen_and_both_dialogs(showcase_repo: Path) -> None:
+    from mlvc_tui.screens.help import HelpScreen
+
+    app = make_app(showcase_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        sections = app.screen.sections
+        for title in (
+            "Versions of prod (v)",
+            "Promotion dialog (p)",
+            "Rollback dialog (r on prod)",
+        ):
+            assert sections[title], title
+        assert ("r", "Roll back to it") in sections["Versions of prod (v)"]
+        assert ("⏎", "Promote") in sections["Promotion dialog (p)"]
+        grid = dict((what, keys) for keys, what in sections["Grid (home)"])
+        assert grid["Lineage"] == "l" and "l" not in grid["Cursor right"]
