@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +17,7 @@ from dulwich.objects import Tag
 from dulwich.repo import Repo
 
 from mlvc_tui.engine import metrics as metric_files
+from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
 from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
@@ -236,14 +238,19 @@ class Registry:
         """mlvc.toml of prod and of no other branch: anyone can push a branch, and its
         settings must not choose prod, gates or metric directions for everyone.
 
-        Prod is the branch named on the command line, else the first of prod, main and
-        master that exists; when that one's settings name another prod branch, the
-        settings come from there (when it has them).
+        Prod is the branch named on the command line, else by ``mlvc.prod`` in this
+        repository's own git config (`mlvc init --prod` sets it), else the first of prod,
+        main and master that exists, else the branch the server's HEAD names (a bare
+        repository's HEAD, a remote's HEAD). When that one's settings name another prod
+        branch, the settings come from there (when it has them).
         """
         if self.prod_override:
             ref = _HEADS + self.prod_override
             return replace(self._config_at(ref) or RegistryConfig(), prod=self.prod_override)
-        ref = next((_HEADS + n for n in PROD_FALLBACKS if _HEADS + n in self._refs), None)
+        ref = next((r for r in self._trusted_prod_refs() if r in self._refs), None)
+        if ref is not None and ref.removeprefix(_HEADS) not in PROD_FALLBACKS:
+            config = self._config_at(ref)
+            return replace(config or RegistryConfig(), prod=ref.removeprefix(_HEADS))
         config = self._config_at(ref) if ref else None
         if config is None:
             return RegistryConfig()
@@ -251,6 +258,26 @@ class Registry:
             named = self._config_at(_HEADS + config.prod)
             return replace(named, prod=config.prod) if named is not None else config
         return config
+
+    def _trusted_prod_refs(self) -> list[str]:
+        """Where prod may be named by someone other than whoever pushes branches."""
+        names: list[str] = []
+        try:
+            local = self.repo.get_config().get((b"mlvc",), b"prod")
+            names.append(_HEADS + decode(local))
+        except KeyError:
+            pass
+        names += [_HEADS + n for n in PROD_FALLBACKS]
+        heads = [b"HEAD"] if self.bare else []
+        heads.append(encode(f"{_REMOTES}{self.remote}/HEAD"))
+        for symref in heads:
+            with contextlib.suppress(Exception):
+                target = self.repo.refs.read_ref(symref) or b""
+                if target.startswith(b"ref: "):
+                    name = decode(target[5:].strip())
+                    prefix = f"{_REMOTES}{self.remote}/"
+                    names.append(_HEADS + name.removeprefix(prefix).removeprefix(_HEADS))
+        return names
 
     def _config_at(self, ref: str) -> RegistryConfig | None:
         sha = self._refs.get(ref)
@@ -550,12 +577,22 @@ class Registry:
         if cached is None and (saved := self.objects.cache.metrics.get(key)) is not None:
             cached = self._metrics[key] = Metrics(*saved)
         if cached is None:
-            files = []
+            files, too_large = [], {}
             if hit is not None and hit[0] & 0o170000 == 0o040000:
                 for path, entry in self.objects.files(hit[1]).items():
                     if path.lower().endswith(metric_files.METRIC_SUFFIXES) and not entry.is_gitlink:
+                        size = self.objects.size(entry.sha)
+                        if size > MAX_FILE_BYTES:  # never read whole: report it bad instead
+                            too_large[f"metrics/{path}"] = (
+                                f"metrics/{path} is too large to parse ({size} bytes; "
+                                f"the limit is {MAX_FILE_BYTES})"
+                            )
+                            continue
                         files.append((f"metrics/{path}", self.objects.blob(entry.sha)))
-            cached = self._metrics[key] = metric_files.merge_files(files, stem)
+            cached = metric_files.merge_files(files, stem)
+            if too_large:
+                cached = Metrics(cached.values, {**cached.errors, **too_large})
+            self._metrics[key] = cached
             self.objects.cache.metrics[key] = (cached.values, cached.errors)
         return cached
 

@@ -68,3 +68,18 @@ def test_prod_named_on_the_command_line(repo: GitRepo, tmp_path: Path) -> None:
     with mlvc_api.open(repo.path, prod="exp/evil") as reg:
         assert reg.registry.prod == "exp/evil"
         assert not reg.registry.config.higher_is_better("accuracy")
+
+
+def test_init_names_a_custom_prod_in_the_local_config(tmp_path: Path) -> None:
+    r = GitRepo(tmp_path / "reg", branch="live")
+    r.commit("m", {"models/model.pkl": b"x"})
+    r.checkout("exp/evil", new=True)
+    r.commit("evil settings", {"mlvc.toml": EVIL})
+    r.checkout("live")
+    with mlvc_api.open(r.path) as reg:
+        assert reg.registry.prod is None  # nothing trusted names prod yet
+    out = mlvc("-C", str(r.path), "init", "--prod", "live")
+    assert out.returncode == 0, out.stderr
+    assert r.git("config", "mlvc.prod").strip() == "live"
+    with mlvc_api.open(r.path) as reg:
+        assert reg.registry.prod == "live"

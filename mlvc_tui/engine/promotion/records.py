@@ -172,6 +172,6 @@ def parse_record(message: str) -> PromotionRecord | None:
                 },
                 resolved=tuple(str(p) for p in doc.get("resolved", ())),
             )
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
             return None
     return None

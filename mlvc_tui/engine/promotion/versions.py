@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from dulwich.file import FileLocked
 from dulwich.objects import Commit, Tag
 
+from mlvc_tui.engine.bounded import load_yaml
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.locks import recover, ref_lock
 from mlvc_tui.engine.git.objects import encode
@@ -122,13 +123,11 @@ def _model_tags(reg: Registry, model: str) -> dict[str, tuple[str, tuple[int, in
 
 
 def _flat_params(read: Callable[[str], bytes], files: Mapping[str, str]) -> dict[str, object]:
-    import yaml
-
     for name in ("params.yaml", "params.yml"):
         if name in files:
             try:
-                doc = yaml.safe_load(read(files[name]).decode("utf-8"))
-            except (UnicodeDecodeError, yaml.YAMLError):
+                doc = load_yaml(name, read(files[name]).decode("utf-8"))
+            except (UnicodeDecodeError, BadInput):
                 return {}
             out: dict[str, object] = {}
             todo: list[tuple[str, object]] = [("", doc)]
