@@ -19,8 +19,9 @@ from dulwich.repo import Repo
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
-from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
+from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
+from mlvc_tui.engine.git.checkout import repair_checkout
 from mlvc_tui.engine.git.diskcache import ObjectCache
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import read_refs
@@ -105,6 +106,11 @@ class Registry:
         except BaseException:
             repo.close()
             raise
+        try:
+            if repair_checkout(registry):  # a write a crash interrupted: finish it
+                registry.refresh()
+        except MlvcError:
+            pass  # busy: the next command repairs it
         if not registry._refs:
             registry.close()
             raise NotARegistry(

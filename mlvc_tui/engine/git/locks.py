@@ -3,7 +3,7 @@
 Git and dulwich write a ref (or the index, or packed-refs) by creating ``<file>.lock`` with
 O_EXCL, writing it, and renaming it over the file, holding it open throughout. A kill or a
 full disk can leave the lock behind, and every later writer is refused forever. A lock's
-writer is *provably gone* when the lock is older than a few seconds and no process on this
+writer is *provably gone* when the lock is older than a second and no process on this
 machine holds it open (every process's open files readable in /proc and none is the lock);
 only such a lock is removed. Where that cannot be proven (another user's processes, a
 repository shared over the network), the refusal names the lock and its age instead.
@@ -28,7 +28,7 @@ __all__ = [
     "stale",
 ]
 
-STALE_AFTER = 5.0  # seconds: a live writer holds a lock for milliseconds
+STALE_AFTER = 1.0  # seconds: git and dulwich close a lock microseconds before renaming it
 
 
 @dataclass(frozen=True, slots=True)
