@@ -19,7 +19,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from mlvc_tui.engine import MlvcError, Registry
+from mlvc_tui.engine import DRIFT_PATH, MlvcError, Registry
 from mlvc_tui.palette import MlvcCommands
 from mlvc_tui.session import Session
 
@@ -106,7 +106,7 @@ class MlvcApp(App[None]):
 
     def open_tail(self, path: str | None = None, branch: str | None = None) -> None:
         """Follow a working-tree file live (default: the drift log) from ``branch``'s view."""
-        self._push("tail", "TailScreen", path or "monitoring/drift.csv", branch)
+        self._push("tail", "TailScreen", path or DRIFT_PATH, branch)
 
     def action_help(self) -> None:
         """Called when the user presses ?: show every key."""
@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.poll is not None:  # read by the live watcher (mlvc_tui/engine/live/observers.py)
         os.environ.update(MLVC_WATCH="poll", MLVC_POLL_INTERVAL=str(args.poll))
     if args.demo:
-        from mlvc_tui.engine.demo.build import build_demo
+        from mlvc_tui.engine import build_demo
 
         with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
             path = Path(tmp) / "registry"

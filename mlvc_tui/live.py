@@ -18,11 +18,15 @@ from typing import Any
 
 from textual.app import App
 
-from mlvc_tui.engine.errors import MlvcError
-from mlvc_tui.engine.live.observers import watching_off
-from mlvc_tui.engine.live.watch import Change, RegistryWatcher, apply_change
-from mlvc_tui.engine.registry import Registry
-from mlvc_tui.engine.values import Grid
+from mlvc_tui.engine import (
+    Change,
+    Grid,
+    MlvcError,
+    Registry,
+    RegistryWatcher,
+    apply_change,
+    watching_off,
+)
 
 __all__ = ["Lane", "LiveWatch", "grid_lane", "live_of"]
 

@@ -26,9 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import MlvcError
-from mlvc_tui.engine.delivery.report import ABReport, Verdicts, ab_report
-from mlvc_tui.engine.delivery.spec import Delivery, Mode
+from mlvc_tui.engine import ABReport, Delivery, MlvcError, Mode, Verdicts, ab_report
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import AB_STYLES, BAD
 from mlvc_tui.widgets.metric_table import tone
@@ -288,19 +286,19 @@ class ABScreen(Screen[None]):
 
     def action_step(self) -> None:
         """Called on s: move the canary to the next step of its plan."""
-        from mlvc_tui.engine.delivery.rollout import canary_step
+        from mlvc_tui.engine import canary_step
 
         self._shift(canary_step)
 
     def action_abort(self) -> None:
         """Called on x: send every unit back to the baseline."""
-        from mlvc_tui.engine.delivery.rollout import canary_abort
+        from mlvc_tui.engine import canary_abort
 
         self._shift(canary_abort)
 
     def action_flip(self) -> None:
         """Called on f: swap blue/green live and standby."""
-        from mlvc_tui.engine.delivery.rollout import switch
+        from mlvc_tui.engine import switch
 
         self._shift(switch)
 

@@ -21,8 +21,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import BadInput, MlvcError, Registry, Storage
-from mlvc_tui.engine.live.drift import DriftReport, DriftSeries, parse_drift
+from mlvc_tui.engine import (
+    DRIFT_FORMATS,
+    DRIFT_PATH,
+    DriftReport,
+    DriftSeries,
+    MlvcError,
+    NoDriftLog,
+    Registry,
+)
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import tone
@@ -30,28 +37,17 @@ from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
 
 __all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
 
-DRIFT_PATH = "monitoring/drift.csv"
-FORMATS = (
-    "A drift log is CSV in long form (timestamp,feature,metric,value[,threshold]) "
-    "or wide form (timestamp,<feature>_<metric>,...[,<feature>_<metric>_threshold])."
-)
-
-
-class NoDriftLog(Exception):
-    """The branch has no drift log we can read; the message says why."""
-
 
 def read_drift(reg: Registry, branch: str) -> DriftReport:
-    """The branch's drift log, parsed; NoDriftLog when it has none."""
-    art = reg.artifacts(branch).get(DRIFT_PATH)
-    if art is None:
-        raise NoDriftLog(f"{branch} has no {DRIFT_PATH}: nothing monitors this branch yet.")
-    if art.storage is Storage.LFS:
-        raise NoDriftLog(f"{DRIFT_PATH} on {branch} is a Git LFS object: fetch it to read it.")
-    try:
-        return parse_drift(reg.read(branch, DRIFT_PATH))
-    except BadInput as exc:
-        raise NoDriftLog(f"{DRIFT_PATH} on {branch} cannot be read: {exc}.\n\n{FORMATS}") from None
+    """The branch's drift log with the registry's thresholds, as `mlvc drift` reads it."""
+    return reg.drift(branch)
+
+
+def drift_problem(exc: MlvcError) -> str:
+    """Why there is no drift log to show, with the formats when the file is not one."""
+    if not isinstance(exc, NoDriftLog):
+        return str(exc)
+    return f"{exc}.\n\n{DRIFT_FORMATS}" if exc.reason == "unreadable" else f"{exc}."
 
 
 def _when(stamp: str) -> datetime | None:
@@ -155,8 +151,8 @@ class DriftScreen(Screen[None]):
             if refresh:
                 session.refresh()
             report = session.run(lambda reg: read_drift(reg, branch))
-        except (MlvcError, NoDriftLog) as exc:
-            self.app.call_from_thread(self._failed, gen, str(exc))
+        except MlvcError as exc:
+            self.app.call_from_thread(self._failed, gen, drift_problem(exc))
             return
         self.app.call_from_thread(self._loaded, gen, report)
 

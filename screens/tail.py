@@ -22,14 +22,18 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import MlvcError
-from mlvc_tui.engine.errors import BadInput
-from mlvc_tui.engine.live.tail import DriftFollow, LogFollow, drift_thresholds, log_files
-from mlvc_tui.engine.live.watch import Change
+from mlvc_tui.engine import (
+    DRIFT_PATH,
+    Change,
+    DriftFollow,
+    LogFollow,
+    MlvcError,
+    Registry,
+    log_files,
+)
 from mlvc_tui.live import Lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.screens import tail_rows as parts
-from mlvc_tui.screens.drift import DRIFT_PATH
 from mlvc_tui.screens.tail_rows import Snapshot
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.feature_list import FeatureList
@@ -112,18 +116,17 @@ class TailScreen(Screen[None]):
     # -- the lane's thread -------------------------------------------------------------------
 
     def _open(self) -> DriftFollow | LogFollow:
-        def where(reg: Any) -> tuple[Path, str | None, Any]:
-            if reg.bare:
-                raise BadInput(f"{reg.root} is a bare repository: it has no working tree to follow")
+        def where(reg: Registry) -> tuple[Path, str | None, DriftFollow | LogFollow]:
+            root = reg.working_root()
             head = reg.head or f"detached {(reg.detached or '?')[:8]}"
-            return reg.root, head, drift_thresholds(reg.config)
+            if self.drift:
+                return root, head, reg.follow_drift(self.path, chunk=CHUNK)
+            return root, head, LogFollow(root / self.path, chunk=CHUNK)
 
-        root, self.head, thresholds = self.app.session.run(where)  # type: ignore[attr-defined]
+        root, self.head, follow = self.app.session.run(where)  # type: ignore[attr-defined]
         self.app.call_from_thread(self._title)
         self.files = [DRIFT_PATH, *log_files(root)]
-        if self.drift:
-            return DriftFollow(root / self.path, thresholds, chunk=CHUNK)
-        return LogFollow(root / self.path, chunk=CHUNK)
+        return follow
 
     def _compute(self, change: Change) -> Any:
         """On the lane's thread: read what was appended (a backlog in pieces)."""

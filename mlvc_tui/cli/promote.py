@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine import BadInput, Refused
 
 __all__ = ["register"]
 
@@ -47,7 +47,7 @@ def _stream(args: argparse.Namespace) -> Any:
 def cmd_promote(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import done_json, plan_json, render_plan
-    from mlvc_tui.engine.promotion.promote import apply_promotion, plan_promotion
+    from mlvc_tui.engine import apply_promotion, plan_promotion
 
     _confirm_possible(args, "promote")
     with open_registry(args) as reg:
@@ -82,7 +82,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import done_json, render_rollback, rollback_json
-    from mlvc_tui.engine.promotion.rollback import apply_rollback, plan_rollback
+    from mlvc_tui.engine import apply_rollback, plan_rollback
 
     _confirm_possible(args, "rollback")
     with open_registry(args) as reg:
@@ -107,7 +107,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
-    from mlvc_tui.engine.promotion.approvals import approvals_of, approve
+    from mlvc_tui.engine import approvals_of, approve
 
     with open_registry(args) as reg:
         added, mine = approve(reg, args.branch, args.user)
@@ -133,7 +133,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import render_versions, versions_json
-    from mlvc_tui.engine.promotion.versions import repair_tags, version_history
+    from mlvc_tui.engine import repair_tags, version_history
 
     with open_registry(args) as reg:
         target = args.branch or reg.prod

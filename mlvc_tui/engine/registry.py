@@ -41,6 +41,7 @@ from mlvc_tui.engine.values import (
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
+    from mlvc_tui.engine.live.tail import DriftFollow
 
 __all__ = ["WORKTREE", "Registry"]
 
@@ -383,18 +384,53 @@ class Registry:
             raise BadInput(f"{path} is not a file on {ref}")
         return self.objects.blob(hit[1])
 
-    def drift(self, ref: str, path: str = "monitoring/drift.csv") -> DriftReport:
-        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``."""
-        from mlvc_tui.engine.live.drift import parse_drift
+    def drift(self, ref: str, path: str | None = None) -> DriftReport:
+        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``.
+
+        The one reader of a drift log for every face; NoDriftLog (a BadInput) says why a
+        ref has none to read."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH, NoDriftLog, parse_drift
         from mlvc_tui.engine.live.tail import drift_thresholds
 
+        path = path or DRIFT_PATH
         if ref != WORKTREE:
             art = self.artifacts(ref).get(path)
             if art is None:
-                raise BadInput(f"{ref} has no {path}")
+                raise NoDriftLog(
+                    f"{ref} has no {path}: nothing monitors this branch yet", "missing"
+                )
+            if art.storage is Storage.LFS:
+                raise NoDriftLog(
+                    f"{path} on {ref} is a Git LFS object: fetch it to read it", "storage"
+                )
             if art.storage is not Storage.BLOB:
-                raise BadInput(f"{path} on {ref} is kept in {art.storage.value}, not in git")
-        return parse_drift(self.read(ref, path), drift_thresholds(self.config))
+                raise NoDriftLog(
+                    f"{path} on {ref} is kept in {art.storage.value}, not in git", "storage"
+                )
+        thresholds = drift_thresholds(self.config)
+        try:
+            return parse_drift(self.read(ref, path), thresholds)
+        except NoDriftLog:
+            raise
+        except BadInput as exc:
+            raise NoDriftLog(f"{path} on {ref} cannot be read: {exc}", "unreadable") from None
+
+    def follow_drift(self, path: str | None = None, chunk: int | None = None) -> DriftFollow:
+        """The working tree's drift log followed as it grows, with ``[drift.thresholds]``
+        (the one set-up of the live drift view, for the CLI and the app)."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH
+        from mlvc_tui.engine.live.tail import CHUNK, DriftFollow, drift_thresholds
+
+        root = self.working_root()
+        return DriftFollow(
+            root / (path or DRIFT_PATH), drift_thresholds(self.config), chunk=chunk or CHUNK
+        )
+
+    def working_root(self) -> Path:
+        """The working tree's folder; BadInput for a bare repository (nothing to follow)."""
+        if self.bare:
+            raise BadInput(f"{self.root} is a bare repository: it has no working tree to follow")
+        return self.root
 
     def metrics(self, ref: str) -> Metrics:
         """Every metric of a ref (or of the working tree), flattened to dotted keys."""
