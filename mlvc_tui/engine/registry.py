@@ -21,12 +21,13 @@ from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import read_refs
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, build_grid
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
 from mlvc_tui.engine.values import (
     Artifact,
     Branch,
+    BranchDetail,
     BranchKind,
     BranchSnapshot,
     CommitInfo,
@@ -521,6 +522,10 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
+        """One branch's row, recent commits and metrics against prod, without the others."""
+        return branch_detail(self, branch, commits)
 
     def snapshot(self, branch: str) -> BranchSnapshot:
         """One branch's grid row, without reading the others."""
