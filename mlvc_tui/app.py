@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 
 from mlvc_tui.engine import DRIFT_PATH, MlvcError, Registry
 from mlvc_tui.palette import MlvcCommands
-from mlvc_tui.session import Session
+from mlvc_tui.session import AppState, Session
 
 __all__ = ["MlvcApp", "main", "make_app"]
 
@@ -45,9 +45,32 @@ class MlvcApp(App[None]):
         self.session = Session(path)
         self.fixed_now = now
         self.label = label  # shown instead of the path (e.g. for the temporary demo)
-        self.branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
-        self.prod: str | None = None
-        self.refreshes = 0  # bumped by each R; screens behind reload when they resume
+        self.state = AppState()
+
+    # the shared state, by its short names
+    @property
+    def prod(self) -> str | None:
+        return self.state.prod
+
+    @prod.setter
+    def prod(self, value: str | None) -> None:
+        self.state.prod = value
+
+    @property
+    def branch_names(self) -> tuple[str, ...]:
+        return self.state.branch_names
+
+    @branch_names.setter
+    def branch_names(self, value: tuple[str, ...]) -> None:
+        self.state.branch_names = value
+
+    @property
+    def refreshes(self) -> int:
+        return self.state.refreshes
+
+    @refreshes.setter
+    def refreshes(self, value: int) -> None:
+        self.state.refreshes = value
 
     def now(self) -> datetime:
         """The time relative dates are measured from (fixed in tests)."""
@@ -99,6 +122,10 @@ class MlvcApp(App[None]):
     def open_drift(self, branch: str) -> None:
         """Show the branch's drift log."""
         self._push("drift", "DriftScreen", branch)
+
+    def open_promote(self, branch: str) -> None:
+        """Open the promotion dialog (gates first) for ``branch``."""
+        self._push("promote", "PromoteScreen", branch)
 
     def open_ab(self) -> None:
         """Show the traffic split on prod and the A/B results of its variants."""

@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mlvc_tui import present
@@ -31,6 +30,7 @@ from mlvc_tui.engine import (
     Registry,
 )
 from mlvc_tui.safetext import visible
+from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
@@ -100,7 +100,7 @@ class DriftTable(DataTable[Text]):
     ]
 
 
-class DriftScreen(Screen[None]):
+class DriftScreen(ReadingScreen[DriftReport]):
     """The drift log of one branch."""
 
     CSS_PATH = "drift.tcss"
@@ -115,7 +115,6 @@ class DriftScreen(Screen[None]):
         super().__init__()
         self.branch = branch
         self.report: DriftReport | None = None
-        self._gen = 0
 
     def compose(self) -> ComposeResult:
         title = Text.assemble(("Drift  ", "bold"))
@@ -136,29 +135,20 @@ class DriftScreen(Screen[None]):
         with contextlib.suppress(NoMatches):  # esc pressed before the screen finished opening
             self.reload()
 
-    def reload(self, refresh: bool = False) -> None:
-        """Read (or, after ``refresh``, re-read) the drift log."""
-        self._gen += 1
+    def reading(self, refresh: bool) -> None:
+        """As a read starts: say so."""
         self.query_one("#summary", Static).update(Text("reading the drift log…", style="dim"))
         self.query_one("#body").loading = True
-        self._load(self._gen, refresh)
 
-    @work(thread=True, exclusive=True, group="drift", exit_on_error=False)
-    def _load(self, gen: int, refresh: bool) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
-        branch = self.branch
-        try:
-            if refresh:
-                session.refresh()
-            report = session.run(lambda reg: read_drift(reg, branch))
-        except MlvcError as exc:
-            self.app.call_from_thread(self._failed, gen, drift_problem(exc))
-            return
-        self.app.call_from_thread(self._loaded, gen, report)
+    def read(self, reg: Registry) -> DriftReport:
+        """On the worker's thread: the branch's drift log, as `mlvc drift` reads it."""
+        return read_drift(reg, self.branch)
 
-    def _failed(self, gen: int, message: str) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def problem(self, exc: MlvcError) -> str:
+        return drift_problem(exc)
+
+    def failed(self, message: str) -> None:
+        """Say why there is no drift log to show."""
         self.report = None
         body = self.query_one("#body")
         body.loading, body.display = False, False
@@ -169,9 +159,8 @@ class DriftScreen(Screen[None]):
         )
         self.query_one("#message", Static).display = True
 
-    def _loaded(self, gen: int, report: DriftReport) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def loaded(self, report: DriftReport) -> None:
+        """Show the drift log a worker has read."""
         self.report = report
         self.query_one("#message", Static).display = False
         body = self.query_one("#body")
@@ -258,4 +247,4 @@ class DriftScreen(Screen[None]):
 
     def action_follow(self) -> None:
         """Called on f: follow the working tree's drift log as it is written."""
-        self.app.open_tail(DRIFT_PATH, self.branch)  # type: ignore[attr-defined]
+        self.app.open_tail(DRIFT_PATH, self.branch)

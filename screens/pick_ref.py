@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -15,6 +15,9 @@ from textual.widgets.option_list import Option
 
 from mlvc_tui.engine import MlvcError, Registry
 from mlvc_tui.safetext import visible
+
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
 
 __all__ = ["RefPicker"]
 
@@ -32,6 +35,8 @@ def _refs(reg: Registry) -> Refs:
 
 class RefPicker(ModalScreen[str | None]):
     """Pick a branch or tag; dismisses with its name, or None on escape."""
+
+    app: MlvcApp
 
     CSS_PATH = "pick_ref.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -61,7 +66,7 @@ class RefPicker(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="pick-ref", exit_on_error=False)
     def _load(self) -> None:
         try:
-            refs = self.app.session.run(_refs)  # type: ignore[attr-defined]
+            refs = self.app.session.run(_refs)
         except MlvcError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -41,6 +41,9 @@ from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import PlotChart
 from mlvc_tui.widgets.tail_view import TailView
 
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
+
 __all__ = ["TailScreen"]
 
 RECENT = 5000  # rows kept for the view (and re-filtering); the engine keeps its own window
@@ -50,6 +53,8 @@ CHUNK = 1 << 20  # bytes read per turn: the UI gets its share between two turns
 
 class TailScreen(Screen[None]):
     """Follow one file of the working tree."""
+
+    app: MlvcApp
 
     CSS_PATH = "tail.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -123,7 +128,7 @@ class TailScreen(Screen[None]):
                 return root, head, reg.follow_drift(self.path, chunk=CHUNK)
             return root, head, LogFollow(root / self.path, chunk=CHUNK)
 
-        root, self.head, follow = self.app.session.run(where)  # type: ignore[attr-defined]
+        root, self.head, follow = self.app.session.run(where)
         self.app.call_from_thread(self._title)
         self.files = [DRIFT_PATH, *log_files(root)]
         return follow

@@ -305,6 +305,25 @@ class Registry:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
 
+    def tags_by_commit(self) -> dict[str, tuple[str, ...]]:
+        """Commit id -> the tags that point at it, sorted by name."""
+        out: dict[str, list[str]] = {}
+        for tag, sha in sorted(self.tags().items()):
+            out.setdefault(sha, []).append(tag)
+        return {sha: tuple(names) for sha, names in out.items()}
+
+    def branch_having(self, sha: str, exclude: str | None = None, depth: int = 200) -> str | None:
+        """A branch (not ``exclude``) whose tip is ``sha``, else one whose last ``depth``
+        first-parent commits include it; None when no branch has it."""
+        branches = [b for b in self.branches() if b.name != exclude]
+        tip = next((b.name for b in branches if b.commit.id == sha), None)
+        if tip is not None:
+            return tip
+        return next(
+            (b.name for b in branches if any(c.id == sha for c in self.log(b.name, depth))),
+            None,
+        )
+
     def branches_containing(self, commit: str, depth: int = 500) -> tuple[str, ...]:
         """Branches whose last ``depth`` first-parent commits include ``commit``."""
         out = []
