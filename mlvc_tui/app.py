@@ -72,6 +72,14 @@ class MlvcApp(App[None]):
     def refreshes(self, value: int) -> None:
         self.state.refreshes = value
 
+    @property
+    def head(self) -> str | None:
+        return self.state.head
+
+    @head.setter
+    def head(self, value: str | None) -> None:
+        self.state.head = value
+
     def now(self) -> datetime:
         """The time relative dates are measured from (fixed in tests)."""
         return self.fixed_now or datetime.now(UTC)
@@ -120,8 +128,12 @@ class MlvcApp(App[None]):
         self._push("lineage", "LineageScreen", branch)
 
     def open_drift(self, branch: str) -> None:
-        """Show the branch's drift log."""
-        self._push("drift", "DriftScreen", branch)
+        """Show the branch's drift log: the checked-out branch's live, as the working tree
+        writes it (the design's "t: drift tail"); any other branch's as committed."""
+        if branch == self.head:
+            self.open_tail("monitoring/drift.csv", branch)
+        else:
+            self._push("drift", "DriftScreen", branch)
 
     def open_promote(self, branch: str) -> None:
         """Open the promotion dialog (gates first) for ``branch``."""

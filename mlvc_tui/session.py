@@ -25,6 +25,7 @@ class AppState:
 
     prod: str | None = None  # the registry's prod branch, as the grid last read it
     branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
+    head: str | None = None  # the checked-out branch, as the grid last read it
     refreshes: int = 0  # bumped by each re-read of refs; screens behind reload on resume
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     from mlvc_tui.engine.git import files
     from mlvc_tui.engine.git.files import FileStat
     from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
+    from mlvc_tui.engine.git.transport import redact
     from mlvc_tui.engine.init import init_registry
     from mlvc_tui.engine.jsonable import dumps, to_jsonable
     from mlvc_tui.engine.live.drift import (
@@ -68,6 +69,9 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     )
     from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
     from mlvc_tui.engine.promotion.versions import VersionEntry, repair_tags, version_history
+    from mlvc_tui.engine.remote.atomic import remote_approve, remote_promote, remote_rollback
+    from mlvc_tui.engine.remote.clone import clone
+    from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
 
 # name -> the module that defines it. ``files`` is a module; so are the engine's own
 # submodules (``from mlvc_tui.engine import models``), which Python imports by itself.
@@ -143,6 +147,15 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(
         ("VersionEntry", "repair_tags", "version_history"), "mlvc_tui.engine.promotion.versions"
+    ),
+    "redact": "mlvc_tui.engine.git.transport",
+    **dict.fromkeys(
+        ("remote_approve", "remote_promote", "remote_rollback"), "mlvc_tui.engine.remote.atomic"
+    ),
+    "clone": "mlvc_tui.engine.remote.clone",
+    **dict.fromkeys(
+        ("FetchReport", "PushReport", "fetch", "push", "stderr_progress"),
+        "mlvc_tui.engine.remote.sync",
     ),
 }
 

@@ -281,6 +281,8 @@ class RegistryGrid(ScrollView, can_focus=True):
     ) -> Strip:
         """One line: the fixed columns in ``styles[0]``, the scrolled ones in ``styles[1]``."""
         console, cursor = self.app.console, self.get_component_rich_style("registry-grid--cursor")
+        if self.app.no_color:  # greys alone do not show the cursor on every terminal
+            cursor += Style(reverse=True)
         parts = []
         for group, style in zip(
             (range(self._fixed), range(self._fixed, len(self._columns))), styles, strict=True
