@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
-from mlvc_tui.engine.values import ArtifactStatus, CommitInfo, Storage, Verdict
+from mlvc_tui.engine import ArtifactStatus, CommitInfo, Storage, Verdict
 
 __all__ = [
     "AB_GLYPHS",

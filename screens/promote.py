@@ -23,8 +23,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import MlvcError, Registry
-from mlvc_tui.engine.promotion.promote import CHECK_PENDING, PromotionDone, PromotionPlan
+from mlvc_tui.engine import CHECK_PENDING, MlvcError, PromotionDone, PromotionPlan, Registry
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.metric_table import MetricTable, tone
@@ -147,7 +146,7 @@ class PromoteScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _plan(self) -> None:
-        from mlvc_tui.engine.promotion.promote import plan_promotion, run_plan_check
+        from mlvc_tui.engine import plan_promotion, run_plan_check
 
         try:
             plan = self.app.session.run(
@@ -168,7 +167,7 @@ class PromoteScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _promote(self, plan: PromotionPlan) -> None:
-        from mlvc_tui.engine.promotion.promote import apply_promotion
+        from mlvc_tui.engine import apply_promotion
 
         try:
             done = self.app.session.run(

@@ -24,12 +24,13 @@ from mlvc_tui.engine.git.refs import read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, build_grid
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
 from mlvc_tui.engine.values import (
     Artifact,
     Branch,
+    BranchDetail,
     BranchKind,
     BranchSnapshot,
     CommitInfo,
@@ -44,6 +45,7 @@ from mlvc_tui.engine.values import (
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
+    from mlvc_tui.engine.live.tail import DriftFollow
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport
 
 __all__ = ["WORKTREE", "Registry"]
@@ -415,6 +417,25 @@ class Registry:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
 
+    def tags_by_commit(self) -> dict[str, tuple[str, ...]]:
+        """Commit id -> the tags that point at it, sorted by name."""
+        out: dict[str, list[str]] = {}
+        for tag, sha in sorted(self.tags().items()):
+            out.setdefault(sha, []).append(tag)
+        return {sha: tuple(names) for sha, names in out.items()}
+
+    def branch_having(self, sha: str, exclude: str | None = None, depth: int = 200) -> str | None:
+        """A branch (not ``exclude``) whose tip is ``sha``, else one whose last ``depth``
+        first-parent commits include it; None when no branch has it."""
+        branches = [b for b in self.branches() if b.name != exclude]
+        tip = next((b.name for b in branches if b.commit.id == sha), None)
+        if tip is not None:
+            return tip
+        return next(
+            (b.name for b in branches if any(c.id == sha for c in self.log(b.name, depth))),
+            None,
+        )
+
     def branches_containing(self, commit: str, depth: int = 500) -> tuple[str, ...]:
         """Branches whose last ``depth`` first-parent commits include ``commit``."""
         out = []
@@ -495,18 +516,53 @@ class Registry:
             raise BadInput(f"{path} is not a file on {ref}")
         return self.objects.blob(hit[1])
 
-    def drift(self, ref: str, path: str = "monitoring/drift.csv") -> DriftReport:
-        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``."""
-        from mlvc_tui.engine.live.drift import parse_drift
+    def drift(self, ref: str, path: str | None = None) -> DriftReport:
+        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``.
+
+        The one reader of a drift log for every face; NoDriftLog (a BadInput) says why a
+        ref has none to read."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH, NoDriftLog, parse_drift
         from mlvc_tui.engine.live.tail import drift_thresholds
 
+        path = path or DRIFT_PATH
         if ref != WORKTREE:
             art = self.artifacts(ref).get(path)
             if art is None:
-                raise BadInput(f"{ref} has no {path}")
+                raise NoDriftLog(
+                    f"{ref} has no {path}: nothing monitors this branch yet", "missing"
+                )
+            if art.storage is Storage.LFS:
+                raise NoDriftLog(
+                    f"{path} on {ref} is a Git LFS object: fetch it to read it", "storage"
+                )
             if art.storage is not Storage.BLOB:
-                raise BadInput(f"{path} on {ref} is kept in {art.storage.value}, not in git")
-        return parse_drift(self.read(ref, path), drift_thresholds(self.config))
+                raise NoDriftLog(
+                    f"{path} on {ref} is kept in {art.storage.value}, not in git", "storage"
+                )
+        thresholds = drift_thresholds(self.config)
+        try:
+            return parse_drift(self.read(ref, path), thresholds)
+        except NoDriftLog:
+            raise
+        except BadInput as exc:
+            raise NoDriftLog(f"{path} on {ref} cannot be read: {exc}", "unreadable") from None
+
+    def follow_drift(self, path: str | None = None, chunk: int | None = None) -> DriftFollow:
+        """The working tree's drift log followed as it grows, with ``[drift.thresholds]``
+        (the one set-up of the live drift view, for the CLI and the app)."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH
+        from mlvc_tui.engine.live.tail import CHUNK, DriftFollow, drift_thresholds
+
+        root = self.working_root()
+        return DriftFollow(
+            root / (path or DRIFT_PATH), drift_thresholds(self.config), chunk=chunk or CHUNK
+        )
+
+    def working_root(self) -> Path:
+        """The working tree's folder; BadInput for a bare repository (nothing to follow)."""
+        if self.bare:
+            raise BadInput(f"{self.root} is a bare repository: it has no working tree to follow")
+        return self.root
 
     def metrics(self, ref: str) -> Metrics:
         """Every metric of a ref (or of the working tree), flattened to dotted keys."""
@@ -597,6 +653,10 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
+        """One branch's row, recent commits and metrics against prod, without the others."""
+        return branch_detail(self, branch, commits)
 
     def snapshot(self, branch: str) -> BranchSnapshot:
         """One branch's grid row, without reading the others."""
