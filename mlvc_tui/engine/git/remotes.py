@@ -8,6 +8,7 @@ usual ``[remote "origin"]`` section; ``update_refs`` moves local refs by compare
 from __future__ import annotations
 
 import heapq
+import os
 from collections.abc import Mapping
 
 from dulwich.file import FileLocked
@@ -19,12 +20,26 @@ from mlvc_tui.engine.git.objects import decode, encode
 __all__ = [
     "ahead_behind",
     "init_clone",
+    "open_pushed",
     "remote_names",
     "remote_url",
     "set_remote",
     "update_refs",
     "upstream_remote",
 ]
+
+
+def open_pushed(path: str) -> Repo:
+    """The repository a hook runs in, seeing the pushed objects git keeps in quarantine.
+
+    In a pre-receive hook git puts the new objects in ``GIT_OBJECT_DIRECTORY`` and lists
+    the repository's own store in ``GIT_ALTERNATE_OBJECT_DIRECTORIES``.
+    """
+    objects = os.environ.get("GIT_OBJECT_DIRECTORY")
+    alternates = [p for p in os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(":") if p]
+    if not objects:
+        return Repo(path)
+    return Repo(path, object_directory=objects, alternates=alternates)
 
 
 def init_clone(path: str, head_branch: str) -> Repo:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.objwrite import add_object
-from mlvc_tui.engine.git.remotes import read_ref
+from mlvc_tui.engine.git.remotes import read_ref, update_refs
 from mlvc_tui.engine.git.transport import ZERO, is_ancestor
 from mlvc_tui.engine.git.writer import move_branch
 from mlvc_tui.engine.promotion.approvals import Approval, approve
@@ -29,7 +29,7 @@ from mlvc_tui.engine.promotion.promote import PromotionPlan, apply_promotion, pl
 from mlvc_tui.engine.promotion.records import PromotionRecord
 from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
 from mlvc_tui.engine.promotion.versions import make_tag
-from mlvc_tui.engine.promotion.writes import PromotionDone
+from mlvc_tui.engine.promotion.writes import PromotionDone, pause_point
 from mlvc_tui.engine.remote.sync import (
     HEADS,
     NOTES,
@@ -104,6 +104,7 @@ def _finisher(
             add_object(reg.repo.object_store, tag)
             updates[TAGS + tag_name] = (ZERO, tag.id.decode("ascii"))
         updates.update(_notes_update(reg, server_notes))
+        pause_point("objects")
         try:
             send(reg, name, url, updates, progress)
         except PushRejected as exc:
@@ -224,11 +225,15 @@ def remote_approve(
     last = ""
     for attempt in range(1, attempts + 1):
         report = fetch(reg, name, progress)
+        fetched = read_ref(reg.repo, NOTES)
         added, approval = approve(reg, branch, user)
         updates = _notes_update(reg, report.server_notes)
         try:
             send(reg, name, url, updates, progress)
         except PushRejected as exc:
+            if added:  # the server said no: the local approval goes too
+                update_refs(reg.repo, {NOTES: (read_ref(reg.repo, NOTES), fetched)}, "mlvc")
+                reg.refresh()
             if not exc.raced:
                 raise
             last = str(exc)
