@@ -76,6 +76,8 @@ class Registry:
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._pins: dict[str, str] = {}
         self.notes_pin: str | None = None  # the approvals notes tip to read instead of the ref
+        # set during a remote write: moves a branch on the server instead of locally
+        self.branch_writer: Callable[[str, str | None, str], None] | None = None
         self.config = RegistryConfig()
         self.refresh()
 
@@ -261,6 +263,8 @@ class Registry:
         """The checked-out branch (None when detached or bare)."""
         if self.bare or self._head_ref is None or not self._head_ref.startswith(_HEADS):
             return None
+        if self._head_ref not in self._disk_refs:
+            return None  # unborn (a fresh `mlvc clone`): nothing is checked out yet
         return self._head_ref.removeprefix(_HEADS)
 
     def branches(self) -> tuple[Branch, ...]:

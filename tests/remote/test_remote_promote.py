@@ -204,3 +204,16 @@ def test_two_boxes_approve_at_once_and_both_approvals_survive(served, tmp_path: 
         assert p.wait(60) == 0, p.communicate()
     notes = _git("notes", "--ref=mlvc-approvals", "show", seed.rev("exp/c0"), cwd=bare).stdout
     assert "trainer1" in notes and "trainer2" in notes
+
+
+def test_delivery_change_goes_to_the_server_through_the_hook(served, tmp_path: Path) -> None:
+    _, url, bare, _ = served
+    a = _clone(url, tmp_path / "a")
+    before = _ls_remote(url)["refs/heads/prod"]
+    out = mlvc("-C", str(a.path), "canary", "exp/c2", "--percent", "10", "--remote", "--json")
+    assert out.returncode == 0, out.stderr
+    new = _ls_remote(url)["refs/heads/prod"]
+    assert new == json.loads(out.stdout)["commit"] != before
+    changed = _git("diff", "--name-only", before, new, cwd=bare).stdout.split()
+    assert changed == ["delivery.toml"]
+    assert "refs/heads/prod" not in refs(a)

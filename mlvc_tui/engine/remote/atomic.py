@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.objwrite import add_object
@@ -44,7 +44,14 @@ from mlvc_tui.engine.remote.sync import (
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["ATTEMPTS", "RemoteWrite", "remote_approve", "remote_promote", "remote_rollback"]
+__all__ = [
+    "ATTEMPTS",
+    "RemoteWrite",
+    "remote_approve",
+    "remote_change",
+    "remote_promote",
+    "remote_rollback",
+]
 
 ATTEMPTS = 6
 
@@ -58,6 +65,7 @@ class RemoteWrite:
     attempts: int  # 1 when the first plan landed; more when the server moved meanwhile
     done: PromotionDone | None = None
     plan: PromotionPlan | RollbackPlan | None = None
+    value: Any = None  # what a delivery change returned
     approval: Approval | None = None
     added: bool = False
 
@@ -244,3 +252,47 @@ def remote_approve(
         f"the approvals kept moving on the server ({attempts} attempts, last: {last}): "
         "nothing was changed on the server"
     )
+
+
+def remote_change(
+    reg: Registry,
+    change: Callable[[Registry], Any],
+    remote: str | None = None,
+    *,
+    attempts: int = ATTEMPTS,
+    progress: Progress | None = None,
+) -> RemoteWrite:
+    """Run a prod write (a delivery change) against the server's prod, pushed atomically.
+
+    ``change(reg)`` runs with prod pinned at the server's commit; its branch move becomes
+    one push (expected old id = the server's prod); a race re-runs it on the new prod.
+    """
+
+    def one(name: str, url: str, prod: str, server_prod: str, notes: str | None) -> RemoteWrite:
+        moved: list[str] = []
+
+        def writer(branch: str, old: str | None, new: str) -> None:
+            if branch != prod or old is None:
+                raise BadInput(f"a remote write moves {prod} only, not {branch}")
+            try:
+                send(reg, name, url, {HEADS + branch: (old, new)}, progress)
+            except PushRejected as exc:
+                if exc.raced:
+                    raise _Raced(str(exc)) from None
+                raise
+            moved.append(new)
+
+        reg.branch_writer = writer
+        try:
+            value = change(reg)
+        finally:
+            reg.branch_writer = None
+        done = None
+        if moved:
+            done = PromotionDone(_NO_RECORD, moved[-1], None)
+        return RemoteWrite(name, url, 1, done=done, value=value)
+
+    return _attempts(reg, remote, attempts, progress, one)
+
+
+_NO_RECORD = PromotionRecord("delivery", "", "", "", None, "", 0)
