@@ -53,11 +53,11 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from mlvc_tui.cli.common import open_registry
     from mlvc_tui.engine.git.transport import redact
+    from mlvc_tui.engine.registry import Registry
     from mlvc_tui.engine.remote.sync import fetch
 
-    with open_registry(args) as reg:
+    with Registry.open(args.C, empty_ok=True) as reg:
         report = fetch(reg, args.remote, _progress(args))
     value = {
         "remote": report.remote,

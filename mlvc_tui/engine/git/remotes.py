@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import heapq
 import os
+import shutil
+import subprocess
 from collections.abc import Mapping
 
 from dulwich.file import FileLocked
@@ -16,6 +18,8 @@ from dulwich.objects import Commit
 from dulwich.repo import Repo
 
 from mlvc_tui.engine.git.objects import decode, encode
+
+ZERO_HEX = "0" * 40
 
 __all__ = [
     "ahead_behind",
@@ -98,7 +102,26 @@ def set_remote(repo: Repo, name: str, url: str) -> None:
 def update_refs(
     repo: Repo, changes: Mapping[str, tuple[str | None, str | None]], message: str
 ) -> list[str]:
-    """Move refs ``name -> (expected old or None, new or None to delete)``; the ones done."""
+    """Move refs ``name -> (expected old or None, new or None to delete)``; the ones done.
+
+    With git installed, all of them in one `git update-ref --stdin` transaction (all or
+    none, fast for hundreds of refs); else one compare-and-swap each through dulwich.
+    """
+    git = shutil.which("git")
+    if git is not None and changes:
+        lines = ["start"]
+        for name, (old, new) in changes.items():
+            lines.append(f"update {name} {new or ZERO_HEX} {old or ZERO_HEX}")
+        lines.append("commit")
+        proc = subprocess.run(
+            [git, "update-ref", "-m", message, "--stdin"],
+            input="\n".join(lines) + "\n",
+            text=True,
+            capture_output=True,
+            env={**os.environ, "GIT_DIR": repo.controldir()},
+            check=False,
+        )
+        return list(changes) if proc.returncode == 0 else []
     done = []
     for name, (old, new) in changes.items():
         ref = encode(name)
