@@ -52,10 +52,9 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from mlvc_tui.cli.common import open_registry
-    from mlvc_tui.engine import fetch, redact
+    from mlvc_tui.engine import Registry, fetch, redact
 
-    with open_registry(args) as reg:
+    with Registry.open(args.C, empty_ok=True) as reg:
         report = fetch(reg, args.remote, _progress(args))
     value = {
         "remote": report.remote,

@@ -77,15 +77,21 @@ class Registry:
         self._status: StatusCache = {}
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._pins: dict[str, str] = {}
+        self._configs: dict[str, RegistryConfig | None] = {}  # mlvc.toml by commit id
         self.notes_pin: str | None = None  # the approvals notes tip to read instead of the ref
+        # set during a remote write: moves a branch on the server instead of locally
+        self.branch_writer: Callable[[str, str | None, str], None] | None = None
         self.config = RegistryConfig()
         self.refresh()
 
     # -- opening and refs ------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
-        """Open the repository at ``path`` or at any folder above it."""
+    def open(cls, path: str | os.PathLike[str] = ".", *, empty_ok: bool = False) -> Registry:
+        """Open the repository at ``path`` or at any folder above it.
+
+        ``empty_ok`` accepts a repository without commits (to fetch into it).
+        """
         target = Path(path)
         if not target.exists():
             raise NotARegistry(f"{target}: no such folder")
@@ -98,7 +104,7 @@ class Registry:
         except BaseException:
             repo.close()
             raise
-        if not registry._refs:
+        if not registry._refs and not empty_ok:
             registry.close()
             raise NotARegistry(
                 f"{registry.root} has no commits yet: commit a model first, or try `mlvc demo`"
@@ -246,11 +252,17 @@ class Registry:
 
     def _config_at(self, ref: str) -> RegistryConfig | None:
         sha = self._refs.get(ref)
-        info = self._commit_of(sha) if sha else None
-        if info is None:
+        if sha is None:
             return None
-        hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml")
-        return parse_config(self.objects.blob(hit[1])) if hit else None
+        if sha in self._configs:
+            return self._configs[sha]
+        info = self._commit_of(sha)
+        hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml") if info else None
+        config = parse_config(self.objects.blob(hit[1])) if hit else None
+        if len(self._configs) > 4096:
+            self._configs.clear()
+        self._configs[sha] = config
+        return config
 
     @property
     def prod(self) -> str | None:
@@ -263,6 +275,8 @@ class Registry:
         """The checked-out branch (None when detached or bare)."""
         if self.bare or self._head_ref is None or not self._head_ref.startswith(_HEADS):
             return None
+        if self._head_ref not in self._disk_refs:
+            return None  # unborn (a fresh `mlvc clone`): nothing is checked out yet
         return self._head_ref.removeprefix(_HEADS)
 
     def branches(self) -> tuple[Branch, ...]:
