@@ -77,8 +77,8 @@ class PromoteScreen(ModalScreen[bool]):
 
     CSS_PATH = "promote.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "read_on", "Read on", priority=True),
         Binding("enter", "confirm", "Promote", priority=True),
+        Binding("enter", "read_on", "Read on", priority=True),  # while part is out of view
         Binding("escape", "close", "Cancel"),
         Binding("escape", "close_done", "Close"),
         Binding("j,down", "scroll(1)", "Scroll down", show=False),
