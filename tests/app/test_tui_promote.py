@@ -317,11 +317,11 @@ class TestPromoteSnapshots:
         )
 
     def test_success_80x24(self, demo: Path, snap_compare: SnapCompare) -> None:
-        """After enter: "Promoted staging into prod: commit …, tag model@v2.0.1", esc Close."""
+        """After end (the dialog read to its end) and enter: "Promoted staging into prod: commit …, tag model@v2.0.1", esc Close."""
         assert snap_compare(
             make_app(demo, now=FIXED_NOW),
             terminal_size=(80, 24),
-            run_before=keys("j", "p", "enter"),
+            run_before=keys("j", "p", "end", "enter"),  # end: all of it seen
         )
 
     def test_rollback_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
