@@ -317,7 +317,8 @@ class TestPromoteSnapshots:
         )
 
     def test_success_80x24(self, demo: Path, snap_compare: SnapCompare) -> None:
-        """After end (the dialog read to its end) and enter: "Promoted staging into prod: commit …, tag model@v2.0.1", esc Close."""
+        """After end (the dialog read to its end) and enter: "Promoted staging into prod:
+        commit …, tag model@v2.0.1", esc Close."""
         assert snap_compare(
             make_app(demo, now=FIXED_NOW),
             terminal_size=(80, 24),
