@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -89,6 +89,12 @@ class MlvcApp(App[None]):
         from mlvc_tui.screens.grid import GridScreen
 
         self.push_screen(GridScreen())
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Open a screen or dialog; hints said for the screen behind go (they would hide its
+        instructions: "r rolls back prod" over the help)."""
+        self.clear_notifications()
+        return super().push_screen(*args, **kwargs)
 
     def on_unmount(self) -> None:
         """Called when the app stops: close the registry."""
