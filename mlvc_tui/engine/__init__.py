@@ -68,10 +68,12 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         run_plan_check,
     )
     from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
+    from mlvc_tui.engine.promotion.sandbox import bwrap
     from mlvc_tui.engine.promotion.versions import VersionEntry, repair_tags, version_history
     from mlvc_tui.engine.remote.atomic import remote_approve, remote_promote, remote_rollback
     from mlvc_tui.engine.remote.clone import clone
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
+    from mlvc_tui.engine.timestamps import as_datetime
 
 # name -> the module that defines it. ``files`` is a module; so are the engine's own
 # submodules (``from mlvc_tui.engine import models``), which Python imports by itself.
@@ -157,6 +159,8 @@ _LAZY: dict[str, str] = {
         ("FetchReport", "PushReport", "fetch", "push", "stderr_progress"),
         "mlvc_tui.engine.remote.sync",
     ),
+    "as_datetime": "mlvc_tui.engine.timestamps",
+    "bwrap": "mlvc_tui.engine.promotion.sandbox",
 }
 
 __all__ = [
