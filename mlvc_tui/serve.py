@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import html
 import ipaddress
 import os
@@ -67,6 +68,18 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def _die_with(server: int) -> Callable[[], None]:
+    """Run in the app's child before exec: on Linux, be killed if the server dies first."""
+
+    def arm() -> None:
+        if sys.platform == "linux":
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != server:  # the server died before the line above
+            os._exit(1)
+
+    return arm
+
+
 class AppSession(AppService):
     """One tab's app: textual-serve's service, started in its own process group."""
 
@@ -85,6 +98,7 @@ class AppSession(AppService):
             stderr=asyncio.subprocess.PIPE,
             env=self._build_environment(width=width, height=height),
             start_new_session=True,
+            preexec_fn=_die_with(os.getpid()),
         )
         self._stdin = process.stdin
         return process

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,9 @@ def test_a_stopped_server_leaves_no_app_and_a_full_server_says_so(
         response = second.goto(served.url)
         assert response is not None and response.status == 503
         assert "every tab is taken" in second.content()
+        second.screenshot(path=str(tmp_path / "full.png"))
+        if os.environ.get("MLVC_WEB_SNAPSHOTS") == "1":
+            shutil.copy(tmp_path / "full.png", SNAPSHOTS / "full.png")
         apps = app_processes(served.process.pid)
         assert len(apps) == 1
         code, stderr = served.stop()
@@ -102,3 +106,15 @@ def test_a_stopped_server_leaves_no_app_and_a_full_server_says_so(
         assert all(gone(pid) for pid in apps)
         tab.page.close()
         second.close()
+
+
+def test_a_killed_server_takes_its_apps_with_it(context: Any, tmp_path: Path) -> None:
+    registry = build_demo(tmp_path / "demo", seed=7)
+    with serve(str(registry)) as served:
+        tab = open_tab(context, served.url)
+        tab.wait_for(GRID)
+        (app,) = app_processes(served.process.pid)
+        served.process.send_signal(signal.SIGKILL)  # no chance to clean up
+        served.process.wait(15)
+        assert gone(app)
+        tab.page.close()
