@@ -17,9 +17,10 @@ import ipaddress
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -273,6 +274,11 @@ def _int(value: object, default: int) -> int:
 
 
 def _url(host: str, port: int, token: str) -> str:
+    try:
+        if ipaddress.ip_address(host).is_unspecified:  # every address: name this machine
+            host = socket.gethostname()
+    except ValueError:
+        pass
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/?token={token}"
 
@@ -311,5 +317,5 @@ async def _serve(options: ServeOptions) -> int:
 def serve(options: ServeOptions) -> int:
     """Serve until Ctrl-C (or SIGTERM); 2 if the port cannot be bound."""
     if not options.token:
-        options = ServeOptions(**{**options.__dict__, "token": secrets.token_urlsafe(32)})
+        options = replace(options, token=secrets.token_urlsafe(32))
     return asyncio.run(_serve(options))

@@ -99,3 +99,13 @@ def test_a_host_that_is_not_loopback_is_refused_without_allow_remote(
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1
     assert "--allow-remote" in done.stderr
+
+
+def test_allow_remote_listens_everywhere_still_behind_the_token(registry: Path) -> None:
+    with serve(str(registry), "--host", "0.0.0.0", "--allow-remote") as served:
+        port = served.base.rsplit(":", 1)[1].strip("/")
+        token = served.url.split("?token=", 1)[1]
+        local = f"http://127.0.0.1:{port}/"
+        assert http_status(local) == 401
+        assert http_status(f"{local}?token={token}") == 200
+        assert app_processes(served.process.pid) == []
