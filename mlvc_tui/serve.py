@@ -87,6 +87,7 @@ class AppSession(AppService):
     def __init__(self, argv: tuple[str, ...], **kwargs: object) -> None:
         super().__init__(" ".join(argv), **kwargs)  # type: ignore[arg-type]
         self.argv = argv
+        self.stopped = False
 
     async def _open_app_process(
         self, width: int = 80, height: int = 24
@@ -112,8 +113,9 @@ class AppSession(AppService):
     async def stop(self) -> None:
         """Ask the app to quit, wait a little, then kill its whole process group."""
         process = self._process
-        if process is None:
+        if process is None or self.stopped:
             return
+        self.stopped = True
         try:
             await asyncio.wait_for(super().stop(), STOP_GRACE)
         except (TimeoutError, OSError, RuntimeError):
