@@ -61,6 +61,8 @@ def test_grid_diff_and_a_promotion_in_the_browser(context: Any, tmp_path: Path) 
         tab.wait_for(GRID)
         shoot(tab, "grid", tmp_path)
         tab.page.mouse.click(640, 300)  # focus the terminal, as a person would
+        tab.press("Control+p", "Search for commands")  # the app's palette, not the print dialog
+        tab.press("Escape", GRID)
         tab.press("j", "staging drift")  # the cursor moved to staging: its detail shows
         tab.press("d", DIFF)
         shoot(tab, "diff", tmp_path)
