@@ -22,13 +22,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from mlvc_tui.engine import models
-from mlvc_tui.engine.errors import BadInput
-from mlvc_tui.engine.git import files
-from mlvc_tui.engine.git.files import FileStat
-from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
-from mlvc_tui.engine.models import ModelIntegrityError, SavedModel
-from mlvc_tui.engine.registry import Registry
+from mlvc_tui.engine import (
+    BadInput,
+    BranchFile,
+    FileStat,
+    FileTransaction,
+    ModelIntegrityError,
+    Registry,
+    SavedModel,
+    active_transaction,
+    files,
+    models,
+)
 
 __all__ = [
     "FileStat",

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from mlvc_tui.engine.timestamps import as_datetime
-from mlvc_tui.engine.values import ArtifactStatus, CommitInfo, Storage, Verdict
+from mlvc_tui.engine import ArtifactStatus, Branch, CommitInfo, Storage, Verdict, as_datetime
 
 __all__ = [
     "AB_GLYPHS",
@@ -28,6 +27,7 @@ __all__ = [
     "relative_time",
     "size",
     "storage_mark",
+    "sync_mark",
     "utc_date",
     "verdict_label",
 ]
@@ -158,3 +158,15 @@ def relative_time(when: int, now: datetime) -> str:
 def storage_mark(storage: Storage) -> str:
     """A short marker for how an artifact is kept (``""`` for a plain blob)."""
     return {Storage.LFS: "LFS", Storage.SUBMODULE: "submodule"}.get(storage, "")
+
+
+def sync_mark(branch: Branch) -> str:
+    """A branch against its remote counterpart: ``↑2 ↓1``, ``(origin)`` when only there, or ""."""
+    if branch.remote_only:
+        return f"({branch.remote})"
+    parts = []
+    if branch.ahead:
+        parts.append(f"↑{branch.ahead}")
+    if branch.behind:
+        parts.append(f"↓{branch.behind}")
+    return " ".join(parts)

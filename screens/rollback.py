@@ -18,10 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import MlvcError
-from mlvc_tui.engine.promotion.rollback import RollbackPlan
-from mlvc_tui.engine.promotion.versions import VersionEntry
-from mlvc_tui.engine.timestamps import as_datetime
+from mlvc_tui.engine import MlvcError, RollbackPlan, VersionEntry, as_datetime
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.metric_table import MetricTable, tone
@@ -91,7 +88,7 @@ class RollbackScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def _plan(self) -> None:
-        from mlvc_tui.engine.promotion.rollback import plan_rollback
+        from mlvc_tui.engine import plan_rollback
 
         try:
             plan = self.app.session.run(lambda reg: plan_rollback(reg, self.to, self.target))
@@ -101,7 +98,7 @@ class RollbackScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def _apply(self, plan: RollbackPlan) -> None:
-        from mlvc_tui.engine.promotion.rollback import apply_rollback
+        from mlvc_tui.engine import apply_rollback
 
         try:
             done = self.app.session.run(

@@ -12,7 +12,7 @@ __all__ = ["emit", "open_registry"]
 
 def open_registry(args: argparse.Namespace) -> Any:
     """The registry at ``-C`` (a context manager)."""
-    from mlvc_tui.engine.registry import Registry
+    from mlvc_tui.engine import Registry
 
     return Registry.open(args.C, prod=getattr(args, "prod_branch", None))
 
@@ -20,7 +20,7 @@ def open_registry(args: argparse.Namespace) -> Any:
 def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:
     """Print ``value`` as JSON with ``--json``, else what ``render()`` returns, as a table."""
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps(value) + "\n")
     else:

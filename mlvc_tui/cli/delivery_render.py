@@ -10,10 +10,14 @@ from rich.table import Table
 from rich.text import Text
 
 from mlvc_tui.cli.render import t
-from mlvc_tui.engine.delivery.report import ABReport, Verdicts
-from mlvc_tui.engine.delivery.spec import Delivery
-from mlvc_tui.engine.delivery.traffic import DeliveryChange, DeliveryCommit
-from mlvc_tui.engine.timestamps import as_datetime
+from mlvc_tui.engine import (
+    ABReport,
+    Delivery,
+    DeliveryChange,
+    DeliveryCommit,
+    Verdicts,
+    as_datetime,
+)
 from mlvc_tui.present import AB_GLYPHS as VERDICT_GLYPH
 from mlvc_tui.present import commit_date as when
 from mlvc_tui.present import number

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from mlvc_tui.cli.common import emit, open_registry
-from mlvc_tui.engine.errors import BadInput, MlvcError
+from mlvc_tui.engine import BadInput, MlvcError
 
 __all__ = ["main"]
 
@@ -44,7 +44,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     with open_registry(args) as reg:
         grid = reg.grid()
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps(_grid_json(grid), compact=True) + "\n")
         return 0
@@ -77,7 +77,7 @@ def _artifact_json(status: str, art: Any) -> dict[str, Any]:
 
 def _grid_json(grid: Any) -> dict[str, Any]:
     """The grid as plain data (built directly: it is the largest output mlvc prints)."""
-    from mlvc_tui.engine.jsonable import to_jsonable
+    from mlvc_tui.engine import to_jsonable
 
     kinds = {}
     for row in grid.rows:
@@ -151,7 +151,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.demo.build import build_demo
+    from mlvc_tui.engine import build_demo
 
     path = build_demo(args.path, seed=args.seed)
     if args.json:
@@ -162,7 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.init import init_registry
+    from mlvc_tui.engine import init_registry
 
     result = init_registry(args.C, prod=args.prod)
     emit(args, result, lambda: "\n".join(result["done"]))

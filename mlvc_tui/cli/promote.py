@@ -18,7 +18,7 @@ from mlvc_tui.cli.remote_writes import (
     run_promote,
     run_rollback,
 )
-from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine import BadInput, Refused
 
 __all__ = ["register"]
 
@@ -73,11 +73,7 @@ def _run_changed(args: argparse.Namespace, plan: Any) -> bool:
 def cmd_promote(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import done_json, plan_json, render_plan
-    from mlvc_tui.engine.promotion.promote import (
-        apply_promotion,
-        plan_promotion,
-        run_plan_check,
-    )
+    from mlvc_tui.engine import apply_promotion, plan_promotion, run_plan_check
 
     _confirm_possible(args, "promote")
     with open_registry(args) as reg:
@@ -116,7 +112,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import done_json, render_rollback, rollback_json
-    from mlvc_tui.engine.promotion.rollback import apply_rollback, plan_rollback
+    from mlvc_tui.engine import apply_rollback, plan_rollback
 
     _confirm_possible(args, "rollback")
     with open_registry(args) as reg:
@@ -143,7 +139,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
-    from mlvc_tui.engine.promotion.approvals import approvals_of, approve
+    from mlvc_tui.engine import approvals_of, approve
 
     with open_registry(args) as reg:
         if (remote := remote_for(args, reg)) is not None:
@@ -171,7 +167,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import render_versions, versions_json
-    from mlvc_tui.engine.promotion.versions import repair_tags, version_history
+    from mlvc_tui.engine import repair_tags, version_history
 
     with open_registry(args) as reg:
         target = args.branch or reg.prod

@@ -164,7 +164,7 @@ def lineage(reg: Registry, model: str | None = None, branch: str | None = None) 
             config[name] = hit[1]
     config.update(_ids_below(reg, tree, "config"))
     code = reg.objects.lookup(tree, "src")
-    tags = tuple(sorted(t for t, c in reg.tags().items() if c == current.commit.id))
+    tags = reg.tags_by_commit().get(current.commit.id, ())
     return Lineage(
         branch=ref,
         model=path,

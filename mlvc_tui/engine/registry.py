@@ -28,12 +28,13 @@ from mlvc_tui.engine.git.refs import read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, build_grid
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
 from mlvc_tui.engine.values import (
     Artifact,
     Branch,
+    BranchDetail,
     BranchKind,
     BranchSnapshot,
     CommitInfo,
@@ -48,6 +49,7 @@ from mlvc_tui.engine.values import (
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
+    from mlvc_tui.engine.live.tail import DriftFollow
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport
 
 __all__ = ["WORKTREE", "Registry"]
@@ -81,18 +83,28 @@ class Registry:
         self._status: StatusCache = {}
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._pins: dict[str, str] = {}
+        self._configs: dict[str, RegistryConfig | None] = {}  # mlvc.toml by commit id
         self.notes_pin: str | None = None  # the approvals notes tip to read instead of the ref
+        # set during a remote write: moves a branch on the server instead of locally
+        self.branch_writer: Callable[[str, str | None, str], None] | None = None
         self.config = RegistryConfig()
         self.refresh()
 
     # -- opening and refs ------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".", prod: str | None = None) -> Registry:
+    def open(
+        cls,
+        path: str | os.PathLike[str] = ".",
+        prod: str | None = None,
+        *,
+        empty_ok: bool = False,
+    ) -> Registry:
         """Open the repository at ``path`` or at any folder above it.
 
         ``prod`` names the prod branch, whose `mlvc.toml` holds the settings (default: the
         first of prod, main and master, or the branch that one's settings name).
+        ``empty_ok`` accepts a repository without commits (to fetch into it).
         """
         target = Path(path)
         if not target.exists():
@@ -111,7 +123,7 @@ class Registry:
                 registry.refresh()
         except MlvcError:
             pass  # busy: the next command repairs it
-        if not registry._refs:
+        if not registry._refs and not empty_ok:
             registry.close()
             raise NotARegistry(
                 f"{registry.root} has no commits yet: commit a model first, or try `mlvc demo`"
@@ -287,11 +299,17 @@ class Registry:
 
     def _config_at(self, ref: str) -> RegistryConfig | None:
         sha = self._refs.get(ref)
-        info = self._commit_of(sha) if sha else None
-        if info is None:
+        if sha is None:
             return None
-        hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml")
-        return parse_config(self.objects.blob(hit[1])) if hit else None
+        if sha in self._configs:
+            return self._configs[sha]
+        info = self._commit_of(sha)
+        hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml") if info else None
+        config = parse_config(self.objects.blob(hit[1])) if hit else None
+        if len(self._configs) > 4096:
+            self._configs.clear()
+        self._configs[sha] = config
+        return config
 
     @property
     def prod(self) -> str | None:
@@ -304,6 +322,8 @@ class Registry:
         """The checked-out branch (None when detached or bare)."""
         if self.bare or self._head_ref is None or not self._head_ref.startswith(_HEADS):
             return None
+        if self._head_ref not in self._disk_refs:
+            return None  # unborn (a fresh `mlvc clone`): nothing is checked out yet
         return self._head_ref.removeprefix(_HEADS)
 
     def branches(self) -> tuple[Branch, ...]:
@@ -474,6 +494,25 @@ class Registry:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
 
+    def tags_by_commit(self) -> dict[str, tuple[str, ...]]:
+        """Commit id -> the tags that point at it, sorted by name."""
+        out: dict[str, list[str]] = {}
+        for tag, sha in sorted(self.tags().items()):
+            out.setdefault(sha, []).append(tag)
+        return {sha: tuple(names) for sha, names in out.items()}
+
+    def branch_having(self, sha: str, exclude: str | None = None, depth: int = 200) -> str | None:
+        """A branch (not ``exclude``) whose tip is ``sha``, else one whose last ``depth``
+        first-parent commits include it; None when no branch has it."""
+        branches = [b for b in self.branches() if b.name != exclude]
+        tip = next((b.name for b in branches if b.commit.id == sha), None)
+        if tip is not None:
+            return tip
+        return next(
+            (b.name for b in branches if any(c.id == sha for c in self.log(b.name, depth))),
+            None,
+        )
+
     def branches_containing(self, commit: str, depth: int = 500) -> tuple[str, ...]:
         """Branches whose last ``depth`` first-parent commits include ``commit``."""
         out = []
@@ -554,18 +593,53 @@ class Registry:
             raise BadInput(f"{path} is not a file on {ref}")
         return self.objects.blob(hit[1])
 
-    def drift(self, ref: str, path: str = "monitoring/drift.csv") -> DriftReport:
-        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``."""
-        from mlvc_tui.engine.live.drift import parse_drift
+    def drift(self, ref: str, path: str | None = None) -> DriftReport:
+        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``.
+
+        The one reader of a drift log for every face; NoDriftLog (a BadInput) says why a
+        ref has none to read."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH, NoDriftLog, parse_drift
         from mlvc_tui.engine.live.tail import drift_thresholds
 
+        path = path or DRIFT_PATH
         if ref != WORKTREE:
             art = self.artifacts(ref).get(path)
             if art is None:
-                raise BadInput(f"{ref} has no {path}")
+                raise NoDriftLog(
+                    f"{ref} has no {path}: nothing monitors this branch yet", "missing"
+                )
+            if art.storage is Storage.LFS:
+                raise NoDriftLog(
+                    f"{path} on {ref} is a Git LFS object: fetch it to read it", "storage"
+                )
             if art.storage is not Storage.BLOB:
-                raise BadInput(f"{path} on {ref} is kept in {art.storage.value}, not in git")
-        return parse_drift(self.read(ref, path), drift_thresholds(self.config))
+                raise NoDriftLog(
+                    f"{path} on {ref} is kept in {art.storage.value}, not in git", "storage"
+                )
+        thresholds = drift_thresholds(self.config)
+        try:
+            return parse_drift(self.read(ref, path), thresholds)
+        except NoDriftLog:
+            raise
+        except BadInput as exc:
+            raise NoDriftLog(f"{path} on {ref} cannot be read: {exc}", "unreadable") from None
+
+    def follow_drift(self, path: str | None = None, chunk: int | None = None) -> DriftFollow:
+        """The working tree's drift log followed as it grows, with ``[drift.thresholds]``
+        (the one set-up of the live drift view, for the CLI and the app)."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH
+        from mlvc_tui.engine.live.tail import CHUNK, DriftFollow, drift_thresholds
+
+        root = self.working_root()
+        return DriftFollow(
+            root / (path or DRIFT_PATH), drift_thresholds(self.config), chunk=chunk or CHUNK
+        )
+
+    def working_root(self) -> Path:
+        """The working tree's folder; BadInput for a bare repository (nothing to follow)."""
+        if self.bare:
+            raise BadInput(f"{self.root} is a bare repository: it has no working tree to follow")
+        return self.root
 
     def metrics(self, ref: str) -> Metrics:
         """Every metric of a ref (or of the working tree), flattened to dotted keys."""
@@ -666,6 +740,10 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
+        """One branch's row, recent commits and metrics against prod, without the others."""
+        return branch_detail(self, branch, commits)
 
     def snapshot(self, branch: str) -> BranchSnapshot:
         """One branch's grid row, without reading the others."""

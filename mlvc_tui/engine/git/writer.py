@@ -161,6 +161,11 @@ def move_branch(
     path the move changes (else Refused, nothing moved); those paths are then updated.
     """
     ref = b"refs/heads/" + encode(check_branch_name(branch))
+    writer = getattr(reg, "branch_writer", None)
+    if writer is not None:  # a remote write: the server's ref moves (atomic push), not ours
+        writer(branch, old, new)
+        reg.refresh()
+        return
     current = reg.repo.refs.read_ref(ref)
     if current is None and old is not None and reg.remote_only(branch):
         old = old_tree = None  # the first local write of a branch only the remote had
