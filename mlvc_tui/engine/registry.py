@@ -23,6 +23,7 @@ from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFoun
 from mlvc_tui.engine.git.attributes import LfsPaths
 from mlvc_tui.engine.git.checkout import repair_checkout
 from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.locks import leftovers, sweep
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
@@ -123,6 +124,9 @@ class Registry:
                 registry.refresh()
         except MlvcError:
             pass  # busy: the next command repairs it
+        found = leftovers(repo.controldir(), repo.object_store.path)  # type: ignore[attr-defined]
+        if found:
+            sweep(found)  # what crashed writers left: spool, half objects
         if not registry._refs and not empty_ok:
             registry.close()
             raise NotARegistry(

@@ -6,6 +6,7 @@ repository's LFS store (the writing side is :mod:`mlvc_tui.engine.git.staging`).
 from __future__ import annotations
 
 import functools
+import glob
 import hashlib
 import os
 import stat as st
@@ -134,6 +135,9 @@ def copy_out(reg: Registry, ref: str, path: str, dest: str | os.PathLike[str]) -
     """
     info = stat(reg, ref, path)
     target = Path(dest)
+    from mlvc_tui.engine.git.locks import sweep
+
+    sweep(list(target.parent.glob(f".{glob.escape(target.name)}.*")))  # a crashed copy's
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     digest = hashlib.sha256()
     try:

@@ -23,9 +23,11 @@ __all__ = [
     "find_locks",
     "git_dir",
     "held_open",
+    "leftovers",
     "recover",
     "ref_lock",
     "stale",
+    "sweep",
 ]
 
 STALE_AFTER = 1.0  # seconds: git and dulwich close a lock microseconds before renaming it
@@ -137,3 +139,32 @@ def git_dir(path: str | os.PathLike[str]) -> Path:
             return Path(repo.commondir())
     except NotGitRepository:
         raise NotARegistry(f"{Path(path).resolve()} is not inside a git repository") from None
+
+
+def sweep(paths: list[Path], min_age: float = 60.0) -> int:
+    """Remove leftovers a crash left (spool files, half-written objects or copies): those
+    older than ``min_age`` seconds that no process holds open; how many went."""
+    removed = 0
+    now = time.time()
+    for path in paths:
+        try:
+            if now - path.lstat().st_mtime < min_age or held_open(path) is not False:
+                continue
+            path.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def leftovers(gitdir: str | os.PathLike[str], objects: str | os.PathLike[str]) -> list[Path]:
+    """Files a crashed writer may have left: `.git/mlvc/tmp/*`, `objects/**/tmp_obj_*`,
+    `lfs/tmp/*`."""
+    root = Path(gitdir)
+    found: list[Path] = []
+    for folder in (root / "mlvc" / "tmp", root / "lfs" / "tmp"):
+        with contextlib.suppress(OSError):
+            found += [p for p in folder.iterdir() if p.is_file()]
+    with contextlib.suppress(OSError):
+        found += list(Path(objects).glob("??/tmp_obj_*")) + list(Path(objects).glob("tmp_obj_*"))
+    return found
