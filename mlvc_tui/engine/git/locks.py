@@ -41,6 +41,7 @@ class LockFile:
     relative: str  # to the git directory, e.g. refs/heads/prod.lock
     age: float  # seconds since it was last written
     held: bool | None  # a process holds it open; None: cannot tell
+    size: int = 0
 
 
 def _age(text: float) -> str:
@@ -84,7 +85,8 @@ def _lock(gitdir: Path, path: Path) -> LockFile | None:
     except OSError:
         return None
     age = max(time.time() - st.st_mtime, 0.0)
-    return LockFile(path, path.relative_to(gitdir).as_posix(), age, held_open(path))
+    rel = path.relative_to(gitdir).as_posix()
+    return LockFile(path, rel, age, held_open(path), st.st_size)
 
 
 def ref_lock(gitdir: str | os.PathLike[str], ref: str) -> LockFile | None:
@@ -107,8 +109,9 @@ def find_locks(gitdir: str | os.PathLike[str]) -> list[LockFile]:
 
 
 def stale(lock: LockFile) -> bool:
-    """Whether the lock's writer is provably gone."""
-    return lock.held is False and lock.age >= STALE_AFTER
+    """Whether the lock's writer is provably gone: nobody holds it, and it is old, or empty
+    (git and mlvc write a lock's content while holding it open)."""
+    return lock.held is False and (lock.age >= STALE_AFTER or lock.size == 0)
 
 
 def describe(lock: LockFile) -> str:
