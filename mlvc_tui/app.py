@@ -15,14 +15,14 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from mlvc_tui.engine import MlvcError, Registry
+from mlvc_tui.engine import DRIFT_PATH, MlvcError, Registry
 from mlvc_tui.palette import MlvcCommands
-from mlvc_tui.session import Session
+from mlvc_tui.session import AppState, Session
 
 __all__ = ["MlvcApp", "main", "make_app"]
 
@@ -46,10 +46,40 @@ class MlvcApp(App[None]):
         self.session = Session(path)
         self.fixed_now = now
         self.label = label  # shown instead of the path (e.g. for the temporary demo)
-        self.branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
-        self.prod: str | None = None
-        self.head: str | None = None  # the checked-out branch, as the grid last read it
-        self.refreshes = 0  # bumped by each R; screens behind reload when they resume
+        self.state = AppState()
+
+    # the shared state, by its short names
+    @property
+    def prod(self) -> str | None:
+        return self.state.prod
+
+    @prod.setter
+    def prod(self, value: str | None) -> None:
+        self.state.prod = value
+
+    @property
+    def branch_names(self) -> tuple[str, ...]:
+        return self.state.branch_names
+
+    @branch_names.setter
+    def branch_names(self, value: tuple[str, ...]) -> None:
+        self.state.branch_names = value
+
+    @property
+    def refreshes(self) -> int:
+        return self.state.refreshes
+
+    @refreshes.setter
+    def refreshes(self, value: int) -> None:
+        self.state.refreshes = value
+
+    @property
+    def head(self) -> str | None:
+        return self.state.head
+
+    @head.setter
+    def head(self, value: str | None) -> None:
+        self.state.head = value
 
     def now(self) -> datetime:
         """The time relative dates are measured from (fixed in tests)."""
@@ -60,6 +90,12 @@ class MlvcApp(App[None]):
         from mlvc_tui.screens.grid import GridScreen
 
         self.push_screen(GridScreen())
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Open a screen or dialog; hints said for the screen behind go (they would hide its
+        instructions: "r rolls back prod" over the help)."""
+        self.clear_notifications()
+        return super().push_screen(*args, **kwargs)
 
     def on_unmount(self) -> None:
         """Called when the app stops: close the registry."""
@@ -106,13 +142,17 @@ class MlvcApp(App[None]):
         else:
             self._push("drift", "DriftScreen", branch)
 
+    def open_promote(self, branch: str) -> None:
+        """Open the promotion dialog (gates first) for ``branch``."""
+        self._push("promote", "PromoteScreen", branch)
+
     def open_ab(self) -> None:
         """Show the traffic split on prod and the A/B results of its variants."""
         self._push("ab", "ABScreen")
 
     def open_tail(self, path: str | None = None, branch: str | None = None) -> None:
         """Follow a working-tree file live (default: the drift log) from ``branch``'s view."""
-        self._push("tail", "TailScreen", path or "monitoring/drift.csv", branch)
+        self._push("tail", "TailScreen", path or DRIFT_PATH, branch)
 
     def action_help(self) -> None:
         """Called when the user presses ?: show every key."""
@@ -201,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.poll is not None:  # read by the live watcher (mlvc_tui/engine/live/observers.py)
         os.environ.update(MLVC_WATCH="poll", MLVC_POLL_INTERVAL=str(args.poll))
     if args.demo:
-        from mlvc_tui.engine.demo.build import build_demo
+        from mlvc_tui.engine import build_demo
 
         with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
             path = Path(tmp) / "registry"
