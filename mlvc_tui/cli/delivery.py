@@ -129,7 +129,7 @@ def cmd_ab_report(args: argparse.Namespace) -> int:
     from mlvc_tui.engine.delivery.report import ab_report
 
     with open_registry(args) as reg:
-        report = ab_report(reg, args.at)
+        report = ab_report(reg, args.at, test=args.test)
     emit(args, report, lambda: render_report(report))
     return 0
 
@@ -195,5 +195,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         metavar="REF",
         help="the test in delivery.toml at REF (e.g. prod~1 after a stop)",
+    )
+    p.add_argument(
+        "--test",
+        default=None,
+        metavar="ID",
+        help="the test with this id, running or finished (its own rows only)",
     )
     p.set_defaults(func=cmd_ab_report)
