@@ -24,7 +24,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from mlvc_tui.engine import MlvcError, Registry
-from mlvc_tui.engine.promotion.promote import CHECK_PENDING, PromotionDone, PromotionPlan
+from mlvc_tui.engine.promotion.promote import (
+    CHECK_PENDING,
+    PromotionDone,
+    PromotionPlan,
+    paths_summary,
+)
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.metric_table import MetricTable, tone
@@ -70,6 +75,15 @@ def version_line(plan: PromotionPlan) -> Text:
         f"  {plan.bump} ({after}): ",
         visible(plan.bump_reason),
     )
+
+
+def paths_line(plan: PromotionPlan) -> Text:
+    """Which paths the promotion replaces on the target, and which it keeps as they are."""
+    text = Text.assemble("replaces ", visible(paths_summary(plan.replaced, 3)))
+    if plan.kept:
+        text.append(f"; keeps {visible(plan.target)}'s own ", style="dim")
+        text.append(visible(paths_summary(plan.kept, 2)), style="dim")
+    return text
 
 
 class PromoteScreen(ModalScreen[bool]):
@@ -121,6 +135,7 @@ class PromoteScreen(ModalScreen[bool]):
         with Vertical(id="dialog"):
             yield Static(id="title")
             yield Static(id="version")
+            yield Static(id="paths")
             yield Static(id="gates")
             yield Static(id="check-log")
             yield MetricTable(id="metrics")
@@ -197,6 +212,7 @@ class PromoteScreen(ModalScreen[bool]):
             )
         )
         self.query_one("#version", Static).update(version_line(plan))
+        self.query_one("#paths", Static).update(paths_line(plan))
         self.query_one("#gates", Static).update(gates_table(plan, self.app.no_color))
         table = self.query_one(MetricTable)
         rows = tuple(r for r in plan.diff.rows if r.key == plan.primary) + plan.diff.changed

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from mlvc_tui.cli.render import VERDICTS, number, t, when
 from mlvc_tui.engine.jsonable import to_jsonable
-from mlvc_tui.engine.promotion.promote import PromotionDone, PromotionPlan
+from mlvc_tui.engine.promotion.promote import PromotionDone, PromotionPlan, paths_summary
 from mlvc_tui.engine.promotion.rollback import RollbackPlan
 from mlvc_tui.engine.promotion.versions import VersionEntry
 from mlvc_tui.engine.values import MetricDiff
@@ -71,6 +71,13 @@ def render_plan(plan: PromotionPlan) -> Group:
             g.name, Text("pass", "green") if g.passed else Text("FAIL", "red bold"), t(g.reason)
         )
     parts: list[Any] = [head, gates, _metric_rows(plan.diff, plan.primary)]
+    parts.append(Text.assemble("replaces: ", t(paths_summary(plan.replaced, 8))))
+    if plan.kept:
+        parts.append(
+            Text.assemble(
+                "keeps ", t(plan.target), "'s own: ", t(paths_summary(plan.kept, 8)), style="dim"
+            )
+        )
     if plan.merge.resolved:
         parts.append(
             Text(
@@ -142,6 +149,8 @@ def plan_json(plan: PromotionPlan) -> dict[str, Any]:
         "bump_reason": plan.bump_reason,
         "tag": plan.tag,
         "approvals": list(plan.approvals),
+        "replaced": list(plan.replaced),
+        "kept": list(plan.kept),
         "merge": {
             "base": m.base,
             "fast_forward": m.fast_forward,

@@ -48,6 +48,7 @@ def test_dry_run_runs_the_gates_and_changes_nothing(repo: GitRepo) -> None:
     assert out.returncode == 0, out.stderr
     assert "Promote exp/better" in out.stdout and "as model@v1.0.0" in out.stdout
     assert "primary     pass   accuracy 0.8 -> 0.85 (+0.05)" in out.stdout
+    assert "replaces: metrics/model.json, models/model.pkl" in out.stdout
     failing = mlvc("-C", str(repo.path), "promote", "exp/worse", "--dry-run", "--json")
     assert failing.returncode == 1
     doc = json.loads(failing.stdout)

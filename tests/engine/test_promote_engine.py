@@ -79,6 +79,7 @@ def test_true_merge_keeps_both_sides_and_artifacts_take_the_candidate(repo: GitR
             "models/model.pkl": b"model-4",
             "metrics/model.json": metrics(0.9),
             "monitoring/drift.csv": "t,f,v\n2,b,0.3\n",
+            "logs/app.log": "trained\n",
             "src/train.py": repo.git("show", "prod:src/train.py").replace(
                 "step_10 = 10", "step_10 = 100"
             ),
@@ -96,15 +97,67 @@ def test_true_merge_keeps_both_sides_and_artifacts_take_the_candidate(repo: GitR
     )
     with Registry.open(repo.path) as reg:
         plan = plan_promotion(reg, "exp/both")
-        assert not plan.merge.fast_forward and plan.merge.resolved == ("monitoring/drift.csv",)
+        assert not plan.merge.fast_forward and plan.merge.resolved == ("logs/app.log",)
+        assert plan.kept == ("monitoring/drift.csv",)
+        assert "monitoring/drift.csv" not in plan.replaced and "logs/app.log" in plan.replaced
         apply_promotion(reg, plan)
     train = repo.git("show", "prod:src/train.py")
     assert "step_1 = 7" in train and "step_10 = 100" in train  # line merge of code
-    assert repo.git("show", "prod:monitoring/drift.csv") == "t,f,v\n2,b,0.3\n"
-    assert repo.git("show", "prod:logs/app.log") == "served\n"
+    assert repo.git("show", "prod:monitoring/drift.csv") == "t,f,v\n1,a,0.9\n"  # prod's own
+    assert repo.git("show", "prod:logs/app.log") == "trained\n"
     assert repo.git("show", "prod:models/model.pkl") == "model-4"
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
     assert repo.git("status", "--porcelain") == ""
+
+
+def test_the_target_keeps_the_paths_it_owns(repo: GitRepo) -> None:
+    """The bug: promote replaced prod's monitoring/drift.csv with the candidate's."""
+    branch(
+        repo,
+        "exp/monitored",
+        {
+            "models/model.pkl": b"model-5",
+            "metrics/model.json": metrics(0.9),
+            "monitoring/drift.csv": "t,f,v\n" + "9,z,0.9\n" * 50,
+            "monitoring/predictions.csv": "id,p\n1,0.3\n",
+            "reports/own.txt": "candidate's\n",
+        },
+    )
+    prod_drift = repo.git("show", "prod:monitoring/drift.csv")
+    with Registry.open(repo.path) as reg:
+        plan = plan_promotion(reg, "exp/monitored")  # a fast-forward, but not the same tree
+        assert plan.kept == ("monitoring/drift.csv", "monitoring/predictions.csv")
+        assert plan.replaced == ("metrics/model.json", "models/model.pkl", "reports/own.txt")
+        apply_promotion(reg, plan)
+    assert repo.git("show", "prod:monitoring/drift.csv") == prod_drift
+    assert "monitoring/predictions.csv" not in repo.git("ls-tree", "-r", "--name-only", "prod")
+    assert repo.git("show", "prod:models/model.pkl") == "model-5"
+    assert repo.git("fsck", "--strict", "--no-dangling") == ""
+    # configured on the target: reports/ is prod's own too, monitoring/ no longer
+    repo.commit(
+        "prod owns reports/",
+        {
+            "mlvc.toml": toml().replace(
+                "[registry]\n", '[registry]\nenvironment_paths = ["reports/"]\n'
+            ),
+            "reports/own.txt": "prod's\n",
+        },
+    )
+    branch(
+        repo,
+        "exp/again",
+        {"models/model.pkl": b"model-6", "reports/own.txt": "x\n", "monitoring/drift.csv": "new\n"},
+        start="exp/monitored",
+    )
+    with Registry.open(repo.path) as reg:
+        plan = plan_promotion(reg, "exp/again")
+    assert plan.kept == ("reports/own.txt",) and "monitoring/drift.csv" in plan.replaced
+
+
+def test_only_owned_paths_differ_is_nothing_to_promote(repo: GitRepo) -> None:
+    branch(repo, "exp/only-monitoring", {"monitoring/drift.csv": "t,f,v\n5,e,0.5\n"})
+    with Registry.open(repo.path) as reg, pytest.raises(Refused, match="nothing to promote"):
+        plan_promotion(reg, "exp/only-monitoring")
 
 
 def test_code_conflict_aborts_and_writes_nothing(repo: GitRepo) -> None:

@@ -22,9 +22,11 @@ from mlvc_tui.engine.promotion.gates import approval_gate, metric_gates
 from mlvc_tui.engine.promotion.records import GateResult, PromotionRecord, render_message
 from mlvc_tui.engine.promotion.repo_gates import (
     has_model,
+    keep_owned,
     merge_gate,
     result_metrics,
     stage_gate,
+    target_config,
     target_settings,
     worktree_gate,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "PromotionDone",
     "PromotionPlan",
     "apply_promotion",
+    "paths_summary",
     "plan_promotion",
     "run_plan_check",
 ]
@@ -74,6 +77,8 @@ class PromotionPlan:
     tag: str | None = None
     approvals: tuple[str, ...] = ()
     check: tuple[str, float] | None = None  # (command, timeout) while the check has not run
+    kept: tuple[str, ...] = ()  # environment-owned paths that keep the target's content
+    replaced: tuple[str, ...] = ()  # paths whose content on the target changes
 
     @property
     def ok(self) -> bool:
@@ -82,6 +87,14 @@ class PromotionPlan:
     @property
     def failed(self) -> tuple[GateResult, ...]:
         return tuple(g for g in self.gates if not g.passed and g.reason != CHECK_PENDING)
+
+
+def paths_summary(paths: tuple[str, ...], limit: int = 4) -> str:
+    """``a, b, c and 5 more`` (``nothing`` for none): one line both faces print."""
+    if not paths:
+        return "nothing"
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
 
 
 def plan_promotion(
@@ -103,9 +116,11 @@ def plan_promotion(
     candidate = reg.commit(branch)
     if candidate.id == target_tip or branch == target:
         raise BadInput(f"{branch} is {target} itself: name another branch to promote")
-    merge = merge_commits(reg, target_tip, candidate.id)
     target_tree = reg.objects.commit(target_tip)[1]
     target_files = {p: (e.mode, e.sha) for p, e in reg.objects.files(target_tree).items()}
+    merge, kept = keep_owned(
+        merge_commits(reg, target_tip, candidate.id), target_files, target_config(reg, target_tree)
+    )
     if merge.up_to_date or (not merge.conflicts and merge.files == target_files):
         raise Refused(
             f"{target} already has everything on {branch} ({candidate.short_id}): "
@@ -150,6 +165,12 @@ def plan_promotion(
         primary,
         approvals=approvers,
         check=check,
+        kept=kept,
+        replaced=tuple(
+            sorted(
+                p for p in files.keys() | target_files.keys() if files.get(p) != target_files.get(p)
+            )
+        ),
     )
     if target == reg.prod:
         model = model_name(reg, target)
