@@ -29,10 +29,10 @@ def _change(args: argparse.Namespace, change: Any) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import read_delivery
+    from mlvc_tui.engine.delivery.traffic import route as route_unit
 
     with open_registry(args) as reg:
-        route = read_delivery(reg, args.at).route(args.unit)
+        route = route_unit(reg, args.unit, args.at)
     emit(
         args,
         route,

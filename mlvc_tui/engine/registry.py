@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -290,6 +291,13 @@ class Registry:
         A branch that does not exist yet is created from ``start`` (default: a root commit).
         """
         return Transaction(self, branch, message, start)
+
+    def check_writes(self, branch: str, changes: Mapping[str, str | None]) -> None:
+        """BadInput, before anything is committed, when a write (path -> new blob id, None:
+        deleted) would put a broken mlvc.toml, delivery.toml or lineage record on ``branch``."""
+        from mlvc_tui.engine.validate import check_changes
+
+        check_changes(self, branch, changes)
 
     def commit(self, ref: str) -> CommitInfo:
         """The commit a ref names."""

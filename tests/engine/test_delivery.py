@@ -18,7 +18,8 @@ from mlvc_tui.engine import BadInput, MlvcError, Refused, Registry
 from mlvc_tui.engine.delivery.bandit import ArmData, thompson_weights
 from mlvc_tui.engine.delivery.report import Verdicts, ab_report, rebalance
 from mlvc_tui.engine.delivery.rollout import canary, canary_abort, canary_step, switch
-from mlvc_tui.engine.delivery.spec import Delivery, Mode
+from mlvc_tui.engine.delivery.spec import Delivery, Mode, dump
+from mlvc_tui.engine.delivery.spec import parse as parse_delivery
 from mlvc_tui.engine.delivery.traffic import (
     apply,
     delivery_log,
@@ -294,3 +295,36 @@ def test_a_test_column_keeps_only_that_tests_rows(repo: GitRepo) -> None:
         start_ab(reg, ["ab/a", "ab/b"], now=BEFORE, test="mine")
         b = ab_report(reg).variants[1]
     assert (b.count, b.mean, b.outside) == (30, 0.0, 150)
+
+
+def test_hand_written_weights_round_trip_exactly(repo: GitRepo) -> None:
+    text = (
+        'mode = "ab"\ntest = "thirds"\n'
+        + "".join(
+            f'[[variant]]\nbranch = "{b}"\nweight = {w}\n'
+            for b, w in (("ab/a", 33.333), ("ab/b", 33.333), ("dev", 33.334))
+        )
+    ).encode()
+    d = parse_delivery(text)
+    again = parse_delivery(dump(d))
+    assert again == d and [v.weight for v in again.variants] == [33.333, 33.333, 33.334]
+    repo.commit("thirds by hand", {"delivery.toml": text.decode()})
+    with Registry.open(repo.path) as reg:
+        change = set_weights(reg, "50,25,25")  # a verb rewrites the hand-written file
+        assert [v.weight for v in change.before.variants] == [33.333, 33.333, 33.334]
+        assert read_delivery(reg).test == "thirds"
+
+
+def test_a_split_to_a_missing_branch_is_refused_and_never_routed(repo: GitRepo) -> None:
+    gone = 'mode = "live"\n[[variant]]\nbranch = "nowhere"\nweight = 100\n'
+    with Registry.open(repo.path) as reg:
+        before = reg.branch_tip("prod")
+        with pytest.raises(BadInput, match="variant 'nowhere' is not a branch"):
+            apply(reg, lambda d: (parse_delivery(gone.encode()), "delivery: to nowhere"))
+        assert reg.branch_tip("prod") == before
+    repo.commit("by hand, past mlvc", {"delivery.toml": gone})  # git lets it in
+    out = subprocess.run(
+        [MLVC, "-C", str(repo.path), "route", "u1"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2 and out.stdout == ""
+    assert "sends 'u1' to 'nowhere', which is not a branch" in out.stderr

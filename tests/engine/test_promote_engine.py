@@ -160,6 +160,22 @@ def test_only_owned_paths_differ_is_nothing_to_promote(repo: GitRepo) -> None:
         plan_promotion(reg, "exp/only-monitoring")
 
 
+def test_a_candidate_carrying_a_broken_config_is_refused(repo: GitRepo) -> None:
+    branch(
+        repo,
+        "exp/badcfg",
+        {"models/model.pkl": b"model-7", "metrics/model.json": metrics(0.9), "mlvc.toml": "x = ["},
+    )
+    before = refs(repo)
+    with Registry.open(repo.path) as reg:
+        plan = plan_promotion(reg, "exp/badcfg")
+        assert [g.name for g in plan.failed] == ["files"]
+        assert plan.failed[0].reason.startswith("mlvc.toml is not valid TOML")
+        with pytest.raises(Refused, match="gate files failed"):
+            apply_promotion(reg, plan)
+    assert refs(repo) == before
+
+
 def test_code_conflict_aborts_and_writes_nothing(repo: GitRepo) -> None:
     lines = repo.git("show", "prod:src/train.py")
     branch(

@@ -39,6 +39,7 @@ from mlvc_tui.engine.promotion.writes import (
     stamp,
     write_commit,
 )
+from mlvc_tui.engine.validate import is_checked, problem
 from mlvc_tui.engine.values import CommitInfo, MetricDiff
 
 if TYPE_CHECKING:
@@ -97,6 +98,24 @@ def paths_summary(paths: tuple[str, ...], limit: int = 4) -> str:
     return ", ".join(paths[:limit]) + more
 
 
+def _files_gate(
+    reg: Registry,
+    target: str,
+    merge: MergeResult,
+    files: dict[str, tuple[int, str]],
+    target_files: dict[str, tuple[int, str]],
+) -> GateResult | None:
+    """A failing gate when the result would put a broken mlvc.toml, delivery.toml or
+    lineage record on the target (None: every such file it changes is sound)."""
+    exists = lambda b: reg.branch_tip(b) is not None  # noqa: E731
+    for path in sorted(files):
+        if is_checked(path) and files[path] != target_files.get(path):
+            why = problem(path, merge.blob(reg, files[path][1]), target, exists)
+            if why is not None:
+                return GateResult("files", False, why)
+    return None
+
+
 def plan_promotion(
     reg: Registry,
     branch: str,
@@ -145,6 +164,8 @@ def plan_promotion(
         gates.append(approval_gate(settings, approvers, candidate.id))
     if settings.require_stage:
         gates.append(stage_gate(reg, settings.require_stage, target, candidate))
+    if (files_gate := _files_gate(reg, target, merge, files, target_files)) is not None:
+        gates.append(files_gate)
     if (tree_gate := worktree_gate(reg, target, target_tree, files)) is not None:
         gates.append(tree_gate)
     check = None

@@ -110,6 +110,7 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
         raise Refused(
             f"{target} already holds the artifacts of {chosen.version}: nothing to roll back"
         )
+    reg.check_writes(target, {p: files[p][1] if p in files else None for p in changed})
     result = MergeResult(None, tip, chosen.commit.id, files)
     before = reg.metrics_of_tree(tree)
     diff = MetricDiff(
