@@ -90,10 +90,20 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         value = rollback_json(plan)
         if args.dry_run or not args.json:
             emit(args, value, lambda: render_rollback(plan))
+        if plan.check is not None and not plan.check.passed:
+            raise Refused(f"gate check failed: {plan.check.reason}; nothing was changed")
         if args.dry_run:
             return 0
+        if plan.warning and args.to is None and (args.yes or not sys.stdin.isatty()):
+            raise Refused(
+                f"rolling back {plan.warning}. Name the version to go ahead: "
+                f"mlvc rollback --to {plan.to.version}; nothing was changed"
+            )
         if not args.yes:
-            _ask(f"Roll {plan.target} back to {plan.to.tag or plan.to.version}?")
+            _ask(
+                f"Roll {plan.target} back to {plan.to.tag or plan.to.version}"
+                + (f" ({plan.warning})?" if plan.warning else "?")
+            )
         done = apply_rollback(reg, plan)
     if args.json:
         emit(args, done_json(value, done), lambda: None)
@@ -121,8 +131,8 @@ def cmd_approve(args: argparse.Namespace) -> int:
     }
     verb = "approved" if added else "already approved"
     lines = [
-        f"{verb} {args.branch} ({mine.commit[:8]}) as {mine.user}",
-        f"{len(everyone)} approval(s): " + ", ".join(a.user for a in everyone),
+        f"{verb} {args.branch} ({mine.commit[:8]}) as {mine.label}",
+        f"{len(everyone)} approval(s): " + ", ".join(a.label for a in everyone),
     ]
     from mlvc_tui.safetext import visible
 
@@ -161,7 +171,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_promote)
     p = sub.add_parser("approve", parents=[common], help="approve the commit a branch is at")
     p.add_argument("branch")
-    p.add_argument("--user", default=None, help="approver (default: your git identity)")
+    p.add_argument(
+        "--user",
+        default=None,
+        help="a name recorded beside your git identity (it still counts as yours)",
+    )
     p.set_defaults(func=cmd_approve)
     p = sub.add_parser(
         "rollback", parents=[common], help="restore an earlier version's model as a new commit"

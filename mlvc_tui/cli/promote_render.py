@@ -98,8 +98,14 @@ def render_rollback(plan: RollbackPlan) -> Group:
         t(plan.to.tag or plan.to.version or "", "bold"),
         f" ({plan.to.commit.short_id}, {when(plan.to.commit)})",
     )
-    files = Text("restores: " + ", ".join(plan.changed))
-    return Group(head, files, _metric_rows(plan.diff, plan.primary))
+    parts: list[Any] = [head, Text.assemble("restores: ", t(", ".join(plan.changed)))]
+    if plan.warning:
+        parts.append(Text.assemble(("! rolling back ", "bold red"), t(plan.warning)))
+    if plan.check is not None:
+        mark = Text("pass", "green") if plan.check.passed else Text("FAIL", "red bold")
+        parts.append(Text.assemble("check ", mark, "  ", t(plan.check.reason)))
+    parts.append(_metric_rows(plan.diff, plan.primary))
+    return Group(*parts)
 
 
 def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
@@ -171,6 +177,12 @@ def rollback_json(plan: RollbackPlan) -> dict[str, Any]:
         "to": plan.to.version,
         "to_commit": plan.to.commit.id,
         "restores": list(plan.changed),
+        "check": (
+            {"passed": plan.check.passed, "reason": plan.check.reason} if plan.check else None
+        ),
+        "crosses_major": plan.crosses_major,
+        "skipped": list(plan.skipped),
+        "warning": plan.warning,
         "metrics": to_jsonable(plan.diff.rows),
         "done": False,
     }

@@ -17,6 +17,7 @@ from tests.support.promote import (
     mlvc,
     objects,
     refs,
+    run_env,
     two_candidates,
 )
 
@@ -139,10 +140,11 @@ def test_approve_command(repo: GitRepo) -> None:
             "Chen Wei <chen@example.com>",
         ).stdout
     )
-    assert again["added"] and [a["user"] for a in again["approvals"]] == [
-        "Ben Okafor <ben@example.com>",
-        "Chen Wei <chen@example.com>",
-    ]
+    assert not again["added"]  # Ben naming Chen is Ben, who approved already
+    assert [a["user"] for a in again["approvals"]] == ["Ben Okafor <ben@example.com>"]
+    chen = run_env(GIT_AUTHOR_NAME="Chen Wei", GIT_AUTHOR_EMAIL="chen@example.com")
+    third = mlvc("-C", str(repo.path), "approve", "exp/better", "--user", "Bob <b@x>", env=chen)
+    assert "as Bob <b@x> (recorded by Chen Wei <chen@example.com>)" in third.stdout
     assert mlvc("-C", str(repo.path), "approve", "exp/none").returncode == 2
 
 

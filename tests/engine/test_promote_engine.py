@@ -17,6 +17,7 @@ from tests.support.promote import (
     branch,
     copy_registry,
     metrics,
+    mlvc,
     objects,
     refs,
     toml,
@@ -262,7 +263,9 @@ def test_bad_gate_settings_are_bad_input(repo: GitRepo, gates: str, message: str
         plan_promotion(reg, "exp/better")
 
 
-def test_approvals_are_notes_and_gate_the_promotion(repo: GitRepo) -> None:
+def test_approvals_are_notes_and_gate_the_promotion(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo.commit("two approvals", {"mlvc.toml": toml("approvals = 2")})
     branch(repo, "exp/ok", {"metrics/model.json": metrics(0.9)})
     assert gate(repo, "exp/ok", "approvals") == (
@@ -272,7 +275,12 @@ def test_approvals_are_notes_and_gate_the_promotion(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         assert approve(reg, "exp/ok")[0]
         assert not approve(reg, "exp/ok")[0]  # the same person twice counts once
-        assert approve(reg, "exp/ok", "Chen Wei <chen@example.com>")[0]
+        # the loophole: Ben naming Chen is still Ben
+        assert not approve(reg, "exp/ok", "Chen Wei <chen@example.com>")[0]
+        assert gate(repo, "exp/ok", "approvals")[0] is False
+        monkeypatch.setenv("GIT_AUTHOR_NAME", "Chen Wei")
+        monkeypatch.setenv("GIT_AUTHOR_EMAIL", "chen@example.com")
+        assert approve(reg, "exp/ok")[0]
         assert [a.user for a in approvals_of(reg, repo.rev("exp/ok"))] == [
             "Ben Okafor <ben@example.com>",
             "Chen Wei <chen@example.com>",
@@ -284,6 +292,21 @@ def test_approvals_are_notes_and_gate_the_promotion(repo: GitRepo) -> None:
     record = repo.git("log", "-1", "--format=%B", "prod")
     assert "approved by Ben Okafor <ben@example.com>, Chen Wei <chen@example.com>" in record
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
+
+
+def test_an_approval_for_someone_else_says_who_made_it(repo: GitRepo) -> None:
+    repo.commit("two approvals", {"mlvc.toml": toml("approvals = 2")})
+    branch(repo, "exp/ok", {"metrics/model.json": metrics(0.9)})
+    with Registry.open(repo.path) as reg:
+        added, mine = approve(reg, "exp/ok", "Bob <bob@example.com>")
+    assert added and mine.by == "Ben Okafor <ben@example.com>"
+    assert mine.label == "Bob <bob@example.com> (recorded by Ben Okafor <ben@example.com>)"
+    note = repo.git("notes", "--ref=mlvc-approvals", "show", "exp/ok")
+    assert '"user": "Bob <bob@example.com>"' in note and '"by": "Ben Okafor <ben' in note
+    passed, why = gate(repo, "exp/ok", "approvals")
+    assert (
+        not passed and why.startswith("1 of 2 approvals") and "Bob (recorded by Ben Okafor)" in why
+    )
 
 
 def test_stage_order(repo: GitRepo) -> None:
@@ -461,3 +484,75 @@ def test_a_bare_registry_promotes_and_rolls_back(repo: GitRepo, tmp_path: Path) 
         == "Promote exp/better to prod as model@v1.0.0"
     )
     assert out.git("fsck", "--strict", "--no-dangling") == ""
+
+
+def _best(repo: GitRepo) -> None:
+    files = {"models/model.pkl": b"model-5", "metrics/model.json": metrics(0.9)}
+    branch(repo, "exp/best", files)
+
+
+def test_a_rolled_back_version_can_be_promoted_again(repo: GitRepo) -> None:
+    """The bug: after a rollback, promoting the same candidate said "nothing to promote"."""
+    promote(repo, "exp/better")
+    _best(repo)
+    promote(repo, "exp/best")
+    with Registry.open(repo.path) as reg:
+        apply_rollback(reg, plan_rollback(reg))
+        assert repo.git("show", "prod:models/model.pkl") == "model-2"
+        plan = plan_promotion(reg, "exp/best")
+        assert plan.ok and plan.replaced == ("metrics/model.json", "models/model.pkl")
+        assert (plan.version, plan.bump) == ("1.2.0", "minor")
+        apply_promotion(reg, plan)
+    assert repo.git("show", "prod:models/model.pkl") == "model-5"
+    assert repo.git("fsck", "--strict", "--no-dangling") == ""
+    with Registry.open(repo.path) as reg, pytest.raises(Refused, match="nothing to promote"):
+        plan_promotion(reg, "exp/best")  # now it is there: nothing to promote, truly
+
+
+def test_a_default_rollback_across_a_major_version_says_so(repo: GitRepo) -> None:
+    promote(repo, "exp/better")  # 1.0.0
+    schema = {"data/schema.json": '{"v": 2}', "metrics/model.json": metrics(0.86)}
+    branch(repo, "exp/schema", schema | {"models/model.pkl": b"model-s"})
+    promote(repo, "exp/schema")  # 2.0.0
+    branch(repo, "exp/pipe", {"src/train.py": "print('faster')\n"})
+    promote(repo, "exp/pipe")  # 2.0.1: the same artifacts as 2.0.0
+    with Registry.open(repo.path) as reg:
+        plan = plan_rollback(reg)
+    assert (plan.current.version, plan.to.version) == ("2.0.1", "1.0.0")
+    assert plan.crosses_major and plan.skipped == ("2.0.0",)
+    assert plan.warning == (
+        "from 2.0.1 to 1.0.0 crosses a MAJOR version (a data schema or target change): "
+        "the restored model may not fit today's data; 2.0.0 has the same artifacts as 2.0.1 "
+        "and is skipped"
+    )
+    before = refs(repo)
+    out = mlvc("-C", str(repo.path), "rollback", "--yes")
+    assert out.returncode == 1 and "crosses a MAJOR version" in out.stderr
+    assert "mlvc rollback --to 1.0.0" in out.stderr and refs(repo) == before
+    named = mlvc("-C", str(repo.path), "rollback", "--to", "1.0.0", "--yes")
+    assert named.returncode == 0, named.stderr
+    assert "! rolling back from 2.0.1 to 1.0.0 crosses a MAJOR" in named.stdout
+    with Registry.open(repo.path) as reg:
+        assert plan_rollback(reg, "2.0.0").crosses_major  # from 1.0.0 (the rollback) up again
+
+
+def test_rollback_runs_the_targets_check(repo: GitRepo) -> None:
+    branch(
+        repo, "exp/fragile", {"models/model.pkl": b"broken", "metrics/model.json": metrics(0.82)}
+    )
+    promote(repo, "exp/fragile")  # 1.0.0, before prod had a check
+    promote(repo, "exp/better")  # 1.1.0
+    repo.commit("check", {"mlvc.toml": toml('check = "python src/check.py"\ncheck_timeout = 20')})
+    before = refs(repo)
+    with Registry.open(repo.path) as reg:
+        plan = plan_rollback(reg)
+        assert plan.to.version == "1.0.0" and plan.check is not None
+        assert (
+            plan.check.reason
+            == "'python src/check.py' exited 3: cannot load the model: it is broken"
+        )
+        with pytest.raises(Refused, match="gate check failed"):
+            apply_rollback(reg, plan)
+    assert refs(repo) == before
+    out = mlvc("-C", str(repo.path), "rollback", "--yes")
+    assert out.returncode == 1 and "gate check failed" in out.stderr and refs(repo) == before

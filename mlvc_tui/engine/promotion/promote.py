@@ -30,6 +30,7 @@ from mlvc_tui.engine.promotion.repo_gates import (
     target_settings,
     worktree_gate,
 )
+from mlvc_tui.engine.promotion.rollback import RESTORED_KINDS
 from mlvc_tui.engine.promotion.versions import bump, compute_bump, latest_version, model_name
 from mlvc_tui.engine.promotion.writes import (
     PromotionDone,
@@ -98,6 +99,23 @@ def paths_summary(paths: tuple[str, ...], limit: int = 4) -> str:
     return ", ".join(paths[:limit]) + more
 
 
+def _again(
+    reg: Registry, merge: MergeResult, target_files: dict[str, tuple[int, str]]
+) -> MergeResult:
+    """A candidate already merged into the target (up to date), whose model a rollback took
+    away since: the target's files with the candidate's models, metrics and data again.
+    Anything else up to date stays so (nothing to promote)."""
+    if not merge.up_to_date:
+        return merge
+    restored = lambda p: reg.config.kind_of(p) in RESTORED_KINDS or p == "data"  # noqa: E731
+    theirs = reg.objects.files(reg.objects.commit(merge.theirs)[1])
+    files = {p: e for p, e in target_files.items() if not restored(p)}
+    files.update({p: (e.mode, e.sha) for p, e in theirs.items() if restored(p)})
+    if files == target_files:
+        return merge
+    return MergeResult(merge.base, merge.ours, merge.theirs, files)
+
+
 def _files_gate(
     reg: Registry,
     target: str,
@@ -138,7 +156,9 @@ def plan_promotion(
     target_tree = reg.objects.commit(target_tip)[1]
     target_files = {p: (e.mode, e.sha) for p, e in reg.objects.files(target_tree).items()}
     merge, kept = keep_owned(
-        merge_commits(reg, target_tip, candidate.id), target_files, target_config(reg, target_tree)
+        _again(reg, merge_commits(reg, target_tip, candidate.id), target_files),
+        target_files,
+        target_config(reg, target_tree),
     )
     if merge.up_to_date or (not merge.conflicts and merge.files == target_files):
         raise Refused(
@@ -159,7 +179,7 @@ def plan_promotion(
     gates += metric_gates(
         settings, reg.config, primary, has_model(reg, files), after, before, target
     )
-    approvers = tuple(a.user for a in approvals_of(reg, candidate.id))
+    approvers = tuple(a.label for a in approvals_of(reg, candidate.id))
     if settings.approvals:
         gates.append(approval_gate(settings, approvers, candidate.id))
     if settings.require_stage:
