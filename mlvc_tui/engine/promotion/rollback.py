@@ -23,6 +23,7 @@ from mlvc_tui.engine.promotion.records import GateResult, PromotionRecord, rende
 from mlvc_tui.engine.promotion.repo_gates import result_metrics, target_settings
 from mlvc_tui.engine.promotion.versions import VersionEntry, parse_version, version_history
 from mlvc_tui.engine.promotion.writes import (
+    Finisher,
     PromotionDone,
     finish,
     recorded_metrics,
@@ -182,7 +183,9 @@ def plan_rollback(
     )
 
 
-def apply_rollback(reg: Registry, plan: RollbackPlan, now: datetime | None = None) -> PromotionDone:
+def apply_rollback(
+    reg: Registry, plan: RollbackPlan, now: datetime | None = None, finisher: Finisher = finish
+) -> PromotionDone:
     """Write the rollback commit and move the target by compare-and-swap; Refused when the
     target's check gate failed on the restored files."""
     if plan.check is not None and not plan.check.passed:
@@ -206,4 +209,4 @@ def apply_rollback(reg: Registry, plan: RollbackPlan, now: datetime | None = Non
     message = render_message(record, plan.primary)
     tree = write_merge_tree(reg, plan.result)
     commit = write_commit(reg, tree, [plan.target_commit], record, message)
-    return finish(reg, plan.target, plan.target_commit, commit, record, message, None)
+    return finisher(reg, plan.target, plan.target_commit, commit, record, message, None)
