@@ -156,7 +156,8 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import render_versions, versions_json
-    from mlvc_tui.engine.promotion.versions import repair_tags, version_history
+    from mlvc_tui.engine.promotion.gto import gto_state
+    from mlvc_tui.engine.promotion.versions import model_name, repair_tags, version_history
 
     with open_registry(args) as reg:
         target = args.branch or reg.prod
@@ -166,7 +167,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
         repaired = repair_tags(reg, entries)
         if repaired:
             entries = version_history(reg, target)
-    emit(args, versions_json(entries, repaired), lambda: render_versions(entries))
+        gto = gto_state(reg, model_name(reg, target))
+    emit(args, versions_json(entries, repaired, gto), lambda: render_versions(entries, gto))
     if repaired and not args.json:
         print("recreated missing tag(s): " + ", ".join(repaired), file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from mlvc_tui.cli.render import VERDICTS, t
 from mlvc_tui.engine.jsonable import to_jsonable
+from mlvc_tui.engine.promotion.gto import GtoState
 from mlvc_tui.engine.promotion.promote import PromotionDone, PromotionPlan, paths_summary
 from mlvc_tui.engine.promotion.rollback import RollbackPlan
 from mlvc_tui.engine.promotion.versions import VersionEntry
@@ -110,8 +111,8 @@ def render_rollback(plan: RollbackPlan) -> Group:
     return Group(*parts)
 
 
-def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
-    """Every promotion and rollback, newest first."""
+def render_versions(entries: tuple[VersionEntry, ...], gto: GtoState | None = None) -> Any:
+    """Every promotion and rollback, newest first; then what GTO's tags say, if anything."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     primary = next((e.primary for e in entries if e.primary), None) or "metric"
     for col in ("version", "what", "from", "commit", "date", "who", primary, "Δ"):
@@ -134,7 +135,14 @@ def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
             number(e.value),
             number(e.delta, signed=True),
         )
-    return table
+    if gto is None or not (gto.stages or gto.deregistered or gto.deprecated):
+        return table
+    said = [f"{stage} v{v}" if v else f"{stage} (no version)" for stage, v in gto.stages.items()]
+    if gto.deregistered:
+        said.append("deregistered " + ", ".join(f"v{v}" for v in sorted(gto.deregistered)))
+    if gto.deprecated:
+        said.append("the model is deprecated")
+    return Group(table, Text.assemble(("GTO stages: ", "dim"), t("; ".join(said))))
 
 
 def _gates(plan: PromotionPlan) -> list[dict[str, Any]]:
@@ -202,9 +210,18 @@ def done_json(base: dict[str, Any], done: PromotionDone) -> dict[str, Any]:
     }
 
 
-def versions_json(entries: tuple[VersionEntry, ...], repaired: tuple[str, ...]) -> dict[str, Any]:
-    """The version list as plain data."""
+def versions_json(
+    entries: tuple[VersionEntry, ...], repaired: tuple[str, ...], gto: GtoState | None = None
+) -> dict[str, Any]:
+    """The version list as plain data (and what GTO's tags say: stages, deregistrations)."""
     return {
+        "gto": {
+            "stages": dict(gto.stages),
+            "deregistered": sorted(gto.deregistered),
+            "deprecated": gto.deprecated,
+        }
+        if gto
+        else None,
         "versions": [
             {
                 "kind": e.kind,

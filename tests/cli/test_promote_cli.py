@@ -74,7 +74,9 @@ def test_promote_yes_json_then_versions(repo: GitRepo) -> None:
     assert row[-3:] == ["Okafor", "0.8500", "+0.0500"]  # as the app shows them (present.py)
     data = json.loads(mlvc("-C", str(repo.path), "versions", "--json").stdout)
     assert data["versions"][0]["record"]["gates"][0]["name"] == "merge"
-    assert repo.git("tag", "-n1").startswith("model@v1.0.0    Promote exp/better to prod")
+    assert repo.git("tag", "-n1", "-l", "model@*").startswith(
+        "model@v1.0.0    Promote exp/better to prod"
+    )
 
 
 def test_refused_gate_exit_1_with_one_line(repo: GitRepo) -> None:

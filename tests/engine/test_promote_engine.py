@@ -59,7 +59,10 @@ def test_fast_forward_is_still_a_merge_commit_with_a_tag(repo: GitRepo) -> None:
     assert repo.git("rev-list", "--parents", "-n1", "prod").split() == [new, old, cand]
     graph = repo.git("log", "--graph", "--format=%s", "prod")
     assert graph.splitlines()[0] == "*   Promote exp/better to prod as model@v1.0.0"
-    assert repo.git("tag", "-n1").split()[:2] == ["model@v1.0.0", "Promote"]
+    assert repo.git("tag", "-n1", "-l", "model@*").split()[:2] == ["model@v1.0.0", "Promote"]
+    assert repo.git("tag", "-l", "model#*").split() == ["model#prod#1"]  # GTO: prod is v1.0.0
+    assert repo.git("cat-file", "-t", "model#prod#1").strip() == "tag"
+    assert repo.rev("model#prod#1^{commit}") == new
     assert repo.git("cat-file", "-t", "model@v1.0.0").strip() == "tag"
     assert repo.rev("model@v1.0.0^{commit}") == new
     assert repo.git("rev-parse", "prod^{tree}") == repo.git("rev-parse", "exp/better^{tree}")
@@ -321,7 +324,7 @@ def test_stage_order(repo: GitRepo) -> None:
     promote(repo, "exp/ok", "staging")
     assert gate(repo, "exp/ok", "stage") == (True, f"{repo.rev('exp/ok')[:8]} is on staging")
     promote(repo, "exp/ok")
-    assert repo.git("tag").split() == ["model@v1.0.0"]  # only prod promotions are versioned
+    assert repo.git("tag", "-l", "model@*").split() == ["model@v1.0.0"]  # prod only versioned
 
 
 def test_check_command_passes_fails_and_times_out(repo: GitRepo) -> None:
@@ -421,7 +424,16 @@ def test_rollback_restores_artifacts_as_a_new_commit(repo: GitRepo) -> None:
         ("promotion", "1.0.0"),
     ]
     assert entries[0].delta == pytest.approx(-0.05)
-    assert repo.git("tag").split() == ["model@v1.0.0", "model@v1.1.0"]
+    assert repo.git("tag", "-l", "model@*").split() == ["model@v1.0.0", "model@v1.1.0"]
+    # GTO: prod moved 1.0.0 -> 1.1.0 -> back to 1.0.0, one event per tag, counted per artifact
+    assert sorted(repo.git("tag", "-l", "model#*").split(), key=lambda t: t[-1]) == [
+        "model#prod#1",
+        "model#prod!#2",
+        "model#prod#3",
+        "model#prod!#4",
+        "model#prod#5",
+    ]
+    assert repo.rev("model#prod#5^{commit}") == repo.rev("model@v1.0.0^{commit}")
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
     with Registry.open(repo.path) as reg:
         with pytest.raises(Refused, match=r"already holds the artifacts of 1\.0\.0"):

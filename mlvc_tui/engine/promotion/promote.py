@@ -31,7 +31,13 @@ from mlvc_tui.engine.promotion.repo_gates import (
     worktree_gate,
 )
 from mlvc_tui.engine.promotion.rollback import RESTORED_KINDS
-from mlvc_tui.engine.promotion.versions import bump, compute_bump, latest_version, model_name
+from mlvc_tui.engine.promotion.versions import (
+    bump,
+    compute_bump,
+    free_version,
+    latest_version,
+    model_name,
+)
 from mlvc_tui.engine.promotion.writes import (
     Finisher,
     PromotionDone,
@@ -228,7 +234,7 @@ def plan_promotion(
             primary,
             lambda sha: merge.blob(reg, sha),
         )
-        version = bump(prev, kind)
+        version = free_version(reg, model, bump(prev, kind))
         plan = replace(
             plan,
             model=model,
