@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +58,18 @@ _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
 
 
+def _close_forgotten() -> None:
+    """At exit, close the registries nobody closed, while Python can still run dulwich's
+    clean-up (else its ``__del__`` prints tracebacks during interpreter shutdown)."""
+    for reg in list(_OPEN):
+        with contextlib.suppress(Exception):
+            reg.close()
+
+
+_OPEN: weakref.WeakSet[Registry] = weakref.WeakSet()
+atexit.register(_close_forgotten)
+
+
 class Registry:
     """A git repository read as a model registry. Open with `Registry.open(path)`."""
 
@@ -78,6 +93,7 @@ class Registry:
         self.notes_pin: str | None = None  # the approvals notes tip to read instead of the ref
         self.config = RegistryConfig()
         self.refresh()
+        _OPEN.add(self)
 
     # -- opening and refs ------------------------------------------------------------------
 
@@ -105,6 +121,7 @@ class Registry:
 
     def close(self) -> None:
         """Save what was learnt about objects for the next process, and close the repo."""
+        _OPEN.discard(self)
         try:
             self.objects.cache.save()
         finally:
