@@ -22,13 +22,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from mlvc_tui.engine import models
-from mlvc_tui.engine.errors import BadInput
-from mlvc_tui.engine.git import files
-from mlvc_tui.engine.git.files import FileStat
-from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
-from mlvc_tui.engine.models import ModelIntegrityError, SavedModel, branch_start
-from mlvc_tui.engine.registry import Registry
+from mlvc_tui.engine import (
+    BadInput,
+    BranchFile,
+    FileStat,
+    FileTransaction,
+    ModelIntegrityError,
+    Registry,
+    SavedModel,
+    active_transaction,
+    files,
+    models,
+)
 
 __all__ = [
     "FileStat",
@@ -96,7 +101,7 @@ class ModelRegistry:
         tx = active_transaction(self.registry, ref)
         alone = tx is None
         if tx is None:
-            start, text = branch_start(self.registry, ref, start, message or f"Write {path}")
+            start, text = models.branch_start(self.registry, ref, start, message or f"Write {path}")
             tx = FileTransaction(self.registry, ref, text, start)
         out = BranchFile(tx, path, commit=alone)
         return out if mode == "wb" else _TextFile(out, encoding=encoding, write_through=True)
@@ -105,7 +110,7 @@ class ModelRegistry:
         """Several writes to ``branch`` as one commit: ``with reg.transaction(b, msg) as tx``.
         Inside the block, ``reg.open(branch, path, "wb")`` stages into it too."""
         self.registry.refresh()
-        start, text = branch_start(self.registry, branch, start, message)
+        start, text = models.branch_start(self.registry, branch, start, message)
         return FileTransaction(self.registry, branch, text, start)
 
     def stat(self, ref: str, path: str) -> FileStat:
@@ -133,9 +138,9 @@ class ModelRegistry:
         return models.fetch_model(self.registry, dest, path, **kwargs)
 
 
-def open(path: str | os.PathLike[str] = ".") -> ModelRegistry:
+def open(path: str | os.PathLike[str] = ".", prod: str | None = None) -> ModelRegistry:
     """Open the registry at ``path`` (or any folder above it)."""
-    return ModelRegistry(Registry.open(path))
+    return ModelRegistry(Registry.open(path, prod=prod))
 
 
 def _with_registry(repo: Any, use: Any) -> Any:

@@ -72,7 +72,7 @@ def _parse(note: bytes | None, commit: str) -> list[Approval]:
             doc = json.loads(line)
             by = str(doc.get("by") or "")
             out.append(Approval(str(doc["user"]), int(doc["time"]), str(doc["branch"]), commit, by))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             continue  # a line written by hand: not an approval
     return out
 
@@ -114,7 +114,7 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         new = Commit()
         new.tree = tree.id
         new.parents = [tip] if tip else []
-        new.author = new.committer = encode(by)
+        new.author = new.committer = encode(by)  # the git identity that approves
         new.author_time = new.commit_time = approval.time
         new.author_timezone = new.commit_timezone = 0
         new.message = encode(f"mlvc approve {branch} ({commit[:8]})\n")
