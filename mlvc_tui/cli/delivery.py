@@ -47,10 +47,10 @@ def _change(args: argparse.Namespace, change: Any) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine import read_delivery
+    from mlvc_tui.engine import route as route_unit
 
     with open_registry(args) as reg:
-        route = read_delivery(reg, args.at).route(args.unit)
+        route = route_unit(reg, args.unit, args.at)
     emit(
         args,
         route,
@@ -144,7 +144,7 @@ def cmd_ab_report(args: argparse.Namespace) -> int:
     from mlvc_tui.engine import ab_report
 
     with open_registry(args) as reg:
-        report = ab_report(reg, args.at)
+        report = ab_report(reg, args.at, test=args.test)
     emit(args, report, lambda: render_report(report))
     return 0
 
@@ -216,5 +216,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         metavar="REF",
         help="the test in delivery.toml at REF (e.g. prod~1 after a stop)",
+    )
+    p.add_argument(
+        "--test",
+        default=None,
+        metavar="ID",
+        help="the test with this id, running or finished (its own rows only)",
     )
     p.set_defaults(func=cmd_ab_report)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -61,6 +63,18 @@ _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
 
 
+def _close_forgotten() -> None:
+    """At exit, close the registries nobody closed, while Python can still run dulwich's
+    clean-up (else its ``__del__`` prints tracebacks during interpreter shutdown)."""
+    for reg in list(_OPEN):
+        with contextlib.suppress(Exception):
+            reg.close()
+
+
+_OPEN: weakref.WeakSet[Registry] = weakref.WeakSet()
+atexit.register(_close_forgotten)
+
+
 class Registry:
     """A git repository read as a model registry. Open with `Registry.open(path)`."""
 
@@ -88,6 +102,7 @@ class Registry:
         self.branch_writer: Callable[[str, str | None, str], None] | None = None
         self.config = RegistryConfig()
         self.refresh()
+        _OPEN.add(self)
 
     # -- opening and refs ------------------------------------------------------------------
 
@@ -126,6 +141,7 @@ class Registry:
 
     def close(self) -> None:
         """Save what was learnt about objects for the next process, and close the repo."""
+        _OPEN.discard(self)
         try:
             self.objects.cache.save()
         finally:
@@ -475,6 +491,13 @@ class Registry:
         A branch that does not exist yet is created from ``start`` (default: a root commit).
         """
         return Transaction(self, branch, message, start)
+
+    def check_writes(self, branch: str, changes: Mapping[str, str | None]) -> None:
+        """BadInput, before anything is committed, when a write (path -> new blob id, None:
+        deleted) would put a broken mlvc.toml, delivery.toml or lineage record on ``branch``."""
+        from mlvc_tui.engine.validate import check_changes
+
+        check_changes(self, branch, changes)
 
     def commit(self, ref: str) -> CommitInfo:
         """The commit a ref names."""

@@ -54,6 +54,10 @@ def test_ab_report_on_the_demo_has_a_winner(demo: Path) -> None:
     assert a["count"] > 3000 and b["count"] > 3000 and b["drift_alerts"] > a["drift_alerts"]
     table = mlvc(demo, "ab", "report")
     assert "▲ winner" in table.stdout and "95% interval" in table.stdout
+    named = json.loads(mlvc(demo, "ab", "report", "--test", AB_TEST, "--json").stdout)
+    assert [v["count"] for v in named["variants"]] == [a["count"], b["count"]]
+    unknown = mlvc(demo, "ab", "report", "--test", "no-such-test")
+    assert unknown.returncode != 0 and "no test named 'no-such-test'" in unknown.stderr
 
 
 def test_shifting_traffic_commits_and_git_log_shows_it(demo: Path, tmp_path: Path) -> None:
