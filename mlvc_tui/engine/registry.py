@@ -21,9 +21,11 @@ from dulwich.repo import Repo
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
-from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
+from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
+from mlvc_tui.engine.git.checkout import repair_checkout
 from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.locks import leftovers, sweep
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
@@ -132,6 +134,14 @@ class Registry:
         except BaseException:
             repo.close()
             raise
+        try:
+            if repair_checkout(registry):  # a write a crash interrupted: finish it
+                registry.refresh()
+        except MlvcError:
+            pass  # busy: the next command repairs it
+        found = leftovers(repo.controldir(), repo.object_store.path)  # type: ignore[attr-defined]
+        if found:
+            sweep(found)  # what crashed writers left: spool, half objects
         if not registry._refs and not empty_ok:
             registry.close()
             raise NotARegistry(
