@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -70,6 +72,12 @@ def read_branch(reg: Registry, branch: str) -> BranchDetail:
     return BranchDetail(snapshot, prod, reg.log(branch, COMMITS), diff, grid.columns)
 
 
+def mount_command(root: str, branch: str) -> str:
+    """The shell command that mounts ``branch`` read-only at ``~/mnt/<branch>``."""
+    folder = re.sub(r"[^A-Za-z0-9._-]+", "-", branch).strip("-.") or "branch"
+    return f"mlvc -C {shlex.quote(root)} mount {shlex.quote(branch)} ~/mnt/{folder}"
+
+
 def _name(author: str) -> str:
     """ "Ana Ruiz <ana@example.com>" -> "Ana Ruiz"."""
     name = author.split("<", 1)[0].strip()
@@ -86,6 +94,7 @@ class BranchScreen(ReloadingScreen):
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
         Binding("t", "drift", "Drift"),
+        Binding("m", "mount", "Mount"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("j", "cursor_down", "Cursor down", show=False),
         Binding("k", "cursor_up", "Cursor up", show=False),
@@ -284,6 +293,12 @@ class BranchScreen(ReloadingScreen):
     def action_drift(self) -> None:
         """Called on t: show this branch's drift log."""
         self.app.open_drift(self.branch)
+
+    def action_mount(self) -> None:
+        """Called on m: show the command that mounts this branch as a folder, and copy it."""
+        command = mount_command(str(self.app.session.path.resolve()), self.branch)
+        self.app.copy_to_clipboard(command)
+        self.app.notify(command, title="Mount this branch (copied)", timeout=12, markup=False)
 
     def action_refresh(self) -> None:
         """Called on R: re-read the branch."""
