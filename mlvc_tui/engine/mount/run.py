@@ -55,8 +55,8 @@ def _detach(path: Path, lazy: bool) -> str | None:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode == 0:
             return None
-        error = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["failed"]
-        error = error[0]
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        error = lines[-1] if lines else f"{command[0]} failed"
     return error
 
 

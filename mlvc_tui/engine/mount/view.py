@@ -79,9 +79,7 @@ def resolve_mount_ref(reg: Registry, ref: str) -> MountRef:
             raise RefNotFound(f"{ref!r}: no version tag {tag}")
         return MountRef(ref, reg.resolve(tag), None)
     commit = reg.resolve(ref)
-    branch = ref if reg.branch_tip(ref) is not None else None
-    if branch is None and any(name == f"refs/remotes/{ref}" for name in reg._refs):
-        branch = ref
+    branch = ref if any(b.name == ref for b in reg.branches()) else None
     return MountRef(ref, commit, branch)
 
 
