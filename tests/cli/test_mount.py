@@ -209,9 +209,14 @@ def test_follow_switches_between_opens(tmp_path: Path, demo: GitRepo, mnt: Path)
         assert (folder / path).read_bytes() == after.encode()
 
 
-def test_foreground_mount_ends_cleanly_on_sigterm(demo: GitRepo, mnt: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "follow"), [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["TERM", "INT-follow"]
+)
+def test_foreground_mount_ends_cleanly_on_a_signal(
+    demo: GitRepo, mnt: Path, sig: signal.Signals, follow: bool
+) -> None:
     proc = subprocess.Popen(
-        [*MLVC, "-C", str(demo.path), "mount", "prod", str(mnt)],
+        [*MLVC, "-C", str(demo.path), "mount", "prod", str(mnt), *(["--follow"] * follow)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -221,7 +226,7 @@ def test_foreground_mount_ends_cleanly_on_sigterm(demo: GitRepo, mnt: Path) -> N
         line = proc.stdout.readline() if proc.stdout else ""
         assert line.startswith("mounted prod"), line + (proc.stderr.read() if proc.stderr else "")
         assert (mnt / "params.yaml").exists()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         assert proc.wait(timeout=15) == 0
     finally:
         if proc.poll() is None:
