@@ -2,20 +2,21 @@
 
 A :class:`TreeView` is fixed to one commit; following a branch swaps in a new view, so a
 reader holding the old one keeps seeing the old tree. Entries git would refuse to check
-out (``..``, ``.git`` and its aliases, names with ``/``, ``\\`` or NUL) are not shown.
+out (``..``, ``.git`` and its aliases, names with ``/``, ``\\`` or NUL, a symlink standing
+in for ``.gitmodules``) are not shown: git's ``verify_path`` rules, from engine/git/paths.
 """
 
 from __future__ import annotations
 
 import stat as st
 import threading
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine.errors import BadInput, RefNotFound
 from mlvc_tui.engine.git.files import pointer_at
 from mlvc_tui.engine.git.objects import GITLINK
+from mlvc_tui.engine.git.paths import unsafe_name
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
@@ -23,22 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["MountRef", "Node", "TreeView", "resolve_mount_ref", "safe_name"]
 
 SYMLINK = 0o120000
-_IGNORABLE = dict.fromkeys(
-    [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
-)
 
 
-def safe_name(name: str) -> bool:
-    """Whether git would check out a tree entry of this name (on any platform it protects).
-
-    Refused: empty, ``.``, ``..``, a ``/``, ``\\`` or NUL in it, and ``.git`` in any form a
-    case-insensitive, NTFS or HFS+ file system would take for it (``.GIT``, ``.git.``,
-    ``git~1``, ``.g\\u200cit``).
-    """
-    if name in ("", ".", "..") or any(c in name for c in "/\\\0"):
-        return False
-    folded = unicodedata.normalize("NFC", name.translate(_IGNORABLE)).casefold()
-    return folded.rstrip(". ") != ".git" and not folded.startswith("git~1")
+def safe_name(name: str, mode: int = 0o100644) -> bool:
+    """Whether git would check out a tree entry of this name and mode: git's own
+    ``verify_path`` rules (:func:`mlvc_tui.engine.git.paths.unsafe_name`)."""
+    return unsafe_name(name, mode) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +95,7 @@ class TreeView:
         self.time = info.time
         top = self.root_tree
         for part in self.prefix.split("/") if self.prefix else ():
-            if not safe_name(part):
+            if not safe_name(part, st.S_IFDIR):
                 raise BadInput(f"--path {prefix!r}: {part!r} is not a name git would check out")
             entry = self._entries(top).get(part)
             if entry is None or not st.S_ISDIR(entry[0]):
@@ -116,7 +107,7 @@ class TreeView:
     def _entries(self, tree: str) -> dict[str, tuple[int, str]]:
         """A tree's entries git would check out, by name (read under the lock)."""
         with self.lock:
-            return {n: (m, s) for n, m, s in self.reg.objects.tree(tree) if safe_name(n)}
+            return {n: (m, s) for n, m, s in self.reg.objects.tree(tree) if safe_name(n, m)}
 
     def _full(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix and path else (self.prefix or path)
