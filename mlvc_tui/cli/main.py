@@ -28,7 +28,15 @@ class _Parser(argparse.ArgumentParser):
 
 # Modules that add their own subcommands: each has ``register(sub, common)``, and imports
 # nothing heavy at module level (handlers import what they need when they run).
-COMMAND_MODULES: tuple[str, ...] = ("delivery", "doctor", "files", "live", "promote", "remote")
+COMMAND_MODULES: tuple[str, ...] = (
+    "delivery",
+    "doctor",
+    "files",
+    "live",
+    "mount",
+    "promote",
+    "remote",
+)
 
 
 def cmd_branches(args: argparse.Namespace) -> int:
