@@ -223,6 +223,10 @@ class Registry:
 
         return push(self, branches, remote, progress)
 
+    def disk_refs(self) -> dict[str, str]:
+        """The refs as they are on disk (without remote-only branches or pins)."""
+        return dict(self._disk_refs)
+
     def remotes(self) -> tuple[str, ...]:
         """The remotes configured in `.git/config`."""
         return remote_names(self.repo)

@@ -257,8 +257,10 @@ def send(
     outcome = send_updates(reg.repo, url, updates, atomic=True, progress=_bytes_progress(emit))
     if not outcome.ok:
         said = " ".join(v or "" for v in outcome.statuses.values()).lower()
-        raced = bool(outcome.moved) or (
-            "hook" not in said and any(word in said for word in _RACE_WORDS)
+        raced = (
+            bool(outcome.moved)
+            or outcome.reason().startswith("race:")
+            or ("hook" not in said and any(word in said for word in _RACE_WORDS))
         )
         raise PushRejected(
             f"the server refused the push: {outcome.reason()}; nothing was changed", raced
