@@ -91,6 +91,8 @@ def _grid_json(grid: Any) -> dict[str, Any]:
         "primary_metric": grid.primary_metric,
         "columns": [{"path": p, "kind": kinds.get(p, "data")} for p in grid.columns],
         "worktree": to_jsonable(grid.worktree),
+        "remote": grid.remote,
+        "fetched": grid.fetched,
         "branches": [
             {
                 "branch": to_jsonable(row.branch),
