@@ -47,7 +47,7 @@ def _change(args: argparse.Namespace, change: Any) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import read_delivery
+    from mlvc_tui.engine import read_delivery
 
     with open_registry(args) as reg:
         route = read_delivery(reg, args.at).route(args.unit)
@@ -64,7 +64,7 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 def cmd_delivery(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.delivery_render import render_delivery
-    from mlvc_tui.engine.delivery.traffic import delivery_log, read_delivery
+    from mlvc_tui.engine import delivery_log, read_delivery
 
     with open_registry(args) as reg:
         current = read_delivery(reg, args.at)
@@ -74,8 +74,7 @@ def cmd_delivery(args: argparse.Namespace) -> int:
 
 
 def cmd_canary(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.rollout import canary, canary_abort, canary_step
-    from mlvc_tui.engine.errors import BadInput
+    from mlvc_tui.engine import BadInput, canary, canary_abort, canary_step
 
     chosen = [bool(args.branch), args.step, args.abort]
     if sum(chosen) != 1:
@@ -97,7 +96,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
 
 
 def _steps(text: str) -> list[float]:
-    from mlvc_tui.engine.errors import BadInput
+    from mlvc_tui.engine import BadInput
 
     try:
         return [float(x) for x in text.split(",")]
@@ -106,13 +105,13 @@ def _steps(text: str) -> list[float]:
 
 
 def cmd_switch(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.rollout import switch
+    from mlvc_tui.engine import switch
 
     return _write(args, lambda reg: switch(reg, args.standby))
 
 
 def cmd_ab_start(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import start_ab
+    from mlvc_tui.engine import start_ab
 
     return _write(
         args,
@@ -123,26 +122,26 @@ def cmd_ab_start(args: argparse.Namespace) -> int:
 
 
 def cmd_ab_weights(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import set_weights
+    from mlvc_tui.engine import set_weights
 
     return _write(args, lambda reg: set_weights(reg, args.weights))
 
 
 def cmd_ab_update(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.report import rebalance
+    from mlvc_tui.engine import rebalance
 
     return _write(args, rebalance)
 
 
 def cmd_ab_stop(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import stop_ab
+    from mlvc_tui.engine import stop_ab
 
     return _write(args, lambda reg: stop_ab(reg, args.keep))
 
 
 def cmd_ab_report(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.delivery_render import render_report
-    from mlvc_tui.engine.delivery.report import ab_report
+    from mlvc_tui.engine import ab_report
 
     with open_registry(args) as reg:
         report = ab_report(reg, args.at)

@@ -10,7 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from mlvc_tui.engine.values import (
+from mlvc_tui.engine import (
     ArtifactStatus,
     Branch,
     Grid,

@@ -58,7 +58,7 @@ def _parse(note: bytes | None, commit: str) -> list[Approval]:
         try:
             doc = json.loads(line)
             out.append(Approval(str(doc["user"]), int(doc["time"]), str(doc["branch"]), commit))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             continue  # a line written by hand: not an approval
     return out
 
