@@ -38,6 +38,16 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo registry, built once; each test serves a copy of its own."""
+    return build_demo(tmp_path_factory.mktemp("web-demo") / "demo", seed=7)
+
+
+def copy_of(pristine: Path, tmp: Path) -> Path:
+    return Path(shutil.copytree(pristine, tmp / "demo", symlinks=True))
+
+
 def shoot(tab: Any, name: str, tmp: Path) -> None:
     """A 1280×800 screenshot; copied to snapshots/web/ when MLVC_WEB_SNAPSHOTS=1."""
     tab.page.wait_for_timeout(400)  # the frame drawn before it reaches the canvas
@@ -54,8 +64,10 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-def test_grid_diff_and_a_promotion_in_the_browser(context: Any, tmp_path: Path) -> None:
-    registry = build_demo(tmp_path / "demo", seed=7)
+def test_grid_diff_and_a_promotion_in_the_browser(
+    context: Any, pristine: Path, tmp_path: Path
+) -> None:
+    registry = copy_of(pristine, tmp_path)
     with serve(str(registry), "--label", "demo (seed 7)") as served:
         tab = open_tab(context, served.url)
         tab.wait_for(GRID)
@@ -88,9 +100,9 @@ def test_grid_diff_and_a_promotion_in_the_browser(context: Any, tmp_path: Path) 
 
 
 def test_a_stopped_server_leaves_no_app_and_a_full_server_says_so(
-    context: Any, tmp_path: Path
+    context: Any, pristine: Path, tmp_path: Path
 ) -> None:
-    registry = build_demo(tmp_path / "demo", seed=7)
+    registry = copy_of(pristine, tmp_path)
     with serve(str(registry), "--max-sessions", "1") as served:
         tab = open_tab(context, served.url)
         tab.wait_for(GRID)
@@ -110,8 +122,10 @@ def test_a_stopped_server_leaves_no_app_and_a_full_server_says_so(
         second.close()
 
 
-def test_a_killed_server_takes_its_apps_with_it(context: Any, tmp_path: Path) -> None:
-    registry = build_demo(tmp_path / "demo", seed=7)
+def test_a_killed_server_takes_its_apps_with_it(
+    context: Any, pristine: Path, tmp_path: Path
+) -> None:
+    registry = copy_of(pristine, tmp_path)
     with serve(str(registry)) as served:
         tab = open_tab(context, served.url)
         tab.wait_for(GRID)

@@ -110,3 +110,18 @@ def test_allow_remote_listens_everywhere_still_behind_the_token(registry: Path) 
         assert http_status(local) == 401
         assert http_status(f"{local}?token={token}") == 200
         assert app_processes(served.process.pid) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["/nonexistent/registry"], ["--max-sessions", "0"], ["--port", "70000"]],
+    ids=["not-a-registry", "no-sessions", "bad-port"],
+)
+def test_bad_input_is_one_line_and_exit_2_before_listening(registry: Path, args: list[str]) -> None:
+    argv = args if args[0].startswith("/") else [str(registry), *args]
+    done = subprocess.run(
+        [str(MLVC_TUI), "--serve", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("mlvc-tui: ")
