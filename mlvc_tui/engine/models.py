@@ -34,6 +34,7 @@ __all__ = [
     "FORMATS",
     "ModelIntegrityError",
     "SavedModel",
+    "branch_start",
     "fetch_model",
     "infer_format",
     "load_model",
@@ -134,6 +135,20 @@ def _json(value: object) -> bytes:
     return (json.dumps(value, indent=2, default=plain) + "\n").encode()
 
 
+def branch_start(
+    reg: Registry, branch: str, start: str | None, message: str
+) -> tuple[str | None, str]:
+    """Where a write to a branch that does not exist starts it (``start``, else prod), and
+    the commit message saying so; BadInput when there is no such start."""
+    if reg.branch_tip(branch) is not None:
+        return start, message
+    start = start or reg.prod
+    if start is None:
+        raise BadInput(f"no branch {branch} and no prod to start it from: pass start='REF'")
+    commit = reg.resolve(start)
+    return start, f"{message}\n\nBranch {branch} created from {start} ({commit[:8]})."
+
+
 def save_model(
     reg: Registry,
     model: object,
@@ -155,9 +170,8 @@ def save_model(
     _module(fmt)
     if metrics is not None and not isinstance(metrics, Mapping):
         raise BadInput("metrics must be a mapping of names to numbers")
-    tx = FileTransaction(reg, branch, message or f"Save model {path}", start)
-    if tx.parent is None and start is None:
-        raise BadInput(f"no branch {branch}: pass start='prod' (or another ref) to create it")
+    start, text = branch_start(reg, branch, start, message or f"Save model {path}")
+    tx = FileTransaction(reg, branch, text, start)
     ids = data_ids(reg, tx.parent, data)
     stem = Path(path).name.split(".", 1)[0]
     with BranchFile(tx, path, commit=False) as out:

@@ -311,6 +311,7 @@ class Transaction:
 
     def commit(self) -> str:
         """Write the commit and move the branch; the new commit id."""
+        self.reg.check_writes(self.branch, {p: c.blob_id for p, c in self.changes.items()})
         base_tree = self.reg.objects.commit(self.parent)[1] if self.parent else None
         tree = write_tree(self.reg, base_tree, list(self.changes.values()))
         if tree == base_tree and not self.new_branch:
