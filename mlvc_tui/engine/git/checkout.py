@@ -76,6 +76,8 @@ class IndexLock:
         if isinstance(exts, list):
             exts[:] = [e for e in exts if getattr(e, "signature", b"") not in _DROP_EXTENSIONS]
         index._filename = str(self.path)  # type: ignore[attr-defined]  # GitFile: .lock.lock
+        inner = self.path.with_name(self.path.name + ".lock")
+        inner.unlink(missing_ok=True)  # a killed writer's: we hold index.lock, nobody else can
         index.write()
 
     def commit(self) -> None:
