@@ -97,6 +97,8 @@ def _grid_head(grid: Any) -> dict[str, Any]:
         "primary_metric": grid.primary_metric,
         "columns": [{"path": p, "kind": kinds.get(p, "data")} for p in grid.columns],
         "worktree": to_jsonable(grid.worktree),
+        "remote": grid.remote,
+        "fetched": grid.fetched,
     }
 
 

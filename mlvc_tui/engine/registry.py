@@ -275,6 +275,21 @@ class Registry:
 
         return push(self, branches, remote, progress)
 
+    def last_fetch(self) -> int | None:
+        """When the registry last fetched (by mlvc or git), as POSIX time; None: never."""
+        control = Path(self.repo.controldir())
+        times = []
+        for path in (control / "FETCH_HEAD", control / "mlvc" / "fetched"):
+            try:
+                times.append(int(path.stat().st_mtime))
+            except OSError:
+                continue
+        return max(times) if times else None
+
+    def disk_refs(self) -> dict[str, str]:
+        """The refs as they are on disk (without remote-only branches or pins)."""
+        return dict(self._disk_refs)
+
     def remotes(self) -> tuple[str, ...]:
         """The remotes configured in `.git/config`."""
         return remote_names(self.repo)
