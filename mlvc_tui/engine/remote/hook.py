@@ -81,8 +81,9 @@ def _notes_problems(repo: Any, old: str, new: str, pusher: str | None) -> list[s
             if line in had:
                 continue
             try:
-                user = str(json.loads(line)["user"])
-            except (ValueError, KeyError, TypeError):
+                doc = json.loads(line)
+                user = str(doc.get("by") or doc["user"])  # whose approval it is
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue  # not an approval
             if pusher is None:
                 out.append(f"approval of {commit[:8]} by {user}: the push is not authenticated")
