@@ -42,6 +42,7 @@ __all__ = [
     "SavedModel",
     "fetch_model",
     "load_model",
+    "mounted",
     "open",
     "save_model",
 ]
@@ -219,3 +220,23 @@ def fetch_model(
     return _with_registry(
         repo, lambda reg: models.fetch_model(reg, dest, path, ref=ref, trust=trust)
     )
+
+
+def mounted(
+    ref: str,
+    repo: str | os.PathLike[str] = ".",
+    *,
+    path: str = "",
+    follow: bool = False,
+    mountpoint: str | os.PathLike[str] | None = None,
+) -> Any:
+    """``with mlvc.mounted("prod", repo=".") as folder:`` -- a ref (branch, tag, version,
+    commit, ``models:/<name>@<env>``) as a read-only folder for code that needs a path.
+
+    FUSE serves it from a background process, unmounted when the block ends; ``path``
+    shows one folder of the tree, ``follow`` follows a branch as it moves. BadInput when
+    FUSE is not usable here.
+    """
+    from mlvc_tui.engine.mount import mounted as mount
+
+    return mount(ref, repo, path=path, follow=follow, mountpoint=mountpoint)

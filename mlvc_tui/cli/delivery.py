@@ -73,6 +73,14 @@ def cmd_delivery(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_check_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--run-check",
+        action="store_true",
+        help="let the check gate run check code the candidate changed (in a sandbox)",
+    )
+
+
 def cmd_canary(args: argparse.Namespace) -> int:
     from mlvc_tui.engine import BadInput, canary, canary_abort, canary_step
 
@@ -90,7 +98,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
             return canary_step(reg)
         if args.abort:
             return canary_abort(reg)
-        return canary(reg, args.branch, args.percent, steps)
+        return canary(reg, args.branch, args.percent, steps, run_changed=args.run_check)
 
     return _write(args, run)
 
@@ -107,7 +115,7 @@ def _steps(text: str) -> list[float]:
 def cmd_switch(args: argparse.Namespace) -> int:
     from mlvc_tui.engine import switch
 
-    return _write(args, lambda reg: switch(reg, args.standby))
+    return _write(args, lambda reg: switch(reg, args.standby, run_changed=args.run_check))
 
 
 def cmd_ab_start(args: argparse.Namespace) -> int:
@@ -171,12 +179,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--step", action="store_true", help="move to the next step of the plan")
     p.add_argument("--abort", action="store_true", help="send every unit back to the baseline")
+    _run_check_option(p)
     add_remote_option(p)
     p.set_defaults(func=cmd_canary)
     p = sub.add_parser(
         "switch", parents=[common], help="blue/green: flip live and standby (or name a --standby)"
     )
     p.add_argument("--standby", default=None, metavar="BRANCH")
+    _run_check_option(p)
     add_remote_option(p)
     p.set_defaults(func=cmd_switch)
     ab = sub.add_parser("ab", help="A/B/n tests and bandits between branches")

@@ -20,7 +20,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.blobio import CHUNK, read_chunks, temp_dir
-from mlvc_tui.engine.git.files import open_read, stat
+from mlvc_tui.engine.git.files import file_mode, open_read, stat
+from mlvc_tui.engine.git.lfs import LfsCorrupt
 from mlvc_tui.engine.git.staging import BranchFile, FileTransaction
 from mlvc_tui.engine.lineage import record_path
 from mlvc_tui.engine.provenance import data_ids, environment, now_iso
@@ -246,10 +247,17 @@ def _verified(
             "bytes that cannot be checked; pass trust=True to load it anyway"
         )
     digest = hashlib.sha256()
-    while chunk := src.read(CHUNK):
-        digest.update(chunk)
-        if sink is not None:
-            sink.write(chunk)
+    try:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            if sink is not None:
+                sink.write(chunk)
+    except LfsCorrupt as exc:
+        if record is None:
+            raise
+        raise ModelIntegrityError(
+            f"{path} on {ref} does not match its lineage record: {exc}; not loaded"
+        ) from None
     if record is not None and not trust and digest.hexdigest() != record["sha256"]:
         raise ModelIntegrityError(
             f"{path} on {ref} does not match its lineage record: its sha256 is "
@@ -305,6 +313,7 @@ def fetch_model(
     try:
         with os.fdopen(fd, "wb") as out, open_read(reg, ref, path) as src:
             _verified(reg, ref, path, trust, src, out)
+        os.chmod(temp, file_mode())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -64,10 +64,10 @@ def test_shifting_traffic_commits_and_git_log_shows_it(demo: Path, tmp_path: Pat
     repo = build_demo(tmp_path / "demo", dirty=False)
     steps = [
         ("ab", "stop"),
-        ("canary", "staging", "--percent", "5", "--steps", "5,50,100"),
+        ("canary", "staging", "--percent", "5", "--steps", "5,50,100", "--run-check"),
         ("canary", "--step"),
         ("canary", "--abort"),
-        ("switch", "--standby", "staging"),
+        ("switch", "--standby", "staging", "--run-check"),
         ("switch",),
         ("ab", "start", "ab/test-a", "ab/test-b", "--weights", "90,10"),
         ("ab", "weights", "50,50"),
@@ -86,6 +86,9 @@ def test_shifting_traffic_commits_and_git_log_shows_it(demo: Path, tmp_path: Pat
         if args == ("ab", "stop"):
             gated = mlvc(repo, "canary", "exp/deep-model", "--percent", "5")
             assert gated.returncode == 1 and "fails the promotion gates (primary:" in gated.stderr
+            # staging changes src/serve.py, which the check runs: only with --run-check
+            unasked = mlvc(repo, "canary", "staging", "--percent", "5")
+            assert unasked.returncode == 1 and "--run-check" in unasked.stderr
     log = subprocess.run(
         ["git", "-C", str(repo), "log", "--format=%s", "prod", "--", "delivery.toml"],
         capture_output=True,

@@ -198,8 +198,11 @@ def approval_gate(settings: GateSettings, approvers: Sequence[str], commit: str)
     )
 
 
-def evaluate(reg: Registry, branch: str, target: str | None = None) -> tuple[GateResult, ...]:
-    """Every gate of promoting ``branch`` into ``target`` (default: prod), the check included."""
+def evaluate(
+    reg: Registry, branch: str, target: str | None = None, *, run_changed: bool = False
+) -> tuple[GateResult, ...]:
+    """Every gate of promoting ``branch`` into ``target`` (default: prod), the check included
+    (check code the candidate changed runs only with ``run_changed``, sandboxed)."""
     from mlvc_tui.engine.promotion.promote import plan_promotion
 
-    return plan_promotion(reg, branch, target).gates
+    return plan_promotion(reg, branch, target, run_changed=run_changed).gates

@@ -254,7 +254,9 @@ def version_history(
             )
             continue
         name = names[-1]
-        tag_obj = reg.repo.object_store[reg.repo.refs[b"refs/tags/" + encode(name)]]
+        ref = reg.tag_ref(name)
+        tag_id = ref.encode("ascii") if ref else reg.repo.refs[b"refs/tags/" + encode(name)]
+        tag_obj = reg.repo.object_store[tag_id]
         user, when = info.author, info.time
         if isinstance(tag_obj, Tag):
             user, when = tag_obj.tagger.decode("utf-8", "replace"), tag_obj.tag_time
