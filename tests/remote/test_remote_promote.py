@@ -203,7 +203,7 @@ def test_two_boxes_approve_at_once_and_both_approvals_survive(served, tmp_path: 
             text=True,
             env=_as(user),
         )
-        for b, user in boxes
+        for b, user in boxes  # two people: each approval is its git identity's (#12)
     ]
     for p in procs:
         assert p.wait(60) == 0, p.communicate()
