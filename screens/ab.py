@@ -120,7 +120,7 @@ class ABScreen(Screen[None]):
             yield Static(id="notes")
             yield PlotChart(id="chart")
         yield Static(id="message")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the split and the results."""
@@ -168,7 +168,9 @@ class ABScreen(Screen[None]):
             return
         self.report = report
         d = report.delivery
-        title = Text.assemble("A/B  ", (f"{d.mode.value} ", "bold"), visible(d.test), style="bold")
+        title = Text.assemble("A/B  ", (d.mode.value, "bold"), style="bold")
+        if d.test and d.test != d.mode.value:  # live's default test is named "live" too
+            title.append(f" {visible(d.test)}", style="bold")
         if d.started:
             title.append(f"  since {visible(d.started[:16].replace('T', ' '))}", style="dim")
         self.query_one("#title", Static).update(title)
@@ -256,7 +258,10 @@ class ABScreen(Screen[None]):
         if missing:
             out.append(f" · no results: {', '.join(missing)}", style="dim")
         elif r.variants:
-            out.append("~N more per arm for 80% power · drift: alerts, ! now", style="dim")
+            out.append(
+                "~N: observations each arm still needs for 80% power · drift: alerts, ! now",
+                style="dim",
+            )
         return out
 
     # -- keys ------------------------------------------------------------------------------
