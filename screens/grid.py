@@ -96,6 +96,7 @@ class GridScreen(ReloadingScreen):
         generation: int
         grid: Grid | None
         error: str | None
+        warning: str | None = None  # a bad mlvc.toml, read with the defaults
 
     app: MlvcApp
 
@@ -106,6 +107,7 @@ class GridScreen(ReloadingScreen):
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
         yield Input(placeholder="filter branches: type part of a name (esc clears)", id="filter")
+        yield Static(id="config-warning")
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
         yield BranchPreview(id="preview")
@@ -118,6 +120,7 @@ class GridScreen(ReloadingScreen):
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the registry."""
         self.query_one("#filter").display = False
+        self.query_one("#config-warning").display = False
         self.query_one(RegistryGrid).display = False
         self.reload()
         self._live = grid_lane(self.app, self._live_loaded, self._status)
@@ -135,7 +138,8 @@ class GridScreen(ReloadingScreen):
             self.app.refreshes += bool(moved)  # screens behind read again when they resume
         self.generation += 1
         self.refreshes_seen = self.app.refreshes
-        self.on_grid_screen_loaded(self.Loaded(self.generation, grid, error))
+        warning = self.app.session.config_problem
+        self.on_grid_screen_loaded(self.Loaded(self.generation, grid, error, warning))
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -145,7 +149,8 @@ class GridScreen(ReloadingScreen):
         try:
             if refresh:
                 session.refresh()
-            message = self.Loaded(generation, session.run(lambda reg: reg.grid()), None)
+            grid, warning = session.run(lambda reg: (reg.grid(), reg.config.problem))
+            message = self.Loaded(generation, grid, None, warning)
         except MlvcError as exc:
             message = self.Loaded(generation, None, str(exc))
         except Exception as exc:  # an engine bug: say so in place, never crash
@@ -159,6 +164,10 @@ class GridScreen(ReloadingScreen):
             return
         text = self.query_one("#message", Static)
         table = self.query_one(RegistryGrid)
+        warning = self.query_one("#config-warning", Static)
+        warning.display = bool(message.warning)
+        if message.warning:
+            warning.update(Text("! " + visible(message.warning), style="bold"))
         if message.grid is None:
             error = tilde(message.error or "unknown error")
             text.update(Text(visible(error), style=f"bold {BAD}"))

@@ -14,7 +14,10 @@ def open_registry(args: argparse.Namespace) -> Any:
     """The registry at ``-C`` (a context manager)."""
     from mlvc_tui.engine.registry import Registry
 
-    return Registry.open(args.C)
+    reg = Registry.open(args.C)
+    if reg.config.problem:  # a bad mlvc.toml: read with the defaults, and say so
+        print(f"mlvc: warning: {reg.config.problem}", file=sys.stderr)
+    return reg
 
 
 def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:

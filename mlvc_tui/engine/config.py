@@ -46,6 +46,7 @@ class RegistryConfig:
     artifacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> globs
     gates: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    problem: str | None = None  # why the file was set aside for these defaults (a warning)
 
     def kind_of(self, path: str) -> str | None:
         """The artifact kind of a path, or None when it is not an artifact."""

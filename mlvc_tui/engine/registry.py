@@ -248,7 +248,16 @@ class Registry:
         if info is None:
             return None
         hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml")
-        return parse_config(self.objects.blob(hit[1])) if hit else None
+        if not hit:
+            return None
+        try:
+            return parse_config(self.objects.blob(hit[1]))
+        except BadInput as exc:  # said as a warning; reading goes on with the defaults
+            why = str(exc).removeprefix("mlvc.toml").lstrip(": ").removeprefix("is ")
+            return RegistryConfig(
+                problem=f"mlvc.toml on {ref.removeprefix(_HEADS)} is set aside, "
+                f"the defaults are in use: {why}"
+            )
 
     @property
     def prod(self) -> str | None:
