@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -159,6 +161,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _remove_on_hangup(folder: str) -> None:
+    """A closed terminal (an SSH drop: SIGHUP) or a kill (SIGTERM) leaves no demo behind.
+
+    The terminal is gone, so there is nothing to restore or say: remove and exit at once.
+    """
+
+    def gone(signum: int, _frame: object) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, gone)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `mlvc-tui`; returns the exit code (2 for a bad path)."""
     args = _parser().parse_args(argv)
@@ -168,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mlvc_tui.engine.demo.build import build_demo
 
         with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
+            _remove_on_hangup(tmp)
             path = Path(tmp) / "registry"
             build_demo(path, seed=args.seed)
             make_app(path, label=f"demo (seed {args.seed})").run()
