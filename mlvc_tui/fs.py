@@ -22,10 +22,15 @@ from typing import Any
 
 from fsspec import AbstractFileSystem
 
-from mlvc_tui.engine.errors import BadInput, RefNotFound
-from mlvc_tui.engine.git import files
-from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
-from mlvc_tui.engine.registry import Registry
+from mlvc_tui.engine import (
+    BadInput,
+    BranchFile,
+    FileTransaction,
+    RefNotFound,
+    Registry,
+    active_transaction,
+    files,
+)
 
 __all__ = ["MlvcFileSystem"]
 
