@@ -157,7 +157,7 @@ class PromoteScreen(ModalScreen[bool]):
                 yield Static(id="check-log")
                 yield MetricTable(id="metrics")
             yield Static(id="state")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the dialog opens: plan the promotion."""
