@@ -10,14 +10,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from dulwich.errors import NotGitRepository
-from dulwich.objects import Tag
-from dulwich.repo import Repo
-
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
 from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
+from mlvc_tui.engine.git.commits import NotGitRepository, Repo, discover_repo, peel
 from mlvc_tui.engine.git.diskcache import ObjectCache
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import read_refs
@@ -90,7 +87,7 @@ class Registry:
         if not target.exists():
             raise NotARegistry(f"{target}: no such folder")
         try:
-            repo = Repo.discover(str(target))
+            repo = discover_repo(target)
         except NotGitRepository:
             raise NotARegistry(f"{target.resolve()} is not inside a git repository") from None
         try:
@@ -329,12 +326,8 @@ class Registry:
         """The commit a ref points at, peeling tags; None for refs to non-commits."""
         peeled = self._peeled.get(sha)
         if peeled is None:
-            obj = self.repo.object_store[sha.encode("ascii")]
-            while isinstance(obj, Tag):
-                obj = self.repo.object_store[obj.object[1]]
-            peeled = self._peeled[sha] = (
-                obj.id.decode("ascii") if obj.type_name == b"commit" else ""
-            )
+            target, kind = peel(self.repo, sha)
+            peeled = self._peeled[sha] = target if kind == "commit" else ""
         return self.objects.commit(peeled)[0] if peeled else None
 
     def resolve(self, ref: str) -> str:

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dulwich.file import FileLocked
-from dulwich.objects import Commit, Tag
-
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.commits import RefLocked, TagObject, make_tag_object, tagger_of
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.metrics import compare
@@ -241,10 +239,7 @@ def version_history(
             )
             continue
         name = names[-1]
-        tag_obj = reg.repo.object_store[reg.repo.refs[b"refs/tags/" + encode(name)]]
-        user, when = info.author, info.time
-        if isinstance(tag_obj, Tag):
-            user, when = tag_obj.tagger.decode("utf-8", "replace"), tag_obj.tag_time
+        user, when = tagger_of(reg.repo, f"refs/tags/{name}") or (info.author, info.time)
         found = _PROMOTED_FROM.match(info.summary)
         source = found[1] if found else None
         out.append(
@@ -284,19 +279,13 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
             add_object(reg.repo.object_store, tag)
             if reg.repo.refs.add_if_new(ref, tag.id):
                 created.append(e.tag)
-        except (OSError, FileLocked):
+        except (OSError, RefLocked):
             continue  # read-only or busy: the next command repairs it
     if created:
         reg.refresh()
     return tuple(created)
 
 
-def make_tag(name: str, commit: str, record: PromotionRecord, message: str) -> Tag:
+def make_tag(name: str, commit: str, record: PromotionRecord, message: str) -> TagObject:
     """The annotated version tag of a record's commit (not yet stored)."""
-    tag = Tag()
-    tag.name = encode(name)
-    tag.object = (Commit, commit.encode("ascii"))
-    tag.tagger = encode(record.user)
-    tag.tag_time, tag.tag_timezone = record.time, record.tz_offset
-    tag.message = encode(message.rstrip("\n") + "\n")
-    return tag
+    return make_tag_object(name, commit, record.user, record.time, record.tz_offset, message)

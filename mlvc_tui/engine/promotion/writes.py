@@ -19,9 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dulwich.objects import Commit
-
 from mlvc_tui.engine.errors import Refused
+from mlvc_tui.engine.git.commits import write_commit_object
 from mlvc_tui.engine.git.objects import decode, encode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.git.writer import identity, move_branch
@@ -92,15 +91,9 @@ def write_commit(
     reg: Registry, tree: str, parents: list[str], record: PromotionRecord, message: str
 ) -> str:
     """The commit object of a record (author, committer and time from the record)."""
-    commit = Commit()
-    commit.tree = tree.encode("ascii")
-    commit.parents = [p.encode("ascii") for p in parents]
-    commit.author = commit.committer = encode(record.user)
-    commit.author_time = commit.commit_time = record.time
-    commit.author_timezone = commit.commit_timezone = record.tz_offset
-    commit.message = encode(message.rstrip("\n") + "\n")
-    add_object(reg.repo.object_store, commit)
-    return commit.id.decode("ascii")
+    return write_commit_object(
+        reg.repo, tree, parents, record.user, record.time, record.tz_offset, message
+    )
 
 
 def finish(
