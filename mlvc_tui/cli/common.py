@@ -27,3 +27,14 @@ def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> Non
         from mlvc_tui.cli.render import console
 
         console().print(render())
+
+
+def ask(question: str) -> None:
+    """Ask on stderr, read stdin; Refused unless the answer is yes."""
+    from mlvc_tui.engine import Refused
+
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise Refused("cancelled: nothing was changed")

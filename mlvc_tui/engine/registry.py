@@ -43,6 +43,7 @@ from mlvc_tui.engine.values import (
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
     from mlvc_tui.engine.live.tail import DriftFollow
+    from mlvc_tui.engine.promotion.gates import GateResult
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport
 
 __all__ = ["WORKTREE", "Registry"]
@@ -646,6 +647,12 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def promotion_gates(self, branch: str, target: str | None = None) -> tuple[GateResult, ...]:
+        """Every gate of promoting ``branch`` into ``target`` (default: prod), check included."""
+        from mlvc_tui.engine.promotion.promote import plan_promotion
+
+        return plan_promotion(self, branch, target).gates
 
     def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
         """One branch's row, recent commits and metrics against prod, without the others."""

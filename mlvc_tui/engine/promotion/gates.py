@@ -175,6 +175,4 @@ def approval_gate(settings: GateSettings, approvers: Sequence[str], commit: str)
 
 def evaluate(reg: Registry, branch: str, target: str | None = None) -> tuple[GateResult, ...]:
     """Every gate of promoting ``branch`` into ``target`` (default: prod), the check included."""
-    from mlvc_tui.engine.promotion.promote import plan_promotion
-
-    return plan_promotion(reg, branch, target).gates
+    return reg.promotion_gates(branch, target)
