@@ -27,10 +27,11 @@ from textual.widgets import Footer, Static
 from mlvc_tui import present
 from mlvc_tui.engine import ABReport, Delivery, MlvcError, Mode, Verdicts, ab_report
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import AB_STYLES, BAD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
+
+from .reloading import ReadingScreen
 
 if TYPE_CHECKING:
     from mlvc_tui.engine import Registry

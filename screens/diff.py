@@ -22,10 +22,11 @@ from textual.worker import get_current_worker
 
 from mlvc_tui.engine import WORKTREE, MetricDiff, MetricPoint, MlvcError, Registry, Verdict
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.pick_ref import RefPicker
-from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.metric_table import MetricTable, verdict_look
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
+
+from .pick_ref import RefPicker
+from .reloading import ReadingScreen
 
 __all__ = ["DiffScreen", "history_chart"]
 
@@ -79,7 +80,7 @@ class DiffScreen(ReadingScreen[MetricDiff]):
     """Metrics of ``b`` against ``a``, coloured and marked by better or worse."""
 
     CSS_PATH = "diff.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (150, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]  # noqa: RUF012 (Textual declares it per instance)
     HISTORY_DEBOUNCE: ClassVar[float] = 0.12  # seconds the cursor must rest on a row
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
@@ -149,7 +150,8 @@ class DiffScreen(ReadingScreen[MetricDiff]):
         for where, reason in diff.errors.items():
             errors.append("! ", style="bold")
             errors.append(visible(f"{where}: {reason}") + "\n")
-        self.query_one("#errors", Static).update(errors.rstrip() or errors)
+        errors.rstrip()
+        self.query_one("#errors", Static).update(errors)
         self.query_one("#errors", Static).display = bool(diff.errors)
         self._show_rows()
 

@@ -13,12 +13,13 @@ from textual.widgets import Input, Static
 from mlvc_tui.engine import Grid, MlvcError, Registry
 from mlvc_tui.live import grid_lane, live_of
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import Read, ReadingScreen
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text
 from mlvc_tui.widgets.keybar import KeyBar, KeyHint
 from mlvc_tui.widgets.preview import BranchPreview
+
+from .reloading import Read, ReadingScreen
 
 __all__ = ["GridScreen"]
 
@@ -65,7 +66,7 @@ class GridScreen(ReadingScreen[Grid]):
     """Branches × artifacts; the screens behind a branch open from here."""
 
     CSS_PATH = "grid.tcss"
-    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (36, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012 (Textual declares it per instance)
     AUTO_FOCUS = "RegistryGrid"
     HELP_SOURCES: ClassVar = (RegistryGrid,)  # its keys are this screen's keys (help)
     BINDINGS: ClassVar[list[BindingType]] = [

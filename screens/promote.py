@@ -155,9 +155,11 @@ class PromoteScreen(ModalScreen[bool]):
             self.post_message(self.Planned(plan))
             if plan.check is not None:
                 with Registry.open(self.app.session.path) as reg:
-                    plan = run_plan_check(
-                        reg, plan, lambda s: self.post_message(self.CheckLine(s)), self.cancel
-                    )
+
+                    def line(text: str) -> None:
+                        self.post_message(self.CheckLine(text))
+
+                    plan = run_plan_check(reg, plan, line, self.cancel)
                 if not self.cancel.is_set():
                     self.post_message(self.Planned(plan))
         except MlvcError as exc:

@@ -119,7 +119,7 @@ def render_grid(grid: Grid, width: int = 100) -> Group:
         cells = []
         for path in grid.columns:
             glyph, gstyle = (
-                GLYPHS.get(row.status.get(path), (" ", "")) if path in row.status else (" ", "")
+                GLYPHS.get(row.status[path], (" ", "")) if path in row.status else (" ", "")
             )
             cells.append(Text(glyph, gstyle))
         table.add_row(

@@ -109,7 +109,7 @@ def parse_results(data: bytes) -> Results:
     outcomes: list[float] = []
     latencies: list[float] = []
     errors: list[int] = []
-    bad, problems = 0, []
+    bad, problems = 0, list[str]()
     lat, err = col.get("latency"), col.get("error")
     for line, cells in enumerate(reader, 2):
         if not cells or not any(c.strip() for c in cells):

@@ -84,10 +84,10 @@ class Builder:
     ) -> bytes:
         """Commit ``changes`` (None deletes) on ``branch``, or a merge of ``merged``."""
         head = self.heads.get(branch)
-        parents = (head,) if head else ()
+        parents: tuple[bytes, ...] = (head,) if head else ()
         files = dict(self.files[head]) if head else {}
         if merged:
-            parents, files = (head, merged[0]), merged[1]
+            parents, files = (*parents, merged[0]), merged[1]
         for path, data in (changes or {}).items():
             if data is None:
                 files.pop(path, None)

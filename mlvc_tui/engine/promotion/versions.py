@@ -16,9 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput
-from mlvc_tui.engine.git.commits import RefLocked, TagObject, make_tag_object, tagger_of
-from mlvc_tui.engine.git.objects import encode
-from mlvc_tui.engine.git.objwrite import add_object
+from mlvc_tui.engine.git.commits import (
+    RefLocked,
+    TagObject,
+    add_ref_if_new,
+    make_tag_object,
+    read_ref,
+    tagger_of,
+    write_tag_object,
+)
 from mlvc_tui.engine.metrics import compare
 from mlvc_tui.engine.promotion.records import PromotionRecord, parse_record
 from mlvc_tui.engine.values import CommitInfo, Metrics, Verdict
@@ -271,13 +277,12 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
     for e in entries:
         if e.record is None or not e.tag or e.tagged:
             continue
-        ref = b"refs/tags/" + encode(e.tag)
-        if reg.repo.refs.read_ref(ref) is not None:
+        ref = f"refs/tags/{e.tag}"
+        if read_ref(reg.repo, ref) is not None:
             continue  # a tag of that name points elsewhere: leave it
         tag = make_tag(e.tag, e.commit.id, e.record, e.commit.message)
         try:
-            add_object(reg.repo.object_store, tag)
-            if reg.repo.refs.add_if_new(ref, tag.id):
+            if add_ref_if_new(reg.repo, ref, write_tag_object(reg.repo, tag)):
                 created.append(e.tag)
         except (OSError, RefLocked):
             continue  # read-only or busy: the next command repairs it

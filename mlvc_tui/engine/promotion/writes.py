@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine.errors import Refused
-from mlvc_tui.engine.git.commits import write_commit_object
-from mlvc_tui.engine.git.objects import decode, encode
+from mlvc_tui.engine.git.commits import read_ref, write_commit_object
+from mlvc_tui.engine.git.objects import decode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.git.writer import identity, move_branch
 from mlvc_tui.engine.promotion.records import PromotionRecord
@@ -120,11 +120,11 @@ def finish(
             old_tree=reg.objects.commit(old)[1],
         )
     except Refused:
-        now = reg.repo.refs.read_ref(b"refs/heads/" + encode(target))
-        if now is not None and now.decode("ascii") != old:  # the "dirty" files were its work
+        now = read_ref(reg.repo, f"refs/heads/{target}")
+        if now is not None and now != old:  # the "dirty" files were its work
             raise Refused(
                 f"{target} moved meanwhile (expected {old[:8]}, found "
-                f"{now.decode('ascii')[:8]}): nothing was changed, try again"
+                f"{now[:8]}): nothing was changed, try again"
             ) from None
         raise
     pause_point("moved")
