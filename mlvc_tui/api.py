@@ -137,9 +137,9 @@ class ModelRegistry:
         return models.fetch_model(self.registry, dest, path, **kwargs)
 
 
-def open(path: str | os.PathLike[str] = ".") -> ModelRegistry:
+def open(path: str | os.PathLike[str] = ".", prod: str | None = None) -> ModelRegistry:
     """Open the registry at ``path`` (or any folder above it)."""
-    return ModelRegistry(Registry.open(path))
+    return ModelRegistry(Registry.open(path, prod=prod))
 
 
 def _with_registry(repo: Any, use: Any) -> Any:

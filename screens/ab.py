@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich import box
@@ -25,7 +24,15 @@ from textual.containers import Container
 from textual.widgets import Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import ABReport, Delivery, MlvcError, Mode, Verdicts, ab_report
+from mlvc_tui.engine import (
+    ABReport,
+    Delivery,
+    MlvcError,
+    Mode,
+    Verdicts,
+    ab_report,
+    as_datetime,
+)
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import AB_STYLES, BAD
 from mlvc_tui.widgets.metric_table import tone
@@ -63,7 +70,7 @@ def split_bar(d: Delivery, width: int) -> Text:
 def outcome_chart(r: ABReport) -> ChartData:
     """Each variant's running mean outcome (percent for 0/1 outcomes) over time."""
     scale = 100.0 if r.binary else 1.0
-    times = tuple(datetime.fromtimestamp(t, UTC) for t in r.timeline)
+    times = tuple(as_datetime(t) for t in r.timeline)
     series = tuple(
         Series(
             v.branch,

@@ -49,7 +49,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
-        Binding("t", "drift", "Drift (live on the checked-out branch)"),
+        Binding("t", "drift", "Drift", tooltip="Drift (live on the checked-out branch)"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("j", "cursor_down", "Cursor down", show=False),
         Binding("k", "cursor_up", "Cursor up", show=False),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,7 +19,15 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from mlvc_tui.engine import WORKTREE, MetricDiff, MetricPoint, MlvcError, Registry, Verdict
+from mlvc_tui.engine import (
+    WORKTREE,
+    MetricDiff,
+    MetricPoint,
+    MlvcError,
+    Registry,
+    Verdict,
+    as_datetime,
+)
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.metric_table import MetricTable, verdict_look
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
@@ -60,7 +67,7 @@ def history_chart(
         seen.update(p.commit.id for p in oldest_first)
         kept = [(float(index[p.commit.id]), p.value) for p in drawn if p.value is not None]
         series.append(Series(name, tuple(x for x, _ in kept), tuple(y for _, y in kept)))
-    times = tuple(datetime.fromtimestamp(c.time, UTC) for c in order)
+    times = tuple(as_datetime(c.time) for c in order)
     goal = "higher" if higher_is_better else "lower"
     return ChartData(
         f"{key} ({goal} is better)",

@@ -73,7 +73,7 @@ class GridScreen(ReadingScreen[Grid]):
         Binding("enter", "open_branch", "Open"),
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
-        Binding("t", "drift", "Drift (live on the checked-out branch)"),
+        Binding("t", "drift", "Drift", tooltip="Drift (live on the checked-out branch)"),
         Binding("T", "live_tail", "Live tail", key_display="T", show=False),
         Binding("a", "ab", "A/B", show=False),
         Binding("p", "promote", "Promote", show=False),

@@ -7,7 +7,6 @@ brings back; enter rolls back (a new commit, history kept), esc cancels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -19,7 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import MlvcError, RollbackPlan, VersionEntry
+from mlvc_tui.engine import MlvcError, RollbackPlan, VersionEntry, as_datetime
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.metric_table import MetricTable, tone
@@ -32,8 +31,7 @@ __all__ = ["RollbackScreen", "stamp"]
 
 def stamp(entry: VersionEntry, time_of_day: bool = True) -> str:
     """When it happened, in the zone of the commit that records it."""
-    zone = timezone(timedelta(seconds=entry.commit.tz_offset))
-    when = datetime.fromtimestamp(entry.time, UTC).astimezone(zone)
+    when = as_datetime(entry.time, entry.commit.tz_offset)
     return when.strftime("%Y-%m-%d %H:%M" if time_of_day else "%Y-%m-%d")
 
 

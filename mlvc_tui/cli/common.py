@@ -14,7 +14,7 @@ def open_registry(args: argparse.Namespace) -> Any:
     """The registry at ``-C`` (a context manager)."""
     from mlvc_tui.engine import Registry
 
-    return Registry.open(args.C)
+    return Registry.open(args.C, prod=getattr(args, "prod_branch", None))
 
 
 def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:
@@ -24,9 +24,15 @@ def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> Non
 
         sys.stdout.write(dumps(value) + "\n")
     else:
-        from mlvc_tui.cli.render import console
+        from rich.text import Text
 
-        console().print(render())
+        from mlvc_tui.cli.render import console
+        from mlvc_tui.safetext import visible
+
+        shown = render()
+        if isinstance(shown, str):  # repository text in it: literal, never markup
+            shown = Text(visible(shown, one_line=False))
+        console().print(shown)
 
 
 def ask(question: str) -> None:

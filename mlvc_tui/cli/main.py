@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Modules that add their own subcommands: each has ``register(sub, common)``, and imports
 # nothing heavy at module level (handlers import what they need when they run).
-COMMAND_MODULES: tuple[str, ...] = ("delivery", "files", "live", "promote", "remote")
+COMMAND_MODULES: tuple[str, ...] = ("delivery", "doctor", "files", "live", "promote", "remote")
 
 
 def cmd_branches(args: argparse.Namespace) -> int:
@@ -174,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser = _Parser(prog="mlvc", description="Model versioning on plain git.")
     parser.add_argument("-C", metavar="PATH", default=".", help="run as if started in PATH")
+    parser.add_argument(
+        "--prod",
+        dest="prod_branch",
+        metavar="BRANCH",
+        default=None,
+        help="the prod branch, whose mlvc.toml holds the settings (default: prod, main, master)",
+    )
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

@@ -44,16 +44,37 @@ def _stream(args: argparse.Namespace) -> Any:
     return out
 
 
+def _run_changed(args: argparse.Namespace, plan: Any) -> bool:
+    """Whether the user lets the check run code the candidate changed: --run-check, --yes
+    (not on a dry run), or a yes on the terminal."""
+    if not plan.check_changes or args.run_check or (args.yes and not args.dry_run):
+        return bool(args.run_check or (args.yes and not args.dry_run))
+    if args.json or not sys.stdin.isatty():
+        return False
+    from mlvc_tui.safetext import visible
+
+    more = len(plan.check_changes) - 1
+    what = visible(plan.check_changes[0]) + (f" and {more} more" if more > 0 else "")
+    sys.stderr.write(
+        f"{visible(plan.branch)} changes {what}, which the check executes.\n"
+        "Run the check on it in the sandbox? [y/N] "
+    )
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import done_json, plan_json, render_plan
-    from mlvc_tui.engine import apply_promotion, plan_promotion
+    from mlvc_tui.engine import apply_promotion, plan_promotion, run_plan_check
 
     _confirm_possible(args, "promote")
     with open_registry(args) as reg:
         if (remote := remote_for(args, reg)) is not None:
             return run_promote(args, reg, remote)
-        plan = plan_promotion(reg, args.branch, args.to, on_output=_stream(args))
+        plan = plan_promotion(reg, args.branch, args.to, run_check=False)
+        if plan.check is not None:
+            plan = run_plan_check(reg, plan, _stream(args), run_changed=_run_changed(args, plan))
         value = plan_json(plan)
         if args.dry_run or not plan.ok:
             emit(args, value, lambda: render_plan(plan))
@@ -164,6 +185,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--to", default=None, metavar="ENV", help="target branch (default: prod)")
     p.add_argument("--dry-run", action="store_true", help="run every gate, change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--run-check",
+        action="store_true",
+        help="run the check (sandboxed) even when the candidate changes the code it runs",
+    )
     add_remote_option(p)
     p.set_defaults(func=cmd_promote)
     p = sub.add_parser("approve", parents=[common], help="approve the commit a branch is at")

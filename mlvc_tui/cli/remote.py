@@ -52,10 +52,9 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from mlvc_tui.cli.common import open_registry
-    from mlvc_tui.engine import fetch, redact
+    from mlvc_tui.engine import Registry, fetch, redact
 
-    with open_registry(args) as reg:
+    with Registry.open(args.C, empty_ok=True) as reg:
         report = fetch(reg, args.remote, _progress(args))
     value = {
         "remote": report.remote,
@@ -112,7 +111,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_install_hook(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.remote.hook import install_hook
+    from mlvc_tui.engine import install_hook
 
     path = install_hook(args.bare_repo)
     if args.json:
@@ -125,7 +124,7 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
 
 
 def cmd_hook_run(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.remote.hook import run_pre_receive
+    from mlvc_tui.engine import run_pre_receive
 
     return run_pre_receive(args.bare_repo, sys.stdin.read())
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         stop_ab,
     )
     from mlvc_tui.engine.demo.build import build_demo
-    from mlvc_tui.engine.git import files
+    from mlvc_tui.engine.git import files, locks
     from mlvc_tui.engine.git.files import FileStat
     from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
     from mlvc_tui.engine.git.transport import redact
@@ -68,12 +68,20 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         run_plan_check,
     )
     from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
+    from mlvc_tui.engine.promotion.sandbox import bwrap
     from mlvc_tui.engine.promotion.versions import VersionEntry, repair_tags, version_history
-    from mlvc_tui.engine.remote.atomic import remote_approve, remote_promote, remote_rollback
+    from mlvc_tui.engine.remote.atomic import (
+        remote_approve,
+        remote_change,
+        remote_promote,
+        remote_rollback,
+    )
     from mlvc_tui.engine.remote.clone import clone
+    from mlvc_tui.engine.remote.hook import install_hook, run_pre_receive
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
+    from mlvc_tui.engine.timestamps import as_datetime
 
-# name -> the module that defines it. ``files`` is a module; so are the engine's own
+# name -> the module that defines it. ``files`` and ``locks`` are modules; so are the engine's own
 # submodules (``from mlvc_tui.engine import models``), which Python imports by itself.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
@@ -149,6 +157,9 @@ _LAZY: dict[str, str] = {
         ("VersionEntry", "repair_tags", "version_history"), "mlvc_tui.engine.promotion.versions"
     ),
     "redact": "mlvc_tui.engine.git.transport",
+    "locks": "mlvc_tui.engine.git.locks",
+    "remote_change": "mlvc_tui.engine.remote.atomic",
+    **dict.fromkeys(("install_hook", "run_pre_receive"), "mlvc_tui.engine.remote.hook"),
     **dict.fromkeys(
         ("remote_approve", "remote_promote", "remote_rollback"), "mlvc_tui.engine.remote.atomic"
     ),
@@ -157,6 +168,8 @@ _LAZY: dict[str, str] = {
         ("FetchReport", "PushReport", "fetch", "push", "stderr_progress"),
         "mlvc_tui.engine.remote.sync",
     ),
+    "as_datetime": "mlvc_tui.engine.timestamps",
+    "bwrap": "mlvc_tui.engine.promotion.sandbox",
 }
 
 __all__ = [
@@ -172,13 +185,16 @@ __all__ = [
 ]
 
 
+_MODULES = frozenset({"files", "locks"})  # names that are modules of engine.git
+
+
 def __getattr__(name: str) -> Any:
     """A lazy name: import its module on first use (and keep the value)."""
     where = _LAZY.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(where)
-    value = module if name == "files" else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 

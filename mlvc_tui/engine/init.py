@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mlvc_tui.engine.config import parse_config
+from mlvc_tui.engine.config import PROD_FALLBACKS, parse_config
 from mlvc_tui.engine.git.bootstrap import adopt_repository, check_branch_name
 
 __all__ = ["default_config", "init_registry"]
@@ -40,5 +40,7 @@ def init_registry(path: str | os.PathLike[str], prod: str | None = None) -> dict
         )
         prod = (parse_config(existing.read_bytes()).prod if existing else None) or "prod"
     check_branch_name(prod)
-    path_done = adopt_repository(root, prod, "mlvc.toml", default_config(prod).encode())
-    return {"path": path_done[0], "prod": prod, "done": path_done[1]}
+    path, done = adopt_repository(
+        root, prod, "mlvc.toml", default_config(prod).encode(), prod not in PROD_FALLBACKS
+    )
+    return {"path": path, "prod": prod, "done": done}

@@ -34,10 +34,13 @@ def check_branch_name(name: str) -> None:
         raise BadInput(f"{name!r} is not a valid branch name")
 
 
-def adopt_repository(root: Path, prod: str, name: str, content: bytes) -> tuple[str, list[str]]:
+def adopt_repository(
+    root: Path, prod: str, name: str, content: bytes, remember_prod: bool = False
+) -> tuple[str, list[str]]:
     """Make ``root`` (or the repository holding it) have a ``prod`` branch, committing
     ``name`` with ``content`` as its first file when there are no branches yet; (the
-    repository's folder, what was done)."""
+    repository's folder, what was done). With ``remember_prod``, the repository's own
+    config names the prod branch (``mlvc.prod``), for a name git's defaults do not guess."""
     done: list[str] = []
     try:
         repo = Repo.discover(str(root))
@@ -77,6 +80,16 @@ def adopt_repository(root: Path, prod: str, name: str, content: bytes) -> tuple[
         if not repo.bare and not Path(repo.path, name).exists():
             Path(repo.path, name).write_bytes(text)
             done.append(f"wrote {name}: commit it on {prod} to share the settings")
+        if remember_prod and not repo.bare:
+            config = repo.get_config()
+            try:
+                known = config.get((b"mlvc",), b"prod")
+            except KeyError:
+                known = None
+            if known != encode(prod):  # only this repository's own config names prod
+                config.set((b"mlvc",), b"prod", encode(prod))
+                config.write_to_path()
+                done.append(f"set mlvc.prod = {prod} in .git/config")
         if not done:
             done.append("already a registry: nothing to do")
         return str(Path(repo.path).resolve()), done

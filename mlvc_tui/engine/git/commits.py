@@ -89,11 +89,14 @@ def read_ref(repo: Repo, ref: str) -> str | None:
     return sha.decode("ascii") if sha is not None else None
 
 
-def add_ref_if_new(repo: Repo, ref: str, target: str) -> bool:
-    """Create ``ref`` at ``target`` unless it exists; False if it does (or is locked)."""
+def add_ref_if_new(repo: Repo, ref: str, target: str, locked_raises: bool = False) -> bool:
+    """Create ``ref`` at ``target`` unless it exists; False if it does (or is locked,
+    unless ``locked_raises``: then RefLocked)."""
     try:
         return bool(repo.refs.add_if_new(encode(ref), target.encode("ascii")))
     except FileLocked:
+        if locked_raises:
+            raise
         return False
 
 

@@ -49,7 +49,7 @@ def _parse(note: bytes | None, commit: str) -> list[Approval]:
         try:
             doc = json.loads(line)
             out.append(Approval(str(doc["user"]), int(doc["time"]), str(doc["branch"]), commit))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             continue  # a line written by hand: not an approval
     return out
 
@@ -79,7 +79,8 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         )
         content = (note or b"").rstrip(b"\n") + (b"\n" if note else b"") + encode(line) + b"\n"
         message = f"mlvc approve {branch} ({commit[:8]})"
-        new = write_note(reg.repo, tip, commit, content, who, approval.time, message)
+        author = who if "<" in who else decode(identity(reg))  # git needs `Name <email>`
+        new = write_note(reg.repo, tip, commit, content, author, approval.time, message)
         ok = set_ref_if_equals(reg.repo, NOTES_REF, tip, new)
         if ok:
             return True, approval

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlvc_tui.engine.bounded import load_yaml
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.commits import (
     RefLocked,
@@ -25,6 +26,7 @@ from mlvc_tui.engine.git.commits import (
     tagger_of,
     write_tag_object,
 )
+from mlvc_tui.engine.git.locks import recover, ref_lock
 from mlvc_tui.engine.metrics import compare
 from mlvc_tui.engine.promotion.records import PromotionRecord, parse_record
 from mlvc_tui.engine.values import CommitInfo, Metrics, Verdict
@@ -125,13 +127,11 @@ def _model_tags(reg: Registry, model: str) -> dict[str, tuple[str, tuple[int, in
 
 
 def _flat_params(read: Callable[[str], bytes], files: Mapping[str, str]) -> dict[str, object]:
-    import yaml
-
     for name in ("params.yaml", "params.yml"):
         if name in files:
             try:
-                doc = yaml.safe_load(read(files[name]).decode("utf-8"))
-            except (UnicodeDecodeError, yaml.YAMLError):
+                doc = load_yaml(name, read(files[name]).decode("utf-8"))
+            except (UnicodeDecodeError, BadInput):
                 return {}
             out: dict[str, object] = {}
             todo: list[tuple[str, object]] = [("", doc)]
@@ -281,11 +281,18 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
         if read_ref(reg.repo, ref) is not None:
             continue  # a tag of that name points elsewhere: leave it
         tag = make_tag(e.tag, e.commit.id, e.record, e.commit.message)
-        try:
-            if add_ref_if_new(reg.repo, ref, write_tag_object(reg.repo, tag)):
-                created.append(e.tag)
-        except (OSError, RefLocked):
-            continue  # read-only or busy: the next command repairs it
+        for attempt in range(2):
+            try:
+                tag_id = write_tag_object(reg.repo, tag)
+                if add_ref_if_new(reg.repo, ref, tag_id, locked_raises=True):
+                    created.append(e.tag)
+            except RefLocked:  # busy, or a lock a crash left: that one is recovered
+                lock = ref_lock(reg.repo.commondir(), f"refs/tags/{e.tag}")
+                if attempt == 0 and lock is not None and recover(lock):
+                    continue
+            except OSError:
+                pass  # read-only: the next command repairs it
+            break
     if created:
         reg.refresh()
     return tuple(created)
