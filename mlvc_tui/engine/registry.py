@@ -26,6 +26,7 @@ from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_file
 from mlvc_tui.engine.git.writer import Transaction
 from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
 from mlvc_tui.engine.lineage import history as history_of
+from mlvc_tui.engine.lineage import history_pair as history_pair_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
 from mlvc_tui.engine.values import (
     Artifact,
@@ -35,6 +36,7 @@ from mlvc_tui.engine.values import (
     BranchSnapshot,
     CommitInfo,
     Grid,
+    HistoryPair,
     Lineage,
     MetricDiff,
     MetricPoint,
@@ -709,6 +711,10 @@ class Registry:
     ) -> tuple[MetricPoint, ...]:
         """A metric along a branch's first-parent history (default: prod), newest first."""
         return history_of(self, metric, branch, limit)
+
+    def history_pair(self, metric: str, a: str, b: str, limit: int = 200) -> HistoryPair:
+        """``metric`` on both refs (newest first), with where b forked from a."""
+        return history_pair_of(self, metric, a, b, limit)
 
     # -- the working tree and the grid -----------------------------------------------------
 
