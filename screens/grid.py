@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from mlvc_tui.engine import Grid, MlvcError, Registry
-from mlvc_tui.live import grid_lane, live_of
+from mlvc_tui.live import LiveGrid, grid_lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
@@ -107,14 +107,16 @@ class GridScreen(ReadingScreen[Grid]):
         self.query_one("#filter").display = False
         self.query_one(RegistryGrid).display = False
         self.reload()
-        self._live = grid_lane(self.app, self._live_loaded, self._status)
+        self._live = grid_lane(self.app, self, self._status)
 
     def on_unmount(self) -> None:
         """Called when the screen goes: stop watching for it."""
         live_of(self.app).drop(self._live, self._status)
 
-    def _live_loaded(self, result: tuple[frozenset[str], Grid] | MlvcError) -> None:
+    def on_live_grid(self, message: LiveGrid) -> None:
         """Called with a grid read after refs or working-tree artifacts changed."""
+        message.stop()
+        result = message.result
         if isinstance(result, MlvcError):
             grid, error = None, str(result)
         else:
