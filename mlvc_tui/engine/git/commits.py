@@ -23,6 +23,7 @@ __all__ = [
     "Repo",
     "TagObject",
     "add_ref_if_new",
+    "annotated_tags",
     "discover_repo",
     "is_ancestor",
     "make_tag_object",
@@ -123,9 +124,22 @@ def peel(repo: Repo, sha: str) -> tuple[str, str]:
     return obj.id.decode("ascii"), obj.type_name.decode("ascii")
 
 
-def tagger_of(repo: Repo, ref: str) -> tuple[str, int] | None:
-    """(tagger, time) of an annotated tag ref; None for a lightweight one."""
-    obj = repo.object_store[repo.refs[encode(ref)]]
+def annotated_tags(repo: Repo) -> list[tuple[str, str, int]]:
+    """(name, the id it tags, tag time) of every annotated tag (lightweight ones left out)."""
+    out = []
+    for ref, sha in repo.refs.as_dict(b"refs/tags/").items():
+        obj = repo.object_store[sha]
+        if isinstance(obj, Tag):
+            out.append(
+                (ref.decode("utf-8", "replace"), obj.object[1].decode("ascii"), obj.tag_time)
+            )
+    return out
+
+
+def tagger_of(repo: Repo, ref: str, sha: str | None = None) -> tuple[str, int] | None:
+    """(tagger, time) of an annotated tag ref (or of the tag object ``sha`` it names, when
+    known); None for a lightweight one."""
+    obj = repo.object_store[sha.encode("ascii") if sha else repo.refs[encode(ref)]]
     if isinstance(obj, Tag):
         return obj.tagger.decode("utf-8", "replace"), obj.tag_time
     return None
