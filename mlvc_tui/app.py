@@ -93,7 +93,7 @@ class MlvcApp(App[None]):
 
         self.push_screen(GridScreen())
 
-    def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         """Open a screen or dialog; hints said for the screen behind go (they would hide its
         instructions: "r rolls back prod" over the help)."""
         self.clear_notifications()

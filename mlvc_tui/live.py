@@ -16,6 +16,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from textual.message import Message
+from textual.message_pump import MessagePump
+
 from mlvc_tui.engine import (
     Change,
     Grid,
@@ -29,7 +32,7 @@ from mlvc_tui.engine import (
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
-__all__ = ["Lane", "LiveWatch", "grid_lane", "live_of"]
+__all__ = ["Lane", "LiveGrid", "LiveWatch", "grid_lane", "live_of"]
 
 _SERVICES: weakref.WeakKeyDictionary[MlvcApp, LiveWatch] = weakref.WeakKeyDictionary()
 
@@ -245,13 +248,32 @@ class LiveWatch:
             lane.offer(change)
 
 
-def grid_lane(
-    app: MlvcApp, apply: Callable[[Any], None], on_status: Callable[[], None] | None = None
-) -> Lane:
-    """A lane for the grid: after a change, refs re-read if they moved, then the grid.
+class LiveGrid(Message):
+    """A grid read after a change (or the MlvcError that stopped it), posted to the screen.
 
-    ``apply`` gets ``(moved refs, Grid)``, or the MlvcError that stopped the read. At most
-    four reads a second: a job appending to a log every millisecond costs the grid little.
+    Mergeable (Toolong's ``can_replace``): while the screen is busy, a newer grid replaces
+    one still waiting, keeping the refs either one saw moving; nothing queues up.
+    """
+
+    def __init__(self, result: tuple[frozenset[str], Grid] | MlvcError) -> None:
+        super().__init__()
+        self.result = result
+
+    def can_replace(self, message: Message) -> bool:
+        if not isinstance(message, LiveGrid):
+            return False
+        mine, newer = self.result, message.result
+        if not isinstance(mine, MlvcError) and not isinstance(newer, MlvcError):
+            message.result = (mine[0] | newer[0], newer[1])
+        return True
+
+
+def grid_lane(
+    app: MlvcApp, screen: MessagePump, on_status: Callable[[], None] | None = None
+) -> Lane:
+    """A lane for the grid: after a change, refs re-read if they moved, then the grid,
+    posted to ``screen`` as a `LiveGrid`. At most four reads a second: a job appending to
+    a log every millisecond costs the grid little.
     """
 
     def read(change: Change) -> tuple[frozenset[str], Grid]:
@@ -260,4 +282,7 @@ def grid_lane(
 
         return app.session.run(both)
 
-    return live_of(app).lane("grid", read, apply, min_interval=0.25, on_status=on_status)
+    def post(result: tuple[frozenset[str], Grid] | MlvcError) -> None:
+        screen.post_message(LiveGrid(result))
+
+    return live_of(app).lane("grid", read, post, min_interval=0.25, on_status=on_status)

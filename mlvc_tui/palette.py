@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Matcher, Provider
 from textual.content import Content
@@ -109,9 +109,8 @@ class MlvcCommands(Provider):
     """Offers "Open branch X", "Diff X against prod", "Lineage of X", "Drift of X", ..."""
 
     def _commands(self) -> list[PaletteCommand]:
-        from mlvc_tui.app import MlvcApp
-
-        return palette_commands(self.app) if isinstance(self.app, MlvcApp) else []
+        app = self.app
+        return palette_commands(cast("MlvcApp", app)) if hasattr(app, "open_branch") else []
 
     async def discover(self) -> AsyncIterator[DiscoveryHit]:
         """Called when the palette opens with an empty query: list every command."""

@@ -34,10 +34,11 @@ from mlvc_tui.engine import (
     as_datetime,
 )
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import AB_STYLES, BAD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
+
+from .reloading import ReadingScreen
 
 if TYPE_CHECKING:
     from mlvc_tui.engine import Registry

@@ -20,7 +20,6 @@ from mlvc_tui.engine import (
     Storage,
 )
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import (
     BAD,
     GLYPHS,
@@ -29,6 +28,8 @@ from mlvc_tui.widgets.cells import (
     status_cell,
     tilde,
 )
+
+from .reloading import ReadingScreen
 
 __all__ = ["BranchScreen"]
 
@@ -51,7 +52,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
     """One branch: artifacts, commits, metrics. tab moves between the three panes."""
 
     CSS_PATH = "branch.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual declares it per instance)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("d", "diff", "Diff"),

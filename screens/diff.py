@@ -19,46 +19,46 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from mlvc_tui.engine import WORKTREE, MetricDiff, MetricPoint, MlvcError, Registry, Verdict
-from mlvc_tui.engine.timestamps import as_datetime
+from mlvc_tui.engine import (
+    WORKTREE,
+    HistoryPair,
+    MetricDiff,
+    MlvcError,
+    Registry,
+    Verdict,
+    as_datetime,
+)
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.pick_ref import RefPicker
-from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.metric_table import MetricTable, verdict_look
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
+
+from .pick_ref import RefPicker
+from .reloading import ReadingScreen
 
 __all__ = ["DiffScreen", "history_chart"]
 
 HISTORY_LIMIT = 200
 
 
-def _from_fork(points: list[MetricPoint], shared: set[str]) -> list[MetricPoint]:
-    """b's points from the last commit it shares with a (the fork) on: drawn once, the
-    common history reads as a's line and b's line branches off it."""
-    last = max((i for i, p in enumerate(points) if p.commit.id in shared), default=0)
-    return points[last:]
-
-
-def history_chart(
-    key: str, sides: list[tuple[str, tuple[MetricPoint, ...] | str]], higher_is_better: bool = True
-) -> ChartData:
-    """A metric's history on each side (oldest first); x is the order of commits in time."""
-    found = [(name, list(reversed(pts))) for name, pts in sides if not isinstance(pts, str)]
-    commits = {p.commit.id: p.commit for _, pts in found for p in pts}
+def history_chart(key: str, pair: HistoryPair, higher_is_better: bool = True) -> ChartData:
+    """A metric's history on each side (oldest first); x is the order of commits in time.
+    b is drawn from its fork from a on: the common history reads as a's line and b's
+    line branches off it."""
+    sides = (
+        (pair.a, tuple(reversed(pair.a.points))),
+        (pair.b, pair.b_since_fork() if pair.a.points else tuple(reversed(pair.b.points))),
+    )
+    commits = {p.commit.id: p.commit for side, _ in sides for p in side.points}
     order = sorted(commits.values(), key=lambda c: (c.time, c.id))
     index = {c.id: i for i, c in enumerate(order)}
-    seen: set[str] = set()
     series, notes = [], []
-    for name, pts in sides:
-        if isinstance(pts, str):
-            notes.append(pts)
-            series.append(Series(name, (), ()))
+    for side, drawn in sides:
+        if side.problem is not None:
+            notes.append(side.problem)
+            series.append(Series(side.ref, (), ()))
             continue
-        oldest_first = list(reversed(pts))
-        drawn = _from_fork(oldest_first, seen) if seen else oldest_first
-        seen.update(p.commit.id for p in oldest_first)
         kept = [(float(index[p.commit.id]), p.value) for p in drawn if p.value is not None]
-        series.append(Series(name, tuple(x for x, _ in kept), tuple(y for _, y in kept)))
+        series.append(Series(side.ref, tuple(x for x, _ in kept), tuple(y for _, y in kept)))
     times = tuple(as_datetime(c.time) for c in order)
     goal = "higher" if higher_is_better else "lower"
     return ChartData(
@@ -79,7 +79,7 @@ class DiffScreen(ReadingScreen[MetricDiff]):
     """Metrics of ``b`` against ``a``, coloured and marked by better or worse."""
 
     CSS_PATH = "diff.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (150, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]  # noqa: RUF012 (Textual declares it per instance)
     HISTORY_DEBOUNCE: ClassVar[float] = 0.12  # seconds the cursor must rest on a row
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
@@ -149,7 +149,8 @@ class DiffScreen(ReadingScreen[MetricDiff]):
         for where, reason in diff.errors.items():
             errors.append("! ", style="bold")
             errors.append(visible(f"{where}: {reason}") + "\n")
-        self.query_one("#errors", Static).update(errors.rstrip() or errors)
+        errors.rstrip()
+        self.query_one("#errors", Static).update(errors)
         self.query_one("#errors", Static).display = bool(diff.errors)
         self._show_rows()
 
@@ -214,18 +215,9 @@ class DiffScreen(ReadingScreen[MetricDiff]):
         if get_current_worker().is_cancelled:
             return
 
-        def both(reg: Registry) -> list[tuple[str, tuple[MetricPoint, ...] | str]]:
-            sides: list[tuple[str, tuple[MetricPoint, ...] | str]] = []
-            for ref in (a, b):
-                try:
-                    sides.append((ref, reg.history(key, ref, limit=HISTORY_LIMIT)))
-                except MlvcError:
-                    sides.append((ref, f"no history on {ref}"))
-            return sides
-
         try:
-            sides = self.app.session.run(both)
-            chart = history_chart(key, sides, higher)
+            pair = self.app.session.run(lambda reg: reg.history_pair(key, a, b, HISTORY_LIMIT))
+            chart = history_chart(key, pair, higher)
         except MlvcError as exc:  # opening the registry failed
             self.app.call_from_thread(self.query_one(PlotChart).show_message, str(exc))
             return

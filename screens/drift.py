@@ -30,10 +30,11 @@ from mlvc_tui.engine import (
     Registry,
 )
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
+
+from .reloading import ReadingScreen
 
 __all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
 
@@ -104,7 +105,7 @@ class DriftScreen(ReadingScreen[DriftReport]):
     """The drift log of one branch."""
 
     CSS_PATH = "drift.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (150, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]  # noqa: RUF012 (Textual declares it per instance)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("R", "reload", "Re-read"),

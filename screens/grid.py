@@ -11,14 +11,15 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from mlvc_tui.engine import Grid, MlvcError, Registry
-from mlvc_tui.live import grid_lane, live_of
+from mlvc_tui.live import LiveGrid, grid_lane, live_of
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import Read, ReadingScreen
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text
 from mlvc_tui.widgets.keybar import KeyBar, KeyHint
 from mlvc_tui.widgets.preview import BranchPreview
+
+from .reloading import Read, ReadingScreen
 
 __all__ = ["GridScreen"]
 
@@ -69,7 +70,7 @@ class GridScreen(ReadingScreen[Grid]):
     """Branches × artifacts; the screens behind a branch open from here."""
 
     CSS_PATH = "grid.tcss"
-    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (36, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012 (Textual declares it per instance)
     AUTO_FOCUS = "RegistryGrid"
     HELP_SOURCES: ClassVar = (RegistryGrid,)  # its keys are this screen's keys (help)
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -114,14 +115,16 @@ class GridScreen(ReadingScreen[Grid]):
         self.query_one("#config-warning").display = False
         self.query_one(RegistryGrid).display = False
         self.reload()
-        self._live = grid_lane(self.app, self._live_loaded, self._status)
+        self._live = grid_lane(self.app, self, self._status)
 
     def on_unmount(self) -> None:
         """Called when the screen goes: stop watching for it."""
         live_of(self.app).drop(self._live, self._status)
 
-    def _live_loaded(self, result: tuple[frozenset[str], Grid] | MlvcError) -> None:
+    def on_live_grid(self, message: LiveGrid) -> None:
         """Called with a grid read after refs or working-tree artifacts changed."""
+        message.stop()
+        result = message.result
         if isinstance(result, MlvcError):
             grid, error = None, str(result)
         else:

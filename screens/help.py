@@ -84,7 +84,7 @@ class HelpScreen(Screen[None]):
     """Keys by screen; esc goes back."""
 
     CSS_PATH = "help.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide"), (180, "-widest")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (180, "-widest")]  # noqa: RUF012 (Textual declares it per instance)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("question_mark", "app.pop_screen", "Back", key_display="?", show=False),

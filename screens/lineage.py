@@ -21,8 +21,9 @@ from textual.widgets.tree import TreeNode
 from mlvc_tui import present
 from mlvc_tui.engine import CommitInfo, Lineage, ModelVersion, Registry, Storage
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import GOOD, LOCAL
+
+from .reloading import ReadingScreen
 
 __all__ = ["LineageScreen", "LineageView", "gather"]
 

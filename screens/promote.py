@@ -146,6 +146,13 @@ class PromoteScreen(ModalScreen[bool]):
         self.cancel = threading.Event()  # set on esc: stops a running check
         self.check_lines: list[str] = []  # everything the check printed
 
+    def _ready_after_refresh(self) -> None:
+        self.call_after_refresh(self._say_ready)
+
+    def _post_check_line(self, line: str) -> None:
+        """On the check's thread: one line it printed."""
+        self.post_message(self.CheckLine(line))
+
     def compose(self) -> ComposeResult:
         """Called to build the dialog."""
         with Vertical(id="dialog"):
@@ -173,7 +180,7 @@ class PromoteScreen(ModalScreen[bool]):
         body = self.query_one("#body", VerticalScroll)
         body.focus()
         for what in ("scroll_y", "virtual_size", "size"):  # wheel, keys, check output, resize
-            self.watch(body, what, lambda: self.call_after_refresh(self._say_ready), init=False)
+            self.watch(body, what, self._ready_after_refresh, init=False)
         self._say("Merging in memory and running the gates…", "dim")
         self._plan()
 
@@ -217,7 +224,7 @@ class PromoteScreen(ModalScreen[bool]):
             plan = run_plan_check(
                 reg,
                 plan,
-                lambda s: self.post_message(self.CheckLine(s)),
+                self._post_check_line,
                 self.cancel,
                 run_changed=run_changed,
             )

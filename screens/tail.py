@@ -33,13 +33,14 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.live import Lane, live_of
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens import tail_rows as parts
-from mlvc_tui.screens.tail_rows import Snapshot
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.feature_list import FeatureList
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import PlotChart
 from mlvc_tui.widgets.tail_view import TailView
+
+from . import tail_rows as parts
+from .tail_rows import Snapshot
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp

@@ -121,7 +121,9 @@ def feature_chart(snap: Snapshot, feature: str) -> ChartData:
     chart scrolls as rows arrive, and their thresholds."""
     report = snap.report
     series = [s for s in report.series if s.feature == feature][:4] if report else []
-    lines, limits, longest = [], {}, ()
+    lines: list[Series] = []
+    limits: dict[float, str] = {}
+    longest: tuple[DriftPoint, ...] = ()
     for s in series:
         points = s.points[-CHART_POINTS:]
         lines.append(

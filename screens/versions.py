@@ -18,11 +18,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import BadInput, MlvcError, VersionEntry
+from mlvc_tui.engine import BadInput, MlvcError, Registry, VersionEntry
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.rollback import RollbackScreen, stamp
 from mlvc_tui.widgets.cells import BAD
 from mlvc_tui.widgets.metric_table import tone
+
+from .rollback import RollbackScreen, stamp
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
@@ -85,7 +86,7 @@ class VersionsScreen(Screen[None]):
     def _load(self, refresh: bool) -> None:
         from mlvc_tui.engine import version_history
 
-        def read(reg):  # type: ignore[no-untyped-def]
+        def read(reg: Registry) -> tuple[str, tuple[VersionEntry, ...]]:
             if refresh:
                 reg.refresh()
             target = self.target or reg.prod

@@ -36,3 +36,14 @@ def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> Non
         if isinstance(shown, str):  # repository text in it: literal, never markup
             shown = Text(visible(shown, one_line=False))
         console().print(shown)
+
+
+def ask(question: str) -> None:
+    """Ask on stderr, read stdin; Refused unless the answer is yes."""
+    from mlvc_tui.engine import Refused
+
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise Refused("cancelled: nothing was changed")

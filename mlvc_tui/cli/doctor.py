@@ -15,20 +15,20 @@ __all__ = ["register"]
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.git.locks import describe, find_locks, git_dir, recover, stale
+    from mlvc_tui.engine import locks as lockfiles
 
-    locks = find_locks(git_dir(args.C))
+    locks = lockfiles.find_locks(lockfiles.git_dir(args.C))
     rows = []
     for lock in locks:
-        removed = bool(args.fix and recover(lock))
+        removed = bool(args.fix and lockfiles.recover(lock))
         rows.append(
             {
                 "path": lock.relative,
                 "age": round(lock.age, 1),
                 "held": lock.held,
-                "stale": stale(lock),
+                "stale": lockfiles.stale(lock),
                 "removed": removed,
-                "text": describe(lock),
+                "text": lockfiles.describe(lock),
             }
         )
 

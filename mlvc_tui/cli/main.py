@@ -224,7 +224,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser = _Parser(prog="mlvc", description="Model versioning on plain git.")
     parser.add_argument("-C", metavar="PATH", default=".", help="run as if started in PATH")

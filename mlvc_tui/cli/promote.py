@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from mlvc_tui.cli.common import ask as _ask
 from mlvc_tui.cli.remote_writes import (
     add_remote_option,
     remote_for,
@@ -29,14 +30,6 @@ def _confirm_possible(args: argparse.Namespace, what: str) -> None:
         raise BadInput(
             f"{what} changes an environment: pass --yes to confirm (there is no terminal to ask)"
         )
-
-
-def _ask(question: str) -> None:
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        raise Refused("cancelled: nothing was changed")
 
 
 def _stream(args: argparse.Namespace) -> Any:

@@ -117,7 +117,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_install_hook(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.remote.hook import install_hook
+    from mlvc_tui.engine import install_hook
 
     path = install_hook(args.bare_repo)
     if args.json:
@@ -130,7 +130,7 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
 
 
 def cmd_hook_run(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.remote.hook import run_pre_receive
+    from mlvc_tui.engine import run_pre_receive
 
     return run_pre_receive(args.bare_repo, sys.stdin.read())
 

@@ -50,8 +50,8 @@ def _where(result: Any) -> str:
 
 
 def run_promote(args: argparse.Namespace, reg: Any, remote: str) -> int:
+    from mlvc_tui.cli.common import ask as _ask
     from mlvc_tui.cli.common import emit
-    from mlvc_tui.cli.promote import _ask
     from mlvc_tui.cli.promote_render import done_json, plan_json, render_plan
     from mlvc_tui.engine import remote_promote
 
@@ -84,8 +84,8 @@ def run_promote(args: argparse.Namespace, reg: Any, remote: str) -> int:
 
 
 def run_rollback(args: argparse.Namespace, reg: Any, remote: str) -> int:
+    from mlvc_tui.cli.common import ask as _ask
     from mlvc_tui.cli.common import emit
-    from mlvc_tui.cli.promote import _ask
     from mlvc_tui.cli.promote_render import done_json, render_rollback, rollback_json
     from mlvc_tui.engine import remote_rollback
 

@@ -98,7 +98,7 @@ def render_branches(branches: tuple[Branch, ...]) -> Table:
 
 def render_grid(grid: Grid, width: int = 100) -> Group:
     """The grid with two-character column codes (as in the app) and their key below."""
-    from mlvc_tui.widgets.columns import column_codes, column_key
+    from mlvc_tui.columns import column_codes, column_key
 
     codes = column_codes(grid)
     primary = grid.primary_metric or "metric"
@@ -135,7 +135,7 @@ def render_grid(grid: Grid, width: int = 100) -> Group:
         cells = []
         for path in grid.columns:
             glyph, gstyle = (
-                GLYPHS.get(row.status.get(path), (" ", "")) if path in row.status else (" ", "")
+                GLYPHS.get(row.status[path], (" ", "")) if path in row.status else (" ", "")
             )
             cells.append(Text(glyph, gstyle))
         table.add_row(

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         stop_ab,
     )
     from mlvc_tui.engine.demo.build import build_demo
-    from mlvc_tui.engine.git import files
+    from mlvc_tui.engine.git import files, locks
     from mlvc_tui.engine.git.files import FileStat
     from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
     from mlvc_tui.engine.git.transport import redact
@@ -86,10 +86,11 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         remote_rollback,
     )
     from mlvc_tui.engine.remote.clone import clone
+    from mlvc_tui.engine.remote.hook import install_hook, run_pre_receive
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
     from mlvc_tui.engine.timestamps import as_datetime
 
-# name -> the module that defines it. ``files`` is a module; so are the engine's own
+# name -> the module that defines it. ``files`` and ``locks`` are modules; so are the engine's own
 # submodules (``from mlvc_tui.engine import models``), which Python imports by itself.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
@@ -169,6 +170,8 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(("GtoState", "gto_state"), "mlvc_tui.engine.promotion.gto"),
     "redact": "mlvc_tui.engine.git.transport",
+    "locks": "mlvc_tui.engine.git.locks",
+    **dict.fromkeys(("install_hook", "run_pre_receive"), "mlvc_tui.engine.remote.hook"),
     **dict.fromkeys(
         (
             "pushes_by_default",
@@ -201,13 +204,16 @@ __all__ = [
 ]
 
 
+_MODULES = frozenset({"files", "locks"})  # names that are modules of engine.git
+
+
 def __getattr__(name: str) -> Any:
     """A lazy name: import its module on first use (and keep the value)."""
     where = _LAZY.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(where)
-    value = module if name == "files" else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 

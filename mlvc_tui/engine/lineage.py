@@ -6,10 +6,12 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine.bounded import check_size, load_json, load_yaml
-from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.errors import BadInput, MlvcError
 from mlvc_tui.engine.git.objects import GITLINK
 from mlvc_tui.engine.values import (
     Artifact,
+    HistoryPair,
+    HistorySide,
     Lineage,
     LineageRecord,
     MetricPoint,
@@ -20,7 +22,7 @@ from mlvc_tui.engine.values import (
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["history", "lineage", "record_path"]
+__all__ = ["history", "history_pair", "lineage", "record_path"]
 
 _CONFIG_FILES = ("params.yaml", "params.yml", "mlvc.toml")
 _MAX_VERSIONS = 50
@@ -199,3 +201,16 @@ def history(
         )
         raise BadInput(f"metric {metric!r} is not on {ref}{hint}")
     return tuple(points)
+
+
+def history_pair(reg: Registry, metric: str, a: str, b: str, limit: int = 200) -> HistoryPair:
+    """``metric`` along both refs' first-parent histories, with b's fork from a."""
+    sides = []
+    for ref in (a, b):
+        try:
+            sides.append(HistorySide(ref, history(reg, metric, ref, limit)))
+        except MlvcError:
+            sides.append(HistorySide(ref, problem=f"no history on {ref}"))
+    shared = {p.commit.id for p in sides[0].points}
+    fork = next((p.commit.id for p in sides[1].points if p.commit.id in shared), None)
+    return HistoryPair(metric, sides[0], sides[1], fork)

@@ -14,16 +14,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from dulwich.errors import NotGitRepository
-from dulwich.objects import Tag
-from dulwich.repo import Repo
-
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
 from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
 from mlvc_tui.engine.git.checkout import repair_checkout
+from mlvc_tui.engine.git.commits import NotGitRepository, Repo, discover_repo, peel
 from mlvc_tui.engine.git.diskcache import ObjectCache
 from mlvc_tui.engine.git.locks import leftovers, sweep
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
@@ -33,6 +30,7 @@ from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_file
 from mlvc_tui.engine.git.writer import Transaction
 from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
 from mlvc_tui.engine.lineage import history as history_of
+from mlvc_tui.engine.lineage import history_pair as history_pair_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
 from mlvc_tui.engine.values import (
     Artifact,
@@ -42,6 +40,7 @@ from mlvc_tui.engine.values import (
     BranchSnapshot,
     CommitInfo,
     Grid,
+    HistoryPair,
     Lineage,
     MetricDiff,
     MetricPoint,
@@ -53,6 +52,7 @@ from mlvc_tui.engine.values import (
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
     from mlvc_tui.engine.live.tail import DriftFollow
+    from mlvc_tui.engine.promotion.gates import GateResult
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport
 
 __all__ = ["WORKTREE", "Registry"]
@@ -133,7 +133,7 @@ class Registry:
         if not target.exists():
             raise NotARegistry(f"{target}: no such folder")
         try:
-            repo = Repo.discover(str(target))
+            repo = discover_repo(target)
         except NotGitRepository:
             raise NotARegistry(f"{target.resolve()} is not inside a git repository") from None
         try:
@@ -456,12 +456,8 @@ class Registry:
                 return self.objects.commit(sha)[0]
             except KeyError:
                 pass
-            obj = self.repo.object_store[sha.encode("ascii")]
-            while isinstance(obj, Tag):
-                obj = self.repo.object_store[obj.object[1]]
-            peeled = self._peeled[sha] = (
-                obj.id.decode("ascii") if obj.type_name == b"commit" else ""
-            )
+            target, kind = peel(self.repo, sha)
+            peeled = self._peeled[sha] = target if kind == "commit" else ""
         return self.objects.commit(peeled)[0] if peeled else None
 
     def resolve(self, ref: str) -> str:
@@ -845,6 +841,10 @@ class Registry:
         """A metric along a branch's first-parent history (default: prod), newest first."""
         return history_of(self, metric, branch, limit)
 
+    def history_pair(self, metric: str, a: str, b: str, limit: int = 200) -> HistoryPair:
+        """``metric`` on both refs (newest first), with where b forked from a."""
+        return history_pair_of(self, metric, a, b, limit)
+
     # -- the working tree and the grid -----------------------------------------------------
 
     def _worktree_root(self) -> Path:
@@ -863,6 +863,15 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def promotion_gates(
+        self, branch: str, target: str | None = None, *, run_changed: bool = False
+    ) -> tuple[GateResult, ...]:
+        """Every gate of promoting ``branch`` into ``target`` (default: prod), check included
+        (check code the candidate changed runs only with ``run_changed``, sandboxed)."""
+        from mlvc_tui.engine.promotion.promote import plan_promotion
+
+        return plan_promotion(self, branch, target, run_changed=run_changed).gates
 
     def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
         """One branch's row, recent commits and metrics against prod, without the others."""

@@ -19,6 +19,8 @@ __all__ = [
     "BranchSnapshot",
     "CommitInfo",
     "Grid",
+    "HistoryPair",
+    "HistorySide",
     "Lineage",
     "LineageRecord",
     "MetricDelta",
@@ -232,6 +234,31 @@ class MetricPoint:
 
     commit: CommitInfo
     value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySide:
+    """One ref's history of a metric, newest first; ``problem`` says why it has none."""
+
+    ref: str
+    points: tuple[MetricPoint, ...] = ()
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPair:
+    """A metric's history on two refs, and where b forked from a."""
+
+    metric: str
+    a: HistorySide
+    b: HistorySide
+    fork: str | None = None  # b's newest commit that a's history has too (None: none)
+
+    def b_since_fork(self) -> tuple[MetricPoint, ...]:
+        """b's points from the fork on, oldest first (all of them without a fork)."""
+        oldest_first = tuple(reversed(self.b.points))
+        at = next((i for i, p in enumerate(oldest_first) if p.commit.id == self.fork), 0)
+        return oldest_first[at:]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mlvc_tui import present
+from mlvc_tui.columns import artifact_label, column_codes, column_key
 from mlvc_tui.engine import BranchKind, BranchSnapshot, Grid
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import literal, status_cell, verdict_cell
-from mlvc_tui.widgets.columns import artifact_label, column_codes, column_key
 
 __all__ = ["RegistryGrid", "column_codes", "column_key"]
 

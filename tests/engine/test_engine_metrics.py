@@ -226,3 +226,21 @@ def test_drift_of_a_ref_with_thresholds_from_config(tmp_path: Path) -> None:
         assert (report.rows, report.alerts) == (2, 1)
         with pytest.raises(BadInput, match=r"has no monitoring/other\.csv"):
             reg.drift("prod", "monitoring/other.csv")
+
+
+def test_history_pair_has_both_sides_and_the_fork(tmp_path: Path) -> None:
+    """One engine call gives a metric's history on two refs and where b left a."""
+    r = GitRepo(tmp_path / "pair")
+    r.commit("one", {"metrics/m.json": '{"accuracy": 0.5}'})
+    fork = r.commit("two", {"metrics/m.json": '{"accuracy": 0.6}'})
+    r.checkout("exp/b", new=True)
+    r.commit("b1", {"metrics/m.json": '{"accuracy": 0.7}'})
+    r.checkout("prod")
+    r.commit("three", {"metrics/m.json": '{"accuracy": 0.65}'})
+    with Registry.open(r.path) as reg:
+        pair = reg.history_pair("accuracy", "prod", "exp/b")
+        missing = reg.history_pair("accuracy", "prod", "no-such-branch")
+    assert [p.value for p in pair.a.points] == [0.65, 0.6, 0.5]
+    assert [p.value for p in pair.b.points] == [0.7, 0.6, 0.5]
+    assert pair.fork == fork and [p.value for p in pair.b_since_fork()] == [0.6, 0.7]
+    assert missing.b.problem == "no history on no-such-branch" and missing.fork is None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlvc_tui.engine.delivery import stats as abstats
 from mlvc_tui.engine.delivery.bandit import (
@@ -361,7 +361,9 @@ def _judge(
 def _bandit(
     d: Delivery, found: dict[str, Results], arms: dict[str, ArmData], higher: bool
 ) -> BanditReport:
-    times, names, ys = [], [], []
+    times: list[Any] = []
+    names: list[str] = []
+    ys: list[Any] = []
     for branch, r in found.items():
         times += r.times
         names += [branch] * len(r)

@@ -146,7 +146,7 @@ def parse_results(data: bytes) -> Results:
     latencies: list[float] = []
     errors: list[int] = []
     tests: list[str] = []
-    bad, problems = 0, []
+    bad, problems = 0, list[str]()
     lat, err, tcol = col.get("latency"), col.get("error"), col.get("test")
     for line, row in enumerate(_rows(reader), 2):
         if isinstance(row, list) and not any(c.strip() for c in row):

@@ -67,7 +67,8 @@ def counts_from_weights(weights: Sequence[float]) -> list[int]:
 
 def cumulative(counts: Mapping[str, int]) -> dict[str, Ranges]:
     """Fresh ranges: each variant a contiguous block, in the mapping's order."""
-    out, start = {}, 0
+    out: dict[str, tuple[tuple[int, int], ...]] = {}
+    start = 0
     for name, count in counts.items():
         out[name] = ((start, start + count),) if count else ()
         start += count

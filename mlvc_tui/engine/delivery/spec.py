@@ -145,7 +145,9 @@ def parse(data: bytes, commit: str | None = None) -> Delivery:
     rows = doc.get("variant", [])
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise _fail("needs at least one [[variant]] table")
-    branches, weights, given = [], [], []
+    branches: list[Any] = []
+    weights: list[Any] = []
+    given: list[Any] = []
     for i, row in enumerate(rows, 1):
         branch = row.get("branch")
         if not isinstance(branch, str) or not branch:

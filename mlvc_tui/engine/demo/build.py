@@ -13,16 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dulwich.index import build_index_from_tree
-from dulwich.pack import write_pack
-from dulwich.repo import Repo
-
 from mlvc_tui.engine.delivery.spec import dump
 from mlvc_tui.engine.demo import check as demo_check
 from mlvc_tui.engine.demo import data as dd
 from mlvc_tui.engine.demo import train as demo_train
 from mlvc_tui.engine.demo.builder import ANA, BEN, CHEN, Builder, at, code
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.memory import write_repository
 
 __all__ = ["build_demo"]
 
@@ -247,23 +244,7 @@ timeout_ms: 250
 
 
 def _write(root: Path, b: Builder, dirty: bool) -> None:
-    with Repo.init(str(root)) as repo:
-        # One pack, written directly (add_objects would re-read it to index it).
-        tmp = os.path.join(repo.object_store.pack_dir, "tmp-demo")
-        checksum, _ = write_pack(
-            tmp, list(b.objects.values()), repo.object_format, compression_level=1
-        )
-        for ext in (".pack", ".idx"):
-            os.replace(
-                tmp + ext, os.path.join(repo.object_store.pack_dir, f"pack-{checksum.hex()}{ext}")
-            )
-        for name, cid in b.heads.items():
-            repo.refs[f"refs/heads/{name}".encode()] = cid
-        for name, tid in b.tags.items():
-            repo.refs[f"refs/tags/{name}".encode()] = tid
-        repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/dev")
-        tree = repo[b.heads["dev"]].tree
-        build_index_from_tree(repo.path, repo.index_path(), repo.object_store, tree)
+    write_repository(root, b.objects, b.heads, b.tags, "dev")
     if dirty:  # a training job in progress on dev
         run = b.runs["dev"]
         lines = [f"ci job #{b.job + 1}: python src/train.py (dev, running)", *run["log"][:5]]

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree
 
 from mlvc_tui.engine.demo import data as dd
 from mlvc_tui.engine.demo import train as demo_train
+from mlvc_tui.engine.git.memory import DIR_MODE, FILE_MODE, MemoryObjects
 
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 ANA = ("Ana Ruiz <ana@example.com>", 7200)
@@ -49,7 +49,7 @@ class Builder:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.objects: dict[bytes, ShaFile] = {}
+        self.objects = MemoryObjects()
         self.blobs: dict[bytes, bytes] = {}  # content -> blob id
         self.files: dict[bytes, dict[str, bytes]] = {}  # commit -> path -> content
         self.parents: dict[bytes, tuple[bytes, ...]] = {}
@@ -59,23 +59,19 @@ class Builder:
         self.runs: dict[str, dict[str, Any]] = {}  # branch -> its last training run
         self.job = 4100
 
-    def _add(self, obj: ShaFile) -> bytes:
-        self.objects.setdefault(obj.id, obj)
-        return obj.id
-
     def blob(self, data: bytes) -> bytes:
         if data not in self.blobs:
-            self.blobs[data] = self._add(Blob.from_string(data))
+            self.blobs[data] = self.objects.blob(data)
         return self.blobs[data]
 
     def _tree(self, node: dict[str, Any]) -> bytes:
-        tree = Tree()
-        for name, value in node.items():
-            if isinstance(value, dict):
-                tree.add(name.encode(), 0o040000, self._tree(value))
-            else:
-                tree.add(name.encode(), 0o100644, self.blob(value))
-        return self._add(tree)
+        entries = [
+            (name, DIR_MODE, self._tree(value))
+            if isinstance(value, dict)
+            else (name, FILE_MODE, self.blob(value))
+            for name, value in node.items()
+        ]
+        return self.objects.tree(entries)
 
     def commit(
         self,
@@ -88,10 +84,10 @@ class Builder:
     ) -> bytes:
         """Commit ``changes`` (None deletes) on ``branch``, or a merge of ``merged``."""
         head = self.heads.get(branch)
-        parents = (head,) if head else ()
+        parents: tuple[bytes, ...] = (head,) if head else ()
         files = dict(self.files[head]) if head else {}
         if merged:
-            parents, files = (head, merged[0]), merged[1]
+            parents, files = (*parents, merged[0]), merged[1]
         for path, data in (changes or {}).items():
             if data is None:
                 files.pop(path, None)
@@ -104,14 +100,10 @@ class Builder:
             for part in dirs:
                 node = node.setdefault(part, {})
             node[name] = data
-        c = Commit()
-        c.tree = self._tree(nested)
-        c.parents = list(parents)
-        c.author = c.committer = who[0].encode()
-        c.author_time = c.commit_time = int(when.timestamp())
-        c.author_timezone = c.commit_timezone = who[1]
-        c.message = message.rstrip("\n").encode() + b"\n"
-        cid = self._add(c)
+        tree = self._tree(nested)
+        cid = self.objects.commit(
+            tree, list(parents), who[0], int(when.timestamp()), who[1], message
+        )
         self.files[cid], self.parents[cid], self.heads[branch] = files, parents, cid
         return cid
 
@@ -145,13 +137,10 @@ class Builder:
 
     def tag(self, version: str, when: datetime, message: str) -> None:
         """Annotated tag ``model@<version>`` on prod's head, by the CI bot."""
-        t = Tag()
-        t.name = f"model@{version}".encode()
-        t.object = (Commit, self.heads["prod"])
-        t.tagger = CI[0].encode()
-        t.tag_time, t.tag_timezone = int(when.timestamp()), CI[1]
-        t.message = message.rstrip("\n").encode() + b"\n"
-        self.tags[f"model@{version}"] = self._add(t)
+        name = f"model@{version}"
+        self.tags[name] = self.objects.tag(
+            name, self.heads["prod"], CI[0], int(when.timestamp()), CI[1], message
+        )
 
     def metric(self, branch: str, key: str = "accuracy") -> float:
         return json.loads(self.files[self.heads[branch]]["metrics/model.json"])[key]

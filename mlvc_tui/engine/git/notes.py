@@ -16,7 +16,7 @@ from dulwich.repo import Repo
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.objwrite import RetryingStore, add_object
 
-__all__ = ["merge_notes", "notes_lines"]
+__all__ = ["merge_notes", "notes_lines", "read_note", "write_note"]
 
 
 def _tree(repo: Repo, tip: str) -> NotesTree:
@@ -25,6 +25,37 @@ def _tree(repo: Repo, tip: str) -> NotesTree:
     tree = repo.object_store[commit.tree]
     assert isinstance(tree, Tree)
     return NotesTree(tree, RetryingStore(repo.object_store))  # type: ignore[arg-type]
+
+
+def read_note(repo: Repo, tip: str | None, obj: str) -> bytes | None:
+    """The note on ``obj`` in the notes commit ``tip`` (None: no notes yet, or no note)."""
+    if tip is None:
+        return None
+    note = _tree(repo, tip).get_note(obj.encode("ascii"))
+    return bytes(note) if note is not None else None
+
+
+def write_note(
+    repo: Repo, tip: str | None, obj: str, content: bytes, who: str, when: int, message: str
+) -> str:
+    """A notes commit on top of ``tip`` (None: the first) with ``obj``'s note set to
+    ``content``; its id (the notes ref is not moved)."""
+    if tip is None:
+        empty = Tree()
+        add_object(repo.object_store, empty)
+        notes = NotesTree(empty, RetryingStore(repo.object_store))  # type: ignore[arg-type]
+    else:
+        notes = _tree(repo, tip)
+    tree = notes.set_note(obj.encode("ascii"), content)
+    commit = Commit()
+    commit.tree = tree.id
+    commit.parents = [tip.encode("ascii")] if tip else []
+    commit.author = commit.committer = encode(who)
+    commit.author_time = commit.commit_time = when
+    commit.author_timezone = commit.commit_timezone = 0
+    commit.message = encode(message.rstrip("\n") + "\n")
+    add_object(repo.object_store, commit)
+    return commit.id.decode("ascii")
 
 
 def notes_lines(repo: Repo, tip: str) -> dict[str, bytes]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.blobreader import BlobReader
 
 __all__ = ["open_packed"]
 
@@ -198,8 +199,6 @@ def open_packed(packs: list[Any], raw_sha: bytes, blob_id: str, tmp: Path) -> Bi
                 fh.close()
                 return None
             if not chain:
-                from mlvc_tui.engine.git.blobio import BlobReader
-
                 return io.BufferedReader(BlobReader(fh, pos, size, False, blob_id), CHUNK)
             tmp.mkdir(parents=True, exist_ok=True)
             current: IO[bytes] = tempfile.TemporaryFile(dir=tmp)  # noqa: SIM115

@@ -22,7 +22,7 @@ import mfusepy
 
 from mlvc_tui.engine.errors import MlvcError
 from mlvc_tui.engine.git.seekable import FileSource, open_source
-from mlvc_tui.engine.mount.run import READ_SIZE
+from mlvc_tui.engine.mount.limits import READ_SIZE
 from mlvc_tui.engine.mount.view import Node, TreeView
 
 __all__ = ["MountedTree"]

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.mount.limits import READ_SIZE
 from mlvc_tui.engine.mount.view import MountRef, TreeView, resolve_mount_ref
 
 __all__ = ["Mounted", "is_stale", "mounted", "preflight", "serve", "spawn", "unmount"]
 
 FUSE_DEVICE = "/dev/fuse"
-READ_SIZE = 1 << 20  # the largest read asked of the kernel (it may grant less)
 
 
 def is_stale(path: Path) -> bool:

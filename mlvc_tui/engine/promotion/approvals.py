@@ -14,13 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dulwich.file import FileLocked
-from dulwich.notes import NotesTree
-from dulwich.objects import Commit, Tree
-
 from mlvc_tui.engine.errors import Refused
+from mlvc_tui.engine.git.commits import read_ref, set_ref_if_equals
+from mlvc_tui.engine.git.notes import read_note, write_note
 from mlvc_tui.engine.git.objects import decode, encode
-from mlvc_tui.engine.git.objwrite import RetryingStore, add_object
 from mlvc_tui.engine.git.writer import identity
 
 if TYPE_CHECKING:
@@ -28,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NOTES_REF", "Approval", "approvals_of", "approve"]
 
-NOTES_REF = b"refs/notes/mlvc-approvals"
+NOTES_REF = "refs/notes/mlvc-approvals"
 _ATTEMPTS = 20
 
 
@@ -53,16 +50,10 @@ class Approval:
         return self.user if self.signer == self.user else f"{self.user} (recorded by {self.signer})"
 
 
-def _notes(reg: Registry) -> tuple[bytes | None, NotesTree | None]:
+def _tip(reg: Registry) -> str | None:
+    """The notes commit approvals are read from (a pinned one, else the notes ref's)."""
     pin = getattr(reg, "notes_pin", None)
-    tip = pin.encode("ascii") if pin else reg.repo.refs.read_ref(NOTES_REF)
-    if tip is None:
-        return None, None
-    commit = reg.repo.object_store[tip]
-    assert isinstance(commit, Commit)
-    tree = reg.repo.object_store[commit.tree]
-    assert isinstance(tree, Tree)
-    return tip, NotesTree(tree, RetryingStore(reg.repo.object_store))  # type: ignore[arg-type]
+    return pin or read_ref(reg.repo, NOTES_REF)
 
 
 def _parse(note: bytes | None, commit: str) -> list[Approval]:
@@ -80,8 +71,7 @@ def _parse(note: bytes | None, commit: str) -> list[Approval]:
 
 def approvals_of(reg: Registry, commit: str) -> tuple[Approval, ...]:
     """Every approval of ``commit``, one per identity that made it (the first), oldest first."""
-    _, notes = _notes(reg)
-    found = _parse(notes.get_note(commit.encode("ascii")) if notes else None, commit)
+    found = _parse(read_note(reg.repo, _tip(reg), commit), commit)
     seen: dict[str, Approval] = {}
     for a in found:
         seen.setdefault(a.signer, a)
@@ -97,8 +87,8 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
     by = decode(identity(reg))
     who = user or by
     for _ in range(_ATTEMPTS):
-        tip, notes = _notes(reg)
-        note = notes.get_note(commit.encode("ascii")) if notes else None
+        tip = _tip(reg)
+        note = read_note(reg.repo, tip, commit)
         mine = next((a for a in _parse(note, commit) if a.signer == by), None)
         if mine is not None:
             return False, mine
@@ -107,27 +97,9 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
             {"user": who, "time": approval.time, "branch": branch, "by": by}, ensure_ascii=False
         )
         content = (note or b"").rstrip(b"\n") + (b"\n" if note else b"") + encode(line) + b"\n"
-        if notes is None:
-            empty = Tree()
-            add_object(reg.repo.object_store, empty)
-            notes = NotesTree(empty, RetryingStore(reg.repo.object_store))  # type: ignore[arg-type]
-        tree = notes.set_note(commit.encode("ascii"), content)
-        new = Commit()
-        new.tree = tree.id
-        new.parents = [tip] if tip else []
-        new.author = new.committer = encode(by)  # the git identity that approves
-        new.author_time = new.commit_time = approval.time
-        new.author_timezone = new.commit_timezone = 0
-        new.message = encode(f"mlvc approve {branch} ({commit[:8]})\n")
-        add_object(reg.repo.object_store, new)
-        try:
-            ok = (
-                reg.repo.refs.set_if_equals(NOTES_REF, tip, new.id)
-                if tip
-                else reg.repo.refs.add_if_new(NOTES_REF, new.id)
-            )
-        except FileLocked:
-            ok = False
+        message = f"mlvc approve {branch} ({commit[:8]})"  # by the git identity that approves
+        new = write_note(reg.repo, tip, commit, content, by, approval.time, message)
+        ok = set_ref_if_equals(reg.repo, NOTES_REF, tip, new)
         if ok:
             return True, approval
         time.sleep(0.01)  # another approval won the race: re-read, re-apply

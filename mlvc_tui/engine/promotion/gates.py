@@ -203,6 +203,4 @@ def evaluate(
 ) -> tuple[GateResult, ...]:
     """Every gate of promoting ``branch`` into ``target`` (default: prod), the check included
     (check code the candidate changed runs only with ``run_changed``, sandboxed)."""
-    from mlvc_tui.engine.promotion.promote import plan_promotion
-
-    return plan_promotion(reg, branch, target, run_changed=run_changed).gates
+    return reg.promotion_gates(branch, target, run_changed=run_changed)

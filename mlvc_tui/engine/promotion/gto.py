@@ -16,10 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dulwich.objects import Tag
-
-from mlvc_tui.engine.git.objects import encode
-from mlvc_tui.engine.git.objwrite import add_object
+from mlvc_tui.engine.git.commits import add_ref_if_new, annotated_tags, write_tag_object
 from mlvc_tui.engine.promotion.versions import make_tag
 
 if TYPE_CHECKING:
@@ -76,17 +73,12 @@ def _parse(name: str) -> tuple[str, str, str | None, str | None, int | None] | N
 def gto_events(reg: Registry, artifact: str) -> tuple[GtoEvent, ...]:
     """Every annotated GTO tag of ``artifact``, oldest first (time, then counter)."""
     out = []
-    for ref, sha in reg.repo.refs.as_dict(b"refs/tags/").items():
-        name = ref.decode("utf-8", "replace")
+    for name, commit, when in annotated_tags(reg.repo):  # GTO ignores lightweight tags
         parsed = _parse(name)
         if parsed is None or parsed[0] != artifact:
             continue
-        obj = reg.repo.object_store[sha]
-        if not isinstance(obj, Tag):
-            continue  # GTO ignores lightweight tags
         _, action, version, stage, counter = parsed
-        commit = obj.object[1].decode("ascii")
-        out.append(GtoEvent(name, action, commit, obj.tag_time, version, stage, counter))
+        out.append(GtoEvent(name, action, commit, when, version, stage, counter))
     return tuple(sorted(out, key=lambda e: (e.time, e.counter or 0, e.tag)))
 
 
@@ -136,8 +128,8 @@ def write_stage_tags(
     written = []
     for i, (name, target) in enumerate(plans):
         tag = make_tag(f"{name}#{n + i}", target, record, message)
-        add_object(reg.repo.object_store, tag)
-        if reg.repo.refs.add_if_new(b"refs/tags/" + encode(tag.name.decode()), tag.id):
+        tag_id = write_tag_object(reg.repo, tag)
+        if add_ref_if_new(reg.repo, f"refs/tags/{tag.name.decode()}", tag_id):
             written.append(tag.name.decode())
     if written:
         reg.refresh()

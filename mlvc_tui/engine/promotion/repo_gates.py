@@ -8,13 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dulwich.graph import can_fast_forward
-
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.config import RegistryConfig, parse_config
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.commits import is_ancestor
 from mlvc_tui.engine.git.merge import MergeResult
-from mlvc_tui.engine.git.objects import GITLINK, encode
+from mlvc_tui.engine.git.objects import GITLINK
 from mlvc_tui.engine.git.worktree import git_blob_id
 from mlvc_tui.engine.promotion.gates import GateSettings
 from mlvc_tui.engine.promotion.records import GateResult
@@ -127,7 +126,7 @@ def stage_gate(reg: Registry, stage: str, target: str, candidate: CommitInfo) ->
     tip = reg.branch_tip(stage)
     if tip is None:
         return GateResult("stage", False, f"no {stage} branch: it must be reached first")
-    if tip == candidate.id or can_fast_forward(reg.repo, encode(candidate.id), encode(tip)):
+    if tip == candidate.id or is_ancestor(reg.repo, candidate.id, tip):
         return GateResult("stage", True, f"{candidate.short_id} is on {stage}")
     tree = reg.objects.commit(candidate.id)[1]
     for c in reg.objects.first_parent_chain(tip, 1000):

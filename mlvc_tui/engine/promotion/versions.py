@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dulwich.file import FileLocked
-from dulwich.objects import Commit, Tag
-
 from mlvc_tui.engine.bounded import load_yaml
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.commits import (
+    RefLocked,
+    TagObject,
+    add_ref_if_new,
+    make_tag_object,
+    read_ref,
+    tagger_of,
+    write_tag_object,
+)
 from mlvc_tui.engine.git.locks import recover, ref_lock
-from mlvc_tui.engine.git.objects import encode
-from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.metrics import compare
 from mlvc_tui.engine.promotion.records import PromotionRecord, parse_record
 from mlvc_tui.engine.values import CommitInfo, Metrics, Verdict
@@ -254,12 +258,8 @@ def version_history(
             )
             continue
         name = names[-1]
-        ref = reg.tag_ref(name)
-        tag_id = ref.encode("ascii") if ref else reg.repo.refs[b"refs/tags/" + encode(name)]
-        tag_obj = reg.repo.object_store[tag_id]
-        user, when = info.author, info.time
-        if isinstance(tag_obj, Tag):
-            user, when = tag_obj.tagger.decode("utf-8", "replace"), tag_obj.tag_time
+        tagged = tagger_of(reg.repo, f"refs/tags/{name}", reg.tag_ref(name))
+        user, when = tagged or (info.author, info.time)
         found = _PROMOTED_FROM.match(info.summary)
         source = found[1] if found else None
         out.append(
@@ -291,16 +291,16 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
     for e in entries:
         if e.record is None or not e.tag or e.tagged:
             continue
-        ref = b"refs/tags/" + encode(e.tag)
-        if reg.repo.refs.read_ref(ref) is not None:
+        ref = f"refs/tags/{e.tag}"
+        if read_ref(reg.repo, ref) is not None:
             continue  # a tag of that name points elsewhere: leave it
         tag = make_tag(e.tag, e.commit.id, e.record, e.commit.message)
         for attempt in range(2):
             try:
-                add_object(reg.repo.object_store, tag)
-                if reg.repo.refs.add_if_new(ref, tag.id):
+                tag_id = write_tag_object(reg.repo, tag)
+                if add_ref_if_new(reg.repo, ref, tag_id, locked_raises=True):
                     created.append(e.tag)
-            except FileLocked:  # busy, or a lock a crash left: that one is recovered
+            except RefLocked:  # busy, or a lock a crash left: that one is recovered
                 lock = ref_lock(reg.repo.commondir(), f"refs/tags/{e.tag}")
                 if attempt == 0 and lock is not None and recover(lock):
                     continue
@@ -312,12 +312,6 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
     return tuple(created)
 
 
-def make_tag(name: str, commit: str, record: PromotionRecord, message: str) -> Tag:
+def make_tag(name: str, commit: str, record: PromotionRecord, message: str) -> TagObject:
     """The annotated version tag of a record's commit (not yet stored)."""
-    tag = Tag()
-    tag.name = encode(name)
-    tag.object = (Commit, commit.encode("ascii"))
-    tag.tagger = encode(record.user)
-    tag.tag_time, tag.tag_timezone = record.time, record.tz_offset
-    tag.message = encode(message.rstrip("\n") + "\n")
-    return tag
+    return make_tag_object(name, commit, record.user, record.time, record.tz_offset, message)

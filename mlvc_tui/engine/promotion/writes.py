@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dulwich.objects import Commit
-
 from mlvc_tui.engine.errors import Refused
-from mlvc_tui.engine.git.objects import decode, encode
+from mlvc_tui.engine.git.commits import read_ref, write_commit_object
+from mlvc_tui.engine.git.objects import decode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.git.writer import identity, move_branch, pause_point
 from mlvc_tui.engine.promotion.gto import write_stage_tags
@@ -82,15 +81,9 @@ def write_commit(
     reg: Registry, tree: str, parents: list[str], record: PromotionRecord, message: str
 ) -> str:
     """The commit object of a record (author, committer and time from the record)."""
-    commit = Commit()
-    commit.tree = tree.encode("ascii")
-    commit.parents = [p.encode("ascii") for p in parents]
-    commit.author = commit.committer = encode(record.user)
-    commit.author_time = commit.commit_time = record.time
-    commit.author_timezone = commit.commit_timezone = record.tz_offset
-    commit.message = encode(message.rstrip("\n") + "\n")
-    add_object(reg.repo.object_store, commit)
-    return commit.id.decode("ascii")
+    return write_commit_object(
+        reg.repo, tree, parents, record.user, record.time, record.tz_offset, message
+    )
 
 
 def finish(
@@ -117,11 +110,11 @@ def finish(
             old_tree=reg.objects.commit(old)[1],
         )
     except Refused:
-        now = reg.repo.refs.read_ref(b"refs/heads/" + encode(target))
-        if now is not None and now.decode("ascii") != old:  # the "dirty" files were its work
+        now = read_ref(reg.repo, f"refs/heads/{target}")
+        if now is not None and now != old:  # the "dirty" files were its work
             raise Refused(
                 f"{target} moved meanwhile (expected {old[:8]}, found "
-                f"{now.decode('ascii')[:8]}): nothing was changed, try again"
+                f"{now[:8]}): nothing was changed, try again"
             ) from None
         raise
     pause_point("moved")

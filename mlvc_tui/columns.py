@@ -1,4 +1,5 @@
-"""How the grid names its artifact columns: labels, two-character codes, and their key."""
+"""How the grid names its artifact columns (labels, two-character codes, their key), for both
+faces: the app's grid and `mlvc grid`."""
 
 from __future__ import annotations
 
