@@ -27,7 +27,7 @@ from mlvc_tui.engine.git.refs import peeled_tag, read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid, stream_grid
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
 from mlvc_tui.engine.values import (
@@ -808,6 +808,11 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def stream_grid(self) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
+        """`grid` without its rows, each column's kind, and the rows one at a time (read
+        them while the registry is open): for output that need not hold them all."""
+        return stream_grid(self)
 
     def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
         """One branch's row, recent commits and metrics against prod, without the others."""
