@@ -23,7 +23,7 @@ __all__ = [
     "stream_grid",
 ]
 
-_STATUS_CELLS = 1_000_000
+_STATUS_CELLS = 300_000
 StatusCache = dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]]
 
 

@@ -59,7 +59,7 @@ _HEX = frozenset("0123456789abcdef")
 _VERSION_TAG = re.compile(r".+@v\d+\.\d+\.\d+")  # GTO's <model>@vX.Y.Z
 _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
-_ARTIFACT_CELLS = 1_000_000  # artifacts kept in whole-tree dicts before starting afresh
+_ARTIFACT_CELLS = 300_000  # artifacts kept in whole-tree dicts before starting afresh
 _SEGMENTS = 200_000  # cached per-subtree pieces (and lists of them) before starting afresh
 
 
@@ -80,7 +80,7 @@ class Registry:
         self._metrics: dict[str, Metrics] = {}
         self._artifacts: dict[str, dict[str, Artifact]] = {}
         self._artifact_cells = 0
-        self._segments: dict[tuple[str, int, str, str], dict[str, Artifact]] = {}
+        self._segments: dict[tuple[str, str, str], tuple[dict[str, Artifact], ...]] = {}
         self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
         self._kinds: dict[str, str | None] = {}  # path -> kind under the current config
         self._made: dict[tuple[str, str, bool], Artifact] = {}  # one value per path and blob
@@ -582,46 +582,58 @@ class Registry:
         return out
 
     def tree_segments(self, tree: str) -> tuple[dict[str, Artifact], ...]:
-        """A root tree's artifacts in pieces, one per top-level entry, in tree order.
+        """A root tree's artifacts in pieces, in tree order: each folder's runs of files
+        are one piece, its subfolders their own pieces.
 
-        A piece is cached by (name, subtree id, LFS rules), so it is built once however many
-        root trees hold that subtree: cost follows the distinct trees, not branches x files.
-        Pieces are shared: never change one.
+        A folder's pieces are cached by (path, tree id, LFS rules), so they are built once
+        however many root trees hold that folder: a branch that changed one file adds only
+        the folders on that file's path. Cost follows the distinct trees, not branches x
+        files. Pieces are shared: never change one.
         """
         hit = self._segment_lists.get(tree)
         if hit is not None:
             return hit
         roots = self.config.artifact_roots
         lfs = self.lfs_paths(tree)
-        lfs_key = lfs.key if lfs else ""
-        pieces = []
-        for name, mode, sha in self.objects.tree(tree):
-            if roots is not None and name not in roots:
-                continue
-            key = (name, mode, sha, lfs_key)
-            piece = self._segments.get(key)
-            if piece is None:
-                piece = self._segment(name, mode, sha, lfs)
-                if len(self._segments) > _SEGMENTS:
-                    self._segments.clear()
-                self._segments[key] = piece
-            if piece:
-                pieces.append(piece)
+        entries = [e for e in self.objects.tree(tree) if roots is None or e[0] in roots]
+        found = self._pieces("", entries, lfs, lfs.key if lfs else "")
         if len(self._segment_lists) > _SEGMENTS:
             self._segment_lists.clear()
-        found = self._segment_lists[tree] = tuple(pieces)
+        self._segment_lists[tree] = found
         return found
 
-    def _segment(self, name: str, mode: int, sha: str, lfs: LfsPaths) -> dict[str, Artifact]:
-        files: dict[str, tuple[int, str]]
-        if mode != GITLINK and mode & 0o170000 == 0o040000:
-            files = {f"{name}/{p}": (e.mode, e.sha) for p, e in self.objects.files(sha).items()}
-        else:
-            files = {name: (mode, sha)}
+    def _folder(self, path: str, sha: str, lfs: LfsPaths, lfs_key: str) -> tuple[dict, ...]:
+        key = (path, sha, lfs_key)
+        hit = self._segments.get(key)
+        if hit is None:
+            hit = self._pieces(path + "/", self.objects.tree(sha), lfs, lfs_key)
+            if len(self._segments) > _SEGMENTS:
+                self._segments.clear()
+            self._segments[key] = hit
+        return hit
+
+    def _pieces(
+        self, prefix: str, entries: Iterable[tuple[str, int, str]], lfs: LfsPaths, lfs_key: str
+    ) -> tuple[dict[str, Artifact], ...]:
+        pieces: list[dict[str, Artifact]] = []
+        run: list[tuple[str, int, str]] = []
+        for name, mode, sha in entries:
+            if mode & 0o170000 == 0o040000:
+                if run:
+                    pieces.append(self._piece(run, lfs))
+                    run = []
+                pieces.extend(self._folder(prefix + name, sha, lfs, lfs_key))
+            else:
+                run.append((prefix + name, mode, sha))
+        if run:
+            pieces.append(self._piece(run, lfs))
+        return tuple(p for p in pieces if p)
+
+    def _piece(self, files: list[tuple[str, int, str]], lfs: LfsPaths) -> dict[str, Artifact]:
         any_lfs = bool(lfs)
         kinds, made = self._kinds, self._made
         out: dict[str, Artifact] = {}
-        for path, (mode, sha) in files.items():
+        for path, mode, sha in files:
             kind = kinds.get(path, "")
             if kind == "":
                 kind = kinds[path] = self.config.kind_of(path) or (
