@@ -96,12 +96,10 @@ def stream_grid(
     changes = reg.worktree_changes() if only is None or branches[0].is_head else ()
     changed = {c.path for c in changes}
     trees = [reg.objects.commit(b.commit.id)[1] for b in branches]
-    kinds: dict[str, str] = {}
-    seen: set[int] = set()
+    kinds: dict[str, str] = {}  # a path's kind depends on the settings only
     for tree in trees:
         for piece in reg.tree_segments(tree):
-            if id(piece) not in seen:
-                seen.add(id(piece))
+            if not piece.keys() <= kinds.keys():
                 kinds.update({p: a.kind for p, a in piece.items()})
     columns = column_order(reg, {*kinds, *changed})
     higher = reg.config.higher_is_better(primary or "")

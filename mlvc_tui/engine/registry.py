@@ -60,7 +60,8 @@ _VERSION_TAG = re.compile(r".+@v\d+\.\d+\.\d+")  # GTO's <model>@vX.Y.Z
 _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
 _ARTIFACT_CELLS = 300_000  # artifacts kept in whole-tree dicts before starting afresh
-_SEGMENTS = 200_000  # cached per-subtree pieces (and lists of them) before starting afresh
+_SEGMENTS = 200_000  # cached lists of pieces (and Artifact values) before starting afresh
+_SEGMENT_CELLS = 400_000  # artifacts held in cached folder pieces; beyond, built per use
 
 
 class Registry:
@@ -82,6 +83,8 @@ class Registry:
         self._artifact_cells = 0
         self._segments: dict[tuple[str, str, str], tuple[dict[str, Artifact], ...]] = {}
         self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
+        self._segment_cells = 0
+        self._all_kept = True
         self._kinds: dict[str, str | None] = {}  # path -> kind under the current config
         self._made: dict[tuple[str, str, bool], Artifact] = {}  # one value per path and blob
         self._lfs: dict[str, LfsPaths] = {}
@@ -182,6 +185,7 @@ class Registry:
             self._artifacts.clear()
             self._segments.clear()
             self._segment_lists.clear()
+            self._segment_cells = 0
             self._kinds.clear()
             self._made.clear()
         self.config = config
@@ -596,10 +600,12 @@ class Registry:
         roots = self.config.artifact_roots
         lfs = self.lfs_paths(tree)
         entries = [e for e in self.objects.tree(tree) if roots is None or e[0] in roots]
+        self._all_kept = True
         found = self._pieces("", entries, lfs, lfs.key if lfs else "")
-        if len(self._segment_lists) > _SEGMENTS:
-            self._segment_lists.clear()
-        self._segment_lists[tree] = found
+        if self._all_kept:  # a list holding pieces left uncached would keep them alive
+            if len(self._segment_lists) > _SEGMENTS:
+                self._segment_lists.clear()
+            self._segment_lists[tree] = found
         return found
 
     def _folder(self, path: str, sha: str, lfs: LfsPaths, lfs_key: str) -> tuple[dict, ...]:
@@ -607,9 +613,12 @@ class Registry:
         hit = self._segments.get(key)
         if hit is None:
             hit = self._pieces(path + "/", self.objects.tree(sha), lfs, lfs_key)
-            if len(self._segments) > _SEGMENTS:
-                self._segments.clear()
-            self._segments[key] = hit
+            cells = sum(len(p) for p in hit)
+            if self._segment_cells + cells > _SEGMENT_CELLS:
+                self._all_kept = False  # over budget: built again when needed
+            else:
+                self._segments[key] = hit
+                self._segment_cells += cells
         return hit
 
     def _pieces(
