@@ -19,6 +19,7 @@ _API = (
     "SavedModel",
     "ModelIntegrityError",
     "FileStat",
+    "mounted",
 )
 
 

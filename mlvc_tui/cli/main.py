@@ -28,7 +28,15 @@ class _Parser(argparse.ArgumentParser):
 
 # Modules that add their own subcommands: each has ``register(sub, common)``, and imports
 # nothing heavy at module level (handlers import what they need when they run).
-COMMAND_MODULES: tuple[str, ...] = ("delivery", "doctor", "files", "live", "promote", "remote")
+COMMAND_MODULES: tuple[str, ...] = (
+    "delivery",
+    "doctor",
+    "files",
+    "live",
+    "mount",
+    "promote",
+    "remote",
+)
 
 
 def cmd_branches(args: argparse.Namespace) -> int:
@@ -92,6 +100,8 @@ def _grid_head(grid: Any, kinds: dict[str, str] | None = None) -> dict[str, Any]
         "primary_metric": grid.primary_metric,
         "columns": [{"path": p, "kind": kinds.get(p, "data")} for p in grid.columns],
         "worktree": to_jsonable(grid.worktree),
+        "remote": grid.remote,
+        "fetched": grid.fetched,
     }
 
 

@@ -137,5 +137,7 @@ def stream_grid(
         columns=columns,
         rows=(),
         worktree=changes,
+        remote=reg.remote if reg.remote in reg.remotes() else None,
+        fetched=reg.last_fetch(),
     )
     return grid, kinds, rows()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -19,9 +21,11 @@ from dulwich.repo import Repo
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
-from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
+from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
+from mlvc_tui.engine.git.checkout import repair_checkout
 from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.locks import leftovers, sweep
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import peeled_tag, read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
@@ -64,6 +68,18 @@ _SEGMENTS = 200_000  # cached lists of pieces (and Artifact values) before start
 _SEGMENT_CELLS = 400_000  # artifacts held in cached folder pieces; beyond, built per use
 
 
+def _close_forgotten() -> None:
+    """At exit, close the registries nobody closed, while Python can still run dulwich's
+    clean-up (else its ``__del__`` prints tracebacks during interpreter shutdown)."""
+    for reg in list(_OPEN):
+        with contextlib.suppress(Exception):
+            reg.close()
+
+
+_OPEN: weakref.WeakSet[Registry] = weakref.WeakSet()
+atexit.register(_close_forgotten)
+
+
 class Registry:
     """A git repository read as a model registry. Open with `Registry.open(path)`."""
 
@@ -98,6 +114,7 @@ class Registry:
         self.branch_writer: Callable[[str, str | None, str], None] | None = None
         self.config = RegistryConfig()
         self.refresh()
+        _OPEN.add(self)
 
     # -- opening and refs ------------------------------------------------------------------
 
@@ -127,6 +144,14 @@ class Registry:
         except BaseException:
             repo.close()
             raise
+        try:
+            if repair_checkout(registry):  # a write a crash interrupted: finish it
+                registry.refresh()
+        except MlvcError:
+            pass  # busy: the next command repairs it
+        found = leftovers(repo.controldir(), repo.object_store.path)  # type: ignore[attr-defined]
+        if found:
+            sweep(found)  # what crashed writers left: spool, half objects
         if not registry._refs and not empty_ok:
             registry.close()
             raise NotARegistry(
@@ -136,6 +161,7 @@ class Registry:
 
     def close(self) -> None:
         """Save what was learnt about objects for the next process, and close the repo."""
+        _OPEN.discard(self)
         try:
             self.objects.cache.save()
         finally:
@@ -252,6 +278,21 @@ class Registry:
         from mlvc_tui.engine.remote.sync import push
 
         return push(self, branches, remote, progress)
+
+    def last_fetch(self) -> int | None:
+        """When the registry last fetched (by mlvc or git), as POSIX time; None: never."""
+        control = Path(self.repo.controldir())
+        times = []
+        for path in (control / "FETCH_HEAD", control / "mlvc" / "fetched"):
+            try:
+                times.append(int(path.stat().st_mtime))
+            except OSError:
+                continue
+        return max(times) if times else None
+
+    def disk_refs(self) -> dict[str, str]:
+        """The refs as they are on disk (without remote-only branches or pins)."""
+        return dict(self._disk_refs)
 
     def remotes(self) -> tuple[str, ...]:
         """The remotes configured in `.git/config`."""
@@ -503,6 +544,13 @@ class Registry:
         A branch that does not exist yet is created from ``start`` (default: a root commit).
         """
         return Transaction(self, branch, message, start)
+
+    def check_writes(self, branch: str, changes: Mapping[str, str | None]) -> None:
+        """BadInput, before anything is committed, when a write (path -> new blob id, None:
+        deleted) would put a broken mlvc.toml, delivery.toml or lineage record on ``branch``."""
+        from mlvc_tui.engine.validate import check_changes
+
+        check_changes(self, branch, changes)
 
     def commit(self, ref: str) -> CommitInfo:
         """The commit a ref names."""

@@ -59,15 +59,11 @@ class BlobInfo:
 
 
 def _parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
-    if not data.startswith(LFS_PREFIX):
-        return None
-    fields = dict(
-        line.split(" ", 1) for line in data.decode("ascii", "replace").splitlines() if " " in line
-    )
-    oid, size = fields.get("oid", ""), fields.get("size", "")
-    if not oid.startswith("sha256:") or not size.isdigit():
-        return None
-    return oid.removeprefix("sha256:"), int(size)
+    """(oid, size) of an LFS pointer: the one parser, `lfs.parse_pointer`, as a pair."""
+    from mlvc_tui.engine.git.lfs import parse_pointer
+
+    pointer = parse_pointer(data)
+    return (pointer.oid, pointer.size) if pointer is not None else None
 
 
 def _parse_commit(sha: str, raw: bytes) -> tuple[CommitInfo, str] | None:
