@@ -97,6 +97,8 @@ class Registry:
         self._metrics: dict[str, Metrics] = {}
         self._artifacts: dict[str, dict[str, Artifact]] = {}
         self._artifact_cells = 0
+        self._metric_values = 0
+        self._saved_values = 0
         self._segments: dict[tuple[str, str, str], tuple[dict[str, Artifact], ...]] = {}
         self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
         self._segment_cells = 0
@@ -564,6 +566,10 @@ class Registry:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
 
+    def tag_refs(self) -> dict[str, str]:
+        """Tag name -> the object its ref names (the tag object for an annotated tag)."""
+        return {r.removeprefix(_TAGS): s for r, s in self._refs.items() if r.startswith(_TAGS)}
+
     def tag_ref(self, name: str) -> str | None:
         """The object a tag ref names (the tag object for an annotated tag), or None."""
         return self._refs.get(_TAGS + name)
@@ -809,8 +815,14 @@ class Registry:
             cached = metric_files.merge_files(files, stem)
             if too_large:
                 cached = Metrics(cached.values, {**cached.errors, **too_large})
+            if self._metric_values > _ARTIFACT_CELLS:  # bounded by values, not trees
+                self._metrics.clear()
+                self._metric_values = 0
             self._metrics[key] = cached
-            self.objects.cache.metrics[key] = (cached.values, cached.errors)
+            self._metric_values += len(cached.values) + 1
+            if self._saved_values < _ARTIFACT_CELLS:  # for the disk cache, within a budget
+                self._saved_values += len(cached.values) + 1
+                self.objects.cache.metrics[key] = (cached.values, cached.errors)
         return cached
 
     def _model_stem(self) -> str | None:

@@ -108,6 +108,7 @@ class ObjectReader:
         self._tree_entries = sum(len(t) for t in self._trees.values())
         self._sizes = self.cache.sizes
         self._flat: dict[str, dict[str, TreeEntry]] = {}
+        self._flat_entries = 0
         self._named: dict[str, dict[str, tuple[int, str]]] = {}
         self._blobs: dict[tuple[str, bool], BlobInfo] = {}
         self._packs: PackReader | None = None
@@ -191,7 +192,9 @@ class ObjectReader:
                         hit[f"{name}/{path}"] = entry
                 else:
                     hit[name] = TreeEntry(mode, sha)
-            self._flat[tree_sha] = hit
+            if self._flat_entries < KEEP_TREE_ENTRIES:  # beyond: built again, memory flat
+                self._flat[tree_sha] = hit
+                self._flat_entries += len(hit)
         return hit
 
     def checked_files(self, tree_sha: str, where: str = "") -> dict[str, TreeEntry]:

@@ -76,14 +76,16 @@ def _parse(name: str) -> tuple[str, str, str | None, str | None, int | None] | N
 def gto_events(reg: Registry, artifact: str) -> tuple[GtoEvent, ...]:
     """Every annotated GTO tag of ``artifact``, oldest first (time, then counter)."""
     out = []
-    for ref, sha in reg.repo.refs.as_dict(b"refs/tags/").items():
-        name = ref.decode("utf-8", "replace")
+    for name, sha in reg.tag_refs().items():  # the refs the registry read, in one pass
         parsed = _parse(name)
         if parsed is None or parsed[0] != artifact:
             continue
-        obj = reg.repo.object_store[sha]
-        if not isinstance(obj, Tag):
+        kind, raw = reg.objects.typed_raw(sha)  # the pack's bytes, without a store lookup
+        if kind != Tag.type_num:
             continue  # GTO ignores lightweight tags
+        obj = Tag.from_raw_string(kind, raw, sha.encode("ascii"))
+        if not isinstance(obj, Tag):
+            continue
         _, action, version, stage, counter = parsed
         commit = obj.object[1].decode("ascii")
         out.append(GtoEvent(name, action, commit, obj.tag_time, version, stage, counter))
