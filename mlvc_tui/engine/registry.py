@@ -662,7 +662,9 @@ class Registry:
             self._segment_lists[tree] = found
         return found
 
-    def _folder(self, path: str, sha: str, lfs: LfsPaths, lfs_key: str) -> tuple[dict, ...]:
+    def _folder(
+        self, path: str, sha: str, lfs: LfsPaths, lfs_key: str
+    ) -> tuple[dict[str, Artifact], ...]:
         key = (path, sha, lfs_key)
         hit = self._segments.get(key)
         if hit is None:
