@@ -325,7 +325,7 @@ class GridScreen(ReadingScreen[Grid]):
     @work(thread=True, group="transfer", exit_on_error=False)
     def _transfer(self, verb: str, branch: str | None) -> None:
         """Fetch or push off the UI thread; the outcome comes back as one notification."""
-        from mlvc_tui.engine.remote.sync import fetch, push
+        from mlvc_tui.engine import fetch, push
 
         try:
             if verb == "fetch":
