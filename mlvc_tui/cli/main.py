@@ -10,7 +10,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from mlvc_tui.cli.common import emit, open_registry
@@ -49,11 +49,13 @@ def cmd_branches(args: argparse.Namespace) -> int:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
+    if args.json:
+        with open_registry(args) as reg:
+            head, kinds, rows = reg.stream_grid()
+            write_grid_json(head, sys.stdout, rows, kinds)
+        return 0
     with open_registry(args) as reg:
         grid = reg.grid()
-    if args.json:
-        write_grid_json(grid, sys.stdout)
-        return 0
     from mlvc_tui.cli.render import GRID_LEGEND, console, render_grid
     from mlvc_tui.safetext import visible
 
@@ -81,13 +83,14 @@ def _artifact_json(status: str, art: Any) -> dict[str, Any]:
     return cell
 
 
-def _grid_head(grid: Any) -> dict[str, Any]:
-    """Everything of the grid's JSON but its rows."""
+def _grid_head(grid: Any, kinds: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything of the grid's JSON but its rows (``kinds``: each column's kind)."""
     from mlvc_tui.engine import to_jsonable
 
-    kinds = {}
-    for row in grid.rows:
-        kinds.update({p: a.kind for p, a in row.artifacts.items()})
+    if kinds is None:
+        kinds = {}
+        for row in grid.rows:
+            kinds.update({p: a.kind for p, a in row.artifacts.items()})
     return {
         "root": grid.root,
         "prod": grid.prod,
@@ -137,16 +140,19 @@ def _grid_json(grid: Any) -> dict[str, Any]:
     }
 
 
-def write_grid_json(grid: Any, out: Any) -> None:
+def write_grid_json(
+    grid: Any, out: Any, rows: Iterable[Any] | None = None, kinds: dict[str, str] | None = None
+) -> None:
     """`mlvc grid --json`: the text of ``dumps(_grid_json(grid), compact=True)``, written a
-    row at a time. It is the largest output mlvc prints (branches x artifacts cells), so a
+    row at a time (``rows``, when given, instead of ``grid.rows``, with the ``kinds`` of
+    the columns). It is the largest output mlvc prints (branches x artifacts cells), so a
     cell's text is made once per distinct (path, status, artifact) and reused."""
     from mlvc_tui.engine import dumps
 
-    head = dumps(_grid_head(grid), compact=True)
+    head = dumps(_grid_head(grid, kinds), compact=True)
     out.write(head[:-1] + ',"branches":[')
     cells: dict[tuple[str, str, int], tuple[Any, str]] = {}
-    for i, row in enumerate(grid.rows):
+    for i, row in enumerate(grid.rows if rows is None else rows):
         parts = []
         for path, status in row.status.items():
             art = row.artifacts.get(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine import metrics as metric_files
@@ -12,8 +14,16 @@ from mlvc_tui.engine.values import Artifact, ArtifactStatus, BranchDetail, Branc
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["StatusCache", "branch_detail", "build_grid", "column_order", "status_against"]
+__all__ = [
+    "StatusCache",
+    "branch_detail",
+    "build_grid",
+    "column_order",
+    "status_against",
+    "stream_grid",
+]
 
+_STATUS_CELLS = 300_000
 StatusCache = dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]]
 
 
@@ -34,7 +44,7 @@ def status_against(
             status[path] = ArtifactStatus.SAME if mine.id == theirs.id else ArtifactStatus.CHANGED
     for path in prod_arts.keys() - arts.keys():
         status[path] = ArtifactStatus.MISSING
-    if len(cache) > 4096:
+    if len(cache) > min(4096, _STATUS_CELLS // max(1, len(status))):  # bounded by cells
         cache.clear()
     cache[key] = (arts, prod_arts, status)
     return status
@@ -61,6 +71,19 @@ def branch_detail(reg: Registry, branch: str, commits: int = 30) -> BranchDetail
 
 def build_grid(reg: Registry, only: str | None = None) -> Grid:
     """Every branch (or ``only`` that one) against every artifact, vs prod's primary metric."""
+    grid, _, rows = stream_grid(reg, only)
+    return replace(grid, rows=tuple(rows))
+
+
+def stream_grid(
+    reg: Registry, only: str | None = None
+) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
+    """The grid without its rows, each column's kind, and the rows made one at a time.
+
+    The columns come from the distinct subtrees (`Registry.tree_segments`), so a caller
+    that writes each row and drops it (`mlvc grid --json`) holds one row at a time: memory
+    follows the distinct trees, not branches x artifacts.
+    """
     branches = reg.branches()
     if only is not None:
         branches = tuple(b for b in branches if b.name == only)
@@ -73,25 +96,28 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
     changes = reg.worktree_changes() if only is None or branches[0].is_head else ()
     changed = {c.path for c in changes}
     trees = [reg.objects.commit(b.commit.id)[1] for b in branches]
-    arts_by_branch = [reg.artifacts_of_tree(t) for t in trees]
-    paths = set().union(*arts_by_branch, changed) if arts_by_branch else set(changed)
-    columns = column_order(reg, paths)
-    rows = []
-    for branch, tree, arts in zip(branches, trees, arts_by_branch, strict=True):
-        status = status_against(reg._status, arts, prod_arts)
-        if branch.is_head and changed:
-            status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
-        m = reg.metrics_of_tree(tree)
-        value = m.get(primary) if primary else None
-        cmp = (
-            metric_files.compare(
-                primary or "", prod_value, value, reg.config.higher_is_better(primary or "")
+    kinds: dict[str, str] = {}  # a path's kind depends on the settings only
+    for tree in trees:
+        for piece in reg.tree_segments(tree):
+            if not piece.keys() <= kinds.keys():
+                kinds.update({p: a.kind for p, a in piece.items()})
+    columns = column_order(reg, {*kinds, *changed})
+    higher = reg.config.higher_is_better(primary or "")
+
+    def rows() -> Iterator[BranchSnapshot]:
+        for branch, tree in zip(branches, trees, strict=True):
+            arts = reg.artifacts_of_tree(tree)
+            status = status_against(reg._status, arts, prod_arts)
+            if branch.is_head and changed:
+                status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
+            m = reg.metrics_of_tree(tree)
+            value = m.get(primary) if primary else None
+            cmp = (
+                metric_files.compare(primary or "", prod_value, value, higher)
+                if prod_value is not None and value is not None
+                else None
             )
-            if prod_value is not None and value is not None
-            else None
-        )
-        rows.append(
-            BranchSnapshot(
+            yield BranchSnapshot(
                 branch,
                 arts,
                 status,
@@ -100,8 +126,8 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
                 cmp.delta if cmp else None,
                 cmp.verdict if cmp else None,
             )
-        )
-    return Grid(
+
+    grid = Grid(
         root=str(reg.root),
         prod=prod,
         head=reg.head,
@@ -109,8 +135,9 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
         bare=reg.bare,
         primary_metric=primary,
         columns=columns,
-        rows=tuple(rows),
+        rows=(),
         worktree=changes,
         remote=reg.remote if reg.remote in reg.remotes() else None,
         fetched=reg.last_fetch(),
     )
+    return grid, kinds, rows()

@@ -28,7 +28,7 @@ from mlvc_tui.engine.git.refs import peeled_tag, read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid, stream_grid
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import history_pair as history_pair_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
@@ -63,8 +63,9 @@ _HEX = frozenset("0123456789abcdef")
 _VERSION_TAG = re.compile(r".+@v\d+\.\d+\.\d+")  # GTO's <model>@vX.Y.Z
 _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
-_ARTIFACT_CELLS = 1_000_000  # artifacts kept in whole-tree dicts before starting afresh
-_SEGMENTS = 200_000  # cached per-subtree pieces (and lists of them) before starting afresh
+_ARTIFACT_CELLS = 300_000  # artifacts kept in whole-tree dicts before starting afresh
+_SEGMENTS = 200_000  # cached lists of pieces (and Artifact values) before starting afresh
+_SEGMENT_CELLS = 400_000  # artifacts held in cached folder pieces; beyond, built per use
 
 
 def _close_forgotten() -> None:
@@ -96,8 +97,12 @@ class Registry:
         self._metrics: dict[str, Metrics] = {}
         self._artifacts: dict[str, dict[str, Artifact]] = {}
         self._artifact_cells = 0
-        self._segments: dict[tuple[str, int, str, str], dict[str, Artifact]] = {}
+        self._metric_values = 0
+        self._saved_values = 0
+        self._segments: dict[tuple[str, str, str], tuple[dict[str, Artifact], ...]] = {}
         self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
+        self._segment_cells = 0
+        self._all_kept = True
         self._kinds: dict[str, str | None] = {}  # path -> kind under the current config
         self._made: dict[tuple[str, str, bool], Artifact] = {}  # one value per path and blob
         self._lfs: dict[str, LfsPaths] = {}
@@ -208,6 +213,7 @@ class Registry:
             self._artifacts.clear()
             self._segments.clear()
             self._segment_lists.clear()
+            self._segment_cells = 0
             self._kinds.clear()
             self._made.clear()
         self.config = config
@@ -563,6 +569,10 @@ class Registry:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
 
+    def tag_refs(self) -> dict[str, str]:
+        """Tag name -> the object its ref names (the tag object for an annotated tag)."""
+        return {r.removeprefix(_TAGS): s for r, s in self._refs.items() if r.startswith(_TAGS)}
+
     def tag_ref(self, name: str) -> str | None:
         """The object a tag ref names (the tag object for an annotated tag), or None."""
         return self._refs.get(_TAGS + name)
@@ -633,46 +643,65 @@ class Registry:
         return out
 
     def tree_segments(self, tree: str) -> tuple[dict[str, Artifact], ...]:
-        """A root tree's artifacts in pieces, one per top-level entry, in tree order.
+        """A root tree's artifacts in pieces, in tree order: each folder's runs of files
+        are one piece, its subfolders their own pieces.
 
-        A piece is cached by (name, subtree id, LFS rules), so it is built once however many
-        root trees hold that subtree: cost follows the distinct trees, not branches x files.
-        Pieces are shared: never change one.
+        A folder's pieces are cached by (path, tree id, LFS rules), so they are built once
+        however many root trees hold that folder: a branch that changed one file adds only
+        the folders on that file's path. Cost follows the distinct trees, not branches x
+        files. Pieces are shared: never change one.
         """
         hit = self._segment_lists.get(tree)
         if hit is not None:
             return hit
         roots = self.config.artifact_roots
         lfs = self.lfs_paths(tree)
-        lfs_key = lfs.key if lfs else ""
-        pieces = []
-        for name, mode, sha in self.objects.tree(tree):
-            if roots is not None and name not in roots:
-                continue
-            key = (name, mode, sha, lfs_key)
-            piece = self._segments.get(key)
-            if piece is None:
-                piece = self._segment(name, mode, sha, lfs)
-                if len(self._segments) > _SEGMENTS:
-                    self._segments.clear()
-                self._segments[key] = piece
-            if piece:
-                pieces.append(piece)
-        if len(self._segment_lists) > _SEGMENTS:
-            self._segment_lists.clear()
-        found = self._segment_lists[tree] = tuple(pieces)
+        entries = [e for e in self.objects.tree(tree) if roots is None or e[0] in roots]
+        self._all_kept = True
+        found = self._pieces("", entries, lfs, lfs.key if lfs else "")
+        if self._all_kept:  # a list holding pieces left uncached would keep them alive
+            if len(self._segment_lists) > _SEGMENTS:
+                self._segment_lists.clear()
+            self._segment_lists[tree] = found
         return found
 
-    def _segment(self, name: str, mode: int, sha: str, lfs: LfsPaths) -> dict[str, Artifact]:
-        files: dict[str, tuple[int, str]]
-        if mode != GITLINK and mode & 0o170000 == 0o040000:
-            files = {f"{name}/{p}": (e.mode, e.sha) for p, e in self.objects.files(sha).items()}
-        else:
-            files = {name: (mode, sha)}
+    def _folder(
+        self, path: str, sha: str, lfs: LfsPaths, lfs_key: str
+    ) -> tuple[dict[str, Artifact], ...]:
+        key = (path, sha, lfs_key)
+        hit = self._segments.get(key)
+        if hit is None:
+            hit = self._pieces(path + "/", self.objects.tree(sha), lfs, lfs_key)
+            cells = sum(len(p) for p in hit)
+            if self._segment_cells + cells > _SEGMENT_CELLS:
+                self._all_kept = False  # over budget: built again when needed
+            else:
+                self._segments[key] = hit
+                self._segment_cells += cells
+        return hit
+
+    def _pieces(
+        self, prefix: str, entries: Iterable[tuple[str, int, str]], lfs: LfsPaths, lfs_key: str
+    ) -> tuple[dict[str, Artifact], ...]:
+        pieces: list[dict[str, Artifact]] = []
+        run: list[tuple[str, int, str]] = []
+        for name, mode, sha in entries:
+            if mode & 0o170000 == 0o040000:
+                if run:
+                    pieces.append(self._piece(run, lfs))
+                    run = []
+                pieces.extend(self._folder(prefix + name, sha, lfs, lfs_key))
+            else:
+                run.append((prefix + name, mode, sha))
+        if run:
+            pieces.append(self._piece(run, lfs))
+        return tuple(p for p in pieces if p)
+
+    def _piece(self, files: list[tuple[str, int, str]], lfs: LfsPaths) -> dict[str, Artifact]:
         any_lfs = bool(lfs)
         kinds, made = self._kinds, self._made
         out: dict[str, Artifact] = {}
-        for path, (mode, sha) in files.items():
+        for path, mode, sha in files:
             kind = kinds.get(path, "")
             if kind == "":
                 kind = kinds[path] = self.config.kind_of(path) or (
@@ -791,8 +820,14 @@ class Registry:
             cached = metric_files.merge_files(files, stem)
             if too_large:
                 cached = Metrics(cached.values, {**cached.errors, **too_large})
+            if self._metric_values > _ARTIFACT_CELLS:  # bounded by values, not trees
+                self._metrics.clear()
+                self._metric_values = 0
             self._metrics[key] = cached
-            self.objects.cache.metrics[key] = (cached.values, cached.errors)
+            self._metric_values += len(cached.values) + 1
+            if self._saved_values < _ARTIFACT_CELLS:  # for the disk cache, within a budget
+                self._saved_values += len(cached.values) + 1
+                self.objects.cache.metrics[key] = (cached.values, cached.errors)
         return cached
 
     def _model_stem(self) -> str | None:
@@ -872,6 +907,11 @@ class Registry:
         from mlvc_tui.engine.promotion.promote import plan_promotion
 
         return plan_promotion(self, branch, target, run_changed=run_changed).gates
+
+    def stream_grid(self) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
+        """`grid` without its rows, each column's kind, and the rows one at a time (read
+        them while the registry is open): for output that need not hold them all."""
+        return stream_grid(self)
 
     def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
         """One branch's row, recent commits and metrics against prod, without the others."""

@@ -5,10 +5,16 @@ for a given object id, so a cold `mlvc grid` re-reads only what is new since the
 The file is an optimisation: a missing, stale-format or corrupt one is ignored and rebuilt,
 and a read-only repository simply runs without it. It is written with `marshal` (plain
 data, never code) to a temporary file and renamed into place, so readers never see half.
+
+The file is bounded (`MAX_BYTES`): when what a registry holds is larger, the oldest trees
+and sizes are dropped first (entries are kept in the order they were learnt, so what this
+process read last survives), metrics last. A bounded file keeps every command's start
+cheap; what was dropped is re-read from the packs when needed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import tempfile
@@ -17,11 +23,10 @@ from typing import Any
 
 from mlvc_tui import __version__
 
-__all__ = ["ObjectCache"]
+__all__ = ["MAX_BYTES", "ObjectCache"]
 
 _VERSION = f"1-{__version__}"  # parsed metrics depend on mlvc's own parser
-_MAX_ENTRIES = 2_000_000
-_MAX_BYTES = 64 << 20  # a cache larger than this would cost every command more than it saves
+MAX_BYTES = 16 << 20  # loading more than this would cost every command more than it saves
 
 
 class ObjectCache:
@@ -33,12 +38,18 @@ class ObjectCache:
         self.sizes: dict[str, int] = {}
         self.metrics: dict[str, tuple[dict[str, float], dict[str, str]]] = {}
         self._loaded = (0, 0, 0)
+        self.max_bytes = MAX_BYTES
+        self._oversize = False  # the file on disk is over the cap: rewrite it smaller
         if path is not None:
             self._load(path)
 
     def _load(self, path: Path) -> None:
         try:
             with path.open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                self._oversize = size > self.max_bytes
+                if size > 4 * self.max_bytes:  # an old unbounded one: cheaper to re-read
+                    return
                 doc: Any = marshal.load(fh)
         except (OSError, EOFError, ValueError, TypeError):
             return
@@ -49,23 +60,38 @@ class ObjectCache:
             self.trees, self.sizes, self.metrics = trees, sizes, metrics
             self._loaded = self._counts()
 
+    def _encode(self) -> bytes:
+        doc = {"version": _VERSION, "trees": self.trees, "sizes": self.sizes}
+        doc["metrics"] = self.metrics
+        return marshal.dumps(doc)
+
+    def _evict(self, size: int) -> bool:
+        """Drop the oldest trees and sizes, the same share of each, about enough to fit
+        (metrics only once nothing else is left); False when nothing is left to drop."""
+        keep = max(0.0, self.max_bytes / size * 0.9)  # the share of entries to keep
+        tables = [t for t in (self.trees, self.sizes) if t] or [self.metrics]
+        dropped = False
+        for table in tables:
+            cut = max(1, len(table) - int(len(table) * keep)) if table else 0
+            for key in list(table)[:cut]:
+                del table[key]
+            dropped = dropped or cut > 0
+        return dropped
+
     def _counts(self) -> tuple[int, int, int]:
         return len(self.trees), len(self.sizes), len(self.metrics)
 
     def save(self) -> None:
-        """Write what is new since loading; silently skip when the disk says no."""
-        if self.path is None or self._counts() == self._loaded:
+        """Write what is new since loading, within `MAX_BYTES`; silently skip when the disk
+        says no."""
+        if self.path is None or (self._counts() == self._loaded and not self._oversize):
             return
-        if sum(self._counts()) > _MAX_ENTRIES:
-            return
-        doc = {
-            "version": _VERSION,
-            "trees": self.trees,
-            "sizes": self.sizes,
-            "metrics": self.metrics,
-        }
-        data = marshal.dumps(doc)
-        if len(data) > _MAX_BYTES:
+        data = self._encode()
+        while len(data) > self.max_bytes and self._evict(len(data)):
+            data = self._encode()
+        if len(data) > self.max_bytes:
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)  # a stale, oversized file: never load it
             return
         try:
             self.path.parent.mkdir(exist_ok=True)
@@ -80,3 +106,4 @@ class ObjectCache:
         except OSError:
             return
         self._loaded = self._counts()
+        self._oversize = False

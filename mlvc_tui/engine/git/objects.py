@@ -24,6 +24,7 @@ __all__ = ["BlobInfo", "ObjectReader", "TreeEntry", "decode", "encode"]
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 LFS_MAX_POINTER = 1024
 GITLINK = 0o160000
+KEEP_TREE_ENTRIES = 300_000  # tree entries kept in memory (and for the disk cache)
 
 
 def decode(raw: bytes) -> str:
@@ -104,8 +105,10 @@ class ObjectReader:
         self.cache = cache or ObjectCache(None)
         self._commits: dict[str, tuple[CommitInfo, str]] = {}
         self._trees = self.cache.trees
+        self._tree_entries = sum(len(t) for t in self._trees.values())
         self._sizes = self.cache.sizes
         self._flat: dict[str, dict[str, TreeEntry]] = {}
+        self._flat_entries = 0
         self._named: dict[str, dict[str, tuple[int, str]]] = {}
         self._blobs: dict[tuple[str, bool], BlobInfo] = {}
         self._packs: PackReader | None = None
@@ -169,10 +172,13 @@ class ObjectReader:
         hit = self._trees.get(sha)
         if hit is None:
             raw = self.raw(sha)
-            hit = self._trees[sha] = tuple(
+            hit = tuple(
                 (decode(name), mode, hexsha.decode("ascii"))
                 for name, mode, hexsha in parse_tree(raw, 20)
             )
+            if self._tree_entries < KEEP_TREE_ENTRIES:  # beyond: re-read, memory stays flat
+                self._trees[sha] = hit
+                self._tree_entries += len(hit)
         return hit
 
     def files(self, tree_sha: str) -> dict[str, TreeEntry]:
@@ -186,7 +192,9 @@ class ObjectReader:
                         hit[f"{name}/{path}"] = entry
                 else:
                     hit[name] = TreeEntry(mode, sha)
-            self._flat[tree_sha] = hit
+            if self._flat_entries < KEEP_TREE_ENTRIES:  # beyond: built again, memory flat
+                self._flat[tree_sha] = hit
+                self._flat_entries += len(hit)
         return hit
 
     def checked_files(self, tree_sha: str, where: str = "") -> dict[str, TreeEntry]:
