@@ -1,0 +1,185 @@
+"""A real Git LFS server for tests: giftless 0.6.2 with local storage, served by waitress.
+
+giftless answers the batch API at ``<prefix>/<org>/<repo>.git/info/lfs/objects/batch`` and
+hands out upload/download links under ``.../objects/storage/<oid>`` signed with a short
+JWT. In front of the batch API sits what a team's reverse proxy does (lighttpd or nginx
+with htpasswd): basic auth, or a bearer token. Object links pass (giftless checks its JWT).
+
+Mounted under ``prefix`` (say ``/git``) the WSGI server passes ``SCRIPT_NAME``, so giftless'
+links keep the prefix; a lighttpd in front of `git http-backend` on the same origin can
+proxy ``^/git/.*\\.git/info/lfs/`` to it (one URL for git and LFS).
+
+    with LfsServer(tmp_path, users={"ana": "s3cret"}) as lfs:
+        lfs.url("team/registry")   # http://127.0.0.1:P/git/team/registry.git/info/lfs
+
+Run as ``python -m tests.support.lfs_server CONFIG PREFIX AUTH_JSON``: prints the bound
+port on its first line, then serves until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+__all__ = ["LfsServer", "giftless_available"]
+
+_CONFIG = """\
+AUTH_PROVIDERS:
+  - factory: giftless.auth.jwt:factory
+    options: {{algorithm: HS256, private_key: test-only-signing-key}}
+  - giftless.auth.allow_anon:read_write
+PRE_AUTHORIZED_ACTION_PROVIDER:
+  factory: giftless.auth.jwt:factory
+  options: {{algorithm: HS256, private_key: test-only-signing-key, default_lifetime: 900}}
+LEGACY_ENDPOINTS: false
+TRANSFER_ADAPTERS:
+  basic:
+    factory: giftless.transfer.basic_streaming:factory
+    options:
+      storage_class: giftless.storage.local_storage:LocalStorage
+      storage_options: {{path: {storage}}}
+"""
+
+
+def giftless_available() -> bool:
+    """Whether giftless and waitress import here (the `test` extra installs them)."""
+    try:
+        import giftless  # noqa: F401
+        import waitress  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class LfsServer:
+    """giftless on 127.0.0.1 (free port) in its own process group; stop() kills the group."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        prefix: str = "/git",
+        users: dict[str, str] | None = None,
+        tokens: Iterable[str] = (),
+    ) -> None:
+        self.root = root
+        self.prefix = prefix.rstrip("/")
+        self.storage = root / "lfs-storage"
+        self.users = dict(users or {})
+        self.tokens = list(tokens)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, repo: str = "team/registry", auth: str = "") -> str:
+        """The LFS endpoint of a repository path (``auth``: ``user:password`` in the URL)."""
+        host = f"{auth}@127.0.0.1:{self.port}" if auth else f"127.0.0.1:{self.port}"
+        return f"http://{host}{self.prefix}/{repo}.git/info/lfs"
+
+    def object_path(self, oid: str, repo: str = "team/registry") -> Path:
+        """Where giftless keeps an object of a repository (to corrupt or delete it)."""
+        return self.storage / repo / oid
+
+    def start(self) -> LfsServer:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.storage.mkdir(exist_ok=True)
+        config = self.root / "giftless.yaml"
+        config.write_text(_CONFIG.format(storage=self.storage))
+        auth = json.dumps({"users": self.users, "tokens": self.tokens})
+        log = (self.root / "giftless.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.lfs_server", str(config), self.prefix, auth],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=Path(__file__).resolve().parents[2],
+            start_new_session=True,
+        )
+        log.close()
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.isdigit():
+            self.stop()
+            raise RuntimeError(
+                f"giftless did not start: {(self.root / 'giftless.log').read_text()}"
+            )
+        self.port = int(line)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+
+    def wipe(self) -> None:
+        """Forget every stored object."""
+        shutil.rmtree(self.storage, ignore_errors=True)
+        self.storage.mkdir()
+
+    def __enter__(self) -> LfsServer:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _guard(app: Any, users: dict[str, str], tokens: list[str]) -> Any:
+    """What the reverse proxy does: basic auth or a bearer token on the batch API."""
+    if not users and not tokens:
+        return app
+    basics = {"Basic " + base64.b64encode(f"{u}:{p}".encode()).decode() for u, p in users.items()}
+    bearers = {f"Bearer {t}" for t in tokens}
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        given = environ.get("HTTP_AUTHORIZATION", "")
+        if given in bearers:  # the proxy's own tokens are not giftless' JWTs
+            environ.pop("HTTP_AUTHORIZATION")
+            return app(environ, start_response)
+        if "/objects/storage/" in path or given in basics:
+            return app(environ, start_response)
+        start_response(
+            "401 Unauthorized",
+            [("WWW-Authenticate", 'Basic realm="mlvc"'), ("Content-Type", "text/plain")],
+        )
+        return [b"credentials required\n"]
+
+    return guarded
+
+
+def _serve(config: str, prefix: str, auth: str) -> None:
+    os.environ["GIFTLESS_CONFIG_FILE"] = config
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from giftless.app import init_app
+    from waitress import create_server
+
+    settings = json.loads(auth)
+    app = _guard(init_app(), settings["users"], settings["tokens"])
+    server = create_server(app, host="127.0.0.1", port=0, url_prefix=prefix, threads=4)
+    print(server.effective_port, flush=True)  # type: ignore[union-attr]
+    server.run()
+
+
+if __name__ == "__main__":
+    _serve(*sys.argv[1:4])
