@@ -36,6 +36,7 @@ __all__ = [
     "fetch_model",
     "infer_format",
     "load_model",
+    "read_record",
     "resolve_model_ref",
     "save_model",
 ]
@@ -218,6 +219,9 @@ def _record(reg: Registry, ref: str, path: str) -> dict[str, Any] | None:
     if doc.get("path", path) != path:
         raise ModelIntegrityError(f"{where} on {ref} describes {doc['path']}, not {path}")
     return doc
+
+
+read_record = _record  # the lineage record of a model on a ref (None when there is none)
 
 
 def _verified(

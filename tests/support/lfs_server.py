@@ -26,7 +26,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -71,8 +72,10 @@ class LfsServer:
         prefix: str = "/git",
         users: dict[str, str] | None = None,
         tokens: Iterable[str] = (),
+        git_root: Path | None = None,
     ) -> None:
         self.root = root
+        self.git_root = git_root
         self.prefix = prefix.rstrip("/")
         self.storage = root / "lfs-storage"
         self.users = dict(users or {})
@@ -89,6 +92,10 @@ class LfsServer:
         host = f"{auth}@127.0.0.1:{self.port}" if auth else f"127.0.0.1:{self.port}"
         return f"http://{host}{self.prefix}/{repo}.git/info/lfs"
 
+    def git_url(self, repo: str = "team/registry", auth: str = "") -> str:
+        """The git remote URL of a repository under ``git_root`` (same origin as LFS)."""
+        return self.url(repo, auth).removesuffix("/info/lfs")
+
     def object_path(self, oid: str, repo: str = "team/registry") -> Path:
         """Where giftless keeps an object of a repository (to corrupt or delete it)."""
         return self.storage / repo / oid
@@ -98,7 +105,9 @@ class LfsServer:
         self.storage.mkdir(exist_ok=True)
         config = self.root / "giftless.yaml"
         config.write_text(_CONFIG.format(storage=self.storage))
-        auth = json.dumps({"users": self.users, "tokens": self.tokens})
+        auth = json.dumps(
+            {"users": self.users, "tokens": self.tokens, "git_root": str(self.git_root or "")}
+        )
         log = (self.root / "giftless.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.support.lfs_server", str(config), self.prefix, auth],
@@ -156,6 +165,9 @@ def _guard(app: Any, users: dict[str, str], tokens: list[str]) -> Any:
             environ.pop("HTTP_AUTHORIZATION")
             return app(environ, start_response)
         if "/objects/storage/" in path or given in basics:
+            if given in basics:
+                user = base64.b64decode(given.split(" ", 1)[1]).decode().split(":", 1)[0]
+                environ["REMOTE_USER"] = user
             return app(environ, start_response)
         start_response(
             "401 Unauthorized",
@@ -164,6 +176,64 @@ def _guard(app: Any, users: dict[str, str], tokens: list[str]) -> Any:
         return [b"credentials required\n"]
 
     return guarded
+
+
+def _with_git(lfs: Any, git_root: str) -> Any:
+    """giftless for ``*.git/info/lfs/`` paths, the real `git http-backend` (run as CGI, as
+    lighttpd or Apache would) for every other path: one origin for git and LFS."""
+    backend = subprocess.run(
+        ["git", "--exec-path"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if ".git/info/lfs/" in path:
+            return lfs(environ, start_response)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GIT_PROJECT_ROOT": git_root,
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "PATH_INFO": path,
+            "QUERY_STRING": environ.get("QUERY_STRING", ""),
+            "REQUEST_METHOD": environ["REQUEST_METHOD"],
+            "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""),
+            "REMOTE_USER": environ.get("REMOTE_USER", ""),
+            "REMOTE_ADDR": environ.get("REMOTE_ADDR", "127.0.0.1"),
+        }
+        for key, value in environ.items():
+            if key.startswith("HTTP_") and key != "HTTP_AUTHORIZATION":
+                env[key] = value
+        if environ.get("HTTP_GIT_PROTOCOL"):
+            env["GIT_PROTOCOL"] = environ["HTTP_GIT_PROTOCOL"]
+        with tempfile.TemporaryFile() as body:  # the request body, spooled: bounded memory
+            shutil.copyfileobj(environ["wsgi.input"], body, 1 << 20)
+            env["CONTENT_LENGTH"] = str(body.tell())
+            body.seek(0)
+            proc = subprocess.Popen(
+                [f"{backend}/git-http-backend"], stdin=body, stdout=subprocess.PIPE, env=env
+            )
+        assert proc.stdout is not None
+        status, headers = "200 OK", []
+        while (line := proc.stdout.readline().rstrip(b"\r\n")) != b"":
+            key, _, value = line.decode("latin-1").partition(":")
+            if key.lower() == "status":
+                status = value.strip()
+            else:
+                headers.append((key, value.strip()))
+        start_response(status, headers)
+
+        def body_chunks() -> Iterator[bytes]:
+            try:
+                while chunk := proc.stdout.read1(1 << 16):  # type: ignore[union-attr]
+                    yield chunk
+            finally:
+                proc.stdout.close()  # type: ignore[union-attr]
+                proc.wait()
+
+        return body_chunks()
+
+    return app
 
 
 def _serve(config: str, prefix: str, auth: str) -> None:
@@ -175,7 +245,10 @@ def _serve(config: str, prefix: str, auth: str) -> None:
     from waitress import create_server
 
     settings = json.loads(auth)
-    app = _guard(init_app(), settings["users"], settings["tokens"])
+    app = init_app()
+    if settings["git_root"]:
+        app = _with_git(app, settings["git_root"])
+    app = _guard(app, settings["users"], settings["tokens"])
     server = create_server(app, host="127.0.0.1", port=0, url_prefix=prefix, threads=4)
     print(server.effective_port, flush=True)  # type: ignore[union-attr]
     server.run()

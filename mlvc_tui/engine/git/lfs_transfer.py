@@ -11,6 +11,7 @@ refused and nothing is cached.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import http.client
 import json
@@ -30,6 +31,7 @@ from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
 __all__ = ["LfsAuthError", "LfsClient", "LfsTransferError", "Progress", "redact"]
 
 CHUNK = 1 << 20
+_LOCAL_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG)
 MEDIA = "application/vnd.git-lfs+json"
 Progress = Callable[[str, int, int], None]  # (oid, bytes done, total)
 
@@ -125,6 +127,8 @@ class LfsClient:
             except _Retry as exc:
                 last = str(exc)
             except (OSError, http.client.HTTPException) as exc:
+                if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRORS:
+                    raise  # the local disk, not the network: another attempt cannot help
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if n < self.retries:
                 time.sleep(self.backoff * (2**n))
