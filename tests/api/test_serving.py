@@ -14,57 +14,28 @@ import pytest
 
 import mlvc_tui as mlvc
 from mlvc_tui.engine.errors import RefNotFound, Refused
-from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
-from mlvc_tui.engine.git.lfs_transfer import LfsClient
 from mlvc_tui.engine.serving import CacheFull, ModelWatcher
-from tests.support.gitrepo import GitRepo, git_env, use_git_identity
-from tests.support.lfs_server import LfsServer, giftless_available
+from tests.support.gitrepo import use_git_identity
+from tests.support.lfs_server import (
+    AUTH,
+    LfsServer,
+    Published,
+    giftless_available,
+    registry_server,
+)
 
 pytestmark = pytest.mark.skipif(not giftless_available(), reason="giftless is not installed")
-ATTRS = "models/*.pkl filter=lfs diff=lfs merge=lfs -text\n"
-AUTH = "ana:s3cret"
-
-
-class Registry:
-    """A registry made by mlvc on a training box, published to the server by hand."""
-
-    def __init__(self, root: Path, server: LfsServer) -> None:
-        self.server = server
-        self.bare = root / "git" / "team" / "registry.git"
-        subprocess.run(["git", "init", "-q", "--bare", str(self.bare)], check=True)
-        self.train = GitRepo(root / "train")
-        self.train.commit("first", {".gitattributes": ATTRS})
-
-    def save(self, model: object, branch: str = "prod") -> mlvc.SavedModel:
-        saved = mlvc.save_model(model, "models/model.pkl", repo=self.train.path, branch=branch)
-        pointer = LfsPointer(saved.sha256, saved.size)
-        store = LfsStore(self.train.path / ".git")
-        LfsClient(self.server.url(auth=AUTH)).upload_many([pointer], store)
-        self.train.git("push", "-q", "--force", str(self.bare), "--all")
-        self.train.git("push", "-q", "--force", str(self.bare), "--tags")
-        return saved
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LfsServer]:
-    root = tmp_path_factory.mktemp("srv")
-    (root / "git").mkdir()
-    with LfsServer(root / "lfs", users={"ana": "s3cret"}, git_root=root / "git") as srv:
+    with registry_server(tmp_path_factory.mktemp("srv")) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
-def registry(server: LfsServer, tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    mp = pytest.MonkeyPatch()
-    for key, value in git_env().items():
-        if key.startswith("GIT_") and "DATE" not in key:
-            mp.setenv(key, value)
-    reg = Registry(server.root.parent, server)
-    reg.save({"weights": list(range(1000)), "version": 1})
-    reg.train.git("tag", "-a", "model@v1.0.0", "-m", "v1.0.0", "prod")
-    reg.train.git("push", "-q", str(reg.bare), "--tags")
-    mp.undo()
-    return reg
+def registry(server: LfsServer) -> Published:
+    return Published.with_prod_model(server)
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +44,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
-def test_cold_then_warm_load_from_a_url(server: LfsServer, registry: Registry) -> None:
+def test_cold_then_warm_load_from_a_url(server: LfsServer, registry: Published) -> None:
     url = server.git_url(auth=AUTH)
     model = mlvc.load_model("models:/model@prod", registry=url)
     assert model == {"weights": list(range(1000)), "version": 1}
@@ -94,7 +65,7 @@ def test_cold_then_warm_load_from_a_url(server: LfsServer, registry: Registry) -
     assert (Path(found.cache) / "shallow").exists()  # depth 1: no history
 
 
-def test_a_version_and_the_path_ref_form(server: LfsServer, registry: Registry) -> None:
+def test_a_version_and_the_path_ref_form(server: LfsServer, registry: Published) -> None:
     url = server.git_url(auth=AUTH)
     found = mlvc.resolve("models:/model/1.0.0", registry=url)
     assert (found.ref, found.version) == ("refs/tags/model@v1.0.0", "1.0.0")
@@ -105,19 +76,19 @@ def test_a_version_and_the_path_ref_form(server: LfsServer, registry: Registry) 
         mlvc.resolve("models:/model@staging", registry=url)
 
 
-def test_a_local_path_registry_and_local_uris(registry: Registry) -> None:
+def test_a_local_path_registry_and_local_uris(registry: Published) -> None:
     path = registry.train.path
     assert mlvc.load_model("models:/model@prod", registry=path)["version"] == 1
     assert mlvc.load_model("models:/model/v1.0.0", repo=path)["version"] == 1
 
 
-def test_wrong_credentials(server: LfsServer, registry: Registry) -> None:
+def test_wrong_credentials(server: LfsServer, registry: Published) -> None:
     with pytest.raises(Refused, match="refused the credentials"):
         mlvc.load_model("models:/model@prod", registry=server.git_url(auth="ana:nope"))
 
 
 def test_hot_swap_hands_back_the_new_model(
-    server: LfsServer, registry: Registry, tmp_path: Path
+    server: LfsServer, registry: Published, tmp_path: Path
 ) -> None:
     url = server.git_url(auth=AUTH)
     watcher = ModelWatcher("models:/model@prod", url, interval=0.1)
@@ -144,7 +115,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_full_cache_disk_is_a_clear_error_and_keeps_nothing_partial(
-    server: LfsServer, registry: Registry, tiny_disk: Path, tmp_path: Path
+    server: LfsServer, registry: Published, tiny_disk: Path, tmp_path: Path
 ) -> None:
     big = registry.save({"blob": bytes(range(256)) * 4096, "version": 3})  # ~1 MB
     url = server.git_url(auth=AUTH)

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["LfsServer", "giftless_available"]
+__all__ = ["AUTH", "LfsServer", "Published", "giftless_available", "registry_server"]
 
 _CONFIG = """\
 AUTH_PROVIDERS:
@@ -149,6 +149,65 @@ class LfsServer:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+AUTH = "ana:s3cret"  # the user registry_server() lets in
+ATTRS = "models/*.pkl filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def registry_server(root: Path) -> LfsServer:
+    """git http-backend + giftless on one origin under ``root``, basic auth for ``AUTH``."""
+    (root / "git").mkdir(parents=True, exist_ok=True)
+    user, password = AUTH.split(":")
+    return LfsServer(root / "lfs", users={user: password}, git_root=root / "git")
+
+
+class Published:
+    """A registry made by mlvc on a training box and published to a `registry_server`
+    (git objects pushed with the git CLI, LFS objects uploaded with mlvc's client)."""
+
+    def __init__(self, server: LfsServer) -> None:
+        from tests.support.gitrepo import GitRepo
+
+        self.server = server
+        assert server.git_root is not None
+        self.bare = server.git_root / "team" / "registry.git"
+        subprocess.run(["git", "init", "-q", "--bare", str(self.bare)], check=True)
+        self.train = GitRepo(server.root.parent / "train")
+        self.train.commit("first", {".gitattributes": ATTRS})
+
+    @classmethod
+    def with_prod_model(cls, server: LfsServer) -> Published:
+        """prod holds model.pkl ``{"weights": [0..999], "version": 1}``, tagged model@v1.0.0."""
+        from tests.support.gitrepo import git_env
+
+        saved = {k: os.environ.get(k) for k in git_env() if k.startswith("GIT_")}
+        identity = git_env().items()
+        os.environ.update({k: v for k, v in identity if k.startswith("GIT_") and "DATE" not in k})
+        try:
+            reg = cls(server)
+            reg.save({"weights": list(range(1000)), "version": 1})
+            reg.train.git("tag", "-a", "model@v1.0.0", "-m", "v1.0.0", "prod")
+            reg.train.git("push", "-q", str(reg.bare), "--tags")
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        return reg
+
+    def save(self, model: object, branch: str = "prod") -> Any:
+        import mlvc_tui as mlvc
+        from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
+        from mlvc_tui.engine.git.lfs_transfer import LfsClient
+
+        saved = mlvc.save_model(model, "models/model.pkl", repo=self.train.path, branch=branch)
+        pointer = LfsPointer(saved.sha256, saved.size)
+        store = LfsStore(self.train.path / ".git")
+        LfsClient(self.server.url(auth=AUTH)).upload_many([pointer], store)
+        self.train.git("push", "-q", "--force", str(self.bare), "--all")
+        return saved
 
 
 def _guard(app: Any, users: dict[str, str], tokens: list[str]) -> Any:
