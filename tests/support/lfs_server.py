@@ -110,7 +110,15 @@ class LfsServer:
         )
         log = (self.root / "giftless.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.lfs_server", str(config), self.prefix, auth],
+            [
+                sys.executable,
+                "-m",
+                "tests.support.lfs_server",
+                str(config),
+                self.prefix,
+                auth,
+                str(self.port),  # 0 the first time; the same port on a restart
+            ],
             stdout=subprocess.PIPE,
             stderr=log,
             cwd=Path(__file__).resolve().parents[2],
@@ -295,7 +303,7 @@ def _with_git(lfs: Any, git_root: str) -> Any:
     return app
 
 
-def _serve(config: str, prefix: str, auth: str) -> None:
+def _serve(config: str, prefix: str, auth: str, port: int) -> None:
     os.environ["GIFTLESS_CONFIG_FILE"] = config
     import warnings
 
@@ -308,10 +316,10 @@ def _serve(config: str, prefix: str, auth: str) -> None:
     if settings["git_root"]:
         app = _with_git(app, settings["git_root"])
     app = _guard(app, settings["users"], settings["tokens"])
-    server = create_server(app, host="127.0.0.1", port=0, url_prefix=prefix, threads=4)
+    server = create_server(app, host="127.0.0.1", port=port, url_prefix=prefix, threads=4)
     print(server.effective_port, flush=True)  # type: ignore[union-attr]
     server.run()
 
 
 if __name__ == "__main__":
-    _serve(*sys.argv[1:4])
+    _serve(*sys.argv[1:4], int(sys.argv[4]))
