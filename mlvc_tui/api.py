@@ -164,6 +164,7 @@ def save_model(
     start: str | None = None,
     code_commit: str | None = None,
     command: str | None = None,
+    input_example: Any = None,
 ) -> SavedModel:
     """Serialise ``model`` to ``path`` on ``branch`` with ``metrics/<name>.json`` and
     ``models/<name>.lineage.json`` (sha256, size, format, code commit, data ids, params,
@@ -183,6 +184,7 @@ def save_model(
             start=start,
             code_commit=code_commit,
             command=command,
+            input_example=input_example,
         ),
     )
 

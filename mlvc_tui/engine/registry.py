@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -49,6 +50,23 @@ _HEADS, _REMOTES, _TAGS = "refs/heads/", "refs/remotes/", "refs/tags/"
 _HEX = frozenset("0123456789abcdef")
 _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
+
+
+def _folder_models(files: dict[str, tuple[int, str]]) -> list[str]:
+    """Folders under ``models/`` that are one model: they hold an ``MLmodel`` file, or a
+    lineage record ``models/<name>.lineage.json`` sits beside ``models/<name>/``."""
+    out = set()
+    for path in files:
+        if not path.startswith("models/"):
+            continue
+        folder, _, name = path.rpartition("/")
+        if name == "MLmodel" and folder != "models":
+            out.add(folder)
+        elif name.endswith(".lineage.json"):
+            candidate = f"{folder}/{name.removesuffix('.lineage.json')}"
+            if any(p.startswith(f"{candidate}/") for p in files):
+                out.add(candidate)
+    return sorted(out, key=len, reverse=True)
 
 
 class Registry:
@@ -351,6 +369,7 @@ class Registry:
                 files[name] = (mode, sha)
         lfs = self.lfs_paths(tree)
         out: dict[str, Artifact] = {}
+        folders = _folder_models(files)
         for path, (mode, sha) in files.items():
             kind = self.config.kind_of(path) or ("data" if path == "data" else None)
             if kind is None:
@@ -359,11 +378,39 @@ class Registry:
                 out[path] = Artifact(path, kind, sha, sha, None, Storage.SUBMODULE)
                 continue
             info = self.objects.blob_info(sha, bool(lfs) and lfs.match(path))
-            out[path] = Artifact(path, kind, info.id, sha, info.size, info.storage)
+            folder = next((f for f in folders if path.startswith(f"{f}/")), None)
+            if folder is None:
+                out[path] = Artifact(path, kind, info.id, sha, info.size, info.storage)
+                continue
+            seen = out.get(folder)
+            size = (seen.size or 0) + (info.size or 0) if seen else info.size
+            lfs_any = info.storage is Storage.LFS or (seen and seen.storage is Storage.LFS)
+            storage = Storage.LFS if lfs_any else Storage.BLOB
+            out[folder] = Artifact(folder, kind, "", "", size, storage)
+        for folder in folders:  # one artifact: its id is the manifest sha256 of its record
+            if folder in out:
+                hit = self.objects.lookup(tree, folder)
+                tree_id = hit[1] if hit else ""
+                art = out[folder]
+                ident = self._folder_id(files, folder) or tree_id
+                out[folder] = Artifact(folder, art.kind, ident, tree_id, art.size, art.storage)
         if len(self._artifacts) > 4096:
             self._artifacts.clear()
         self._artifacts[tree] = out
         return out
+
+    def _folder_id(self, files: dict[str, tuple[int, str]], folder: str) -> str | None:
+        """A folder model's manifest sha256, from its lineage record (None without one)."""
+        stem, _, name = folder.rpartition("/")
+        record = files.get(f"{stem}/{name}.lineage.json")
+        if record is None:
+            return None
+        try:
+            doc = json.loads(self.objects.blob(record[1])[: 1 << 20])
+        except ValueError:
+            return None
+        value = doc.get("sha256") if isinstance(doc, dict) else None
+        return value if isinstance(value, str) else None
 
     def lfs_paths(self, tree: str) -> LfsPaths:
         """The LFS patterns of a tree's root `.gitattributes` (cached by blob id)."""

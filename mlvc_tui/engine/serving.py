@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mlvc_tui.engine.cachedir import cache_root
 from mlvc_tui.engine.errors import BadInput, RefNotFound, Refused
 from mlvc_tui.engine.git.files import listdir, open_lfs, stat
 from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
@@ -92,12 +93,6 @@ class ResolvedModel:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/mlvc`` (default ``~/.cache/mlvc``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mlvc"
 
 
 def _location(registry: str | os.PathLike[str]) -> tuple[str, Path | None]:
@@ -232,7 +227,11 @@ def resolve_model(
             info = stat(reg, commit, path)
             store = LfsStore(reg.repo.controldir())
             downloaded = False
-            if info.storage is Storage.LFS:
+            if info.type == "directory":
+                from mlvc_tui.engine.folder_models import load_folder
+
+                local_path = load_folder(reg, commit, path, record, root, trust).path
+            elif info.storage is Storage.LFS:
                 pointer = LfsPointer(info.id, info.size or 0)
                 if record and record.get("sha256") != pointer.oid and not trust:
                     raise ModelIntegrityError(
@@ -254,7 +253,7 @@ def resolve_model(
         commit=commit,
         version=version,
         path=path,
-        storage=str(info.storage.value if info.storage else "blob"),
+        storage=str(info.storage.value if info.storage else info.type),
         lfs_oid=info.id if info.storage is Storage.LFS else None,
         sha256=(record or {}).get("sha256"),
         size=info.size,

@@ -126,3 +126,25 @@ def test_a_full_cache_disk_is_a_clear_error_and_keeps_nothing_partial(
     assert not list(tiny_disk.rglob(big.sha256))
     model = mlvc.load_model("models:/model@prod", registry=url, cache=tmp_path / "roomy")
     assert model["version"] == 3
+
+
+def test_a_folder_model_from_a_url(server: LfsServer, registry: Published, tmp_path: Path) -> None:
+    from mlvc_tui.engine.folder_models import FolderModel
+    from mlvc_tui.engine.git.lfs_push import upload_for_push
+    from mlvc_tui.engine.registry import Registry
+
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(bytes(range(256)) * 8192)  # 2 MB: LFS
+    (folder / "config.json").write_text("{}")
+    train = registry.train
+    mlvc.save_model(folder, "models/bert", repo=train.path, branch="staging", start="prod")
+    with Registry.open(train.path) as reg:
+        train.git("remote", "add", "pub", server.git_url(auth=AUTH))
+        upload_for_push(reg, "pub", [train.rev("staging")])
+    train.git("push", "-q", str(registry.bare), "staging")
+    loaded = mlvc.load_model("models:/bert@staging", registry=server.git_url(auth=AUTH))
+    assert isinstance(loaded, FolderModel)
+    assert (loaded.path / "weights.bin").read_bytes() == (folder / "weights.bin").read_bytes()
+    found = mlvc.resolve("models:/bert@staging", registry=server.git_url(auth=AUTH))
+    assert found.storage == "directory" and Path(found.local_path).is_dir()
