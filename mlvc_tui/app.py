@@ -47,6 +47,7 @@ class MlvcApp(App[None]):
         self.label = label  # shown instead of the path (e.g. for the temporary demo)
         self.branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
         self.prod: str | None = None
+        self.head: str | None = None  # the checked-out branch, as the grid last read it
         self.refreshes = 0  # bumped by each R; screens behind reload when they resume
 
     def now(self) -> datetime:
@@ -97,8 +98,12 @@ class MlvcApp(App[None]):
         self._push("lineage", "LineageScreen", branch)
 
     def open_drift(self, branch: str) -> None:
-        """Show the branch's drift log."""
-        self._push("drift", "DriftScreen", branch)
+        """Show the branch's drift log: the checked-out branch's live, as the working tree
+        writes it (the design's "t: drift tail"); any other branch's as committed."""
+        if branch == self.head:
+            self.open_tail("monitoring/drift.csv", branch)
+        else:
+            self._push("drift", "DriftScreen", branch)
 
     def open_ab(self) -> None:
         """Show the traffic split on prod and the A/B results of its variants."""

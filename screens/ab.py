@@ -25,12 +25,12 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from mlvc_tui.cli.delivery_render import VERDICT_GLYPH, VERDICT_STYLE
+from mlvc_tui import present
 from mlvc_tui.engine import MlvcError
 from mlvc_tui.engine.delivery.report import ABReport, Verdicts, ab_report
 from mlvc_tui.engine.delivery.spec import Delivery, Mode
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import BAD
+from mlvc_tui.widgets.cells import AB_STYLES, BAD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
 
@@ -217,9 +217,9 @@ class ABScreen(Screen[None]):
         row(
             "verdict",
             lambda v: Text(
-                f"{VERDICT_GLYPH.get(v.verdict, '')} {v.verdict}"
+                f"{present.AB_GLYPHS.get(v.verdict, '')} {v.verdict}"
                 + (f" ~{v.needed:,}" if v.verdict == Verdicts.WAIT and v.needed else ""),
-                style=tone(VERDICT_STYLE.get(v.verdict, ""), no_color),
+                style=tone(AB_STYLES.get(v.verdict, ""), no_color),
             ),
         )
         row(

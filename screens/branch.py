@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
+from mlvc_tui import present
 from mlvc_tui.engine import (
     BranchKind,
     BranchSnapshot,
@@ -29,14 +30,9 @@ from mlvc_tui.screens.reloading import ReloadingScreen
 from mlvc_tui.widgets.cells import (
     BAD,
     GLYPHS,
-    STATUS_WORDS,
     VERDICT_GLYPHS,
-    human_size,
     literal,
-    metric_value,
-    relative_time,
     status_cell,
-    storage_mark,
     tilde,
 )
 
@@ -85,7 +81,7 @@ class BranchScreen(ReloadingScreen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
-        Binding("t", "drift", "Drift"),
+        Binding("t", "drift", "Drift (live on the checked-out branch)"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("j", "cursor_down", "Cursor down", show=False),
         Binding("k", "cursor_up", "Cursor up", show=False),
@@ -195,7 +191,8 @@ class BranchScreen(ReloadingScreen):
         commit = branch.commit
         out.append(f"  {commit.short_id} ", style="yellow").append(visible(commit.summary))
         out.append(
-            f" · {visible(_name(commit.author))}, {relative_time(commit.time, self.app.now())}",
+            f" · {visible(_name(commit.author))}, "
+            f"{present.relative_time(commit.time, self.app.now())}",
             style="dim",
         )
         self.query_one("#title", Static).update(out)
@@ -217,14 +214,14 @@ class BranchScreen(ReloadingScreen):
         paths = [p for p in order if p in snap.artifacts or p in snap.status]
         for path in paths:
             art, status = snap.artifacts.get(path), snap.status.get(path)
-            stored = [Text(storage_mark(art.storage) if art else "", style="cyan")]
+            stored = [Text(present.storage_mark(art.storage) if art else "", style="cyan")]
             table.add_row(
                 status_cell(status),
                 literal(path),
-                Text(human_size(art.size) if art else "—", justify="right"),
+                Text(present.size(art.size if art else None), justify="right"),
                 Text(art.id[:8] if art else "—", style="yellow"),
                 *(stored if special else []),
-                Text(STATUS_WORDS[status], style=GLYPHS[status][1]),
+                Text(present.STATUS_WORDS[status], style=GLYPHS[status][1]),
                 key=path,
             )
         table.border_title = f"Artifacts ({len(snap.artifacts)})"
@@ -244,7 +241,7 @@ class BranchScreen(ReloadingScreen):
         for commit, author in zip(detail.log, authors, strict=True):
             table.add_row(
                 Text(commit.short_id, style="yellow"),
-                Text(relative_time(commit.time, now), style="dim"),
+                Text(present.relative_time(commit.time, now), style="dim"),
                 literal(author),
                 literal(commit.summary),
                 key=commit.id,
@@ -260,12 +257,16 @@ class BranchScreen(ReloadingScreen):
         if detail.diff is not None:
             table.add_columns(Text(visible(detail.prod or "prod"), justify="right"), Text(""))
         for key, value in values.items():
-            cells = [literal(key), Text(metric_value(value), justify="right")]
+            cells = [literal(key), Text(present.number(value, missing=""), justify="right")]
             if detail.diff is not None:
                 row = rows.get(key)
                 glyph, style = VERDICT_GLYPHS[row.verdict] if row else ("", "")
                 cells += [
-                    Text(metric_value(row.a) if row else "", justify="right", style="dim"),
+                    Text(
+                        present.number(row.a if row else None, missing=""),
+                        justify="right",
+                        style="dim",
+                    ),
                     Text(glyph, style=f"bold {style}"),
                 ]
             table.add_row(*cells, key=key)

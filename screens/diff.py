@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from mlvc_tui.engine import MetricDiff, MetricPoint, MlvcError, Registry, Verdict
+from mlvc_tui.engine import WORKTREE, MetricDiff, MetricPoint, MlvcError, Registry, Verdict
 from mlvc_tui.safetext import visible
 from mlvc_tui.screens.pick_ref import RefPicker
 from mlvc_tui.widgets.metric_table import MetricTable, verdict_look
@@ -70,6 +70,11 @@ def history_chart(
     )
 
 
+def _side(ref: str) -> str:
+    """A side as the title says it: the working tree by name, a ref literally."""
+    return "working tree" if ref == WORKTREE else visible(ref)
+
+
 class DiffScreen(Screen[None]):
     """Metrics of ``b`` against ``a``, coloured and marked by better or worse."""
 
@@ -115,9 +120,9 @@ class DiffScreen(Screen[None]):
         if refresh:
             self._charts.clear()
         title = Text.assemble(("Metric diff  ", "bold"))
-        title.append(visible(self.a))
+        title.append(_side(self.a))
         title.append(" → ", style="bold")
-        title.append(visible(self.b))
+        title.append(_side(self.b))
         self.query_one("#title", Static).update(title)
         self.query_one("#summary", Static).update(Text("loading metrics…", style="dim"))
         self.query_one("#body").loading = True

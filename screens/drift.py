@@ -20,11 +20,12 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from mlvc_tui import present
 from mlvc_tui.engine import BadInput, MlvcError, Registry, Storage
 from mlvc_tui.engine.live.drift import DriftReport, DriftSeries, parse_drift
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
-from mlvc_tui.widgets.metric_table import fmt_value, tone
+from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
 
 __all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
@@ -72,7 +73,7 @@ def series_chart(series: DriftSeries) -> ChartData:
         )
         times = ()
     hlines = (
-        (HLine(f"threshold {fmt_value(series.threshold)}", series.threshold),)
+        (HLine(f"threshold {present.number(series.threshold)}", series.threshold),)
         if series.threshold is not None
         else ()
     )
@@ -232,9 +233,9 @@ class DriftScreen(Screen[None]):
                 Text(mark, style=style),
                 Text(visible(s.feature)[:40], style=style),
                 Text(visible(s.metric)[:20], style=style),
-                Text(fmt_value(s.latest.value), style=style, justify="right"),
-                Text(fmt_value(s.max), justify="right"),
-                Text(fmt_value(s.threshold) if s.threshold is not None else "—", justify="right"),
+                Text(present.number(s.latest.value), style=style, justify="right"),
+                Text(present.number(s.max), justify="right"),
+                Text(present.number(s.threshold), justify="right"),
                 Text(f"{s.alerts}/{s.count}", style=style, justify="right"),
                 key=str(i),
             )

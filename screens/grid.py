@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from mlvc_tui.engine import Grid, MlvcError
@@ -20,12 +20,36 @@ from mlvc_tui.screens.reloading import ReloadingScreen
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text
+from mlvc_tui.widgets.keybar import KeyBar, KeyHint
 from mlvc_tui.widgets.preview import BranchPreview
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
 __all__ = ["GridScreen"]
+
+# The footer, most important first (the least important drop when the width runs out);
+# p shows on a branch that can be promoted, r on the prod row.
+_KEYS = (
+    KeyHint("p", "Promote", "promote"),
+    KeyHint("v", "Versions", "versions"),
+    KeyHint("a", "A/B", "ab"),
+    KeyHint("T", "Tail", "live_tail"),
+    KeyHint("r", "Roll back", "rollback"),
+    KeyHint("d", "Diff", "diff"),
+    KeyHint("l", "Lineage", "lineage"),
+    KeyHint("t", "Drift", "drift"),
+    KeyHint("⏎", "Open", "open_branch"),
+    KeyHint("/", "Filter", "filter"),
+    KeyHint("esc", "Clear filter", "clear_filter"),
+    KeyHint("R", "Refresh", "refresh"),
+    KeyHint("q", "Quit", "app.quit"),
+)
+_HELP = KeyHint("?", "Help", "app.help")
+_FILTERING = (
+    KeyHint("⏎", "Keep filter", "focus_grid"),
+    KeyHint("esc", "Clear filter", "clear_filter"),
+)
 
 _NEEDS_BRANCHES = frozenset(
     {
@@ -54,7 +78,7 @@ class GridScreen(ReloadingScreen):
         Binding("enter", "open_branch", "Open"),
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
-        Binding("t", "drift", "Drift"),
+        Binding("t", "drift", "Drift (live on the checked-out branch)"),
         Binding("T", "live_tail", "Live tail", key_display="T", show=False),
         Binding("a", "ab", "A/B", show=False),
         Binding("p", "promote", "Promote", show=False),
@@ -89,7 +113,7 @@ class GridScreen(ReloadingScreen):
         yield Static(id="cursor-info")
         yield Static(legend(), id="legend")
         yield Static(id="status")
-        yield Footer(compact=True)
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the registry."""
@@ -153,6 +177,7 @@ class GridScreen(ReloadingScreen):
         self.refresh_bindings()
         self.app.branch_names = tuple(r.branch.name for r in message.grid.rows)
         self.app.prod = message.grid.prod
+        self.app.head = None if message.grid.bare else message.grid.head
         text.display = False
         table.display = True
         self._fill()
@@ -185,11 +210,12 @@ class GridScreen(ReloadingScreen):
     def _status(self) -> None:
         """The status bar: repository, checked-out branch, counts."""
         root = self.grid.root if self.grid else str(self.app.session.path)
-        where = self.app.label or short_path(root, max(24, self.size.width // 3))
+        where = self.app.label or short_path(root, 200)
         shown = len(self.query_one(RegistryGrid).shown)
-        text = status_text(self.grid, where, shown)
-        if watching := live_of(self.app).observer:  # "inotify", "polling every 1 s (...)"
-            text.append(f" · {watching}", style="dim")
+        watching = live_of(self.app).observer  # "inotify", "polling every 1 s (...)"
+        text = status_text(
+            self.grid, where, shown, observer=watching or "", width=self.size.width - 2
+        )
         self.query_one("#status", Static).update(text)
 
     def _cursor_info(self) -> None:
@@ -202,6 +228,34 @@ class GridScreen(ReloadingScreen):
         """Called when the cursor moves: say what is under it."""
         self._cursor_info()
         self._preview()
+        self._keys()
+
+    def refresh_bindings(self) -> None:
+        """Called when the keys that work may have changed: the footer follows."""
+        super().refresh_bindings()
+        if self.is_mounted:
+            self._keys()
+
+    def on_descendant_focus(self) -> None:
+        """Called when the filter box or the grid takes focus."""
+        self._keys()
+
+    def _keys(self) -> None:
+        """The footer: the keys that work on the row under the cursor, by importance."""
+        box = self.query_one("#filter", Input)
+        if box.has_focus:  # typed keys go to the box
+            self.query_one(KeyBar).show(_FILTERING)
+            return
+        branch = self.query_one(RegistryGrid).branch if self.grid else None
+        on_prod = branch is not None and branch == self.app.prod
+        hints = [
+            hint
+            for hint in _KEYS
+            if (hint.action.startswith("app.") or self.check_action(hint.action, ()))
+            and not (hint.action == "promote" and (on_prod or branch is None))
+            and not (hint.action == "rollback" and not on_prod)
+        ]
+        self.query_one(KeyBar).show(hints, _HELP)
 
     def _preview(self, force: bool = False) -> None:
         """Point the preview (when it shows) at the branch under the cursor."""
@@ -287,6 +341,10 @@ class GridScreen(ReloadingScreen):
         box.display = True
         box.focus()
         self.refresh_bindings()
+
+    def action_focus_grid(self) -> None:
+        """Called on a click on "⏎ Keep filter": back to the grid, filter kept."""
+        self._on_filter_done()
 
     def action_clear_filter(self) -> None:
         """Called on esc: drop the filter."""

@@ -26,6 +26,10 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("Drift", "drift", "DriftScreen"),
     ("Live tail", "tail", "TailScreen"),
     ("A/B", "ab", "ABScreen"),
+    ("Versions of prod (v)", "versions", "VersionsScreen"),
+    ("Promotion dialog (p)", "promote", "PromoteScreen"),
+    ("Rollback dialog (r on prod)", "rollback", "RollbackScreen"),
+    ("Pick the other side (o in a diff)", "pick_ref", "RefPicker"),
     ("Help", "help", "HelpScreen"),
 )
 _SKIP_BASES = (App, Screen)  # their tab / ctrl+c plumbing is not mlvc's to explain

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -21,9 +20,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from mlvc_tui import present
 from mlvc_tui.engine import CommitInfo, Lineage, MlvcError, ModelVersion, Registry, Storage
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import GOOD, LOCAL, human_size, storage_mark
+from mlvc_tui.widgets.cells import GOOD, LOCAL
 
 __all__ = ["LineageScreen", "LineageView", "gather"]
 
@@ -66,10 +66,6 @@ def gather(reg: Registry, branch: str, model: str | None) -> LineageView:
     return LineageView(lin, merged, {k: tuple(v) for k, v in tags.items()})
 
 
-def _when(commit: CommitInfo) -> str:
-    return datetime.fromtimestamp(commit.time, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _pair(name: str, value: str, style: str = "") -> Text:
     return Text.assemble((f"{visible(name)}  ", "bold"), (visible(value), style))
 
@@ -78,7 +74,7 @@ def _version_label(v: ModelVersion, tags: tuple[str, ...]) -> Text:
     text = Text()
     if tags:
         text.append(f"{', '.join(visible(t) for t in tags)}  ", style="bold cyan")
-    text.append(f"{v.commit.short_id}  {_when(v.commit)}  ", style="dim")
+    text.append(f"{v.commit.short_id}  {present.utc_date(v.commit.time)}  ", style="dim")
     text.append(visible(v.commit.summary))
     return text
 
@@ -193,9 +189,9 @@ class LineageScreen(Screen[None]):
         art = lin.version.artifact
         root = tree.root
         label = Text.assemble((visible(lin.model), "bold"))
-        label.append(f"  {art.id[:8]}  {human_size(art.size)}")
+        label.append(f"  {art.id[:8]}  {present.size(art.size)}")
         if art.storage is not Storage.BLOB:
-            label.append(f"  {storage_mark(art.storage)}", style=f"bold {LOCAL}")
+            label.append(f"  {present.storage_mark(art.storage)}", style=f"bold {LOCAL}")
         root.set_label(label)
         if lin.tags:
             root.add_leaf(_pair("version", ", ".join(lin.tags), "bold cyan"))
@@ -216,7 +212,7 @@ class LineageScreen(Screen[None]):
 
     @staticmethod
     def _commit(parent: TreeNode[None], name: str, commit: CommitInfo) -> None:
-        text = _pair(name, f"{commit.short_id}  {_when(commit)}  {commit.author}")
+        text = _pair(name, f"{commit.short_id}  {present.utc_date(commit.time)}  {commit.author}")
         node = parent.add(text, expand=False)
         for line in commit.message.rstrip("\n").split("\n"):
             node.add_leaf(Text(visible(line)))
@@ -274,7 +270,7 @@ class LineageScreen(Screen[None]):
         for v in versions:
             item = node.add(_version_label(v, view.tags.get(v.commit.id, ())), expand=False)
             item.add_leaf(
-                _pair(v.artifact.path, f"{v.artifact.id[:8]}  {human_size(v.artifact.size)}")
+                _pair(v.artifact.path, f"{v.artifact.id[:8]}  {present.size(v.artifact.size)}")
             )
             item.add_leaf(_pair("author", v.commit.author))
 

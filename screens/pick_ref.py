@@ -1,4 +1,5 @@
-"""A small picker of refs (branches, then tags), filtered as you type; used by the diff."""
+"""A small picker of sides for the diff: the working tree, branches, tags, filtered as you
+type; what is typed can also be used as it is (a commit id, ``prod~2``), once it resolves."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from mlvc_tui.engine import MlvcError, Registry
+from mlvc_tui.engine import WORKTREE, MlvcError, Registry
 from mlvc_tui.safetext import visible
 
 __all__ = ["RefPicker"]
@@ -24,10 +25,14 @@ Refs = list[tuple[str, str, str]]  # (ref to return, kind, short commit id)
 def _refs(reg: Registry) -> Refs:
     branches = reg.branches()
     names = {b.name for b in branches}
-    out: Refs = [(b.name, "branch", b.commit.short_id) for b in branches]
+    out: Refs = [] if reg.bare else [(WORKTREE, "working tree", "uncommitted files")]
+    out.extend((b.name, "branch", b.commit.short_id) for b in branches)
     for tag, sha in sorted(reg.tags().items()):
         out.append((f"refs/tags/{tag}" if tag in names else tag, "tag", sha[:8]))
     return out
+
+
+_HINT = "enter picks · a commit id or prod~2 can be typed · esc cancels"
 
 
 class RefPicker(ModalScreen[str | None]):
@@ -51,7 +56,7 @@ class RefPicker(ModalScreen[str | None]):
             yield Static(Text(visible(self._title)), id="picker-title")
             yield Input(placeholder="type to filter", id="picker-filter")
             yield OptionList(id="picker-options")
-            yield Static(Text("enter picks · esc cancels", style="dim"), id="picker-hint")
+            yield Static(Text(_HINT, style="dim"), id="picker-hint")
 
     def on_mount(self) -> None:
         """Called when the picker opens: list the refs."""
@@ -82,14 +87,22 @@ class RefPicker(ModalScreen[str | None]):
         options.clear_options()
         needle = needle.lower()
         highlight = 0
-        for i, (ref, kind, short) in enumerate(r for r in self._refs if needle in r[0].lower()):
-            prompt = Text.assemble(("⎇ " if kind == "branch" else "◆ ", "dim"))
-            prompt.append(visible(ref), style="bold" if ref == self._current else "")
-            prompt.append(f"  {kind} {short}", style="dim")
+        shown = [r for r in self._refs if needle in r[0].lower() or needle in r[1]]
+        for i, (ref, kind, short) in enumerate(shown):
+            glyph = {"branch": "⎇ ", "tag": "◆ "}.get(kind, "✎ ")
+            prompt = Text.assemble((glyph, "dim"))
+            label = "working tree" if ref == WORKTREE else ref
+            prompt.append(visible(label), style="bold" if ref == self._current else "")
+            prompt.append(f"  {kind} {short}" if ref != WORKTREE else f"  {short}", style="dim")
             if ref == self._current:
                 prompt.append("  (current)", style="dim")
                 highlight = i
             options.add_option(Option(prompt, id=f"{kind}:{ref}"))
+        typed = self.query_one("#picker-filter", Input).value.strip()
+        if typed and not any(ref == typed for ref, _, _ in shown):
+            prompt = Text.assemble(("# ", "dim"), (visible(typed), "bold"))
+            prompt.append("  as typed: a commit id, tag or ref", style="dim")
+            options.add_option(Option(prompt, id=f"typed:{typed}"))
         if options.option_count:
             options.highlighted = highlight if not needle else 0
 
@@ -111,8 +124,26 @@ class RefPicker(ModalScreen[str | None]):
         self._pick(event.option)
 
     def _pick(self, option: Option) -> None:
-        if option.id is not None and not option.disabled:
-            self.dismiss(option.id.split(":", 1)[1])
+        if option.id is None or option.disabled:
+            return
+        kind, ref = option.id.split(":", 1)
+        if kind == "typed":  # only what resolves: a typo is said here, not as an empty diff
+            self._check(ref)
+        else:
+            self.dismiss(ref)
+
+    @work(thread=True, exclusive=True, group="pick-ref-typed", exit_on_error=False)
+    def _check(self, ref: str) -> None:
+        try:
+            self.app.session.run(lambda reg: reg.resolve(ref))  # type: ignore[attr-defined]
+        except MlvcError as exc:
+            self.app.call_from_thread(self._unknown, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, ref)
+
+    def _unknown(self, message: str) -> None:
+        hint = Text.assemble(("! ", "bold red"), visible(message))
+        self.query_one("#picker-hint", Static).update(hint)
 
     def action_move(self, step: int) -> None:
         """Move the highlight while typing in the filter."""

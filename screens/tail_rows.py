@@ -12,11 +12,12 @@ from datetime import datetime
 
 from rich.text import Text
 
+from mlvc_tui import present
 from mlvc_tui.engine.live.drift import DriftPoint, DriftReport, DriftSeries
 from mlvc_tui.engine.live.tail import DriftFollow, LogFollow, LogLine
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED
-from mlvc_tui.widgets.metric_table import fmt_value, tone
+from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, Series
 
 __all__ = [
@@ -162,11 +163,10 @@ def drift_line(p: DriftPoint, no_color: bool) -> Text:
     text.append("! " if p.alert else "  ")
     text.append(f"{visible(p.timestamp)[:25]:<26}")
     text.append(f"{visible(p.feature)[:18]:<19}{visible(p.metric)[:10]:<11}")
-    text.append(f"{fmt_value(p.value):>10}")
+    text.append(f"{present.number(p.value):>10}")
     if p.threshold is not None:
-        text.append(
-            f"  {'>' if p.alert else '≤'} {fmt_value(p.threshold)}", style="" if p.alert else "dim"
-        )
+        limit = f"  {'>' if p.alert else '≤'} {present.number(p.threshold)}"
+        text.append(limit, style="" if p.alert else "dim")
     return text
 
 

@@ -17,19 +17,19 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from mlvc_tui import present
 from mlvc_tui.engine import BadInput, MlvcError
 from mlvc_tui.engine.promotion.versions import VersionEntry
 from mlvc_tui.safetext import visible
 from mlvc_tui.screens.rollback import RollbackScreen, stamp
-from mlvc_tui.widgets.cells import BAD, metric_value
-from mlvc_tui.widgets.metric_table import fmt_delta, tone
+from mlvc_tui.widgets.cells import BAD
+from mlvc_tui.widgets.metric_table import tone
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
 __all__ = ["RollbackScreen", "VersionsScreen"]
 
-WHAT = {"promotion": "promoted", "rollback": "rollback", "tag": "tagged"}
 NARROW = 100  # below this width: no commit column, dates without the time
 
 
@@ -144,15 +144,13 @@ class VersionsScreen(Screen[None]):
                     visible(label(entry)) + (" (tag missing)" if missing else ""),
                     style="bold" if entry.kind == "promotion" else "",
                 ),
-                Text(WHAT[entry.kind]),
+                Text(present.KIND_WORDS[entry.kind]),
                 Text(visible(source)[:16]),
                 Text(entry.commit.short_id),
                 Text(stamp(entry, wide)),
                 Text(who if wide else who[:14]),
-                Text(
-                    metric_value(entry.value) if entry.value is not None else "—", justify="right"
-                ),
-                Text(fmt_delta(entry.delta), justify="right"),
+                Text(present.number(entry.value), justify="right"),
+                Text(present.delta(entry.delta), justify="right"),
             ]
             table.add_row(*(cells if wide else cells[:3] + cells[4:]))
 

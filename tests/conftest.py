@@ -228,3 +228,41 @@ def small_repo(tmp_path: Path) -> GitRepo:
     g.commit("Experiment a", {"metrics/model.json": {"accuracy": 0.79}})
     g.checkout("prod")
     return g
+
+
+# Real git servers on 127.0.0.1 (tests/support/servers.py); one of each per session,
+# a fresh bare repository per test via `server.new_repo(name)`.
+
+
+def _server(tmp_path_factory: pytest.TempPathFactory, kind: str, needs: tuple[str, ...]):
+    from tests.support import servers
+
+    if not servers.have(*needs):
+        pytest.skip(f"needs {', '.join(needs)} (see .ci/apt-packages)")
+    root = tmp_path_factory.mktemp(f"srv-{kind}") / "repos"
+    start = {"http": servers.start_http, "git": servers.start_daemon, "ssh": servers.start_sshd}
+    return start[kind](root)
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory):
+    """lighttpd + git http-backend with basic auth (users trainer1, trainer2, alice)."""
+    server = _server(tmp_path_factory, "http", ("lighttpd", "htpasswd"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def daemon_server(tmp_path_factory: pytest.TempPathFactory):
+    """`git daemon` over git://, receive-pack enabled."""
+    server = _server(tmp_path_factory, "git", ("git",))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory: pytest.TempPathFactory):
+    """sshd on a loopback port; keys for trainer1, trainer2, alice (REMOTE_USER set)."""
+    server = _server(tmp_path_factory, "ssh", ("/usr/sbin/sshd", "ssh-keygen", "ssh"))
+    yield server
+    server.stop()

@@ -10,10 +10,13 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from mlvc_tui.cli.render import number, t, when
+from mlvc_tui.cli.render import t
 from mlvc_tui.engine.delivery.report import ABReport, Verdicts
 from mlvc_tui.engine.delivery.spec import Delivery
 from mlvc_tui.engine.delivery.traffic import DeliveryChange, DeliveryCommit
+from mlvc_tui.present import AB_GLYPHS as VERDICT_GLYPH
+from mlvc_tui.present import commit_date as when
+from mlvc_tui.present import number
 
 __all__ = ["render_change", "render_delivery", "render_report", "split_line", "verdict_text"]
 
@@ -23,13 +26,6 @@ VERDICT_STYLE = {
     Verdicts.WAIT: "yellow",
     Verdicts.FLAT: "dim",
     Verdicts.CONTROL: "dim",
-}
-VERDICT_GLYPH = {
-    Verdicts.WINNER: "▲",
-    Verdicts.LOSER: "▼",
-    Verdicts.WAIT: "…",
-    Verdicts.FLAT: "=",
-    Verdicts.CONTROL: "·",
 }
 
 

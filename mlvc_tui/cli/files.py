@@ -28,14 +28,9 @@ def _side(arg: str) -> tuple[str, str] | None:
 
 
 def _size(n: int | None) -> str:
-    if n is None:
-        return "size unknown"
-    value, unit = float(n), "B"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+    from mlvc_tui.present import size
+
+    return "size unknown" if n is None else size(n)
 
 
 def _into_registry(
@@ -207,7 +202,8 @@ def _render(result: Any) -> Any:
     from rich.console import Group
     from rich.table import Table
 
-    from mlvc_tui.cli.render import number, t
+    from mlvc_tui.cli.render import t
+    from mlvc_tui.present import number
 
     head = t(f"{result.model} on {result.branch}, commit {result.commit[:8]}: `{result.command}`")
     if result.reproduced_sha256 is None:

@@ -87,7 +87,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def _table(branch: str, report: Any) -> Any:
     from rich.table import Table
 
-    from mlvc_tui.cli.render import number, t
+    from mlvc_tui.cli.render import t
+    from mlvc_tui.present import number
 
     table = Table(
         title=f"{DRIFT} on {branch}: {report.rows} rows, {report.alerts} alerts",
@@ -114,7 +115,7 @@ def _table(branch: str, report: Any) -> Any:
 
 def _line(p: Any, as_json: bool) -> str:
     """One point as a line of text (or of JSON)."""
-    from mlvc_tui.cli.render import number
+    from mlvc_tui.present import number
     from mlvc_tui.safetext import visible
 
     if as_json:

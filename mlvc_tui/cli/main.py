@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Modules that add their own subcommands: each has ``register(sub, common)``, and imports
 # nothing heavy at module level (handlers import what they need when they run).
-COMMAND_MODULES: tuple[str, ...] = ("delivery", "files", "live", "promote", "serving")
+COMMAND_MODULES: tuple[str, ...] = ("delivery", "files", "live", "promote", "remote", "serving")
 
 
 def cmd_branches(args: argparse.Namespace) -> int:

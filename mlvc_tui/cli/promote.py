@@ -11,6 +11,13 @@ import argparse
 import sys
 from typing import Any
 
+from mlvc_tui.cli.remote_writes import (
+    add_remote_option,
+    remote_for,
+    run_approve,
+    run_promote,
+    run_rollback,
+)
 from mlvc_tui.engine.errors import BadInput, Refused
 
 __all__ = ["register"]
@@ -51,6 +58,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
     _confirm_possible(args, "promote")
     with open_registry(args) as reg:
+        if (remote := remote_for(args, reg)) is not None:
+            return run_promote(args, reg, remote)
         plan = plan_promotion(reg, args.branch, args.to, on_output=_stream(args))
         value = plan_json(plan)
         if args.dry_run or not plan.ok:
@@ -86,6 +95,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     _confirm_possible(args, "rollback")
     with open_registry(args) as reg:
+        if (remote := remote_for(args, reg)) is not None:
+            return run_rollback(args, reg, remote)
         plan = plan_rollback(reg, args.to, args.branch)
         value = rollback_json(plan)
         if args.dry_run or not args.json:
@@ -110,6 +121,8 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from mlvc_tui.engine.promotion.approvals import approvals_of, approve
 
     with open_registry(args) as reg:
+        if (remote := remote_for(args, reg)) is not None:
+            return run_approve(args, reg, remote)
         added, mine = approve(reg, args.branch, args.user)
         everyone = approvals_of(reg, mine.commit)
     value = {
@@ -158,10 +171,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--to", default=None, metavar="ENV", help="target branch (default: prod)")
     p.add_argument("--dry-run", action="store_true", help="run every gate, change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_remote_option(p)
     p.set_defaults(func=cmd_promote)
     p = sub.add_parser("approve", parents=[common], help="approve the commit a branch is at")
     p.add_argument("branch")
     p.add_argument("--user", default=None, help="approver (default: your git identity)")
+    add_remote_option(p)
     p.set_defaults(func=cmd_approve)
     p = sub.add_parser(
         "rollback", parents=[common], help="restore an earlier version's model as a new commit"
@@ -177,6 +192,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="show what it restores, change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_remote_option(p)
     p.set_defaults(func=cmd_rollback)
     p = sub.add_parser("versions", parents=[common], help="every promotion and rollback")
     p.add_argument(

@@ -9,12 +9,14 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from mlvc_tui.cli.render import VERDICTS, number, t, when
+from mlvc_tui.cli.render import VERDICTS, t
 from mlvc_tui.engine.jsonable import to_jsonable
 from mlvc_tui.engine.promotion.promote import PromotionDone, PromotionPlan
 from mlvc_tui.engine.promotion.rollback import RollbackPlan
 from mlvc_tui.engine.promotion.versions import VersionEntry
 from mlvc_tui.engine.values import MetricDiff
+from mlvc_tui.present import KIND_WORDS, number
+from mlvc_tui.present import commit_date as when
 
 __all__ = [
     "done_json",
@@ -102,7 +104,7 @@ def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
     for col in ("version", "what", "from", "commit", "date", "who", primary, "Δ"):
         table.add_column(t(col), no_wrap=True, justify="right" if col in (primary, "Δ") else "left")
     for e in entries:
-        what = {"promotion": "promoted", "rollback": "rolled back", "tag": "tagged"}[e.kind]
+        what = KIND_WORDS[e.kind]
         rolled = e.kind == "rollback"
         tag = (e.source if rolled else e.tag) or (f"v{e.version}" if e.version else "—")
         mark = "" if e.tagged or not e.tag else " (tag missing)"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
-from datetime import UTC, datetime, timedelta, timezone
 
 from rich import box
 from rich.console import Console, Group
@@ -15,13 +13,20 @@ from rich.text import Text
 from mlvc_tui.engine.values import (
     ArtifactStatus,
     Branch,
-    CommitInfo,
     Grid,
     Lineage,
     MetricDiff,
     MetricPoint,
     Verdict,
 )
+from mlvc_tui.present import (
+    STATUS_GLYPHS,
+    number,
+    relative,
+    size,
+    verdict_label,
+)
+from mlvc_tui.present import commit_date as when
 from mlvc_tui.safetext import visible
 
 __all__ = [
@@ -34,21 +39,28 @@ __all__ = [
     "render_lineage",
 ]
 
+_STATUS_STYLES: dict[ArtifactStatus, str] = {
+    ArtifactStatus.SAME: "dim",
+    ArtifactStatus.CHANGED: "yellow",
+    ArtifactStatus.NEW: "green",
+    ArtifactStatus.MISSING: "red",
+    ArtifactStatus.MODIFIED: "magenta",
+}
 GLYPHS: dict[ArtifactStatus, tuple[str, str]] = {
-    ArtifactStatus.SAME: ("=", "dim"),
-    ArtifactStatus.CHANGED: ("~", "yellow"),
-    ArtifactStatus.NEW: ("+", "green"),
-    ArtifactStatus.MISSING: ("-", "red"),
-    ArtifactStatus.MODIFIED: ("*", "magenta"),
+    status: (STATUS_GLYPHS[status], style) for status, style in _STATUS_STYLES.items()
+}
+_VERDICT_STYLES: dict[Verdict, str] = {
+    Verdict.BETTER: "green",
+    Verdict.WORSE: "red",
+    Verdict.SAME: "dim",
+    Verdict.NEW: "cyan",
+    Verdict.MISSING: "yellow",
+    Verdict.INVALID: "red bold",
 }
 VERDICTS: dict[Verdict, tuple[str, str]] = {
-    Verdict.BETTER: ("▲ better", "green"),
-    Verdict.WORSE: ("▼ worse", "red"),
-    Verdict.SAME: ("= same", "dim"),
-    Verdict.NEW: ("+ new", "cyan"),
-    Verdict.MISSING: ("- missing", "yellow"),
-    Verdict.INVALID: ("! invalid", "red bold"),
+    v: (verdict_label(v), style) for v, style in _VERDICT_STYLES.items()
 }
+VERDICTS[Verdict.INVALID] = ("! invalid", "red bold")  # the app names which: NaN or inf
 
 
 def console() -> Console:
@@ -60,23 +72,6 @@ def console() -> Console:
 def t(text: str, style: str = "") -> Text:
     """Repository text, literal: control characters visible, markup never parsed."""
     return Text(visible(text), style=style)
-
-
-def when(commit: CommitInfo) -> str:
-    """The author date in the author's own time zone."""
-    zone = timezone(timedelta(seconds=commit.tz_offset))
-    return datetime.fromtimestamp(commit.time, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def number(value: float | None, signed: bool = False) -> str:
-    """A metric value: 4 significant decimals, NaN and infinities spelled out."""
-    if value is None:
-        return "—"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return ("+" if value > 0 and signed else "") + ("inf" if value > 0 else "-inf")
-    return f"{value:+.4g}" if signed else f"{value:.4g}"
 
 
 def render_branches(branches: tuple[Branch, ...]) -> Table:
@@ -159,7 +154,7 @@ def render_diff(diff: MetricDiff, only_changed: bool = False) -> Table:
         table.add_column(t(col), justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in diff.changed if only_changed else diff.rows:
         label, style = VERDICTS[row.verdict]
-        rel = f"{row.relative:+.1%}" if row.relative is not None else ""
+        rel = relative(row.relative)
         table.add_row(
             t(row.key),
             number(row.a),
@@ -188,16 +183,6 @@ def render_history(metric: str, points: tuple[MetricPoint, ...]) -> Table:
     return table
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "—"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
 def render_lineage(lin: Lineage) -> Table:
     table = Table(
         box=box.SIMPLE_HEAD,
@@ -213,7 +198,7 @@ def render_lineage(lin: Lineage) -> Table:
     table.add_row(
         "version",
         Text.assemble(
-            f"{art.id[:12]} ({_size(art.size)}",
+            f"{art.id[:12]} ({size(art.size)}",
             f", {art.storage.value})" if art.storage.value != "blob" else ")",
         ),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -20,6 +22,7 @@ from mlvc_tui.engine.git.attributes import LfsPaths
 from mlvc_tui.engine.git.diskcache import ObjectCache
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
 from mlvc_tui.engine.git.refs import read_refs
+from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
 from mlvc_tui.engine.grid import StatusCache, build_grid
@@ -42,6 +45,7 @@ from mlvc_tui.engine.values import (
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
+    from mlvc_tui.engine.remote.sync import FetchReport, PushReport
 
 __all__ = ["WORKTREE", "Registry"]
 
@@ -87,6 +91,9 @@ class Registry:
         self._lfs: dict[str, LfsPaths] = {}
         self._chains: dict[tuple[str, int], frozenset[str]] = {}
         self._status: StatusCache = {}
+        self._counts: dict[tuple[str, str], tuple[int, int]] = {}
+        self._pins: dict[str, str] = {}
+        self.notes_pin: str | None = None  # the approvals notes tip to read instead of the ref
         self.config = RegistryConfig()
         self.refresh()
 
@@ -143,6 +150,10 @@ class Registry:
             for name, sha in read_refs(self.repo).items()
             if not (name.startswith(_REMOTES) and name.endswith("/HEAD"))
         }
+        self._disk_refs = dict(self._refs)
+        self._virtual: dict[str, str] = {}
+        self.remote = self._pick_remote(None)
+        self._add_remote_only_branches()
         head = self.repo.refs.read_ref(b"HEAD")
         self._head_ref = None
         self.detached: str | None = None
@@ -151,6 +162,11 @@ class Registry:
         elif head and not self.bare:
             self.detached = head.decode("ascii")
         config = self._read_config()
+        if self._pick_remote(config) != self.remote:
+            self._refs = dict(self._disk_refs)
+            self.remote = self._pick_remote(config)
+            self._add_remote_only_branches()
+            config = self._read_config()
         if config != self.config:
             self._metrics.clear()
             self._artifacts.clear()
@@ -159,6 +175,73 @@ class Registry:
         if head_before != (self._head_ref, self.detached):
             moved.add("HEAD")
         return frozenset(moved)
+
+    def _pick_remote(self, config: RegistryConfig | None) -> str:
+        """The registry's remote: `[remote] name` in mlvc.toml, else prod's upstream, or origin."""
+        table = (config.raw.get("remote") if config else None) or {}
+        if isinstance(table, dict) and isinstance(table.get("name"), str):
+            return str(table["name"])
+        for name in (config.prod,) if config and config.prod else PROD_FALLBACKS:
+            if _HEADS + name in self._disk_refs:
+                return upstream_remote(self.repo, name) or "origin"
+        return "origin"
+
+    @contextmanager
+    def pinned(self, refs: dict[str, str], notes: str | None = None) -> Iterator[None]:
+        """Read ``refs`` (full names) at the given ids, in memory only, for a while.
+
+        Plans against a server's state use it: prod at the server's commit, the approvals
+        notes at the server's tip. Nothing on disk changes.
+        """
+        saved, saved_notes = self._pins, self.notes_pin
+        self._pins, self.notes_pin = {**saved, **refs}, notes or saved_notes
+        try:
+            self.refresh()
+            yield
+        finally:
+            self._pins, self.notes_pin = saved, saved_notes
+            self.refresh()
+
+    def _add_remote_only_branches(self) -> None:
+        """A branch only the remote has reads as a local one (``refs/heads/<name>``).
+
+        Pinned refs (``pinned``) are applied here too.
+        """
+        prefix = f"{_REMOTES}{self.remote}/"
+        for ref, sha in list(self._refs.items()):
+            if ref.startswith(prefix):
+                local = _HEADS + ref.removeprefix(prefix)
+                if local not in self._disk_refs:
+                    self._refs[local] = sha
+                    self._virtual[local] = ref
+        self._refs.update(self._pins)
+
+    def fetch(
+        self, remote: str | None = None, progress: Callable[[str], None] | None = None
+    ) -> FetchReport:
+        """Fetch branches, tags and approvals from ``remote`` (default: the registry's)."""
+        from mlvc_tui.engine.remote.sync import fetch
+
+        return fetch(self, remote, progress)
+
+    def push(
+        self,
+        branches: Iterable[str] = (),
+        remote: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> PushReport:
+        """Push branches (default: the checked-out one) with their version tags, no force."""
+        from mlvc_tui.engine.remote.sync import push
+
+        return push(self, branches, remote, progress)
+
+    def remotes(self) -> tuple[str, ...]:
+        """The remotes configured in `.git/config`."""
+        return remote_names(self.repo)
+
+    def remote_only(self, branch: str) -> bool:
+        """Whether ``branch`` exists only as the remote's branch (no local one yet)."""
+        return _HEADS + branch in self._virtual
 
     def _read_config(self) -> RegistryConfig:
         """mlvc.toml of prod; prod is found by name, else by the first mlvc.toml that names it."""
@@ -199,18 +282,36 @@ class Registry:
         return self._head_ref.removeprefix(_HEADS)
 
     def branches(self) -> tuple[Branch, ...]:
-        """Local and remote-tracking branches: prod, environments, then experiments."""
+        """Branches, prod and environments first, then experiments (newest first).
+
+        A local branch and its counterpart on the registry's remote are one row (with
+        ``upstream``, ``ahead`` and ``behind``); a branch only the remote has is a row
+        marked ``remote_only``. Other remotes' branches are rows named ``<remote>/<name>``.
+        """
         prod, envs, head = self.prod, self.config.environments, self.head
+        mine = f"{_REMOTES}{self.remote}/"
         out: list[Branch] = []
         for ref, sha in self._refs.items():
+            if ref.startswith(mine):
+                continue  # folded into its local row
+            extra: dict[str, object] = {}
             if ref.startswith(_HEADS):
                 name, remote, short = ref.removeprefix(_HEADS), None, ref.removeprefix(_HEADS)
+                tracking = mine + name
+                if ref in self._virtual:
+                    remote, ref = self.remote, tracking
+                    extra = {"remote_only": True, "upstream": f"{self.remote}/{name}"}
+                    extra["upstream_id"] = sha
+                elif (up := self._refs.get(tracking)) is not None:
+                    ahead, behind = self._ahead_behind(sha, up)
+                    extra = {"upstream": f"{self.remote}/{name}", "upstream_id": up}
+                    extra.update(ahead=ahead, behind=behind)
             elif ref.startswith(_REMOTES):
                 name = ref.removeprefix(_REMOTES)
                 remote, _, short = name.partition("/")
             else:
                 continue
-            if remote is None and name == prod:
+            if name == prod and (remote is None or extra.get("remote_only")):
                 kind = BranchKind.PROD
             elif short in envs or short == prod:
                 kind = BranchKind.ENVIRONMENT
@@ -219,15 +320,26 @@ class Registry:
             info = self._commit_of(sha)
             if info is None:
                 continue
-            out.append(Branch(name, ref, kind, info, remote, remote is None and name == head))
+            is_head = remote is None and name == head
+            out.append(Branch(name, ref, kind, info, remote, is_head, **extra))  # type: ignore[arg-type]
         order = {BranchKind.PROD: 0, BranchKind.ENVIRONMENT: 1, BranchKind.EXPERIMENT: 2}
 
         def sort_key(b: Branch) -> tuple[int, int, int, str]:
             rank = envs.index(b.name) if b.name in envs else len(envs)
             when = -b.commit.time if b.kind is BranchKind.EXPERIMENT else 0
-            return (order[b.kind], b.remote is not None, when or rank, b.name)
+            other = b.remote is not None and not b.remote_only
+            return (order[b.kind], other, when or rank, b.name)
 
         return tuple(sorted(out, key=sort_key))
+
+    def _ahead_behind(self, mine: str, theirs: str) -> tuple[int, int]:
+        key = (mine, theirs)
+        hit = self._counts.get(key)
+        if hit is None:
+            if len(self._counts) > 8192:
+                self._counts.clear()
+            hit = self._counts[key] = ahead_behind(self.repo, mine, theirs)
+        return hit
 
     def _commit_of(self, sha: str) -> CommitInfo | None:
         """The commit a ref points at, peeling tags; None for refs to non-commits."""
@@ -525,7 +637,7 @@ class Registry:
         """Artifacts modified, added or deleted in the working tree and not yet committed."""
         if self.bare:
             return ()
-        sha = self._refs.get(self._head_ref or "") or self.detached
+        sha = self._disk_refs.get(self._head_ref or "") or self.detached
         committed = self.artifacts_of_tree(self.objects.commit(sha)[1]) if sha else {}
         return worktree_changes(self.repo, committed, self.config)
 

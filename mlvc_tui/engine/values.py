@@ -110,6 +110,12 @@ class Branch:
     commit: CommitInfo
     remote: str | None = None
     is_head: bool = False  # the branch checked out in the working tree
+    # Against its counterpart on the registry's remote (local and remote-tracking merged):
+    upstream: str | None = None  # "origin/exp/x" when the remote has a branch of that name
+    upstream_id: str | None = None
+    ahead: int = 0  # commits on the local branch the remote lacks
+    behind: int = 0  # commits on the remote the local branch lacks
+    remote_only: bool = False  # no local branch: the row is the remote-tracking one
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from mlvc_tui import present
 from mlvc_tui.engine import BranchKind, BranchSnapshot, Grid
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import literal, relative_time, status_cell, verdict_cell
+from mlvc_tui.widgets.cells import literal, status_cell, verdict_cell
 from mlvc_tui.widgets.columns import artifact_label, column_codes, column_key
 
 __all__ = ["RegistryGrid", "column_codes", "column_key"]
@@ -240,7 +241,7 @@ class RegistryGrid(ScrollView, can_focus=True):
             ),
         ]
         if self._fixed == 3:
-            cells.append(Text(relative_time(branch.commit.time, now), style="dim"))
+            cells.append(Text(present.relative_time(branch.commit.time, now), style="dim"))
         cells.extend(status_cell(snap.status.get(p)) for p in grid.columns)
         return cells
 
@@ -280,6 +281,8 @@ class RegistryGrid(ScrollView, can_focus=True):
     ) -> Strip:
         """One line: the fixed columns in ``styles[0]``, the scrolled ones in ``styles[1]``."""
         console, cursor = self.app.console, self.get_component_rich_style("registry-grid--cursor")
+        if self.app.no_color:  # greys alone do not show the cursor on every terminal
+            cursor += Style(reverse=True)
         parts = []
         for group, style in zip(
             (range(self._fixed), range(self._fixed, len(self._columns))), styles, strict=True

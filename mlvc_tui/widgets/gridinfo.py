@@ -11,42 +11,76 @@ from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, tilde
 from mlvc_tui.widgets.grid import RegistryGrid
 
-__all__ = ["cursor_text", "short_path", "status_text"]
+__all__ = ["cursor_text", "plural", "short_path", "status_text"]
 
 
 def short_path(path: str, width: int) -> str:
     """A folder for the status bar: ``~`` for home, the start elided when too long."""
     path = visible("~" if path == str(Path.home()) else tilde(path))
-    return path if len(path) <= width else "…" + path[-(width - 1) :]
+    return path if len(path) <= width else "…" + path[-(max(1, width) - 1) :]
 
 
-def status_text(grid: Grid | None, where: str, shown: int) -> Text:
-    """Repository (``where``), checked-out branch, counts; ``shown`` rows pass the filter."""
+def plural(count: int, word: str) -> str:
+    """``1 branch``, ``2 branches``, ``1 error``, ``0 errors``."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
+
+
+def status_text(
+    grid: Grid | None, where: str, shown: int, *, observer: str = "", width: int = 0
+) -> Text:
+    """Repository (``where``), checked-out branch, counts, and how changes are watched;
+    ``shown`` rows pass the filter. In ``width`` cells the path is cut first, then the
+    artifact count: the counts and the observer stay."""
+    parts: list[tuple[str, str]] = []  # (text, style) after the place
+    if grid is not None:
+        if grid.bare:
+            head = "bare repository"
+        elif grid.head:
+            head = f"on {visible(grid.head)}"
+        else:
+            head = f"detached at {(grid.detached or '?')[:8]}"
+        total = len(grid.rows)
+        changed = sum(
+            1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values())
+        )
+        parts.append((head, ""))
+        if grid.prod is None:
+            parts.append(("no prod branch", f"bold {BAD}"))
+        if shown != total:
+            parts.append((f"{shown} of {plural(total, 'branch')}", "bold"))
+        else:
+            parts.append((plural(total, "branch"), ""))
+        parts.append((plural(len(grid.columns), "artifact"), "artifacts"))
+        parts.append((f"{changed} changed", ""))
+        if grid.worktree:
+            parts.append((f"{len(grid.worktree)} uncommitted", f"bold {LOCAL}"))
+    if observer:
+        parts.append((observer, "dim"))
+
+    def length(items: list[tuple[str, str]]) -> int:
+        return sum(len(text) + 3 for text, _ in items)
+
+    place = visible(where)
+    if width and len(place) + length(parts) > width:
+        if width - length(parts) < 12:  # no room for a useful path: drop the artifact count
+            parts = [p for p in parts if p[1] != "artifacts"]
+        place = _cut(place, max(4, width - length(parts)))
     out = Text(no_wrap=True, overflow="ellipsis", end="")
-    out.append(visible(where), style="bold")
-    if grid is None:
-        return out
-    if grid.bare:
-        head = "bare repository"
-    elif grid.head:
-        head = f"on {visible(grid.head)}"
-    else:
-        head = f"detached at {(grid.detached or '?')[:8]}"
-    total = len(grid.rows)
-    changed = sum(
-        1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values())
-    )
-    out.append(f" · {head} · ")
-    if grid.prod is None:
-        out.append("no prod branch", style=f"bold {BAD}").append(" · ")
-    out.append(
-        f"{shown} of {total}" if shown != total else f"{total}",
-        style="bold" if shown != total else "",
-    )
-    out.append(f" branches · {len(grid.columns)} artifacts · {changed} changed")
-    if grid.worktree:
-        out.append(f" · {len(grid.worktree)} uncommitted", style=f"bold {LOCAL}")
+    out.append(place, style="bold")
+    for text, style in parts:
+        out.append(" · ").append(text, style="" if style == "artifacts" else style)
     return out
+
+
+def _cut(place: str, width: int) -> str:
+    """A path keeps its end (the folder's name), a label its start."""
+    if len(place) <= width:
+        return place
+    if "/" in place or place.startswith("~"):
+        return "…" + place[-(width - 1) :]
+    return place[: width - 1] + "…"
 
 
 def cursor_text(grid: Grid | None, table: RegistryGrid) -> Text:

@@ -14,28 +14,18 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from mlvc_tui import present
 from mlvc_tui.engine import MetricDelta, Verdict
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import VERDICT_GLYPHS, metric_value
+from mlvc_tui.widgets.cells import VERDICT_GLYPHS
 
 __all__ = [
     "MetricTable",
-    "fmt_delta",
-    "fmt_relative",
-    "fmt_value",
     "tone",
     "verdict_look",
     "verdict_text",
 ]
 
-VERDICT_WORDS: dict[Verdict, str] = {
-    Verdict.BETTER: "better",
-    Verdict.WORSE: "worse",
-    Verdict.SAME: "same",
-    Verdict.NEW: "new",
-    Verdict.MISSING: "missing",
-    Verdict.INVALID: "NaN",
-}
 KEY_MIN, KEY_MAX = 10, 48
 
 
@@ -57,24 +47,7 @@ def tone(style: str, no_color: bool) -> str:
 def verdict_look(verdict: Verdict, no_color: bool = False) -> tuple[str, str, str]:
     """(glyph, word, style): the grid's glyphs, with a word so the diff reads aloud."""
     glyph, style = VERDICT_GLYPHS[verdict]
-    return glyph, VERDICT_WORDS[verdict], tone(style, no_color)
-
-
-def fmt_value(value: float | None) -> str:
-    """A metric value as the grid shows it; "—" when the side has no such metric."""
-    return "—" if value is None else metric_value(value)
-
-
-def fmt_delta(delta: float | None) -> str:
-    if delta is None:
-        return ""
-    return "0" if delta == 0 else ("+" if delta > 0 else "") + metric_value(delta)
-
-
-def fmt_relative(relative: float | None) -> str:
-    if relative is None:
-        return ""
-    return f"{relative:+.1%}" if abs(relative) < 100 else f"{relative:+.3g}×"
+    return glyph, present.VERDICT_WORDS[verdict], tone(style, no_color)
 
 
 def verdict_text(row: MetricDelta, no_color: bool = False) -> Text:
@@ -111,10 +84,10 @@ class MetricTable(DataTable[Text]):
         mono = self.app.no_color
         cells = [
             (
-                fmt_value(r.a),
-                fmt_value(r.b),
-                fmt_delta(r.delta),
-                fmt_relative(r.relative),
+                present.number(r.a),
+                present.number(r.b),
+                present.delta(r.delta),
+                present.relative(r.relative),
                 verdict_text(r, mono),
             )
             for r in rows

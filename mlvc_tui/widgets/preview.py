@@ -19,9 +19,10 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from mlvc_tui import present
 from mlvc_tui.engine import CommitInfo, MetricDiff, Metrics, MlvcError, Registry
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import BAD, VERDICT_GLYPHS, literal, metric_value, relative_time, tilde
+from mlvc_tui.widgets.cells import BAD, VERDICT_GLYPHS, literal, tilde
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
@@ -136,7 +137,7 @@ class BranchPreview(Horizontal):
         for commit in log:
             commits.add_row(
                 commit.short_id,
-                relative_time(commit.time, now),
+                present.relative_time(commit.time, now),
                 literal(_name(commit.author)),
                 literal(commit.summary),
             )
@@ -155,13 +156,13 @@ class BranchPreview(Horizontal):
                 glyph, style = VERDICT_GLYPHS[row.verdict]
                 table.add_row(
                     literal(row.key),
-                    metric_value(row.b),
-                    metric_value(row.a),
+                    present.number(row.b, missing=""),
+                    present.number(row.a, missing=""),
                     Text(glyph, style=f"bold {style}"),
                 )
         else:
             for key, value in metrics.values.items():
-                table.add_row(literal(key), metric_value(value))
+                table.add_row(literal(key), present.number(value, missing=""))
         for path, reason in metrics.errors.items():
             table.add_row(Text(f"! {visible(path)}: {visible(reason)}", style=BAD))
         pane = self.query_one("#preview-metrics", Static)

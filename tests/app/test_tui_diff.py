@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Static
 
 from mlvc_tui.app import MlvcApp
-from mlvc_tui.engine import Registry
+from mlvc_tui.engine import WORKTREE, Registry
 from mlvc_tui.screens.diff import DiffScreen
 from mlvc_tui.screens.pick_ref import RefPicker
 from mlvc_tui.widgets.plot import PlotChart
@@ -19,6 +19,7 @@ from tests.support.views import (
     build_hostile_views_repo,
     build_views_repo,
     open_screen,
+    rev,
     settle,
     views_app,
 )
@@ -127,6 +128,7 @@ async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
         prompts = [options.get_option_at_index(i).prompt for i in range(options.option_count)]
         listed = [p.plain.split()[1] for p in prompts if isinstance(p, Text)]
         assert listed == [
+            "working",  # the working tree
             "prod",
             "exp/corrupt-drift",
             "exp/feature-eng",
@@ -140,6 +142,27 @@ async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
         assert isinstance(app.screen, DiffScreen) and app.screen.a == "model@v1.0.0"
         assert _cells(app)["accuracy"][1:3] == ["0.8000", "0.8800"]
         assert "model@v1.0.0 → exp/feature-eng" in _text(app, "#title")
+
+
+async def test_pick_the_working_tree_or_a_typed_commit_id(repo: Path) -> None:
+    app = views_app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press(*"working", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DiffScreen) and app.screen.a == WORKTREE
+        assert "working tree → exp/feature-eng" in _text(app, "#title")
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press(*"nosuchref", "enter")  # offered as typed, refused once it fails
+        await settle(pilot)
+        assert isinstance(app.screen, RefPicker)
+        assert "nosuchref" in str(app.screen.query_one("#picker-hint", Static).render())
+        await pilot.press(*(["backspace"] * 9), *rev(repo, "prod")[:10], "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DiffScreen) and app.screen.a == rev(repo, "prod")[:10]
 
 
 async def test_escape_in_the_picker_keeps_the_side(repo: Path) -> None:

@@ -69,7 +69,7 @@ def test_promote_yes_json_then_versions(repo: GitRepo) -> None:
     assert listed.returncode == 0
     row = listed.stdout.splitlines()[3].split()
     assert row[:4] == ["model@v1.0.0", "promoted", "exp/better", repo.rev("prod")[:8]]
-    assert row[-3:] == ["Okafor", "0.85", "+0.05"]
+    assert row[-3:] == ["Okafor", "0.8500", "+0.0500"]  # as the app shows them (present.py)
     data = json.loads(mlvc("-C", str(repo.path), "versions", "--json").stdout)
     assert data["versions"][0]["record"]["gates"][0]["name"] == "merge"
     assert repo.git("tag", "-n1").startswith("model@v1.0.0    Promote exp/better to prod")

@@ -189,9 +189,16 @@ def test_remote_tracking_bare_and_detached(repo: GitRepo, tmp_path: Path) -> Non
     subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], check=True, env=git_env())
     with Registry.open(clone) as reg:
         names = {b.name: b for b in reg.branches()}
-        assert names["origin/dev"].remote == "origin"
-        assert names["origin/prod"].kind is BranchKind.ENVIRONMENT
-        assert "origin/HEAD" not in names
+        assert set(names) == {"prod", "dev", "exp/wide"}  # local and remote-tracking merged
+        assert names["dev"].remote == "origin" and names["dev"].remote_only
+        assert names["dev"].ref == "refs/remotes/origin/dev"
+        assert names["prod"].kind is BranchKind.PROD and not names["prod"].remote_only
+        assert (names["prod"].upstream, names["prod"].ahead, names["prod"].behind) == (
+            "origin/prod",
+            0,
+            0,
+        )
+        assert reg.resolve("dev") == reg.resolve("origin/dev")
     repo.git("checkout", "-q", "--detach", "dev")
     with Registry.open(repo.path) as reg:
         assert reg.head is None and reg.detached == repo.rev("dev")

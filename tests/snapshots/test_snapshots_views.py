@@ -74,10 +74,17 @@ class TestViewSnapshots:
                             terminal_size=(200, 50))
 
     def test_diff_picker_80x24(self, repo: Path, snap_compare: SnapCompare) -> None:
-        """`o`: a centred picker listing the four branches (prod marked current) then the
-        three model@ tags, each with its short commit id, filter box on top."""
+        """`o`: a centred picker listing the working tree, the four branches (prod marked
+        current) then the three model@ tags, each with its short commit id, filter box on
+        top, and a hint that a commit id can be typed."""
         assert snap_compare(views_app(repo), run_before=opening(_diff, "o"),
                             terminal_size=(80, 24))
+
+    def test_diff_picker_typed_50x15(self, repo: Path, snap_compare: SnapCompare) -> None:
+        """At 50x15, `o` then `1a2b`: nothing matches, so the one option is to use the typed
+        text as it is (a commit id); the whole hint wraps inside the box."""
+        assert snap_compare(views_app(repo), run_before=opening(_diff, "o", *"1a2b"),
+                            terminal_size=(50, 15))
 
     def test_diff_no_color_80x24(self, repo: Path, snap_compare: SnapCompare,
                                  monkeypatch: pytest.MonkeyPatch) -> None:

@@ -160,6 +160,8 @@ def move_branch(
     """
     ref = b"refs/heads/" + encode(check_branch_name(branch))
     current = reg.repo.refs.read_ref(ref)
+    if current is None and old is not None and reg.remote_only(branch):
+        old = old_tree = None  # the first local write of a branch only the remote had
     if (current.decode("ascii", "replace") if current else None) != old:
         _raise_moved(branch, old, current)
     checked_out = not reg.bare and reg.repo.refs.read_ref(b"HEAD") == b"ref: " + ref

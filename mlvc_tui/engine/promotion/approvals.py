@@ -41,7 +41,8 @@ class Approval:
 
 
 def _notes(reg: Registry) -> tuple[bytes | None, NotesTree | None]:
-    tip = reg.repo.refs.read_ref(NOTES_REF)
+    pin = getattr(reg, "notes_pin", None)
+    tip = pin.encode("ascii") if pin else reg.repo.refs.read_ref(NOTES_REF)
     if tip is None:
         return None, None
     commit = reg.repo.object_store[tip]

@@ -30,6 +30,7 @@ from mlvc_tui.engine.promotion.repo_gates import (
 )
 from mlvc_tui.engine.promotion.versions import bump, compute_bump, latest_version, model_name
 from mlvc_tui.engine.promotion.writes import (
+    Finisher,
     PromotionDone,
     finish,
     pause_point,
@@ -198,11 +199,16 @@ def run_plan_check(
 
 
 def apply_promotion(
-    reg: Registry, plan: PromotionPlan, now: datetime | None = None
+    reg: Registry,
+    plan: PromotionPlan,
+    now: datetime | None = None,
+    finisher: Finisher = finish,
 ) -> PromotionDone:
     """Do the promotion a plan describes; Refused when a gate failed or the target moved.
 
     ``now`` (an aware datetime) fixes the record's time, for reproducible ids in tests.
+    ``finisher`` does the writes after the commit object (default: local refs; a remote
+    write pushes them atomically instead).
     """
     if plan.check is not None:
         raise Refused("the check gate has not run yet: nothing was changed")
@@ -234,4 +240,4 @@ def apply_promotion(
     message = render_message(record, plan.primary)
     tree = write_merge_tree(reg, plan.merge)
     commit = write_commit(reg, tree, [plan.target_commit, plan.candidate.id], record, message)
-    return finish(reg, plan.target, plan.target_commit, commit, record, message, plan.tag)
+    return finisher(reg, plan.target, plan.target_commit, commit, record, message, plan.tag)

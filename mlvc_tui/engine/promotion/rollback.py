@@ -19,6 +19,7 @@ from mlvc_tui.engine.promotion.records import PromotionRecord, render_message
 from mlvc_tui.engine.promotion.repo_gates import result_metrics
 from mlvc_tui.engine.promotion.versions import VersionEntry, parse_version, version_history
 from mlvc_tui.engine.promotion.writes import (
+    Finisher,
     PromotionDone,
     finish,
     recorded_metrics,
@@ -120,7 +121,9 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
     return RollbackPlan(target, tip, current, chosen, result, changed, diff, reg.primary_metric())
 
 
-def apply_rollback(reg: Registry, plan: RollbackPlan, now: datetime | None = None) -> PromotionDone:
+def apply_rollback(
+    reg: Registry, plan: RollbackPlan, now: datetime | None = None, finisher: Finisher = finish
+) -> PromotionDone:
     """Write the rollback commit and move the target by compare-and-swap."""
     to = plan.to
     user, when, offset = stamp(reg, now)
@@ -141,4 +144,4 @@ def apply_rollback(reg: Registry, plan: RollbackPlan, now: datetime | None = Non
     message = render_message(record, plan.primary)
     tree = write_merge_tree(reg, plan.result)
     commit = write_commit(reg, tree, [plan.target_commit], record, message)
-    return finish(reg, plan.target, plan.target_commit, commit, record, message, None)
+    return finisher(reg, plan.target, plan.target_commit, commit, record, message, None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,15 @@ from mlvc_tui.engine.values import MetricDiff, Verdict
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["PromotionDone", "finish", "pause_point", "recorded_metrics", "stamp", "write_commit"]
+__all__ = [
+    "Finisher",
+    "PromotionDone",
+    "finish",
+    "pause_point",
+    "recorded_metrics",
+    "stamp",
+    "write_commit",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,12 @@ class PromotionDone:
     commit: str
     tag: str | None  # the tag written (None: none, or a tag of that name already existed)
     repaired: tuple[str, ...] = ()  # tags an earlier interrupted promotion had left out
+
+
+# (reg, target, old, new, record, message, tag name) -> what was done
+Finisher = Callable[
+    ["Registry", str, str, str, PromotionRecord, str, "str | None"], "PromotionDone"
+]
 
 
 def pause_point(step: str) -> None:

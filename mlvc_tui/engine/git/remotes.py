@@ -1,0 +1,146 @@
+"""Remotes in `.git/config` and the refs a fetch or push moves locally.
+
+``remote_url`` and ``upstream_remote`` read git's config; ``set_remote`` writes the
+usual ``[remote "origin"]`` section; ``update_refs`` moves local refs by compare-and-swap;
+``ahead_behind`` counts commits on either side of two tips.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+
+from dulwich.file import FileLocked
+from dulwich.objects import Commit
+from dulwich.repo import Repo
+
+from mlvc_tui.engine.git.objects import decode, encode
+
+__all__ = [
+    "ahead_behind",
+    "init_clone",
+    "remote_names",
+    "remote_url",
+    "set_remote",
+    "update_refs",
+    "upstream_remote",
+]
+
+
+def init_clone(path: str, head_branch: str) -> Repo:
+    """A new non-bare repository whose HEAD names ``head_branch`` (not created yet)."""
+    repo = Repo.init(path, mkdir=False)
+    repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/" + encode(head_branch))
+    return repo
+
+
+def read_ref(repo: Repo, name: str) -> str | None:
+    """The id a ref holds (symbolic refs followed), or None."""
+    try:
+        sha = repo.refs[encode(name)]
+    except KeyError:
+        return None
+    return sha.decode("ascii")
+
+
+def remote_names(repo: Repo) -> tuple[str, ...]:
+    """Every remote configured in `.git/config`."""
+    config = repo.get_config()
+    return tuple(
+        decode(section[1])
+        for section in config.sections()
+        if len(section) == 2 and section[0] == b"remote"
+    )
+
+
+def remote_url(repo: Repo, name: str) -> str | None:
+    """The URL of remote ``name`` (its pushurl when ``push``), or None."""
+    config = repo.get_config()
+    try:
+        return decode(config.get((b"remote", encode(name)), b"url"))
+    except KeyError:
+        return None
+
+
+def upstream_remote(repo: Repo, branch: str) -> str | None:
+    """The remote a branch tracks (``branch.<name>.remote``), or None."""
+    config = repo.get_config()
+    try:
+        return decode(config.get((b"branch", encode(branch)), b"remote"))
+    except KeyError:
+        return None
+
+
+def set_remote(repo: Repo, name: str, url: str) -> None:
+    """Add (or re-point) remote ``name`` with git's default fetch refspec."""
+    config = repo.get_config()
+    section = (b"remote", encode(name))
+    config.set(section, b"url", encode(url))
+    config.set(section, b"fetch", encode(f"+refs/heads/*:refs/remotes/{name}/*"))
+    config.write_to_path()
+
+
+def update_refs(
+    repo: Repo, changes: Mapping[str, tuple[str | None, str | None]], message: str
+) -> list[str]:
+    """Move refs ``name -> (expected old or None, new or None to delete)``; the ones done."""
+    done = []
+    for name, (old, new) in changes.items():
+        ref = encode(name)
+        try:
+            if new is None:
+                ok = repo.refs.remove_if_equals(ref, old.encode("ascii") if old else None)
+            elif old is None:
+                ok = repo.refs.add_if_new(ref, new.encode("ascii"), message=encode(message))
+            else:
+                ok = repo.refs.set_if_equals(
+                    ref, old.encode("ascii"), new.encode("ascii"), message=encode(message)
+                )
+        except FileLocked:
+            ok = False
+        if ok:
+            done.append(name)
+    return done
+
+
+def ahead_behind(repo: Repo, mine: str, theirs: str, limit: int = 5000) -> tuple[int, int]:
+    """(commits only on ``mine``, commits only on ``theirs``), as `git rev-list --count`.
+
+    Walks newest first from both tips and stops once every open path is common to both.
+    """
+    if mine == theirs:
+        return 0, 0
+    flags: dict[bytes, int] = {}
+    heap: list[tuple[int, bytes]] = []
+
+    def push(sha: bytes, flag: int) -> None:
+        old = flags.get(sha, 0)
+        if old | flag == old:
+            return
+        flags[sha] = old | flag
+        try:
+            obj = repo.object_store[sha]
+        except KeyError:
+            return
+        if isinstance(obj, Commit):
+            heapq.heappush(heap, (-obj.commit_time, sha))
+
+    push(mine.encode("ascii"), 1)
+    push(theirs.encode("ascii"), 2)
+    ahead = behind = steps = 0
+    while heap and steps < limit:
+        if all(flags[s] == 3 for _, s in heap):
+            break
+        _, sha = heapq.heappop(heap)
+        steps += 1
+        flag = flags[sha]
+        obj = repo.object_store[sha]
+        assert isinstance(obj, Commit)
+        for parent in obj.parents:
+            push(parent, flag)
+    for flag in flags.values():
+        if flag == 1:
+            ahead += 1
+        elif flag == 2:
+            behind += 1
+    return ahead, behind
