@@ -101,7 +101,7 @@ def test_an_object_missing_locally_stops_the_push_before_anything_is_sent(
     v1 = _write(repo, "prod", os.urandom(10_000))
     (repo.path / ".git" / "lfs" / "objects" / v1.oid[:2] / v1.oid[2:4] / v1.oid).unlink()
     repo.git("remote", "add", "origin", server.git_url("team/push2", auth=AUTH))
-    with Registry.open(repo.path) as reg, pytest.raises(Exception, match="not in the local"):
+    with Registry.open(repo.path) as reg, pytest.raises(Exception, match="nor in the local"):
         upload_for_push(reg, "origin", [repo.rev("prod")])
     assert not server.object_path(v1.oid, "team/push2").exists()
     subprocess.run(["git", "-C", str(repo.path), "fsck", "--strict"], check=True)

@@ -288,31 +288,32 @@ class LfsClient:
     ) -> int:
         """Upload the objects the server lacks (from ``store``); how many were sent.
 
-        BadInput when an object is not in the local store (nothing is sent then).
+        An object the server already has need not be here (a lazy clone never fetched it);
+        one the server lacks and ``store`` does not hold stops everything before any byte
+        is sent (BadInput).
         """
         pointers = list({p.oid: p for p in pointers}.values())
-        for p in pointers:
-            if not store.has(p.oid, p.size):
-                raise BadInput(
-                    f"LFS object {p.oid[:12]} ({p.size} bytes) is not in the local LFS store: "
-                    "cannot upload it (run `git lfs fetch --all` where it was made)"
-                )
         if not pointers:
             return 0
         answers = self.batch("upload", pointers)
-        sent = 0
+        todo = []
         for p in pointers:
             entry = answers.get(p.oid, {"oid": p.oid})
             action = self._action(entry, "upload")
             if action is None:  # the server has it already
                 continue
+            if not store.has(p.oid, p.size):
+                raise BadInput(
+                    f"LFS object {p.oid[:12]} ({p.size} bytes) is neither on the LFS server nor "
+                    "in the local LFS store: cannot push it (fetch it where it was made)"
+                )
+            todo.append((p, action, self._action(entry, "verify")))
+        for p, action, verify in todo:
             path = store.path_of(p.oid)
             self._attempts(f"upload of {p.oid[:12]}", partial(self._put, action, p, path, progress))
-            verify = self._action(entry, "verify")
             if verify is not None:
                 self._attempts(f"verify of {p.oid[:12]}", partial(self._verify, verify, p))
-            sent += 1
-        return sent
+        return len(todo)
 
     def _put(self, action: _Action, p: LfsPointer, path: Path, progress: Progress | None) -> None:
         headers = {**action.header, "Content-Type": "application/octet-stream"}
