@@ -78,7 +78,7 @@ class LfsClient:
         username: str | None = None,
         password: str | None = None,
         token: str | None = None,
-        retries: int = 4,
+        retries: int | None = None,
         backoff: float = 0.25,
         timeout: float = 60.0,
     ) -> None:
@@ -97,6 +97,8 @@ class LfsClient:
         elif username is not None:
             pair = f"{username}:{password or ''}".encode()
             self.auth["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        if retries is None:  # $MLVC_LFS_RETRIES, else 4 (waits 0.25, 0.5, 1, 2 s)
+            retries = int(os.environ.get("MLVC_LFS_RETRIES") or 4)
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
 
     # -- HTTP -------------------------------------------------------------------------------
