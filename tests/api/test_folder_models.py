@@ -114,3 +114,20 @@ def test_saving_again_replaces_the_folder(repo: GitRepo, tmp_path: Path) -> None
     assert "models/m/b.txt" not in tree and "models/m/a.txt" in tree
     assert second.sha256 == manifest_sha256({"a.txt": hashlib.sha256(b"1").hexdigest()})
     assert np.isfinite(second.size)
+
+
+def test_folders_real_mlflow_wrote(repo: GitRepo, tmp_path: Path) -> None:
+    """Needs the optional `mlflow` extra (mlflow-skinny): skipped without it."""
+    mlflow_sklearn = pytest.importorskip("mlflow.sklearn")
+    model, x = _trained()
+    folder = tmp_path / "saved"
+    mlflow_sklearn.save_model(model, str(folder), input_example=x)
+    saved = mlvc.save_model(folder, "models/churn", repo=repo.path, branch="prod")
+    assert saved.format == "mlflow"
+    with mlvc.open(repo.path) as reg:
+        assert reg.artifacts("prod")["models/churn"].id == saved.sha256
+    loaded = mlvc.load_model("models:/churn@prod", repo=repo.path)
+    assert list(loaded.predict(x)) == list(model.predict(x))  # through mlflow.pyfunc
+    folder_only = mlvc.load_model("models/churn", repo=repo.path, ref="prod", format="folder")
+    assert [c["name"] for c in folder_only.signature["inputs"]] == ["age", "visits"]
+    assert "sklearn" in folder_only.flavors
