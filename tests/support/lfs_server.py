@@ -316,7 +316,14 @@ def _serve(config: str, prefix: str, auth: str, port: int) -> None:
     if settings["git_root"]:
         app = _with_git(app, settings["git_root"])
     app = _guard(app, settings["users"], settings["tokens"])
-    server = create_server(app, host="127.0.0.1", port=port, url_prefix=prefix, threads=4)
+    server = create_server(  # waitress refuses bodies over 1 GB by default
+        app,
+        host="127.0.0.1",
+        port=port,
+        url_prefix=prefix,
+        threads=4,
+        max_request_body_size=1 << 40,
+    )
     print(server.effective_port, flush=True)  # type: ignore[union-attr]
     server.run()
 
