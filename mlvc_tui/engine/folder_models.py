@@ -110,7 +110,7 @@ def parse_mlmodel(data: bytes) -> dict[str, Any] | None:
     return doc
 
 
-def _signature(example: Any) -> dict[str, str] | None:
+def _signature(example: Any) -> dict[str, str | None] | None:
     """A column-based MLflow signature for a pandas DataFrame or a 2-D numpy array."""
     import json
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dulwich.diff_tree import tree_changes
-from dulwich.objects import Commit, Tag
+from dulwich.objects import Commit, ObjectID, Tag
 
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.lfs import MAX_POINTER, LfsPointer, LfsStore, parse_pointer
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["lfs_objects_to_push", "upload_for_push", "upload_to_url"]
 
 
-def _commit_of(store: Any, sha: str) -> bytes | None:
+def _commit_of(store: Any, sha: str) -> ObjectID | None:
     """The commit an id names (tags peeled); None when it is not here or not a commit."""
-    key = sha.encode("ascii")
+    key = ObjectID(sha.encode("ascii"))
     for _ in range(16):
         if key not in store:
             return None
@@ -59,7 +59,7 @@ def lfs_objects_to_push(
     for entry in repo.get_walker(include=want, exclude=have or None):
         commit: Commit = entry.commit
         attrs = reg.lfs_paths(commit.tree.decode("ascii"))
-        parents = commit.parents or [None]
+        parents: list[ObjectID | None] = list(commit.parents) or [None]
         for parent in parents:
             base = store[parent].tree if parent is not None else None  # type: ignore[attr-defined]
             for change in tree_changes(store, base, commit.tree):

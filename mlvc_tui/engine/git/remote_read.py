@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dulwich.client import get_transport_and_path
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
+from dulwich.objects import ObjectID
+from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from mlvc_tui.engine.errors import Refused
@@ -83,7 +85,7 @@ def cache_repo(path: Path, url: str) -> None:
 def has_commit(path: Path, sha: str) -> bool:
     """Whether the cache already holds the commit."""
     with Repo(str(path)) as repo:
-        return sha.encode("ascii") in repo.object_store
+        return ObjectID(sha.encode("ascii")) in repo.object_store
 
 
 def fetch_commit(path: Path, url: str, ref: str, sha: str, local_ref: str) -> None:
@@ -108,6 +110,6 @@ def fetch_commit(path: Path, url: str, ref: str, sha: str, local_ref: str) -> No
             if isinstance(exc, OSError) and exc.errno == 28:
                 raise
             raise _failed(url, exc) from None
-        if sha.encode("ascii") not in repo.object_store:
+        if ObjectID(sha.encode("ascii")) not in repo.object_store:
             raise RemoteUnreachable(f"{redact(url)} did not send commit {sha[:12]} of {ref}")
-        repo.refs[local_ref.encode()] = sha.encode("ascii")
+        repo.refs[Ref(local_ref.encode())] = ObjectID(sha.encode("ascii"))
