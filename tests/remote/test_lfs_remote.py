@@ -84,6 +84,12 @@ def test_push_uploads_first_clone_is_lazy_git_lfs_agrees(
     with Registry.open(train.path) as reg:
         push(reg, ["prod"], "origin")
     assert lfs.object_path(saved.sha256, "team/one").read_bytes() == payload
+    # another server gets the objects too, whatever the first one's tracking refs say
+    http.new_repo("team/mirror.git")
+    train.git("remote", "add", "mirror", http.url("team/mirror.git", "trainer1"))
+    with Registry.open(train.path) as reg:
+        push(reg, ["prod"], "mirror")
+    assert lfs.object_path(saved.sha256, "team/mirror").read_bytes() == payload
     # the real git + git-lfs clone smudges identical bytes
     _git("clone", "-q", url, str(tmp_path / "gitclone"))
     assert (tmp_path / "gitclone" / "models/model.pkl").read_bytes() == payload

@@ -26,7 +26,7 @@ from mlvc_tui.engine.git.lfs_transfer import LfsClient, Progress
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["lfs_objects_to_push", "upload_for_push", "upload_to_url"]
+__all__ = ["lfs_objects_to_push", "remote_named", "upload_for_push", "upload_to_url"]
 
 
 def _commit_of(store: Any, sha: str) -> ObjectID | None:
@@ -101,7 +101,8 @@ def upload_for_push(
     return client.upload_many(pointers, LfsStore(reg.repo.controldir()), progress)
 
 
-def _remote_named(reg: Registry, url: str) -> str | None:
+def remote_named(reg: Registry, url: str) -> str | None:
+    """The name of the configured remote whose URL is ``url``, if any."""
     config = reg.repo.get_config()
     for section in config.sections():
         if len(section) == 2 and section[0] == b"remote":
@@ -153,7 +154,7 @@ def upload_to_url(
                 temp.unlink(missing_ok=True)
             sent += 1
         return len(pointers), sent
-    name = _remote_named(reg, url)
+    name = remote_named(reg, url)
     endpoint = lfs_url(reg, name) if name else None
     client = LfsClient(
         endpoint or derive_lfs_url(url) or url, token=os.environ.get("MLVC_LFS_TOKEN") or None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from mlvc_tui.engine.git.lfs_push import upload_to_url
+from mlvc_tui.engine.git.lfs_push import remote_named, upload_to_url
 from mlvc_tui.engine.git.refs import read_refs
 from mlvc_tui.engine.git.transport import ZERO
 from mlvc_tui.engine.remote.seam import BEFORE_REF_UPDATE, Progress
@@ -25,7 +25,10 @@ def upload_lfs_objects(
     one cannot be uploaded."""
     new = [n for _, n in updates.values() if n != ZERO]
     have = [o for o, _ in updates.values() if o != ZERO]
-    have += [sha for ref, sha in read_refs(reg.repo).items() if ref.startswith("refs/remotes/")]
+    name = remote_named(reg, url)  # what this server is known to have: its tracking refs
+    if name:
+        mine = f"refs/remotes/{name}/"
+        have += [sha for ref, sha in read_refs(reg.repo).items() if ref.startswith(mine)]
     shown = {"oid": ""}
 
     def bar(oid: str, done: int, total: int) -> None:
