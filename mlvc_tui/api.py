@@ -22,14 +22,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from mlvc_tui.engine import models, serving
-from mlvc_tui.engine.errors import BadInput
-from mlvc_tui.engine.git import files
-from mlvc_tui.engine.git.files import FileStat
-from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
-from mlvc_tui.engine.models import ModelIntegrityError, SavedModel
-from mlvc_tui.engine.registry import Registry
-from mlvc_tui.engine.serving import ModelWatcher, ResolvedModel
+from mlvc_tui.engine import (
+    BadInput,
+    BranchFile,
+    FileStat,
+    FileTransaction,
+    ModelIntegrityError,
+    ModelWatcher,
+    Registry,
+    ResolvedModel,
+    SavedModel,
+    active_transaction,
+    files,
+    models,
+    serving,
+)
 
 __all__ = [
     "FileStat",
@@ -136,9 +143,9 @@ class ModelRegistry:
         return models.fetch_model(self.registry, dest, path, **kwargs)
 
 
-def open(path: str | os.PathLike[str] = ".") -> ModelRegistry:
+def open(path: str | os.PathLike[str] = ".", prod: str | None = None) -> ModelRegistry:
     """Open the registry at ``path`` (or any folder above it)."""
-    return ModelRegistry(Registry.open(path))
+    return ModelRegistry(Registry.open(path, prod=prod))
 
 
 def _with_registry(repo: Any, use: Any) -> Any:

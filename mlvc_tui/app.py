@@ -1,4 +1,5 @@
-"""The mlvc terminal app: `mlvc-tui [PATH]` or `mlvc-tui --demo [--seed N]`.
+"""The mlvc terminal app: `mlvc-tui [PATH]` or `mlvc-tui --demo [--seed N]`; `--serve`
+serves the same app to browser tabs (mlvc_tui/serve.py).
 
 `make_app(path)` builds the app (the CLI and every test use it); screens live in
 `mlvc_tui.screens` and call the engine through `app.session` from thread workers.
@@ -14,14 +15,14 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from mlvc_tui.engine import MlvcError, Registry
+from mlvc_tui.engine import DRIFT_PATH, MlvcError, Registry
 from mlvc_tui.palette import MlvcCommands
-from mlvc_tui.session import Session
+from mlvc_tui.session import AppState, Session
 
 __all__ = ["MlvcApp", "main", "make_app"]
 
@@ -45,10 +46,40 @@ class MlvcApp(App[None]):
         self.session = Session(path)
         self.fixed_now = now
         self.label = label  # shown instead of the path (e.g. for the temporary demo)
-        self.branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
-        self.prod: str | None = None
-        self.head: str | None = None  # the checked-out branch, as the grid last read it
-        self.refreshes = 0  # bumped by each R; screens behind reload when they resume
+        self.state = AppState()
+
+    # the shared state, by its short names
+    @property
+    def prod(self) -> str | None:
+        return self.state.prod
+
+    @prod.setter
+    def prod(self, value: str | None) -> None:
+        self.state.prod = value
+
+    @property
+    def branch_names(self) -> tuple[str, ...]:
+        return self.state.branch_names
+
+    @branch_names.setter
+    def branch_names(self, value: tuple[str, ...]) -> None:
+        self.state.branch_names = value
+
+    @property
+    def refreshes(self) -> int:
+        return self.state.refreshes
+
+    @refreshes.setter
+    def refreshes(self, value: int) -> None:
+        self.state.refreshes = value
+
+    @property
+    def head(self) -> str | None:
+        return self.state.head
+
+    @head.setter
+    def head(self, value: str | None) -> None:
+        self.state.head = value
 
     def now(self) -> datetime:
         """The time relative dates are measured from (fixed in tests)."""
@@ -59,6 +90,12 @@ class MlvcApp(App[None]):
         from mlvc_tui.screens.grid import GridScreen
 
         self.push_screen(GridScreen())
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Open a screen or dialog; hints said for the screen behind go (they would hide its
+        instructions: "r rolls back prod" over the help)."""
+        self.clear_notifications()
+        return super().push_screen(*args, **kwargs)
 
     def on_unmount(self) -> None:
         """Called when the app stops: close the registry."""
@@ -105,13 +142,17 @@ class MlvcApp(App[None]):
         else:
             self._push("drift", "DriftScreen", branch)
 
+    def open_promote(self, branch: str) -> None:
+        """Open the promotion dialog (gates first) for ``branch``."""
+        self._push("promote", "PromoteScreen", branch)
+
     def open_ab(self) -> None:
         """Show the traffic split on prod and the A/B results of its variants."""
         self._push("ab", "ABScreen")
 
     def open_tail(self, path: str | None = None, branch: str | None = None) -> None:
         """Follow a working-tree file live (default: the drift log) from ``branch``'s view."""
-        self._push("tail", "TailScreen", path or "monitoring/drift.csv", branch)
+        self._push("tail", "TailScreen", path or DRIFT_PATH, branch)
 
     def action_help(self) -> None:
         """Called when the user presses ?: show every key."""
@@ -150,28 +191,74 @@ def _parser() -> argparse.ArgumentParser:
         help="watch by polling (every SECONDS, default 1), not inotify: "
         "for network file systems (same as MLVC_WATCH=poll)",
     )
+    parser.add_argument("--label", help=argparse.SUPPRESS)  # shown instead of the path
+    web = parser.add_argument_group("browser", "serve the app to browser tabs (--serve)")
+    web.add_argument(
+        "--serve", action="store_true", help="serve the app on a local URL (with a token)"
+    )
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    web.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
+    web.add_argument(
+        "--max-sessions", type=int, default=4, metavar="N", help="tabs open at once (default 4)"
+    )
+    web.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that is not loopback (the token is still required)",
+    )
     return parser
+
+
+def _serve(args: argparse.Namespace, path: Path, label: str | None) -> int:
+    from mlvc_tui.serve import ServeOptions, serve
+
+    argv = [sys.executable, "-m", "mlvc_tui.app", str(path.resolve())]
+    if label:
+        argv += ["--label", label]
+    if args.poll is not None:
+        argv += ["--poll", str(args.poll)]
+    options = ServeOptions(
+        app_argv=tuple(argv),
+        title=f"mlvc · {label or path.resolve()}",
+        host=args.host,
+        port=args.port,
+        max_sessions=args.max_sessions,
+    )
+    return serve(options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `mlvc-tui`; returns the exit code (2 for a bad path)."""
     args = _parser().parse_args(argv)
+    if args.serve:
+        from mlvc_tui.serve import check_host
+
+        refused = check_host(args.host, allow_remote=args.allow_remote)
+        if refused or args.max_sessions < 1 or not 0 <= args.port < 65536:
+            reason = refused or "--max-sessions must be at least 1 and --port 0 to 65535"
+            print(f"mlvc-tui: {reason}", file=sys.stderr)
+            return 2
     if args.poll is not None:  # read by the live watcher (mlvc_tui/engine/live/observers.py)
         os.environ.update(MLVC_WATCH="poll", MLVC_POLL_INTERVAL=str(args.poll))
     if args.demo:
-        from mlvc_tui.engine.demo.build import build_demo
+        from mlvc_tui.engine import build_demo
 
         with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
             path = Path(tmp) / "registry"
             build_demo(path, seed=args.seed)
-            make_app(path, label=f"demo (seed {args.seed})").run()
+            label = f"demo (seed {args.seed})"
+            if args.serve:
+                return _serve(args, path, label)
+            make_app(path, label=label).run()
         return 0
     try:
         Registry.open(args.path).close()
     except MlvcError as exc:
         print(f"mlvc-tui: {exc}", file=sys.stderr)
         return 2
-    make_app(args.path).run()
+    if args.serve:
+        return _serve(args, Path(args.path), args.label)
+    make_app(args.path, label=args.label).run()
     return 0
 
 

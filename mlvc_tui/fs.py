@@ -23,10 +23,15 @@ from typing import Any
 
 from fsspec import AbstractFileSystem
 
-from mlvc_tui.engine.errors import BadInput, RefNotFound
-from mlvc_tui.engine.git import files
-from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
-from mlvc_tui.engine.registry import Registry
+from mlvc_tui.engine import (
+    BadInput,
+    BranchFile,
+    FileTransaction,
+    RefNotFound,
+    Registry,
+    active_transaction,
+    files,
+)
 
 __all__ = ["MlvcFileSystem"]
 
@@ -117,7 +122,7 @@ class MlvcFileSystem(AbstractFileSystem):
     def _open_model(self, uri: str) -> Any:
         """``models:/<name>@<env>`` or ``models:/<name>/<version>`` on ``repo`` (a path, or a
         registry URL: then fetched into the cache and verified first)."""
-        from mlvc_tui.engine.serving import local_target, resolve_model
+        from mlvc_tui.engine import local_target, resolve_model
 
         if self.repo is None:
             raise ValueError(f"{uri!r}: pass storage_options={{'repo': <path or URL>}}")

@@ -14,22 +14,27 @@ import threading
 import weakref
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.app import App
+from mlvc_tui.engine import (
+    Change,
+    Grid,
+    MlvcError,
+    Registry,
+    RegistryWatcher,
+    apply_change,
+    watching_off,
+)
 
-from mlvc_tui.engine.errors import MlvcError
-from mlvc_tui.engine.live.observers import watching_off
-from mlvc_tui.engine.live.watch import Change, RegistryWatcher, apply_change
-from mlvc_tui.engine.registry import Registry
-from mlvc_tui.engine.values import Grid
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
 
 __all__ = ["Lane", "LiveWatch", "grid_lane", "live_of"]
 
-_SERVICES: weakref.WeakKeyDictionary[App[Any], LiveWatch] = weakref.WeakKeyDictionary()
+_SERVICES: weakref.WeakKeyDictionary[MlvcApp, LiveWatch] = weakref.WeakKeyDictionary()
 
 
-def live_of(app: App[Any]) -> LiveWatch:
+def live_of(app: MlvcApp) -> LiveWatch:
     """The app's live watch (made on first use)."""
     live = _SERVICES.get(app)
     if live is None:
@@ -42,7 +47,7 @@ class Lane:
 
     def __init__(
         self,
-        app: App[Any],
+        app: MlvcApp,
         name: str,
         compute: Callable[[Change], Any],
         apply: Callable[[Any], None],
@@ -147,7 +152,7 @@ class Lane:
 class LiveWatch:
     """The app's watcher on refs and artifact folders, running while any lane is."""
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: MlvcApp) -> None:
         self.app = app
         self.observer = ""  # what the status bar says: "inotify", "polling every 1 s (...)"
         self.lanes: list[Lane] = []
@@ -208,7 +213,7 @@ class LiveWatch:
 
     def _start(self, generation: int) -> None:
         """Open the watcher (off the UI thread: the registry may be busy)."""
-        session = self.app.session  # type: ignore[attr-defined]
+        session = self.app.session
         try:
             watcher = session.run(lambda reg: RegistryWatcher.of(reg, self._on_change))
             watcher.start()
@@ -241,7 +246,7 @@ class LiveWatch:
 
 
 def grid_lane(
-    app: App[Any], apply: Callable[[Any], None], on_status: Callable[[], None] | None = None
+    app: MlvcApp, apply: Callable[[Any], None], on_status: Callable[[], None] | None = None
 ) -> Lane:
     """A lane for the grid: after a change, refs re-read if they moved, then the grid.
 
@@ -253,6 +258,6 @@ def grid_lane(
         def both(reg: Registry) -> tuple[frozenset[str], Grid]:
             return apply_change(reg, change), reg.grid()
 
-        return app.session.run(both)  # type: ignore[attr-defined, no-any-return]
+        return app.session.run(both)
 
     return live_of(app).lane("grid", read, apply, min_interval=0.25, on_status=on_status)

@@ -9,9 +9,9 @@ because they carry the meaning on their own (NO_COLOR).
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 
-from mlvc_tui.engine.values import ArtifactStatus, CommitInfo, Storage, Verdict
+from mlvc_tui.engine import ArtifactStatus, Branch, CommitInfo, Storage, Verdict, as_datetime
 
 __all__ = [
     "AB_GLYPHS",
@@ -27,6 +27,7 @@ __all__ = [
     "relative_time",
     "size",
     "storage_mark",
+    "sync_mark",
     "utc_date",
     "verdict_label",
 ]
@@ -127,13 +128,12 @@ def verdict_label(verdict: Verdict) -> str:
 
 def commit_date(commit: CommitInfo) -> str:
     """The author date in the author's own time zone: ``2026-09-29 14:05``."""
-    zone = timezone(timedelta(seconds=commit.tz_offset))
-    return datetime.fromtimestamp(commit.time, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return as_datetime(commit.time, commit.tz_offset).strftime("%Y-%m-%d %H:%M")
 
 
 def utc_date(when: int) -> str:
     """POSIX seconds as ``2026-09-29 12:05 UTC``."""
-    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return as_datetime(when).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def relative_time(when: int, now: datetime) -> str:
@@ -158,3 +158,15 @@ def relative_time(when: int, now: datetime) -> str:
 def storage_mark(storage: Storage) -> str:
     """A short marker for how an artifact is kept (``""`` for a plain blob)."""
     return {Storage.LFS: "LFS", Storage.SUBMODULE: "submodule"}.get(storage, "")
+
+
+def sync_mark(branch: Branch) -> str:
+    """A branch against its remote counterpart: ``↑2 ↓1``, ``(origin)`` when only there, or ""."""
+    if branch.remote_only:
+        return f"({branch.remote})"
+    parts = []
+    if branch.ahead:
+        parts.append(f"↑{branch.ahead}")
+    if branch.behind:
+        parts.append(f"↓{branch.behind}")
+    return " ".join(parts)

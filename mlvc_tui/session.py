@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from mlvc_tui.engine import Registry
 
-__all__ = ["Session"]
+__all__ = ["AppState", "Session"]
 
 T = TypeVar("T")
+
+
+@dataclass
+class AppState:
+    """What every screen shares, in one place (the UI thread's; never touched by workers)."""
+
+    prod: str | None = None  # the registry's prod branch, as the grid last read it
+    branch_names: tuple[str, ...] = ()  # the grid's latest branches, for the palette
+    head: str | None = None  # the checked-out branch, as the grid last read it
+    refreshes: int = 0  # bumped by each re-read of refs; screens behind reload on resume
 
 
 class Session:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich import box
@@ -22,14 +21,20 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import MlvcError
-from mlvc_tui.engine.delivery.report import ABReport, Verdicts, ab_report
-from mlvc_tui.engine.delivery.spec import Delivery, Mode
+from mlvc_tui.engine import (
+    ABReport,
+    Delivery,
+    MlvcError,
+    Mode,
+    Verdicts,
+    ab_report,
+    as_datetime,
+)
 from mlvc_tui.safetext import visible
+from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import AB_STYLES, BAD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
@@ -64,7 +69,7 @@ def split_bar(d: Delivery, width: int) -> Text:
 def outcome_chart(r: ABReport) -> ChartData:
     """Each variant's running mean outcome (percent for 0/1 outcomes) over time."""
     scale = 100.0 if r.binary else 1.0
-    times = tuple(datetime.fromtimestamp(t, UTC) for t in r.timeline)
+    times = tuple(as_datetime(t) for t in r.timeline)
     series = tuple(
         Series(
             v.branch,
@@ -93,7 +98,7 @@ def _interval(low: float, high: float, binary: bool) -> str:
     return f"{_pct(low, binary)}–{_pct(high, binary)}"
 
 
-class ABScreen(Screen[None]):
+class ABScreen(ReadingScreen[ABReport]):
     """The running test on prod, every variant against control."""
 
     CSS_PATH = "ab.tcss"
@@ -109,7 +114,6 @@ class ABScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.report: ABReport | None = None
-        self._gen = self._seen = 0
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -126,46 +130,20 @@ class ABScreen(Screen[None]):
         """Called when the screen opens: read the split and the results."""
         self.reload()
 
-    def reload(self, refresh: bool = False) -> None:
-        """Read the report again (re-reading refs first with ``refresh``)."""
-        self._gen += 1
-        if refresh:
-            self.app.refreshes += 1  # type: ignore[attr-defined]  # the grid reloads too
-        self._seen = self.app.refreshes  # type: ignore[attr-defined]
-        self._load(self._gen, refresh)
+    def read(self, reg: Registry) -> ABReport:
+        """On the worker's thread: the split on prod and every variant's results."""
+        return ab_report(reg)
 
-    def on_screen_resume(self) -> None:
-        """Called when the screen is in front again: reload if the registry was re-read."""
-        if self.app.refreshes != self._seen:  # type: ignore[attr-defined]
-            self.reload(refresh=True)
-
-    @work(thread=True, exclusive=True, group="ab", exit_on_error=False)
-    def _load(self, gen: int, refresh: bool) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
-        try:
-            if refresh:
-                session.refresh()
-            report = session.run(ab_report)
-        except MlvcError as exc:
-            self.app.call_from_thread(self._failed, gen, str(exc))
-            return
-        except Exception as exc:  # an engine bug: say so in place, never crash
-            self.app.call_from_thread(self._failed, gen, f"Could not read the test: {exc!r}")
-            return
-        self.app.call_from_thread(self._loaded, gen, report)
-
-    def _failed(self, gen: int, message: str) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def failed(self, message: str) -> None:
+        """Say why there is no test to show."""
         self.report, self.query_one("#body").display = None, False
         self.query_one("#split", Static).update("")
         self.query_one("#message", Static).update(Text(visible(message), style="bold"))
         self.query_one("#message").display = True
         self.refresh_bindings()
 
-    def _loaded(self, gen: int, report: ABReport) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def loaded(self, report: ABReport) -> None:
+        """Show the report a worker has read."""
         self.report = report
         d = report.delivery
         title = Text.assemble("A/B  ", (f"{d.mode.value} ", "bold"), visible(d.test), style="bold")
@@ -288,26 +266,26 @@ class ABScreen(Screen[None]):
 
     def action_step(self) -> None:
         """Called on s: move the canary to the next step of its plan."""
-        from mlvc_tui.engine.delivery.rollout import canary_step
+        from mlvc_tui.engine import canary_step
 
         self._shift(canary_step)
 
     def action_abort(self) -> None:
         """Called on x: send every unit back to the baseline."""
-        from mlvc_tui.engine.delivery.rollout import canary_abort
+        from mlvc_tui.engine import canary_abort
 
         self._shift(canary_abort)
 
     def action_flip(self) -> None:
         """Called on f: swap blue/green live and standby."""
-        from mlvc_tui.engine.delivery.rollout import switch
+        from mlvc_tui.engine import switch
 
         self._shift(switch)
 
     @work(thread=True, exclusive=True, group="ab-shift", exit_on_error=False)
     def _shift(self, verb: Callable[[Registry], Any]) -> None:
         try:
-            change = self.app.session.run(verb)  # type: ignore[attr-defined]
+            change = self.app.session.run(verb)
         except MlvcError as exc:
             self.app.call_from_thread(
                 self.notify, visible(str(exc)), severity="error", title="Refused"
@@ -326,7 +304,7 @@ class ABScreen(Screen[None]):
         branch = self._winner()
         if branch is None:
             return
-        self.app._push("promote", "PromoteScreen", branch)  # type: ignore[attr-defined]
+        self.app.open_promote(branch)
 
     def action_back(self) -> None:
         """Called on escape: back to the previous screen."""

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from mlvc_tui import present
 from mlvc_tui.engine import (
+    BranchDetail,
     BranchKind,
-    BranchSnapshot,
-    CommitInfo,
-    MetricDiff,
-    MlvcError,
-    RefNotFound,
     Registry,
     Storage,
 )
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import ReloadingScreen
+from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import (
     BAD,
     GLYPHS,
@@ -36,34 +28,9 @@ from mlvc_tui.widgets.cells import (
     tilde,
 )
 
-if TYPE_CHECKING:
-    from mlvc_tui.app import MlvcApp
-
-__all__ = ["BranchDetail", "BranchScreen", "read_branch"]
+__all__ = ["BranchScreen"]
 
 COMMITS = 30
-
-
-@dataclass(frozen=True, slots=True)
-class BranchDetail:
-    """Everything the screen shows about one branch, read in one engine call."""
-
-    snapshot: BranchSnapshot
-    prod: str | None
-    log: tuple[CommitInfo, ...]
-    diff: MetricDiff | None  # metrics against prod (None on prod itself or without prod)
-    columns: tuple[str, ...] = ()  # the grid's artifact order (by kind)
-
-
-def read_branch(reg: Registry, branch: str) -> BranchDetail:
-    """Read one branch's detail; RefNotFound when the branch is gone."""
-    grid = reg.grid()
-    snapshot = grid.row(branch)
-    if snapshot is None:
-        raise RefNotFound(f"there is no branch named '{branch}' any more (deleted?)")
-    prod = reg.prod
-    diff = reg.diff(prod, branch) if prod is not None and prod != branch else None
-    return BranchDetail(snapshot, prod, reg.log(branch, COMMITS), diff, grid.columns)
 
 
 def _name(author: str) -> str:
@@ -72,7 +39,7 @@ def _name(author: str) -> str:
     return name or author
 
 
-class BranchScreen(ReloadingScreen):
+class BranchScreen(ReadingScreen[BranchDetail]):
     """One branch: artifacts, commits, metrics. tab moves between the three panes."""
 
     CSS_PATH = "branch.tcss"
@@ -81,22 +48,12 @@ class BranchScreen(ReloadingScreen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
-        Binding("t", "drift", "Drift (live on the checked-out branch)"),
+        Binding("t", "drift", "Drift", tooltip="Drift (live on the checked-out branch)"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("j", "cursor_down", "Cursor down", show=False),
         Binding("k", "cursor_up", "Cursor up", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
     ]
-
-    @dataclass
-    class Loaded(Message):
-        """A branch read by a worker (or the error that stopped it)."""
-
-        generation: int
-        detail: BranchDetail | None
-        error: str | None
-
-    app: MlvcApp
 
     def __init__(self, branch: str) -> None:
         super().__init__()
@@ -126,33 +83,22 @@ class BranchScreen(ReloadingScreen):
         self.query_one("#errors").display = False
         self.reload()
 
-    @work(thread=True, exclusive=True, group="branch", exit_on_error=False)
-    def _load(self, generation: int, refresh: bool) -> None:
-        session, branch = self.app.session, self.branch
-        try:
-            if refresh:
-                session.refresh()
-            message = self.Loaded(generation, session.run(lambda r: read_branch(r, branch)), None)
-        except MlvcError as exc:
-            message = self.Loaded(generation, None, str(exc))
-        except Exception as exc:  # an engine bug: say so in place, never crash
-            message = self.Loaded(generation, None, f"Could not read {branch!r}: {exc!r}")
-        if not get_current_worker().is_cancelled:
-            self.post_message(message)
+    def read(self, reg: Registry) -> BranchDetail:
+        """On the worker's thread: this branch's detail (the engine reads only it and prod)."""
+        return reg.branch_detail(self.branch, COMMITS)
 
-    def on_branch_screen_loaded(self, message: Loaded) -> None:
-        """Called when a worker has read the branch: show it, unless a newer read is coming."""
-        if message.generation != self.generation:
-            return
+    def failed(self, error: str) -> None:
+        """Say why the branch could not be read, in place of the panes."""
         text, panes = self.query_one("#message", Static), self.query_one("#panes")
-        if message.detail is None:
-            error = tilde(message.error or "unknown error")
-            text.update(Text(visible(error), style=f"bold {BAD}"))
-            text.display, panes.display = True, False
-            self.query_one("#errors").display = False
-            return
+        text.update(Text(visible(tilde(error)), style=f"bold {BAD}"))
+        text.display, panes.display = True, False
+        self.query_one("#errors").display = False
+
+    def loaded(self, detail: BranchDetail) -> None:
+        """Show the branch a worker has read."""
+        text, panes = self.query_one("#message", Static), self.query_one("#panes")
         text.display, panes.display = False, True
-        self.detail = detail = message.detail
+        self.detail = detail
         self._title(detail)
         self._artifacts(detail)
         self._commits(detail)

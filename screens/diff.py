@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from mlvc_tui.engine import WORKTREE, MetricDiff, MetricPoint, MlvcError, Registry, Verdict
+from mlvc_tui.engine.timestamps import as_datetime
 from mlvc_tui.safetext import visible
 from mlvc_tui.screens.pick_ref import RefPicker
+from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.metric_table import MetricTable, verdict_look
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
 
@@ -59,7 +59,7 @@ def history_chart(
         seen.update(p.commit.id for p in oldest_first)
         kept = [(float(index[p.commit.id]), p.value) for p in drawn if p.value is not None]
         series.append(Series(name, tuple(x for x, _ in kept), tuple(y for _, y in kept)))
-    times = tuple(datetime.fromtimestamp(c.time, UTC) for c in order)
+    times = tuple(as_datetime(c.time) for c in order)
     goal = "higher" if higher_is_better else "lower"
     return ChartData(
         f"{key} ({goal} is better)",
@@ -75,7 +75,7 @@ def _side(ref: str) -> str:
     return "working tree" if ref == WORKTREE else visible(ref)
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(ReadingScreen[MetricDiff]):
     """Metrics of ``b`` against ``a``, coloured and marked by better or worse."""
 
     CSS_PATH = "diff.tcss"
@@ -93,7 +93,6 @@ class DiffScreen(Screen[None]):
         self.a, self.b = a, b
         self.only_changed = False
         self.diff: MetricDiff | None = None
-        self._gen = 0
         self._laid_out_for = 0  # the screen width the table's columns were sized for
         self._charts: dict[tuple[str, str, str], ChartData] = {}
 
@@ -114,9 +113,8 @@ class DiffScreen(Screen[None]):
 
     # -- loading ---------------------------------------------------------------------------
 
-    def reload(self, refresh: bool = False) -> None:
-        """Load (or, after ``refresh``, re-read) the diff of the current sides."""
-        self._gen += 1
+    def reading(self, refresh: bool) -> None:
+        """As a read of the current sides starts: title, "loading", charts forgotten on R."""
         if refresh:
             self._charts.clear()
         title = Text.assemble(("Metric diff  ", "bold"))
@@ -126,23 +124,13 @@ class DiffScreen(Screen[None]):
         self.query_one("#title", Static).update(title)
         self.query_one("#summary", Static).update(Text("loading metrics…", style="dim"))
         self.query_one("#body").loading = True
-        self._load(self.a, self.b, self._gen, refresh)
 
-    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
-    def _load(self, a: str, b: str, gen: int, refresh: bool) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
-        try:
-            if refresh:
-                session.refresh()
-            diff = session.run(lambda reg: reg.diff(a, b))
-        except MlvcError as exc:
-            self.app.call_from_thread(self._failed, gen, str(exc))
-            return
-        self.app.call_from_thread(self._loaded, gen, diff)
+    def read(self, reg: Registry) -> MetricDiff:
+        """On the worker's thread: every metric of both sides."""
+        return reg.diff(self.a, self.b)
 
-    def _failed(self, gen: int, message: str) -> None:
-        if gen != self._gen:
-            return
+    def failed(self, message: str) -> None:
+        """Say why the diff could not be read."""
         self.diff = None
         self.query_one("#body").loading = False
         self.query_one("#body").display = False
@@ -151,9 +139,8 @@ class DiffScreen(Screen[None]):
         self.query_one("#message", Static).update(Text.assemble(("! ", "bold"), visible(message)))
         self.query_one("#message", Static).display = True
 
-    def _loaded(self, gen: int, diff: MetricDiff) -> None:
-        if gen != self._gen:
-            return
+    def loaded(self, diff: MetricDiff) -> None:
+        """Show the diff a worker has read."""
         self.diff = diff
         self.query_one("#message", Static).display = False
         body = self.query_one("#body")
@@ -219,7 +206,7 @@ class DiffScreen(Screen[None]):
             return
         chart.show_message(f"loading the history of {visible(key)}…")
         row = next((r for r in self.diff.rows if r.key == key), None)
-        self._load_history(key, a, b, self._gen, row.higher_is_better if row else True)
+        self._load_history(key, a, b, self.generation, row.higher_is_better if row else True)
 
     @work(thread=True, exclusive=True, group="diff-history", exit_on_error=False)
     def _load_history(self, key: str, a: str, b: str, gen: int, higher: bool) -> None:
@@ -237,7 +224,7 @@ class DiffScreen(Screen[None]):
             return sides
 
         try:
-            sides = self.app.session.run(both)  # type: ignore[attr-defined]
+            sides = self.app.session.run(both)
             chart = history_chart(key, sides, higher)
         except MlvcError as exc:  # opening the registry failed
             self.app.call_from_thread(self.query_one(PlotChart).show_message, str(exc))
@@ -247,7 +234,7 @@ class DiffScreen(Screen[None]):
 
     def _show_chart(self, gen: int, key: tuple[str, str, str], chart: ChartData) -> None:
         self._charts[key] = chart
-        if gen == self._gen and self.query_one(MetricTable).current_key() == key[0]:
+        if gen == self.generation and self.query_one(MetricTable).current_key() == key[0]:
             self.query_one(PlotChart).show(chart)
 
     # -- actions ---------------------------------------------------------------------------

@@ -12,46 +12,42 @@ from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import BadInput, MlvcError, Registry, Storage
-from mlvc_tui.engine.live.drift import DriftReport, DriftSeries, parse_drift
+from mlvc_tui.engine import (
+    DRIFT_FORMATS,
+    DRIFT_PATH,
+    DriftReport,
+    DriftSeries,
+    MlvcError,
+    NoDriftLog,
+    Registry,
+)
 from mlvc_tui.safetext import visible
+from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
 
 __all__ = ["DRIFT_PATH", "DriftScreen", "read_drift", "series_chart"]
 
-DRIFT_PATH = "monitoring/drift.csv"
-FORMATS = (
-    "A drift log is CSV in long form (timestamp,feature,metric,value[,threshold]) "
-    "or wide form (timestamp,<feature>_<metric>,...[,<feature>_<metric>_threshold])."
-)
-
-
-class NoDriftLog(Exception):
-    """The branch has no drift log we can read; the message says why."""
-
 
 def read_drift(reg: Registry, branch: str) -> DriftReport:
-    """The branch's drift log, parsed; NoDriftLog when it has none."""
-    art = reg.artifacts(branch).get(DRIFT_PATH)
-    if art is None:
-        raise NoDriftLog(f"{branch} has no {DRIFT_PATH}: nothing monitors this branch yet.")
-    if art.storage is Storage.LFS:
-        raise NoDriftLog(f"{DRIFT_PATH} on {branch} is a Git LFS object: fetch it to read it.")
-    try:
-        return parse_drift(reg.read(branch, DRIFT_PATH))
-    except BadInput as exc:
-        raise NoDriftLog(f"{DRIFT_PATH} on {branch} cannot be read: {exc}.\n\n{FORMATS}") from None
+    """The branch's drift log with the registry's thresholds, as `mlvc drift` reads it."""
+    return reg.drift(branch)
+
+
+def drift_problem(exc: MlvcError) -> str:
+    """Why there is no drift log to show, with the formats when the file is not one."""
+    if not isinstance(exc, NoDriftLog):
+        return str(exc)
+    return f"{exc}.\n\n{DRIFT_FORMATS}" if exc.reason == "unreadable" else f"{exc}."
 
 
 def _when(stamp: str) -> datetime | None:
@@ -104,7 +100,7 @@ class DriftTable(DataTable[Text]):
     ]
 
 
-class DriftScreen(Screen[None]):
+class DriftScreen(ReadingScreen[DriftReport]):
     """The drift log of one branch."""
 
     CSS_PATH = "drift.tcss"
@@ -119,7 +115,6 @@ class DriftScreen(Screen[None]):
         super().__init__()
         self.branch = branch
         self.report: DriftReport | None = None
-        self._gen = 0
 
     def compose(self) -> ComposeResult:
         title = Text.assemble(("Drift  ", "bold"))
@@ -140,29 +135,20 @@ class DriftScreen(Screen[None]):
         with contextlib.suppress(NoMatches):  # esc pressed before the screen finished opening
             self.reload()
 
-    def reload(self, refresh: bool = False) -> None:
-        """Read (or, after ``refresh``, re-read) the drift log."""
-        self._gen += 1
+    def reading(self, refresh: bool) -> None:
+        """As a read starts: say so."""
         self.query_one("#summary", Static).update(Text("reading the drift log…", style="dim"))
         self.query_one("#body").loading = True
-        self._load(self._gen, refresh)
 
-    @work(thread=True, exclusive=True, group="drift", exit_on_error=False)
-    def _load(self, gen: int, refresh: bool) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
-        branch = self.branch
-        try:
-            if refresh:
-                session.refresh()
-            report = session.run(lambda reg: read_drift(reg, branch))
-        except (MlvcError, NoDriftLog) as exc:
-            self.app.call_from_thread(self._failed, gen, str(exc))
-            return
-        self.app.call_from_thread(self._loaded, gen, report)
+    def read(self, reg: Registry) -> DriftReport:
+        """On the worker's thread: the branch's drift log, as `mlvc drift` reads it."""
+        return read_drift(reg, self.branch)
 
-    def _failed(self, gen: int, message: str) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def problem(self, exc: MlvcError) -> str:
+        return drift_problem(exc)
+
+    def failed(self, message: str) -> None:
+        """Say why there is no drift log to show."""
         self.report = None
         body = self.query_one("#body")
         body.loading, body.display = False, False
@@ -173,9 +159,8 @@ class DriftScreen(Screen[None]):
         )
         self.query_one("#message", Static).display = True
 
-    def _loaded(self, gen: int, report: DriftReport) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def loaded(self, report: DriftReport) -> None:
+        """Show the drift log a worker has read."""
         self.report = report
         self.query_one("#message", Static).display = False
         body = self.query_one("#body")
@@ -262,4 +247,4 @@ class DriftScreen(Screen[None]):
 
     def action_follow(self) -> None:
         """Called on f: follow the working tree's drift log as it is written."""
-        self.app.open_tail(DRIFT_PATH, self.branch)  # type: ignore[attr-defined]
+        self.app.open_tail(DRIFT_PATH, self.branch)

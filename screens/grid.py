@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.widgets import Input, Static
-from textual.worker import get_current_worker
 
-from mlvc_tui.engine import Grid, MlvcError
+from mlvc_tui.engine import Grid, MlvcError, Registry
 from mlvc_tui.live import grid_lane, live_of
 from mlvc_tui.safetext import visible
-from mlvc_tui.screens.reloading import ReloadingScreen
+from mlvc_tui.screens.reloading import Read, ReadingScreen
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text
 from mlvc_tui.widgets.keybar import KeyBar, KeyHint
 from mlvc_tui.widgets.preview import BranchPreview
-
-if TYPE_CHECKING:
-    from mlvc_tui.app import MlvcApp
 
 __all__ = ["GridScreen"]
 
@@ -67,7 +61,7 @@ _NEEDS_BRANCHES = frozenset(
 )
 
 
-class GridScreen(ReloadingScreen):
+class GridScreen(ReadingScreen[Grid]):
     """Branches × artifacts; the screens behind a branch open from here."""
 
     CSS_PATH = "grid.tcss"
@@ -78,7 +72,7 @@ class GridScreen(ReloadingScreen):
         Binding("enter", "open_branch", "Open"),
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
-        Binding("t", "drift", "Drift (live on the checked-out branch)"),
+        Binding("t", "drift", "Drift", tooltip="Drift (live on the checked-out branch)"),
         Binding("T", "live_tail", "Live tail", key_display="T", show=False),
         Binding("a", "ab", "A/B", show=False),
         Binding("p", "promote", "Promote", show=False),
@@ -89,15 +83,7 @@ class GridScreen(ReloadingScreen):
         Binding("escape", "clear_filter", "Clear filter"),
     ]
 
-    @dataclass
-    class Loaded(Message):
-        """A grid read by a worker (or the error that stopped it)."""
-
-        generation: int
-        grid: Grid | None
-        error: str | None
-
-    app: MlvcApp
+    Loaded = Read  # a grid read by a worker (or the error that stopped it)
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,49 +121,39 @@ class GridScreen(ReloadingScreen):
             self.app.refreshes += bool(moved)  # screens behind read again when they resume
         self.generation += 1
         self.refreshes_seen = self.app.refreshes
-        self.on_grid_screen_loaded(self.Loaded(self.generation, grid, error))
+        self.on_read(Read(self.generation, grid, error))
 
     # -- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="grid", exit_on_error=False)
-    def _load(self, generation: int, refresh: bool) -> None:
-        session = self.app.session
-        try:
-            if refresh:
-                session.refresh()
-            message = self.Loaded(generation, session.run(lambda reg: reg.grid()), None)
-        except MlvcError as exc:
-            message = self.Loaded(generation, None, str(exc))
-        except Exception as exc:  # an engine bug: say so in place, never crash
-            message = self.Loaded(generation, None, f"Could not read the registry: {exc!r}")
-        if not get_current_worker().is_cancelled:
-            self.post_message(message)
+    def read(self, reg: Registry) -> Grid:
+        """On the worker's thread: the whole grid."""
+        return reg.grid()
 
-    def on_grid_screen_loaded(self, message: Loaded) -> None:
-        """Called when a worker has read the grid: show it, unless a newer read is coming."""
-        if message.generation != self.generation:
-            return
+    def failed(self, error: str) -> None:
+        """Say why the registry could not be read, in place of the grid."""
         text = self.query_one("#message", Static)
         table = self.query_one(RegistryGrid)
-        if message.grid is None:
-            error = tilde(message.error or "unknown error")
-            text.update(Text(visible(error), style=f"bold {BAD}"))
-            text.display = True
-            table.display = False
-            self.query_one("#column-key").display = False
-            self.add_class("-failed")
-            self.grid, self.app.branch_names = None, ()
-            self.query_one(BranchPreview).follow(None)
-            self._status()
-            self._cursor_info()
-            self.refresh_bindings()
-            return
-        self.remove_class("-failed")
-        self.grid = message.grid
+        text.update(Text(visible(tilde(error)), style=f"bold {BAD}"))
+        text.display = True
+        table.display = False
+        self.query_one("#column-key").display = False
+        self.add_class("-failed")
+        self.grid, self.app.branch_names = None, ()
+        self.query_one(BranchPreview).follow(None)
+        self._status()
+        self._cursor_info()
         self.refresh_bindings()
-        self.app.branch_names = tuple(r.branch.name for r in message.grid.rows)
-        self.app.prod = message.grid.prod
-        self.app.head = None if message.grid.bare else message.grid.head
+
+    def loaded(self, grid: Grid) -> None:
+        """Show a grid a worker has read."""
+        text = self.query_one("#message", Static)
+        table = self.query_one(RegistryGrid)
+        self.remove_class("-failed")
+        self.grid = grid
+        self.refresh_bindings()
+        self.app.branch_names = tuple(r.branch.name for r in grid.rows)
+        self.app.prod = grid.prod
+        self.app.head = None if grid.bare else grid.head
         text.display = False
         table.display = True
         self._fill()

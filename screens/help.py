@@ -62,7 +62,9 @@ def key_table(app: App[object], sources: list[type[DOMNode]]) -> list[tuple[str,
             taken.add(binding.key)
             if not binding.description:
                 continue
-            _, keys = rows.setdefault(binding.action, (binding.description, []))
+            # The footer shows the short description; help the longer tooltip where one is set.
+            what = binding.tooltip or binding.description
+            _, keys = rows.setdefault(binding.action, (what, []))
             shown = app.get_key_display(binding)
             if shown not in keys:
                 keys.append(shown)

@@ -12,17 +12,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from mlvc_tui import present
-from mlvc_tui.engine import CommitInfo, Lineage, MlvcError, ModelVersion, Registry, Storage
+from mlvc_tui.engine import CommitInfo, Lineage, ModelVersion, Registry, Storage
 from mlvc_tui.safetext import visible
+from mlvc_tui.screens.reloading import ReadingScreen
 from mlvc_tui.widgets.cells import GOOD, LOCAL
 
 __all__ = ["LineageScreen", "LineageView", "gather"]
@@ -40,30 +39,14 @@ class LineageView:
     tags: dict[str, tuple[str, ...]]  # commit -> tags pointing at it
 
 
-def _branch_having(reg: Registry, sha: str, exclude: str) -> str | None:
-    """A branch whose tip is ``sha``, else one whose recent first-parent history has it."""
-    branches = [b for b in reg.branches() if b.name != exclude]
-    tip = next((b.name for b in branches if b.commit.id == sha), None)
-    if tip is not None:
-        return tip
-    return next(
-        (
-            b.name
-            for b in branches
-            if any(c.id == sha for c in reg.log(b.name, BRANCH_SEARCH_DEPTH))
-        ),
-        None,
-    )
-
-
 def gather(reg: Registry, branch: str, model: str | None) -> LineageView:
     """Everything the lineage screen shows, read in one engine call."""
     lin = reg.lineage(model, branch)
-    tags: dict[str, list[str]] = {}
-    for tag, sha in sorted(reg.tags().items()):
-        tags.setdefault(sha, []).append(tag)
-    merged = {sha: _branch_having(reg, sha, branch) for sha in lin.merged_from}
-    return LineageView(lin, merged, {k: tuple(v) for k, v in tags.items()})
+    merged = {
+        sha: reg.branch_having(sha, exclude=branch, depth=BRANCH_SEARCH_DEPTH)
+        for sha in lin.merged_from
+    }
+    return LineageView(lin, merged, reg.tags_by_commit())
 
 
 def _pair(name: str, value: str, style: str = "") -> Text:
@@ -104,7 +87,7 @@ class LineageTree(Tree[None]):
             self.action_cursor_parent()
 
 
-class LineageScreen(Screen[None]):
+class LineageScreen(ReadingScreen[LineageView]):
     """Where a branch's model came from."""
 
     CSS_PATH = "lineage.tcss"
@@ -118,7 +101,6 @@ class LineageScreen(Screen[None]):
         super().__init__()
         self.branch, self.model = branch, model
         self.view: LineageView | None = None
-        self._gen = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -133,41 +115,28 @@ class LineageScreen(Screen[None]):
         with contextlib.suppress(NoMatches):  # esc pressed before the screen finished opening
             self.reload()
 
-    def reload(self, refresh: bool = False) -> None:
-        """Read (or, after ``refresh``, re-read) the lineage."""
-        self._gen += 1
+    def reading(self, refresh: bool) -> None:
+        """As a read starts: the title, and the tree loading."""
         title = Text.assemble(("Lineage  ", "bold"))
         title.append(visible(self.model or "model"))
         title.append(" on ", style="bold")
         title.append(visible(self.branch))
         self.query_one("#title", Static).update(title)
         self.query_one(Tree).loading = True
-        self._load(self._gen, refresh)
 
-    @work(thread=True, exclusive=True, group="lineage", exit_on_error=False)
-    def _load(self, gen: int, refresh: bool) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
-        branch, model = self.branch, self.model
-        try:
-            if refresh:
-                session.refresh()
-            view = session.run(lambda reg: gather(reg, branch, model))
-        except MlvcError as exc:
-            self.app.call_from_thread(self._failed, gen, str(exc))
-            return
-        self.app.call_from_thread(self._loaded, gen, view)
+    def read(self, reg: Registry) -> LineageView:
+        """On the worker's thread: the lineage and the names of the commits it mentions."""
+        return gather(reg, self.branch, self.model)
 
-    def _failed(self, gen: int, message: str) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def failed(self, message: str) -> None:
+        """Say why there is no lineage to show."""
         tree = self.query_one(Tree)
         tree.loading, tree.display = False, False
         self.query_one("#message", Static).update(Text.assemble(("! ", "bold"), visible(message)))
         self.query_one("#message", Static).display = True
 
-    def _loaded(self, gen: int, view: LineageView) -> None:
-        if gen != self._gen or not self.is_attached:
-            return
+    def loaded(self, view: LineageView) -> None:
+        """Show the lineage a worker has read."""
         self.view = view
         lin = view.lineage
         title = Text.assemble(("Lineage  ", "bold"))

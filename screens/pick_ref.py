@@ -3,7 +3,7 @@ type; what is typed can also be used as it is (a commit id, ``prod~2``), once it
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -16,6 +16,9 @@ from textual.widgets.option_list import Option
 
 from mlvc_tui.engine import WORKTREE, MlvcError, Registry
 from mlvc_tui.safetext import visible
+
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
 
 __all__ = ["RefPicker"]
 
@@ -37,6 +40,8 @@ _HINT = "enter picks · a commit id or prod~2 can be typed · esc cancels"
 
 class RefPicker(ModalScreen[str | None]):
     """Pick a branch or tag; dismisses with its name, or None on escape."""
+
+    app: MlvcApp
 
     CSS_PATH = "pick_ref.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -66,7 +71,7 @@ class RefPicker(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="pick-ref", exit_on_error=False)
     def _load(self) -> None:
         try:
-            refs = self.app.session.run(_refs)  # type: ignore[attr-defined]
+            refs = self.app.session.run(_refs)
         except MlvcError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
@@ -135,7 +140,7 @@ class RefPicker(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="pick-ref-typed", exit_on_error=False)
     def _check(self, ref: str) -> None:
         try:
-            self.app.session.run(lambda reg: reg.resolve(ref))  # type: ignore[attr-defined]
+            self.app.session.run(lambda reg: reg.resolve(ref))
         except MlvcError as exc:
             self.app.call_from_thread(self._unknown, str(exc))
             return

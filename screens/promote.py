@@ -18,15 +18,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import MlvcError, Registry
-from mlvc_tui.engine.promotion.promote import CHECK_PENDING, PromotionDone, PromotionPlan
+from mlvc_tui.engine import CHECK_PENDING, MlvcError, PromotionDone, PromotionPlan, Registry
 from mlvc_tui.safetext import visible
-from mlvc_tui.widgets.cells import BAD, GOOD
+from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import MetricTable, tone
 
 if TYPE_CHECKING:
@@ -37,16 +36,23 @@ __all__ = ["PromoteScreen", "gates_table"]
 CHECK_TAIL = 4  # lines of the check's output on screen
 
 
-def gates_table(plan: PromotionPlan, no_color: bool = False) -> Table:
-    """One row per gate: a mark, its name and its reason (repository text shown literally)."""
+def gates_table(plan: PromotionPlan, no_color: bool = False, asking: bool = False) -> Table:
+    """One row per gate: a mark, its name and its reason (repository text shown literally).
+
+    ``asking``: the check waits for the user's key (the candidate changes its code)."""
     table = Table.grid(padding=(0, 1), expand=True)
     table.add_column(no_wrap=True, min_width=6)
     table.add_column(no_wrap=True, style="bold", min_width=9)
-    table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+    table.add_column(overflow="fold", ratio=1)  # wrapped, never cut: the reason is the point
     for gate in plan.gates:
         if gate.reason == CHECK_PENDING:
             mark = Text("… ", style="bold")
-            reason = Text("running: its output is below", style="dim")
+            reason = Text(
+                "waiting: the candidate changes the code it runs (r runs it sandboxed)"
+                if asking
+                else "running: its output is below",
+                style="dim",
+            )
         else:
             mark = Text(
                 "✓ pass" if gate.passed else "✗ FAIL",
@@ -78,8 +84,15 @@ class PromoteScreen(ModalScreen[bool]):
     CSS_PATH = "promote.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Promote", priority=True),
+        Binding("enter", "read_on", "Read on", priority=True),  # while part is out of view
+        Binding("r", "run_check", "Run check"),
         Binding("escape", "close", "Cancel"),
         Binding("escape", "close_done", "Close"),
+        Binding("j,down", "scroll(1)", "Scroll down", show=False),
+        Binding("k,up", "scroll(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll(10)", "Page down", show=False),
+        Binding("pageup", "scroll(-10)", "Page up", show=False),
+        Binding("end", "scroll(1000)", "To the end", show=False),
     ]
 
     @dataclass
@@ -120,10 +133,11 @@ class PromoteScreen(ModalScreen[bool]):
         """Called to build the dialog."""
         with Vertical(id="dialog"):
             yield Static(id="title")
-            yield Static(id="version")
-            yield Static(id="gates")
-            yield Static(id="check-log")
-            yield MetricTable(id="metrics")
+            with VerticalScroll(id="body"):  # all of it reachable, however small the terminal
+                yield Static(id="version")
+                yield Static(id="gates")
+                yield Static(id="check-log")
+                yield MetricTable(id="metrics")
             yield Static(id="state")
         yield Footer(compact=True)
 
@@ -137,6 +151,11 @@ class PromoteScreen(ModalScreen[bool]):
         )
         self.query_one("#check-log").display = False
         self.query_one("#metrics").display = False
+        self.query_one(MetricTable).can_focus = False  # the keys scroll the dialog
+        body = self.query_one("#body", VerticalScroll)
+        body.focus()
+        for what in ("scroll_y", "virtual_size", "size"):  # wheel, keys, check output, resize
+            self.watch(body, what, lambda: self.call_after_refresh(self._say_ready), init=False)
         self._say("Merging in memory and running the gates…", "dim")
         self._plan()
 
@@ -147,28 +166,55 @@ class PromoteScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _plan(self) -> None:
-        from mlvc_tui.engine.promotion.promote import plan_promotion, run_plan_check
+        from mlvc_tui.engine import plan_promotion
 
         try:
             plan = self.app.session.run(
                 lambda reg: plan_promotion(reg, self.branch, self.target, run_check=False)
             )
             self.post_message(self.Planned(plan))
-            if plan.check is not None:
-                with Registry.open(self.app.session.path) as reg:
-                    plan = run_plan_check(
-                        reg, plan, lambda s: self.post_message(self.CheckLine(s)), self.cancel
-                    )
-                if not self.cancel.is_set():
-                    self.post_message(self.Planned(plan))
+            if plan.check is not None and not self._asks(plan):
+                self._check_now(plan, run_changed=False)
         except MlvcError as exc:
             self.post_message(self.Failed(str(exc)))
         except Exception as exc:  # an engine bug: say so in place, never crash
             self.post_message(self.Failed(f"Could not plan the promotion: {exc!r}"))
 
+    @staticmethod
+    def _asks(plan: PromotionPlan) -> bool:
+        """Whether the check waits for the r key: it would run code the candidate changed
+        (without a sandbox it does not run at all, and the engine says why)."""
+        from mlvc_tui.engine import bwrap
+
+        return bool(plan.check is not None and plan.check_changes and bwrap() is not None)
+
+    def _check_now(self, plan: PromotionPlan, run_changed: bool) -> None:
+        """Run the check (in a worker thread) and post the completed plan."""
+        from mlvc_tui.engine import run_plan_check
+
+        with Registry.open(self.app.session.path) as reg:
+            plan = run_plan_check(
+                reg,
+                plan,
+                lambda s: self.post_message(self.CheckLine(s)),
+                self.cancel,
+                run_changed=run_changed,
+            )
+        if not self.cancel.is_set():
+            self.post_message(self.Planned(plan))
+
+    @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
+    def _run_changed_check(self, plan: PromotionPlan) -> None:
+        try:
+            self._check_now(plan, run_changed=True)
+        except MlvcError as exc:
+            self.post_message(self.Failed(str(exc)))
+        except Exception as exc:  # an engine bug: say so in place, never crash
+            self.post_message(self.Failed(f"Could not run the check: {exc!r}"))
+
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _promote(self, plan: PromotionPlan) -> None:
-        from mlvc_tui.engine.promotion.promote import apply_promotion
+        from mlvc_tui.engine import apply_promotion
 
         try:
             done = self.app.session.run(
@@ -197,25 +243,30 @@ class PromoteScreen(ModalScreen[bool]):
             )
         )
         self.query_one("#version", Static).update(version_line(plan))
-        self.query_one("#gates", Static).update(gates_table(plan, self.app.no_color))
+        asking = self._asks(plan) and self.state != "checking"
+        self.query_one("#gates", Static).update(gates_table(plan, self.app.no_color, asking))
         table = self.query_one(MetricTable)
         rows = tuple(r for r in plan.diff.rows if r.key == plan.primary) + plan.diff.changed
         table.show_rows(
             plan.target, "after", tuple(dict.fromkeys(rows)), width=max(self.size.width - 6, 40)
         )
         table.display = bool(rows)
-        if plan.check is not None:
+        if asking:
+            self.state = "asking"
+            more = len(plan.check_changes) - 1
+            what = plan.check_changes[0] + (f" and {more} more" if more > 0 else "")
+            self._say(
+                f"{plan.branch} changes {what}, which the check executes. r runs it in a "
+                "sandbox (no network, writes only to its temporary copy); esc cancels.",
+                tone(f"bold {CHANGED}", self.app.no_color),
+            )
+        elif plan.check is not None:
             self.state = "checking"
             self.query_one("#check-log").display = True
             self._say("Running the check…", "dim")
         elif plan.ok:
             self.state = "ready"
-            what = f"as {plan.tag}" if plan.tag else "with a merge commit"
-            self._say(
-                f"Every gate passes. enter promotes {plan.branch} into {plan.target} "
-                f"{what}; esc cancels.",
-                tone(f"bold {GOOD}", self.app.no_color),
-            )
+            self.call_after_refresh(self._say_ready)
         else:
             self.state = "refused"
             names = [g.name for g in plan.failed]
@@ -225,6 +276,35 @@ class PromoteScreen(ModalScreen[bool]):
                 tone(f"bold {BAD}", self.app.no_color),
             )
         self.refresh_bindings()
+
+    def _unseen(self) -> int:
+        """Lines of the dialog below the visible part (0: all of it was in view)."""
+        body = self.query_one("#body", VerticalScroll)
+        return max(0, round(body.max_scroll_y - body.scroll_y))
+
+    def _say_ready(self) -> None:
+        """The confirm line: what enter does now (read on while some is out of view)."""
+        if self.state != "ready" or self.plan is None:
+            return
+        plan = self.plan
+        if unseen := self._unseen():
+            self._say(
+                f"Every gate passes; {unseen} more line{'s' if unseen > 1 else ''} below: "
+                "enter reads on, then promotes. esc cancels.",
+                "bold",
+            )
+        else:
+            what = f"as {plan.tag}" if plan.tag else "with a merge commit"
+            self._say(
+                f"Every gate passes. enter promotes {plan.branch} into {plan.target} "
+                f"{what}; esc cancels.",
+                tone(f"bold {GOOD}", self.app.no_color),
+            )
+        self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        """Called when the terminal changes size: what is out of view may have changed."""
+        self.call_after_refresh(self._say_ready)
 
     @on(CheckLine)
     def _check_line(self, message: CheckLine) -> None:
@@ -259,8 +339,12 @@ class PromoteScreen(ModalScreen[bool]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Called to decide which keys work: enter only when every gate passed."""
-        if action == "confirm":
-            return self.state == "ready"
+        if action == "confirm":  # never what is not in view: read on first
+            return self.state == "ready" and not self._unseen()
+        if action == "read_on":
+            return self.state == "ready" and bool(self._unseen())
+        if action == "run_check":
+            return self.state == "asking"
         finished = self.state in ("done", "refused", "error")
         if action == "close":
             return not finished
@@ -270,12 +354,34 @@ class PromoteScreen(ModalScreen[bool]):
 
     def action_confirm(self) -> None:
         """Called on enter: promote, when every gate passed."""
-        if self.state != "ready" or self.plan is None:
+        if self.state != "ready" or self.plan is None or self._unseen():
             return
         self.state = "writing"
         self._say("Promoting…", "bold")
         self.refresh_bindings()
         self._promote(self.plan)
+
+    def action_read_on(self) -> None:
+        """Called on enter while part of the dialog is out of view: show the next page."""
+        body = self.query_one("#body", VerticalScroll)
+        body.scroll_page_down(animate=False)
+        self.call_after_refresh(self._say_ready)
+
+    def action_scroll(self, lines: int) -> None:
+        """Called on j/k: scroll the dialog."""
+        self.query_one("#body", VerticalScroll).scroll_relative(y=lines, animate=False)
+        self.call_after_refresh(self._say_ready)
+
+    def action_run_check(self) -> None:
+        """Called on r: run the check on the candidate's changed code, sandboxed."""
+        if self.state != "asking" or self.plan is None:
+            return
+        self.state = "checking"
+        self.query_one("#check-log").display = True
+        self.query_one("#gates", Static).update(gates_table(self.plan, self.app.no_color))
+        self._say("Running the check in a sandbox…", "dim")
+        self.refresh_bindings()
+        self._run_changed_check(self.plan)
 
     def action_close_done(self) -> None:
         """Called on esc once nothing is left to do: close the dialog."""

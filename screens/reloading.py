@@ -1,23 +1,46 @@
-"""The part every registry-backed screen shares: read in a worker, read again when needed."""
+"""The one way back from a worker, for every screen that reads the registry.
+
+A `ReadingScreen` says what to read (``read(reg)``, run in a thread worker under the app's
+session) and how to show it (``loaded(value)``, ``failed(text)``). Each read is tagged with
+a generation; one `Read` message carries the generation and either the value or the error
+back to the screen, which drops it if a newer read has started or the screen has gone.
+``app.refreshes`` counts re-reads of the registry: a screen that comes back in front after
+one reads again.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from textual import work
+from textual.message import Message
 from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from mlvc_tui.engine import MlvcError, Registry
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
-__all__ = ["ReloadingScreen"]
+__all__ = ["Read", "ReadingScreen", "ReloadingScreen"]
+
+T = TypeVar("T")
 
 
-class ReloadingScreen(Screen[None]):
-    """Reads the engine in ``_load`` (a worker); results carry ``generation`` so stale ones
-    are dropped. ``app.refreshes`` counts re-reads of the registry: a screen that comes
-    back in front after one reads again."""
+@dataclass
+class Read(Message, Generic[T]):
+    """One read's outcome for ``generation``: ``value``, or ``error`` (a line to show)."""
 
-    app: MlvcApp
+    generation: int
+    value: T | None
+    error: str | None
+
+
+class ReadingScreen(Screen[None], Generic[T]):
+    """A screen showing one value read from the registry in a worker."""
+
+    app: MlvcApp  # screens see the typed app: its session, prod, branch names, refreshes
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,8 +58,55 @@ class ReloadingScreen(Screen[None]):
         if refresh:
             self.app.refreshes += 1
         self.refreshes_seen = self.app.refreshes
+        self.reading(refresh)
         self._load(self.generation, refresh)
 
-    def _load(self, generation: int, refresh: bool) -> None:
-        """Read in a worker and post the result tagged with ``generation``."""
+    # -- what a screen says -----------------------------------------------------------------
+
+    def read(self, reg: Registry) -> T:
+        """On the worker's thread: the value to show."""
         raise NotImplementedError
+
+    def reading(self, refresh: bool) -> None:
+        """On the UI thread, as a read starts: say so (by default, nothing)."""
+
+    def loaded(self, value: T) -> None:
+        """On the UI thread: show what was read."""
+        raise NotImplementedError
+
+    def failed(self, error: str) -> None:
+        """On the UI thread: show why it could not be read."""
+        raise NotImplementedError
+
+    def problem(self, exc: MlvcError) -> str:
+        """The line shown for an engine error (by default, its message)."""
+        return str(exc)
+
+    # -- the worker and its message -----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="read", exit_on_error=False)
+    def _load(self, generation: int, refresh: bool) -> None:
+        session = self.app.session
+        try:
+            if refresh:
+                session.refresh()
+            message: Read[T] = Read(generation, session.run(self.read), None)
+        except MlvcError as exc:
+            message = Read(generation, None, self.problem(exc))
+        except Exception as exc:  # an engine bug: say so in place, never crash
+            message = Read(generation, None, f"Could not read the registry: {exc!r}")
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_read(self, message: Read[T]) -> None:
+        """Called with a worker's read: show it, unless a newer read is coming."""
+        message.stop()
+        if message.generation != self.generation or not self.is_attached:
+            return
+        if message.error is not None or message.value is None:
+            self.failed(message.error or "unknown error")
+        else:
+            self.loaded(message.value)
+
+
+ReloadingScreen = ReadingScreen  # the name the grid and branch screens were written with

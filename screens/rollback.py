@@ -7,7 +7,6 @@ brings back; enter rolls back (a new commit, history kept), esc cancels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -19,9 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import MlvcError
-from mlvc_tui.engine.promotion.rollback import RollbackPlan
-from mlvc_tui.engine.promotion.versions import VersionEntry
+from mlvc_tui.engine import MlvcError, RollbackPlan, VersionEntry, as_datetime
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.metric_table import MetricTable, tone
@@ -34,8 +31,7 @@ __all__ = ["RollbackScreen", "stamp"]
 
 def stamp(entry: VersionEntry, time_of_day: bool = True) -> str:
     """When it happened, in the zone of the commit that records it."""
-    zone = timezone(timedelta(seconds=entry.commit.tz_offset))
-    when = datetime.fromtimestamp(entry.time, UTC).astimezone(zone)
+    when = as_datetime(entry.time, entry.commit.tz_offset)
     return when.strftime("%Y-%m-%d %H:%M" if time_of_day else "%Y-%m-%d")
 
 
@@ -92,7 +88,7 @@ class RollbackScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def _plan(self) -> None:
-        from mlvc_tui.engine.promotion.rollback import plan_rollback
+        from mlvc_tui.engine import plan_rollback
 
         try:
             plan = self.app.session.run(lambda reg: plan_rollback(reg, self.to, self.target))
@@ -102,7 +98,7 @@ class RollbackScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def _apply(self, plan: RollbackPlan) -> None:
-        from mlvc_tui.engine.promotion.rollback import apply_rollback
+        from mlvc_tui.engine import apply_rollback
 
         try:
             done = self.app.session.run(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -22,20 +22,27 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import MlvcError
-from mlvc_tui.engine.errors import BadInput
-from mlvc_tui.engine.live.tail import DriftFollow, LogFollow, drift_thresholds, log_files
-from mlvc_tui.engine.live.watch import Change
+from mlvc_tui.engine import (
+    DRIFT_PATH,
+    Change,
+    DriftFollow,
+    LogFollow,
+    MlvcError,
+    Registry,
+    log_files,
+)
 from mlvc_tui.live import Lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.screens import tail_rows as parts
-from mlvc_tui.screens.drift import DRIFT_PATH
 from mlvc_tui.screens.tail_rows import Snapshot
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.feature_list import FeatureList
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import PlotChart
 from mlvc_tui.widgets.tail_view import TailView
+
+if TYPE_CHECKING:
+    from mlvc_tui.app import MlvcApp
 
 __all__ = ["TailScreen"]
 
@@ -46,6 +53,8 @@ CHUNK = 1 << 20  # bytes read per turn: the UI gets its share between two turns
 
 class TailScreen(Screen[None]):
     """Follow one file of the working tree."""
+
+    app: MlvcApp
 
     CSS_PATH = "tail.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -112,18 +121,17 @@ class TailScreen(Screen[None]):
     # -- the lane's thread -------------------------------------------------------------------
 
     def _open(self) -> DriftFollow | LogFollow:
-        def where(reg: Any) -> tuple[Path, str | None, Any]:
-            if reg.bare:
-                raise BadInput(f"{reg.root} is a bare repository: it has no working tree to follow")
+        def where(reg: Registry) -> tuple[Path, str | None, DriftFollow | LogFollow]:
+            root = reg.working_root()
             head = reg.head or f"detached {(reg.detached or '?')[:8]}"
-            return reg.root, head, drift_thresholds(reg.config)
+            if self.drift:
+                return root, head, reg.follow_drift(self.path, chunk=CHUNK)
+            return root, head, LogFollow(root / self.path, chunk=CHUNK)
 
-        root, self.head, thresholds = self.app.session.run(where)  # type: ignore[attr-defined]
+        root, self.head, follow = self.app.session.run(where)
         self.app.call_from_thread(self._title)
         self.files = [DRIFT_PATH, *log_files(root)]
-        if self.drift:
-            return DriftFollow(root / self.path, thresholds, chunk=CHUNK)
-        return LogFollow(root / self.path, chunk=CHUNK)
+        return follow
 
     def _compute(self, change: Change) -> Any:
         """On the lane's thread: read what was appended (a backlog in pieces)."""

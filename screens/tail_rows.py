@@ -13,8 +13,7 @@ from datetime import datetime
 from rich.text import Text
 
 from mlvc_tui import present
-from mlvc_tui.engine.live.drift import DriftPoint, DriftReport, DriftSeries
-from mlvc_tui.engine.live.tail import DriftFollow, LogFollow, LogLine
+from mlvc_tui.engine import DriftFollow, DriftPoint, DriftReport, DriftSeries, LogFollow, LogLine
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED
 from mlvc_tui.widgets.metric_table import tone

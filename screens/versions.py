@@ -18,8 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import BadInput, MlvcError
-from mlvc_tui.engine.promotion.versions import VersionEntry
+from mlvc_tui.engine import BadInput, MlvcError, VersionEntry
 from mlvc_tui.safetext import visible
 from mlvc_tui.screens.rollback import RollbackScreen, stamp
 from mlvc_tui.widgets.cells import BAD
@@ -84,7 +83,7 @@ class VersionsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="versions", exit_on_error=False)
     def _load(self, refresh: bool) -> None:
-        from mlvc_tui.engine.promotion.versions import version_history
+        from mlvc_tui.engine import version_history
 
         def read(reg):  # type: ignore[no-untyped-def]
             if refresh:

@@ -12,18 +12,24 @@ __all__ = ["emit", "open_registry"]
 
 def open_registry(args: argparse.Namespace) -> Any:
     """The registry at ``-C`` (a context manager)."""
-    from mlvc_tui.engine.registry import Registry
+    from mlvc_tui.engine import Registry
 
-    return Registry.open(args.C)
+    return Registry.open(args.C, prod=getattr(args, "prod_branch", None))
 
 
 def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:
     """Print ``value`` as JSON with ``--json``, else what ``render()`` returns, as a table."""
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps(value) + "\n")
     else:
-        from mlvc_tui.cli.render import console
+        from rich.text import Text
 
-        console().print(render())
+        from mlvc_tui.cli.render import console
+        from mlvc_tui.safetext import visible
+
+        shown = render()
+        if isinstance(shown, str):  # repository text in it: literal, never markup
+            shown = Text(visible(shown, one_line=False))
+        console().print(shown)

@@ -11,8 +11,26 @@ import argparse
 from typing import Any
 
 from mlvc_tui.cli.common import emit, open_registry
+from mlvc_tui.cli.remote_writes import add_remote_option
 
 __all__ = ["register"]
+
+
+def _write(args: argparse.Namespace, run: Any) -> int:
+    """Run a delivery change locally, or on the server with ``--remote`` (one atomic push)."""
+    from mlvc_tui.cli.remote_writes import remote_for
+
+    with open_registry(args) as reg:
+        remote = remote_for(args, reg)
+        if remote is None:
+            change = run(reg)
+        else:
+            from mlvc_tui.engine.remote.atomic import remote_change
+            from mlvc_tui.engine.remote.sync import stderr_progress
+
+            progress = None if args.json else stderr_progress
+            change = remote_change(reg, run, remote or None, progress=progress).value
+    return _change(args, change)
 
 
 def _change(args: argparse.Namespace, change: Any) -> int:
@@ -29,7 +47,7 @@ def _change(args: argparse.Namespace, change: Any) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import read_delivery
+    from mlvc_tui.engine import read_delivery
 
     with open_registry(args) as reg:
         route = read_delivery(reg, args.at).route(args.unit)
@@ -46,7 +64,7 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 def cmd_delivery(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.delivery_render import render_delivery
-    from mlvc_tui.engine.delivery.traffic import delivery_log, read_delivery
+    from mlvc_tui.engine import delivery_log, read_delivery
 
     with open_registry(args) as reg:
         current = read_delivery(reg, args.at)
@@ -56,8 +74,7 @@ def cmd_delivery(args: argparse.Namespace) -> int:
 
 
 def cmd_canary(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.rollout import canary, canary_abort, canary_step
-    from mlvc_tui.engine.errors import BadInput
+    from mlvc_tui.engine import BadInput, canary, canary_abort, canary_step
 
     chosen = [bool(args.branch), args.step, args.abort]
     if sum(chosen) != 1:
@@ -67,18 +84,19 @@ def cmd_canary(args: argparse.Namespace) -> int:
     if not args.branch and (args.percent is not None or args.steps is not None):
         raise BadInput("--percent and --steps go with a BRANCH")
     steps = _steps(args.steps) if args.steps is not None else None
-    with open_registry(args) as reg:
+
+    def run(reg: Any) -> Any:
         if args.step:
-            change = canary_step(reg)
-        elif args.abort:
-            change = canary_abort(reg)
-        else:
-            change = canary(reg, args.branch, args.percent, steps)
-    return _change(args, change)
+            return canary_step(reg)
+        if args.abort:
+            return canary_abort(reg)
+        return canary(reg, args.branch, args.percent, steps)
+
+    return _write(args, run)
 
 
 def _steps(text: str) -> list[float]:
-    from mlvc_tui.engine.errors import BadInput
+    from mlvc_tui.engine import BadInput
 
     try:
         return [float(x) for x in text.split(",")]
@@ -87,46 +105,43 @@ def _steps(text: str) -> list[float]:
 
 
 def cmd_switch(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.rollout import switch
+    from mlvc_tui.engine import switch
 
-    with open_registry(args) as reg:
-        return _change(args, switch(reg, args.standby))
+    return _write(args, lambda reg: switch(reg, args.standby))
 
 
 def cmd_ab_start(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import start_ab
+    from mlvc_tui.engine import start_ab
 
-    with open_registry(args) as reg:
-        change = start_ab(
+    return _write(
+        args,
+        lambda reg: start_ab(
             reg, args.branches, args.weights, bandit=args.bandit, test=args.test, floor=args.floor
-        )
-    return _change(args, change)
+        ),
+    )
 
 
 def cmd_ab_weights(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import set_weights
+    from mlvc_tui.engine import set_weights
 
-    with open_registry(args) as reg:
-        return _change(args, set_weights(reg, args.weights))
+    return _write(args, lambda reg: set_weights(reg, args.weights))
 
 
 def cmd_ab_update(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.report import rebalance
+    from mlvc_tui.engine import rebalance
 
-    with open_registry(args) as reg:
-        return _change(args, rebalance(reg))
+    return _write(args, rebalance)
 
 
 def cmd_ab_stop(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.delivery.traffic import stop_ab
+    from mlvc_tui.engine import stop_ab
 
-    with open_registry(args) as reg:
-        return _change(args, stop_ab(reg, args.keep))
+    return _write(args, lambda reg: stop_ab(reg, args.keep))
 
 
 def cmd_ab_report(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.delivery_render import render_report
-    from mlvc_tui.engine.delivery.report import ab_report
+    from mlvc_tui.engine import ab_report
 
     with open_registry(args) as reg:
         report = ab_report(reg, args.at)
@@ -156,11 +171,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--step", action="store_true", help="move to the next step of the plan")
     p.add_argument("--abort", action="store_true", help="send every unit back to the baseline")
+    add_remote_option(p)
     p.set_defaults(func=cmd_canary)
     p = sub.add_parser(
         "switch", parents=[common], help="blue/green: flip live and standby (or name a --standby)"
     )
     p.add_argument("--standby", default=None, metavar="BRANCH")
+    add_remote_option(p)
     p.set_defaults(func=cmd_switch)
     ab = sub.add_parser("ab", help="A/B/n tests and bandits between branches")
     verbs = ab.add_subparsers(dest="verb", metavar="VERB", parser_class=sub._parser_class)
@@ -171,15 +188,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--bandit", action="store_true", help="weights follow Thompson sampling")
     p.add_argument("--floor", type=float, default=1.0, help="bandit: least weight per arm")
     p.add_argument("--test", default=None, metavar="ID", help="the test id (hash salt)")
+    add_remote_option(p)
     p.set_defaults(func=cmd_ab_start)
     p = verbs.add_parser("weights", parents=[common], help="new weights for the running test")
     p.add_argument("weights", metavar="W1,W2,...")
+    add_remote_option(p)
     p.set_defaults(func=cmd_ab_weights)
     p = verbs.add_parser(
         "update",
         parents=[common],
         help="bandit: commit the Thompson-sampling weights of the results",
     )
+    add_remote_option(p)
     p.set_defaults(func=cmd_ab_update)
     p = verbs.add_parser("stop", parents=[common], help="stop the test: prod serves all again")
     p.add_argument(
@@ -188,6 +208,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="BRANCH",
         help="a variant that serves all instead (until promoted)",
     )
+    add_remote_option(p)
     p.set_defaults(func=cmd_ab_stop)
     p = verbs.add_parser("report", parents=[common], help="each variant against control")
     p.add_argument(

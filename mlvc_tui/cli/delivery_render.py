@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -11,9 +10,14 @@ from rich.table import Table
 from rich.text import Text
 
 from mlvc_tui.cli.render import t
-from mlvc_tui.engine.delivery.report import ABReport, Verdicts
-from mlvc_tui.engine.delivery.spec import Delivery
-from mlvc_tui.engine.delivery.traffic import DeliveryChange, DeliveryCommit
+from mlvc_tui.engine import (
+    ABReport,
+    Delivery,
+    DeliveryChange,
+    DeliveryCommit,
+    Verdicts,
+    as_datetime,
+)
 from mlvc_tui.present import AB_GLYPHS as VERDICT_GLYPH
 from mlvc_tui.present import commit_date as when
 from mlvc_tui.present import number
@@ -182,7 +186,7 @@ def render_report(r: ABReport) -> RenderableType:
         for i, start in enumerate(b.bins):
             if all(math.isnan(b.allocation[v.branch][i]) for v in d.variants):
                 continue  # no unit in this bin
-            stamp = datetime.fromtimestamp(start, UTC).strftime("%m-%d %H:%M")
+            stamp = as_datetime(start).strftime("%m-%d %H:%M")
             alloc.add_row(stamp, *[_pct(b.allocation[v.branch][i] / 100, True) for v in d.variants])
         parts.append(alloc)
     return Group(*parts)

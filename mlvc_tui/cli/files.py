@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlvc_tui.cli.common import emit, open_registry
-from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine import BadInput
 
 __all__ = ["register"]
 
@@ -36,9 +36,7 @@ def _size(n: int | None) -> str:
 def _into_registry(
     reg: Any, src: Path | tuple[str, str], ref: str, path: str, message: str | None
 ) -> dict[str, Any]:
-    from mlvc_tui.engine.git import files
-    from mlvc_tui.engine.git.staging import FileTransaction
-    from mlvc_tui.engine.values import Storage
+    from mlvc_tui.engine import FileTransaction, Storage, files
 
     if reg.branch_tip(ref) is None:
         reg.resolve(ref)  # an unknown ref says so
@@ -74,7 +72,7 @@ def _into_registry(
 
 
 def _is_folder(reg: Any, ref: str, path: str) -> bool:
-    from mlvc_tui.engine.git import files
+    from mlvc_tui.engine import files
 
     try:
         return files.stat(reg, ref, path).type == "directory"
@@ -86,8 +84,7 @@ def _cp_model(args: argparse.Namespace) -> int:
     """``mlvc cp models:/<name>@<env> DEST [--registry URL]``: the verified model, copied."""
     import shutil
 
-    from mlvc_tui.engine.git import files
-    from mlvc_tui.engine.serving import local_target, resolve_model
+    from mlvc_tui.engine import files, local_target, resolve_model
 
     target = Path(args.dst).expanduser()
     if _side(args.dst) is not None and not args.dst.startswith("models:"):
@@ -126,7 +123,7 @@ def _cp_model(args: argparse.Namespace) -> int:
 
 
 def cmd_cp(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.git import files
+    from mlvc_tui.engine import files
 
     if args.src.startswith("models:"):
         return _cp_model(args)
@@ -176,10 +173,10 @@ def _plain(text: str) -> Any:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.reproduce import reproduce
+    from mlvc_tui.engine import reproduce as reproduction
 
     with open_registry(args) as reg:
-        result = reproduce(
+        result = reproduction.reproduce(
             reg,
             args.branch,
             args.model,

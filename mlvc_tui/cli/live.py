@@ -15,11 +15,9 @@ import threading
 from typing import Any
 
 from mlvc_tui.cli.common import emit, open_registry
-from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine import DRIFT_PATH, BadInput
 
 __all__ = ["register"]
-
-DRIFT = "monitoring/drift.csv"
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -71,7 +69,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         report = reg.drift(branch)
     value = {
         "branch": branch,
-        "path": DRIFT,
+        "path": DRIFT_PATH,
         "rows": report.rows,
         "alerts": report.alerts,
         "bad_rows": report.bad_rows,
@@ -91,7 +89,7 @@ def _table(branch: str, report: Any) -> Any:
     from mlvc_tui.present import number
 
     table = Table(
-        title=f"{DRIFT} on {branch}: {report.rows} rows, {report.alerts} alerts",
+        title=f"{DRIFT_PATH} on {branch}: {report.rows} rows, {report.alerts} alerts",
         title_justify="left",
     )
     for name in ("", "feature", "metric", "latest", "max", "threshold", "alerts"):
@@ -119,7 +117,7 @@ def _line(p: Any, as_json: bool) -> str:
     from mlvc_tui.safetext import visible
 
     if as_json:
-        from mlvc_tui.engine.jsonable import dumps, to_jsonable
+        from mlvc_tui.engine import dumps, to_jsonable
 
         return dumps({"event": "point", **to_jsonable(p), "alert": p.alert}, compact=True)
     limit = f"  {'>' if p.alert else '<='} {number(p.threshold)}" if p.threshold is not None else ""
@@ -132,7 +130,7 @@ def _line(p: Any, as_json: bool) -> str:
 def _say(args: argparse.Namespace, event: str, text: str) -> None:
     """An event of the follow: to stderr as text, or to stdout as a JSON line."""
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps({"event": event, "message": text}, compact=True) + "\n")
         sys.stdout.flush()
@@ -141,31 +139,30 @@ def _say(args: argparse.Namespace, event: str, text: str) -> None:
 
 
 def _follow(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.live.tail import DriftFollow, drift_thresholds
-    from mlvc_tui.engine.live.watch import RegistryWatcher
+    from mlvc_tui.engine import RegistryWatcher
 
     # ctrl-c and a plain kill both stop following, even when started with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with open_registry(args) as reg:
-        if reg.bare:
-            raise BadInput(f"{reg.root} is a bare repository: it has no working tree to follow")
-        if args.branch and args.branch != reg.head:
+        if args.branch and args.branch != reg.head and not reg.bare:
             raise BadInput(
                 f"--follow reads the working tree, which is "
                 f"{reg.head or 'a detached HEAD'}'s: check out {args.branch} first"
             )
-        follow = DriftFollow(reg.root / DRIFT, drift_thresholds(reg.config))
+        follow = reg.follow_drift()
         wake = threading.Event()
         watcher = RegistryWatcher.of(
             reg,
-            lambda change: wake.set() if change.touches(DRIFT) else None,
+            lambda change: wake.set() if change.touches(DRIFT_PATH) else None,
             polling=True if args.poll is not None else None,
             interval=args.poll,
         )
         with watcher:
             _say(
-                args, "start", f"following {DRIFT} in {reg.root} ({watcher.observer}); ctrl-c stops"
+                args,
+                "start",
+                f"following {DRIFT_PATH} in {reg.root} ({watcher.observer}); ctrl-c stops",
             )
             try:
                 _loop(args, follow, wake)
@@ -187,14 +184,14 @@ def _loop(args: argparse.Namespace, follow: Any, wake: threading.Event) -> None:
                 _say(
                     args,
                     "reset",
-                    f"{DRIFT} was truncated, replaced or deleted: reading it from the top",
+                    f"{DRIFT_PATH} was truncated, replaced or deleted: reading it from the top",
                 )
                 backlog.clear()
             if update.missing and not missing_said:
-                _say(args, "missing", f"{DRIFT} does not exist yet: waiting for it")
+                _say(args, "missing", f"{DRIFT_PATH} does not exist yet: waiting for it")
             missing_said = update.missing
             if update.error and update.error != error_said:
-                _say(args, "error", f"{DRIFT} cannot be read: {update.error}")
+                _say(args, "error", f"{DRIFT_PATH} cannot be read: {update.error}")
             error_said = update.error
             backlog.extend(update.points)
             if first and len(backlog) > args.lines:  # the existing log: its newest points

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from mlvc_tui.cli.common import emit, open_registry
-from mlvc_tui.engine.errors import BadInput, MlvcError
+from mlvc_tui.engine import BadInput, MlvcError
 
 __all__ = ["main"]
 
@@ -28,7 +28,15 @@ class _Parser(argparse.ArgumentParser):
 
 # Modules that add their own subcommands: each has ``register(sub, common)``, and imports
 # nothing heavy at module level (handlers import what they need when they run).
-COMMAND_MODULES: tuple[str, ...] = ("delivery", "files", "live", "promote", "remote", "serving")
+COMMAND_MODULES: tuple[str, ...] = (
+    "delivery",
+    "doctor",
+    "files",
+    "live",
+    "promote",
+    "remote",
+    "serving",
+)
 
 
 def cmd_branches(args: argparse.Namespace) -> int:
@@ -44,7 +52,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     with open_registry(args) as reg:
         grid = reg.grid()
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps(_grid_json(grid), compact=True) + "\n")
         return 0
@@ -77,7 +85,7 @@ def _artifact_json(status: str, art: Any) -> dict[str, Any]:
 
 def _grid_json(grid: Any) -> dict[str, Any]:
     """The grid as plain data (built directly: it is the largest output mlvc prints)."""
-    from mlvc_tui.engine.jsonable import to_jsonable
+    from mlvc_tui.engine import to_jsonable
 
     kinds = {}
     for row in grid.rows:
@@ -151,7 +159,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.demo.build import build_demo
+    from mlvc_tui.engine import build_demo
 
     path = build_demo(args.path, seed=args.seed)
     if args.json:
@@ -162,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.init import init_registry
+    from mlvc_tui.engine import init_registry
 
     result = init_registry(args.C, prod=args.prod)
     emit(args, result, lambda: "\n".join(result["done"]))
@@ -174,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser = _Parser(prog="mlvc", description="Model versioning on plain git.")
     parser.add_argument("-C", metavar="PATH", default=".", help="run as if started in PATH")
+    parser.add_argument(
+        "--prod",
+        dest="prod_branch",
+        metavar="BRANCH",
+        default=None,
+        help="the prod branch, whose mlvc.toml holds the settings (default: prod, main, master)",
+    )
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

@@ -18,7 +18,7 @@ from mlvc_tui.cli.remote_writes import (
     run_promote,
     run_rollback,
 )
-from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine import BadInput, Refused
 
 __all__ = ["register"]
 
@@ -51,16 +51,37 @@ def _stream(args: argparse.Namespace) -> Any:
     return out
 
 
+def _run_changed(args: argparse.Namespace, plan: Any) -> bool:
+    """Whether the user lets the check run code the candidate changed: --run-check, --yes
+    (not on a dry run), or a yes on the terminal."""
+    if not plan.check_changes or args.run_check or (args.yes and not args.dry_run):
+        return bool(args.run_check or (args.yes and not args.dry_run))
+    if args.json or not sys.stdin.isatty():
+        return False
+    from mlvc_tui.safetext import visible
+
+    more = len(plan.check_changes) - 1
+    what = visible(plan.check_changes[0]) + (f" and {more} more" if more > 0 else "")
+    sys.stderr.write(
+        f"{visible(plan.branch)} changes {what}, which the check executes.\n"
+        "Run the check on it in the sandbox? [y/N] "
+    )
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import done_json, plan_json, render_plan
-    from mlvc_tui.engine.promotion.promote import apply_promotion, plan_promotion
+    from mlvc_tui.engine import apply_promotion, plan_promotion, run_plan_check
 
     _confirm_possible(args, "promote")
     with open_registry(args) as reg:
         if (remote := remote_for(args, reg)) is not None:
             return run_promote(args, reg, remote)
-        plan = plan_promotion(reg, args.branch, args.to, on_output=_stream(args))
+        plan = plan_promotion(reg, args.branch, args.to, run_check=False)
+        if plan.check is not None:
+            plan = run_plan_check(reg, plan, _stream(args), run_changed=_run_changed(args, plan))
         value = plan_json(plan)
         if args.dry_run or not plan.ok:
             emit(args, value, lambda: render_plan(plan))
@@ -91,7 +112,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import done_json, render_rollback, rollback_json
-    from mlvc_tui.engine.promotion.rollback import apply_rollback, plan_rollback
+    from mlvc_tui.engine import apply_rollback, plan_rollback
 
     _confirm_possible(args, "rollback")
     with open_registry(args) as reg:
@@ -118,7 +139,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
-    from mlvc_tui.engine.promotion.approvals import approvals_of, approve
+    from mlvc_tui.engine import approvals_of, approve
 
     with open_registry(args) as reg:
         if (remote := remote_for(args, reg)) is not None:
@@ -146,7 +167,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import render_versions, versions_json
-    from mlvc_tui.engine.promotion.versions import repair_tags, version_history
+    from mlvc_tui.engine import repair_tags, version_history
 
     with open_registry(args) as reg:
         target = args.branch or reg.prod
@@ -171,6 +192,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--to", default=None, metavar="ENV", help="target branch (default: prod)")
     p.add_argument("--dry-run", action="store_true", help="run every gate, change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--run-check",
+        action="store_true",
+        help="run the check (sandboxed) even when the candidate changes the code it runs",
+    )
     add_remote_option(p)
     p.set_defaults(func=cmd_promote)
     p = sub.add_parser("approve", parents=[common], help="approve the commit a branch is at")

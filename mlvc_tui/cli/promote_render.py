@@ -10,11 +10,14 @@ from rich.table import Table
 from rich.text import Text
 
 from mlvc_tui.cli.render import VERDICTS, t
-from mlvc_tui.engine.jsonable import to_jsonable
-from mlvc_tui.engine.promotion.promote import PromotionDone, PromotionPlan
-from mlvc_tui.engine.promotion.rollback import RollbackPlan
-from mlvc_tui.engine.promotion.versions import VersionEntry
-from mlvc_tui.engine.values import MetricDiff
+from mlvc_tui.engine import (
+    MetricDiff,
+    PromotionDone,
+    PromotionPlan,
+    RollbackPlan,
+    VersionEntry,
+    to_jsonable,
+)
 from mlvc_tui.present import KIND_WORDS, number
 from mlvc_tui.present import commit_date as when
 

@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    from mlvc_tui.engine.remote.sync import stderr_progress
+    from mlvc_tui.engine import stderr_progress
 
     return None if args.quiet else stderr_progress
 
@@ -29,8 +29,7 @@ def _short(sha: str | None) -> str:
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.git.transport import redact
-    from mlvc_tui.engine.remote.clone import clone
+    from mlvc_tui.engine import clone, redact
 
     report = clone(args.url, args.path, _progress(args))
     f = report.fetched
@@ -41,7 +40,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
         "tags": list(f.tags),
     }
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps(value) + "\n")
     else:
@@ -53,11 +52,9 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from mlvc_tui.cli.common import open_registry
-    from mlvc_tui.engine.git.transport import redact
-    from mlvc_tui.engine.remote.sync import fetch
+    from mlvc_tui.engine import Registry, fetch, redact
 
-    with open_registry(args) as reg:
+    with Registry.open(args.C, empty_ok=True) as reg:
         report = fetch(reg, args.remote, _progress(args))
     value = {
         "remote": report.remote,
@@ -68,7 +65,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         "notes": _moves([report.notes]) if report.notes else [],
     }
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps(value) + "\n")
         return 0
@@ -91,8 +88,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import open_registry
-    from mlvc_tui.engine.git.transport import redact
-    from mlvc_tui.engine.remote.sync import push
+    from mlvc_tui.engine import push, redact
 
     remote, branches = args.remote, list(args.branches)
     with open_registry(args) as reg:
@@ -101,7 +97,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         report = push(reg, branches, remote, _progress(args))
     value = {"remote": report.remote, "url": redact(report.url), "refs": _moves(report.refs)}
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps(value) + "\n")
         return 0
@@ -119,7 +115,7 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
 
     path = install_hook(args.bare_repo)
     if args.json:
-        from mlvc_tui.engine.jsonable import dumps
+        from mlvc_tui.engine import dumps
 
         sys.stdout.write(dumps({"hook": path}) + "\n")
     else:

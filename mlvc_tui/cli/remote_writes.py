@@ -42,13 +42,13 @@ def remote_for(args: argparse.Namespace, reg: Any) -> str | None:
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    from mlvc_tui.engine.remote.sync import stderr_progress
+    from mlvc_tui.engine import stderr_progress
 
     return None if args.json else stderr_progress
 
 
 def _where(result: Any) -> str:
-    from mlvc_tui.engine.git.transport import redact
+    from mlvc_tui.engine import redact
 
     return f"{result.remote} ({redact(result.url)})"
 
@@ -57,11 +57,11 @@ def run_promote(args: argparse.Namespace, reg: Any, remote: str) -> int:
     from mlvc_tui.cli.common import emit
     from mlvc_tui.cli.promote import _ask
     from mlvc_tui.cli.promote_render import done_json, plan_json, render_plan
-    from mlvc_tui.engine.remote.atomic import remote_promote
+    from mlvc_tui.engine import remote_promote
 
     name = remote or None
     if args.to not in (None, reg.prod):
-        from mlvc_tui.engine.errors import BadInput
+        from mlvc_tui.engine import BadInput
 
         raise BadInput("--remote promotes into prod only: drop --to, or promote locally")
     if args.dry_run or not args.yes:
@@ -91,7 +91,7 @@ def run_rollback(args: argparse.Namespace, reg: Any, remote: str) -> int:
     from mlvc_tui.cli.common import emit
     from mlvc_tui.cli.promote import _ask
     from mlvc_tui.cli.promote_render import done_json, render_rollback, rollback_json
-    from mlvc_tui.engine.remote.atomic import remote_rollback
+    from mlvc_tui.engine import remote_rollback
 
     name = remote or None
     if args.dry_run or not args.yes:
@@ -116,8 +116,7 @@ def run_rollback(args: argparse.Namespace, reg: Any, remote: str) -> int:
 
 def run_approve(args: argparse.Namespace, reg: Any, remote: str) -> int:
     from mlvc_tui.cli.common import emit
-    from mlvc_tui.engine.promotion.approvals import approvals_of
-    from mlvc_tui.engine.remote.atomic import remote_approve
+    from mlvc_tui.engine import approvals_of, remote_approve
     from mlvc_tui.safetext import visible
 
     result = remote_approve(reg, args.branch, remote or None, args.user, progress=_progress(args))

@@ -10,7 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from mlvc_tui.engine.values import (
+from mlvc_tui.engine import (
     ArtifactStatus,
     Branch,
     Grid,
@@ -75,14 +75,19 @@ def t(text: str, style: str = "") -> Text:
 
 
 def render_branches(branches: tuple[Branch, ...]) -> Table:
+    from mlvc_tui.present import sync_mark
+
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("", "branch", "kind", "commit", "author", "date", "message"):
+    remote = any(b.upstream for b in branches)
+    cols = ("", "branch", "kind", *(("remote",) if remote else ()), "commit", "author", "date")
+    for col in (*cols, "message"):
         table.add_column(col, no_wrap=col != "message")
     for b in branches:
         table.add_row(
             "*" if b.is_head else "",
             t(b.name, "bold"),
             b.kind.value,
+            *((t(sync_mark(b), "dim"),) if remote else ()),
             b.commit.short_id,
             t(b.commit.author.split(" <", 1)[0]),
             when(b.commit),
@@ -97,7 +102,15 @@ def render_grid(grid: Grid, width: int = 100) -> Group:
 
     codes = column_codes(grid)
     primary = grid.primary_metric or "metric"
-    names = max((len(visible(r.branch.name)) + 2 for r in grid.rows), default=8)
+    from mlvc_tui.present import sync_mark
+
+    names = max(
+        (
+            len(visible(r.branch.name)) + 2 + len(f" {sync_mark(r.branch)}".rstrip())
+            for r in grid.rows
+        ),
+        default=8,
+    )
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -111,7 +124,10 @@ def render_grid(grid: Grid, width: int = 100) -> Group:
     for path in grid.columns:
         table.add_column(codes[path], justify="left", no_wrap=True, min_width=2, max_width=2)
     for row in grid.rows:
-        name = ("* " if row.branch.is_head else "  ") + row.branch.name
+        mark = sync_mark(row.branch)
+        name = (
+            ("* " if row.branch.is_head else "  ") + row.branch.name + (f" {mark}" if mark else "")
+        )
         value = Text("!", "red bold") if row.metrics.errors else Text(number(row.primary_value))
         style = {Verdict.BETTER: "green", Verdict.WORSE: "red"}.get(
             row.primary_verdict or Verdict.SAME, ""

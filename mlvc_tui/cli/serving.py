@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 
 def cmd_pull_model(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.serving import resolve_model
+    from mlvc_tui.engine import resolve_model
 
     found = resolve_model(args.uri, args.registry or args.C, ref=args.ref, trust=args.trust)
     value = found.as_dict()

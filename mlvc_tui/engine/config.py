@@ -95,6 +95,8 @@ def parse_config(data: bytes | None) -> RegistryConfig:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BadInput(f"mlvc.toml is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise BadInput("mlvc.toml nests too deep") from None
     registry = doc.get("registry", {})
     metrics = doc.get("metrics", {})
     if not isinstance(registry, dict) or not isinstance(metrics, dict):

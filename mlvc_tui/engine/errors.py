@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BadInput", "MlvcError", "NotARegistry", "RefNotFound", "Refused"]
+__all__ = ["BadInput", "MlvcError", "NotARegistry", "RefNotFound", "Refused", "UnsafePath"]
 
 
 class MlvcError(Exception):
@@ -27,3 +27,7 @@ class Refused(MlvcError):
     """The request is valid but the engine will not do it (gate, conflict, race)."""
 
     exit_code = 1
+
+
+class UnsafePath(Refused):
+    """A tree holds a path that would leave its folder (``..``, ``.git``, ``/`` in a name)."""

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.config import ARTIFACT_KINDS
 from mlvc_tui.engine.errors import RefNotFound
-from mlvc_tui.engine.values import Artifact, ArtifactStatus, BranchSnapshot, Grid
+from mlvc_tui.engine.values import Artifact, ArtifactStatus, BranchDetail, BranchSnapshot, Grid
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["StatusCache", "build_grid", "status_against"]
+__all__ = ["StatusCache", "branch_detail", "build_grid", "column_order", "status_against"]
 
 StatusCache = dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]]
 
@@ -40,6 +40,25 @@ def status_against(
     return status
 
 
+def column_order(reg: Registry, paths: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """Artifact paths in the grid's order: by kind (models first), then by path."""
+    kinds = {p: reg.config.kind_of(p) or "data" for p in paths}
+    rank = {k: i for i, k in enumerate(ARTIFACT_KINDS)}
+    return tuple(sorted(paths, key=lambda p: (rank.get(kinds[p], 99), kinds[p], p)))
+
+
+def branch_detail(reg: Registry, branch: str, commits: int = 30) -> BranchDetail:
+    """One branch's detail, reading only that branch (and prod); RefNotFound when gone."""
+    try:
+        snapshot = build_grid(reg, only=branch).rows[0]
+    except RefNotFound:
+        raise RefNotFound(f"there is no branch named '{branch}' any more (deleted?)") from None
+    prod = reg.prod
+    diff = reg.diff(prod, branch) if prod is not None and prod != branch else None
+    columns = column_order(reg, {*snapshot.artifacts, *snapshot.status})
+    return BranchDetail(snapshot, prod, reg.log(branch, commits), diff, columns)
+
+
 def build_grid(reg: Registry, only: str | None = None) -> Grid:
     """Every branch (or ``only`` that one) against every artifact, vs prod's primary metric."""
     branches = reg.branches()
@@ -56,9 +75,7 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
     trees = [reg.objects.commit(b.commit.id)[1] for b in branches]
     arts_by_branch = [reg.artifacts_of_tree(t) for t in trees]
     paths = set().union(*arts_by_branch, changed) if arts_by_branch else set(changed)
-    kinds = {p: reg.config.kind_of(p) or "data" for p in paths}
-    rank = {k: i for i, k in enumerate(ARTIFACT_KINDS)}
-    columns = tuple(sorted(paths, key=lambda p: (rank.get(kinds[p], 99), kinds[p], p)))
+    columns = column_order(reg, paths)
     rows = []
     for branch, tree, arts in zip(branches, trees, arts_by_branch, strict=True):
         status = status_against(reg._status, arts, prod_arts)

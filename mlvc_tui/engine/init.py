@@ -11,7 +11,7 @@ from dulwich.errors import NotGitRepository
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
-from mlvc_tui.engine.config import parse_config
+from mlvc_tui.engine.config import PROD_FALLBACKS, parse_config
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.objects import encode
 
@@ -103,6 +103,16 @@ def init_registry(path: str | os.PathLike[str], prod: str | None = None) -> dict
         if not repo.bare and not Path(repo.path, "mlvc.toml").exists():
             Path(repo.path, "mlvc.toml").write_bytes(text)
             done.append(f"wrote mlvc.toml: commit it on {prod} to share the settings")
+        if prod not in PROD_FALLBACKS and not repo.bare:
+            config = repo.get_config()
+            try:
+                known = config.get((b"mlvc",), b"prod")
+            except KeyError:
+                known = None
+            if known != encode(prod):  # only this repository's own config names prod
+                config.set((b"mlvc",), b"prod", encode(prod))
+                config.write_to_path()
+                done.append(f"set mlvc.prod = {prod} in .git/config")
         if not done:
             done.append("already a registry: nothing to do")
         return {"path": str(Path(repo.path).resolve()), "prod": prod, "done": done}

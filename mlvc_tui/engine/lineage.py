@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import TYPE_CHECKING
 
+from mlvc_tui.engine.bounded import check_size, load_json, load_yaml
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.objects import GITLINK
 from mlvc_tui.engine.values import (
@@ -105,11 +105,10 @@ def _params(reg: Registry, tree: str) -> dict[str, object]:
         hit = reg.objects.lookup(tree, name)
         if hit is None:
             continue
-        import yaml
-
         try:
-            doc = yaml.safe_load(reg.objects.blob(hit[1]).decode("utf-8"))
-        except (UnicodeDecodeError, yaml.YAMLError):
+            check_size(name, reg.objects.size(hit[1]))
+            doc = load_yaml(name, reg.objects.blob(hit[1]).decode("utf-8"))
+        except (UnicodeDecodeError, BadInput):
             return {}
         return _flatten_params(doc, "")
     return {}
@@ -138,9 +137,12 @@ def _record(reg: Registry, tree: str, path: str, model: Artifact) -> LineageReco
     if hit is None:
         return None
     try:
-        doc = json.loads(reg.objects.blob(hit[1]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        check_size(path, reg.objects.size(hit[1]))
+        doc = load_json(path, reg.objects.blob(hit[1]).decode("utf-8"))
+    except UnicodeDecodeError as exc:
         return LineageRecord(path, {}, f"{path} is not valid JSON: {exc}")
+    except BadInput as exc:
+        return LineageRecord(path, {}, str(exc))
     if not isinstance(doc, dict):
         return LineageRecord(path, {}, f"{path} is not a JSON object")
     recorded = doc.get("sha256")
@@ -164,7 +166,7 @@ def lineage(reg: Registry, model: str | None = None, branch: str | None = None) 
             config[name] = hit[1]
     config.update(_ids_below(reg, tree, "config"))
     code = reg.objects.lookup(tree, "src")
-    tags = tuple(sorted(t for t, c in reg.tags().items() if c == current.commit.id))
+    tags = reg.tags_by_commit().get(current.commit.id, ())
     return Lineage(
         branch=ref,
         model=path,

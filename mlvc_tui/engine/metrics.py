@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mlvc_tui.engine.bounded import check_size, load_json, load_yaml
 from mlvc_tui.engine.config import PRIMARY_CANDIDATES, RegistryConfig
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.values import MetricDelta, Metrics, Verdict
@@ -48,7 +48,7 @@ def _number(text: str) -> float | None:
 
 
 def _parse_csv(text: str) -> dict[str, float]:
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows:
         return {}
     header = [h.strip() for h in rows[0]]
@@ -76,6 +76,7 @@ def _parse_csv(text: str) -> dict[str, float]:
 
 def parse_metrics_file(path: str, data: bytes) -> dict[str, float]:
     """Parse one metrics file into flat ``{dotted.key: value}``; BadInput when unreadable."""
+    check_size(path, len(data))
     if b"\x00" in data[:8192]:
         raise BadInput(f"{path} is binary, not a metrics file")
     try:
@@ -86,13 +87,13 @@ def parse_metrics_file(path: str, data: bytes) -> dict[str, float]:
     lower = path.lower()
     try:
         if lower.endswith(".json"):
-            _flatten(json.loads(text), "", out)
+            _flatten(load_json(path, text), "", out)
         elif lower.endswith((".yaml", ".yml")):
-            import yaml  # only when a YAML metrics file exists
-
-            _flatten(yaml.safe_load(text), "", out)
+            _flatten(load_yaml(path, text), "", out)
         elif lower.endswith(".csv"):
             out = _parse_csv(text)
+    except BadInput:
+        raise
     except (ValueError, csv.Error) as exc:
         raise BadInput(f"{path} is not valid: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # yaml.YAMLError and friends

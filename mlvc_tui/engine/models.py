@@ -264,7 +264,7 @@ def _record(reg: Registry, ref: str, path: str) -> dict[str, Any] | None:
             doc = json.loads(fh.read(1 << 20).decode("utf-8"))
     except BadInput:
         return None
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelIntegrityError(
             f"{where} on {ref} is not valid JSON: cannot check "
             f"{path}; pass trust=True to load it anyway"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -16,6 +18,7 @@ from dulwich.objects import Tag
 from dulwich.repo import Repo
 
 from mlvc_tui.engine import metrics as metric_files
+from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
 from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
@@ -25,12 +28,13 @@ from mlvc_tui.engine.git.refs import read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, build_grid
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
 from mlvc_tui.engine.values import (
     Artifact,
     Branch,
+    BranchDetail,
     BranchKind,
     BranchSnapshot,
     CommitInfo,
@@ -45,6 +49,7 @@ from mlvc_tui.engine.values import (
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.live.drift import DriftReport
+    from mlvc_tui.engine.live.tail import DriftFollow
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport
 
 __all__ = ["WORKTREE", "Registry"]
@@ -52,6 +57,7 @@ __all__ = ["WORKTREE", "Registry"]
 WORKTREE = ":worktree"  # pseudo-ref: the working tree of the checked-out branch
 _HEADS, _REMOTES, _TAGS = "refs/heads/", "refs/remotes/", "refs/tags/"
 _HEX = frozenset("0123456789abcdef")
+_VERSION_TAG = re.compile(r".+@v\d+\.\d+\.\d+")  # GTO's <model>@vX.Y.Z
 _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
 
@@ -76,8 +82,9 @@ def _folder_models(files: dict[str, tuple[int, str]]) -> list[str]:
 class Registry:
     """A git repository read as a model registry. Open with `Registry.open(path)`."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repo, prod: str | None = None) -> None:
         self.repo = repo
+        self.prod_override = prod  # the prod branch named on the command line
         self.objects = ObjectReader(
             repo.object_store, ObjectCache(Path(repo.controldir()) / "mlvc" / "cache-v1")
         )
@@ -93,15 +100,29 @@ class Registry:
         self._status: StatusCache = {}
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._pins: dict[str, str] = {}
+        self._configs: dict[str, RegistryConfig | None] = {}  # mlvc.toml by commit id
         self.notes_pin: str | None = None  # the approvals notes tip to read instead of the ref
+        # set during a remote write: moves a branch on the server instead of locally
+        self.branch_writer: Callable[[str, str | None, str], None] | None = None
         self.config = RegistryConfig()
         self.refresh()
 
     # -- opening and refs ------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
-        """Open the repository at ``path`` or at any folder above it."""
+    def open(
+        cls,
+        path: str | os.PathLike[str] = ".",
+        prod: str | None = None,
+        *,
+        empty_ok: bool = False,
+    ) -> Registry:
+        """Open the repository at ``path`` or at any folder above it.
+
+        ``prod`` names the prod branch, whose `mlvc.toml` holds the settings (default: the
+        first of prod, main and master, or the branch that one's settings name).
+        ``empty_ok`` accepts a repository without commits (to fetch into it).
+        """
         target = Path(path)
         if not target.exists():
             raise NotARegistry(f"{target}: no such folder")
@@ -110,11 +131,11 @@ class Registry:
         except NotGitRepository:
             raise NotARegistry(f"{target.resolve()} is not inside a git repository") from None
         try:
-            registry = cls(repo)
+            registry = cls(repo, prod)
         except BaseException:
             repo.close()
             raise
-        if not registry._refs:
+        if not registry._refs and not empty_ok:
             registry.close()
             raise NotARegistry(
                 f"{registry.root} has no commits yet: commit a model first, or try `mlvc demo`"
@@ -244,29 +265,63 @@ class Registry:
         return _HEADS + branch in self._virtual
 
     def _read_config(self) -> RegistryConfig:
-        """mlvc.toml of prod; prod is found by name, else by the first mlvc.toml that names it."""
-        head = [self._head_ref] if self._head_ref else []
-        candidates = (
-            [_HEADS + n for n in PROD_FALLBACKS]
-            + head
-            + sorted(r for r in self._refs if r.startswith(_HEADS))
-        )
-        for ref in dict.fromkeys(candidates):
+        """mlvc.toml of prod and of no other branch: anyone can push a branch, and its
+        settings must not choose prod, gates or metric directions for everyone.
+
+        Prod is the branch named on the command line, else by ``mlvc.prod`` in this
+        repository's own git config (`mlvc init --prod` sets it), else the first of prod,
+        main and master that exists, else the branch the server's HEAD names (a bare
+        repository's HEAD, a remote's HEAD). When that one's settings name another prod
+        branch, the settings come from there (when it has them).
+        """
+        if self.prod_override:
+            ref = _HEADS + self.prod_override
+            return replace(self._config_at(ref) or RegistryConfig(), prod=self.prod_override)
+        ref = next((r for r in self._trusted_prod_refs() if r in self._refs), None)
+        if ref is not None and ref.removeprefix(_HEADS) not in PROD_FALLBACKS:
             config = self._config_at(ref)
-            if config is None:
-                continue
-            if config.prod and _HEADS + config.prod != ref:
-                return self._config_at(_HEADS + config.prod) or config
-            return config
-        return RegistryConfig()
+            return replace(config or RegistryConfig(), prod=ref.removeprefix(_HEADS))
+        config = self._config_at(ref) if ref else None
+        if config is None:
+            return RegistryConfig()
+        if config.prod and _HEADS + config.prod != ref:
+            named = self._config_at(_HEADS + config.prod)
+            return replace(named, prod=config.prod) if named is not None else config
+        return config
+
+    def _trusted_prod_refs(self) -> list[str]:
+        """Where prod may be named by someone other than whoever pushes branches."""
+        names: list[str] = []
+        try:
+            local = self.repo.get_config().get((b"mlvc",), b"prod")
+            names.append(_HEADS + decode(local))
+        except KeyError:
+            pass
+        names += [_HEADS + n for n in PROD_FALLBACKS]
+        heads = [b"HEAD"] if self.bare else []
+        heads.append(encode(f"{_REMOTES}{self.remote}/HEAD"))
+        for symref in heads:
+            with contextlib.suppress(Exception):
+                target = self.repo.refs.read_ref(symref) or b""
+                if target.startswith(b"ref: "):
+                    name = decode(target[5:].strip())
+                    prefix = f"{_REMOTES}{self.remote}/"
+                    names.append(_HEADS + name.removeprefix(prefix).removeprefix(_HEADS))
+        return names
 
     def _config_at(self, ref: str) -> RegistryConfig | None:
         sha = self._refs.get(ref)
-        info = self._commit_of(sha) if sha else None
-        if info is None:
+        if sha is None:
             return None
-        hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml")
-        return parse_config(self.objects.blob(hit[1])) if hit else None
+        if sha in self._configs:
+            return self._configs[sha]
+        info = self._commit_of(sha)
+        hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml") if info else None
+        config = parse_config(self.objects.blob(hit[1])) if hit else None
+        if len(self._configs) > 4096:
+            self._configs.clear()
+        self._configs[sha] = config
+        return config
 
     @property
     def prod(self) -> str | None:
@@ -279,6 +334,8 @@ class Registry:
         """The checked-out branch (None when detached or bare)."""
         if self.bare or self._head_ref is None or not self._head_ref.startswith(_HEADS):
             return None
+        if self._head_ref not in self._disk_refs:
+            return None  # unborn (a fresh `mlvc clone`): nothing is checked out yet
         return self._head_ref.removeprefix(_HEADS)
 
     def branches(self) -> tuple[Branch, ...]:
@@ -379,7 +436,7 @@ class Registry:
                         raise RefNotFound(f"{ref!r} goes back past the first commit")
                     sha = info.parents[0]
             return sha
-        candidates = [ref, _HEADS + ref, _REMOTES + ref, _TAGS + ref]
+        candidates = self._ref_candidates(ref)
         if ref == "HEAD":
             candidates = [self._head_ref or ""] if self._head_ref else []
             if self.detached:
@@ -408,6 +465,22 @@ class Registry:
                 raise RefNotFound(f"{ref!r} is ambiguous: it abbreviates {len(commits)} commits")
         raise RefNotFound(f"no branch, tag or commit named {ref!r}")
 
+    def _ref_candidates(self, ref: str) -> list[str]:
+        """The refs a short name may mean, in git's order (gitrevisions(7)): the full name,
+        ``refs/<name>``, then tags, branches and remote branches. A name that is both a
+        tag and a branch means the tag when it is a version tag (``model@v1.2.0``), as in
+        git; any other such name is refused, naming both."""
+        full = [n for n in (ref, "refs/" + ref) if n.startswith("refs/") and n in self._refs]
+        if full:
+            return full[:1]
+        hits = [n for n in (_TAGS + ref, _HEADS + ref, _REMOTES + ref) if n in self._refs]
+        if len(hits) > 1 and not (hits[0].startswith(_TAGS) and _VERSION_TAG.fullmatch(ref)):
+            raise BadInput(
+                f"{ref!r} is ambiguous: it names both {hits[0]} and {hits[1]}; "
+                f"write the full name (e.g. {hits[1]})"
+            )
+        return hits[:1]
+
     def branch_tip(self, branch: str) -> str | None:
         """The commit a local branch points at, or None when there is no such branch."""
         sha = self._refs.get(_HEADS + branch)
@@ -432,6 +505,25 @@ class Registry:
             if ref.startswith(_TAGS) and (info := self._commit_of(sha)) is not None:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
+
+    def tags_by_commit(self) -> dict[str, tuple[str, ...]]:
+        """Commit id -> the tags that point at it, sorted by name."""
+        out: dict[str, list[str]] = {}
+        for tag, sha in sorted(self.tags().items()):
+            out.setdefault(sha, []).append(tag)
+        return {sha: tuple(names) for sha, names in out.items()}
+
+    def branch_having(self, sha: str, exclude: str | None = None, depth: int = 200) -> str | None:
+        """A branch (not ``exclude``) whose tip is ``sha``, else one whose last ``depth``
+        first-parent commits include it; None when no branch has it."""
+        branches = [b for b in self.branches() if b.name != exclude]
+        tip = next((b.name for b in branches if b.commit.id == sha), None)
+        if tip is not None:
+            return tip
+        return next(
+            (b.name for b in branches if any(c.id == sha for c in self.log(b.name, depth))),
+            None,
+        )
 
     def branches_containing(self, commit: str, depth: int = 500) -> tuple[str, ...]:
         """Branches whose last ``depth`` first-parent commits include ``commit``."""
@@ -542,18 +634,53 @@ class Registry:
             raise BadInput(f"{path} is not a file on {ref}")
         return self.objects.blob(hit[1])
 
-    def drift(self, ref: str, path: str = "monitoring/drift.csv") -> DriftReport:
-        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``."""
-        from mlvc_tui.engine.live.drift import parse_drift
+    def drift(self, ref: str, path: str | None = None) -> DriftReport:
+        """A ref's drift log (or the working tree's), thresholds from ``[drift.thresholds]``.
+
+        The one reader of a drift log for every face; NoDriftLog (a BadInput) says why a
+        ref has none to read."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH, NoDriftLog, parse_drift
         from mlvc_tui.engine.live.tail import drift_thresholds
 
+        path = path or DRIFT_PATH
         if ref != WORKTREE:
             art = self.artifacts(ref).get(path)
             if art is None:
-                raise BadInput(f"{ref} has no {path}")
+                raise NoDriftLog(
+                    f"{ref} has no {path}: nothing monitors this branch yet", "missing"
+                )
+            if art.storage is Storage.LFS:
+                raise NoDriftLog(
+                    f"{path} on {ref} is a Git LFS object: fetch it to read it", "storage"
+                )
             if art.storage is not Storage.BLOB:
-                raise BadInput(f"{path} on {ref} is kept in {art.storage.value}, not in git")
-        return parse_drift(self.read(ref, path), drift_thresholds(self.config))
+                raise NoDriftLog(
+                    f"{path} on {ref} is kept in {art.storage.value}, not in git", "storage"
+                )
+        thresholds = drift_thresholds(self.config)
+        try:
+            return parse_drift(self.read(ref, path), thresholds)
+        except NoDriftLog:
+            raise
+        except BadInput as exc:
+            raise NoDriftLog(f"{path} on {ref} cannot be read: {exc}", "unreadable") from None
+
+    def follow_drift(self, path: str | None = None, chunk: int | None = None) -> DriftFollow:
+        """The working tree's drift log followed as it grows, with ``[drift.thresholds]``
+        (the one set-up of the live drift view, for the CLI and the app)."""
+        from mlvc_tui.engine.live.drift import DRIFT_PATH
+        from mlvc_tui.engine.live.tail import CHUNK, DriftFollow, drift_thresholds
+
+        root = self.working_root()
+        return DriftFollow(
+            root / (path or DRIFT_PATH), drift_thresholds(self.config), chunk=chunk or CHUNK
+        )
+
+    def working_root(self) -> Path:
+        """The working tree's folder; BadInput for a bare repository (nothing to follow)."""
+        if self.bare:
+            raise BadInput(f"{self.root} is a bare repository: it has no working tree to follow")
+        return self.root
 
     def metrics(self, ref: str) -> Metrics:
         """Every metric of a ref (or of the working tree), flattened to dotted keys."""
@@ -571,12 +698,22 @@ class Registry:
         if cached is None and (saved := self.objects.cache.metrics.get(key)) is not None:
             cached = self._metrics[key] = Metrics(*saved)
         if cached is None:
-            files = []
+            files, too_large = [], {}
             if hit is not None and hit[0] & 0o170000 == 0o040000:
                 for path, entry in self.objects.files(hit[1]).items():
                     if path.lower().endswith(metric_files.METRIC_SUFFIXES) and not entry.is_gitlink:
+                        size = self.objects.size(entry.sha)
+                        if size > MAX_FILE_BYTES:  # never read whole: report it bad instead
+                            too_large[f"metrics/{path}"] = (
+                                f"metrics/{path} is too large to parse ({size} bytes; "
+                                f"the limit is {MAX_FILE_BYTES})"
+                            )
+                            continue
                         files.append((f"metrics/{path}", self.objects.blob(entry.sha)))
-            cached = self._metrics[key] = metric_files.merge_files(files, stem)
+            cached = metric_files.merge_files(files, stem)
+            if too_large:
+                cached = Metrics(cached.values, {**cached.errors, **too_large})
+            self._metrics[key] = cached
             self.objects.cache.metrics[key] = (cached.values, cached.errors)
         return cached
 
@@ -644,6 +781,10 @@ class Registry:
     def grid(self) -> Grid:
         """Every branch against every artifact, with the primary metric against prod."""
         return build_grid(self)
+
+    def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
+        """One branch's row, recent commits and metrics against prod, without the others."""
+        return branch_detail(self, branch, commits)
 
     def snapshot(self, branch: str) -> BranchSnapshot:
         """One branch's grid row, without reading the others."""

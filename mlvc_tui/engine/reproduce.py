@@ -28,6 +28,7 @@ from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.blobio import CHUNK
 from mlvc_tui.engine.git.files import checkout_blob, open_read, pointer_at, stat
 from mlvc_tui.engine.git.objects import GITLINK
+from mlvc_tui.engine.git.paths import safe_target
 from mlvc_tui.engine.git.worktree import worktree_metrics_files
 from mlvc_tui.engine.lineage import record_path
 from mlvc_tui.engine.values import MetricDelta, Metrics, Storage, Verdict
@@ -96,11 +97,10 @@ def export_tree(
     """Write every file of a tree below ``dest`` (LFS files with their content, in chunks);
     what could not be written as in a checkout, as warnings."""
     warnings = []
-    for path, entry in sorted(reg.objects.files(tree).items()):
+    for path, entry in sorted(reg.objects.checked_files(tree).items()):
         if path in skip:
             continue
-        target = dest / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = safe_target(dest, path, entry.mode)
         if entry.mode == GITLINK:
             target.mkdir(exist_ok=True)
             warnings.append(f"{path} is a submodule: left empty")

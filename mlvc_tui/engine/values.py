@@ -14,6 +14,7 @@ __all__ = [
     "Artifact",
     "ArtifactStatus",
     "Branch",
+    "BranchDetail",
     "BranchKind",
     "BranchSnapshot",
     "CommitInfo",
@@ -165,6 +166,17 @@ class BranchSnapshot:
     primary_value: float | None = None
     primary_delta: float | None = None  # against prod
     primary_verdict: Verdict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BranchDetail:
+    """One branch as its own view shows it: its grid row, recent commits, metrics vs prod."""
+
+    snapshot: BranchSnapshot
+    prod: str | None
+    log: tuple[CommitInfo, ...]
+    diff: MetricDiff | None  # metrics against prod (None on prod itself or without prod)
+    columns: tuple[str, ...] = ()  # its artifact paths (and prod's) in the grid's order
 
 
 @dataclass(frozen=True, slots=True)

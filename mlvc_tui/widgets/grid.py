@@ -186,7 +186,14 @@ class RegistryGrid(ScrollView, can_focus=True):
     def _layout(self, grid: Grid, width: int) -> list[_Column]:
         self.codes = column_codes(grid)
         branch_w = min(
-            max((cell_len(visible(r.branch.name)) for r in grid.rows), default=6) + 2,
+            max(
+                (
+                    cell_len(visible(r.branch.name)) + cell_len(present.sync_mark(r.branch)) + 1
+                    for r in grid.rows
+                ),
+                default=6,
+            )
+            + 1,
             max(16, width // 5),
         )
         columns = [
@@ -228,6 +235,8 @@ class RegistryGrid(ScrollView, can_focus=True):
             ("● " if branch.is_head else "") + branch.name,
             "bold" if branch.kind is BranchKind.PROD else "",
         )
+        if mark := present.sync_mark(branch):
+            name.append(f" {mark}", style="dim")
         if branch.is_head:
             name.stylize("bold cyan", 0, 1)
         prod = branch.kind is BranchKind.PROD

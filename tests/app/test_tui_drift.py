@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from mlvc_tui.engine.live.drift import parse_drift
 from mlvc_tui.screens.drift import DriftScreen
 from mlvc_tui.widgets.plot import PlotChart
 from tests.support.gitrepo import GitRepo
+from tests.support.promote import mlvc
 from tests.support.views import (
     build_hostile_views_repo,
     build_views_repo,
@@ -167,3 +169,26 @@ async def test_demo_dev_matches_the_parser(demo_repo: Path) -> None:
         rows = _rows(pilot.app)
         assert len(rows) == len(report.series)
         assert [r[0] for r in rows].count("!") == len(report.over_threshold())
+
+
+async def test_thresholds_from_mlvc_toml_count_as_in_the_cli(tmp_path: Path) -> None:
+    """The screen reads the drift log as `mlvc drift` does, ``[drift.thresholds]`` included
+    (it used to parse the file itself and show 0 alerts and no threshold)."""
+    g = GitRepo(tmp_path / "thresholds")
+    g.commit(
+        "drift",
+        {
+            "mlvc.toml": "[drift.thresholds]\npsi = 0.2\n",
+            "monitoring/drift.csv": "timestamp,feature,metric,value\n"
+            "2026-09-01,age,psi,0.1\n2026-09-02,age,psi,0.3\n2026-09-03,age,psi,0.4\n",
+        },
+    )
+    cli = json.loads(mlvc("-C", str(g.path), "drift", "-b", "prod", "--json").stdout)
+    assert cli["alerts"] == 2 and cli["series"][0]["threshold"] == 0.2
+    async with views_app(g.path).run_test(size=(80, 24)) as pilot:
+        await _open(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, DriftScreen) and screen.report is not None
+        assert screen.report.alerts == cli["alerts"] and screen.report.rows == cli["rows"]
+        assert f"{cli['rows']} rows · {cli['alerts']} alerts" in _text(pilot.app, "#summary")
+        assert _rows(pilot.app)[0] == ["!", "age", "psi", "0.4000", "0.4000", "0.2000", "2/3"]

@@ -90,3 +90,17 @@ async def test_help_has_the_versions_screen_and_both_dialogs(showcase_repo: Path
         assert ("⏎", "Promote") in sections["Promotion dialog (p)"]
         grid = dict((what, keys) for keys, what in sections["Grid (home)"])
         assert grid["Lineage"] == "l" and "l" not in grid["Cursor right"]
+
+
+async def test_a_hint_goes_when_a_screen_opens_over_it(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "r")  # r on staging: a hint to move to the prod row
+        await settle(pilot)
+        assert [n.message for n in app._notifications] == [
+            "r rolls back prod: move to the prod row"
+        ]
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert not list(app._notifications)

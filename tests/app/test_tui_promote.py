@@ -157,6 +157,43 @@ async def test_enter_promotes_and_the_grid_shows_it_at_once(demo: Path) -> None:
     assert git(demo, "fsck", "--strict", "--no-dangling") == ""
 
 
+async def test_at_50x15_enter_reads_on_before_it_promotes(demo: Path) -> None:
+    """Nothing is confirmed that was not in view: enter scrolls while part of the dialog is
+    below, and promotes only once the metrics and the confirm line were on screen."""
+    before = git(demo, "for-each-ref")
+    app = make_app(demo, now=FIXED_NOW)
+    async with app.run_test(size=(50, 15)) as pilot:
+        dialog = await open_dialog(pilot, "staging")
+        assert dialog.state == "ready"
+        state = str(dialog.query_one("#state").render())
+        assert "more lines below: enter reads on" in state and "⏎ Read on" in screen_words(pilot)
+        presses = 0
+        while "⏎ Promote" not in screen_words(pilot):
+            await pilot.press("enter")
+            await settle(pilot)
+            assert dialog.state == "ready" and git(demo, "for-each-ref") == before
+            presses += 1
+            assert presses < 20
+        assert "accuracy 0.8167 0.8167" in screen_words(pilot)  # the metric table, in view
+        state = str(dialog.query_one("#state").render())
+        assert "Every gate passes. enter promotes staging into prod" in state
+        assert dialog.query_one("#metrics").region.bottom <= dialog.query_one("#state").region.y
+        await pilot.press("enter")
+        await settle(pilot)
+        assert dialog.state == "done"
+    assert git(demo, "for-each-ref") != before
+
+
+async def test_every_gate_reason_is_shown_whole(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_dialog(pilot, "staging")
+        words = screen_words(pilot)
+        assert "2 artifact conflicts" in words and "take staging's side" in words
+        assert "'python src/check.py' passed: ok: the model loads and" in words
+        assert "…" not in words
+
+
 async def test_esc_stops_a_running_check(tmp_path: Path) -> None:
     r = base_registry(tmp_path / "reg", 'check = "python src/check.py"\ncheck_timeout = 600')
     branch(r, "exp/slow", {"models/model.pkl": b"slow", "metrics/model.json": metrics(0.9)})
@@ -244,10 +281,22 @@ class TestPromoteSnapshots:
     """The dialogs as a user sees them at 80×24 (and one at 120×40)."""
 
     def test_gates_pass_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
-        """staging → prod: seven ✓ gates, the check's last four lines, accuracy = same,
-        "as model@v2.0.1 pipeline (after 2.0.0)", green "Every gate passes", ⏎ Promote."""
+        """staging → prod: seven ✓ gates with whole reasons (wrapped), the check's last four
+        lines, "as model@v2.0.1 pipeline (after 2.0.0)"; the metric table is below, so the
+        confirm line says "2 more lines below: enter reads on" and the footer ⏎ Read on."""
         assert snap_compare(
             make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("j", "p")
+        )
+
+    def test_gates_pass_read_to_the_end_50x15(
+        self, demo_repo: Path, snap_compare: SnapCompare
+    ) -> None:
+        """At 50x15, scrolled to the end (end): the metric table (accuracy = same) and the
+        green "Every gate passes" line in view, ⏎ Promote in the footer."""
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW),
+            terminal_size=(50, 15),
+            run_before=keys("j", "p", "end"),
         )
 
     def test_gate_fails_120x40(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
@@ -268,11 +317,12 @@ class TestPromoteSnapshots:
         )
 
     def test_success_80x24(self, demo: Path, snap_compare: SnapCompare) -> None:
-        """After enter: "Promoted staging into prod: commit …, tag model@v2.0.1", esc Close."""
+        """After end (the dialog read to its end) and enter: "Promoted staging into prod:
+        commit …, tag model@v2.0.1", esc Close."""
         assert snap_compare(
             make_app(demo, now=FIXED_NOW),
             terminal_size=(80, 24),
-            run_before=keys("j", "p", "enter"),
+            run_before=keys("j", "p", "end", "enter"),  # end: all of it seen
         )
 
     def test_rollback_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:

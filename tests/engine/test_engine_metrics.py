@@ -107,6 +107,7 @@ def test_bad_config_is_refused(text: bytes, reason: str) -> None:
 @pytest.fixture
 def reg_repo(tmp_path: Path) -> GitRepo:
     r = GitRepo(tmp_path / "reg", branch="live")
+    r.git("config", "mlvc.prod", "live")  # this repository's own config names prod (issue 11.3)
     r.commit(
         "config",
         {

@@ -144,3 +144,35 @@ def test_wrong_url_failed_login_stopped_server_change_nothing(
         assert out.returncode == 2 and "cannot connect" in out.stderr, out.stderr
         assert len(out.stderr.splitlines()) == 1
     assert refs(a) == before
+
+
+def test_three_training_boxes_push_experiments_at_once(seeded, tmp_path: Path) -> None:
+    from tests.support.promote import MLVC
+
+    _, url, bare = seeded
+    boxes = []
+    for i in range(3):
+        assert mlvc("clone", "-q", url, str(tmp_path / f"box{i}")).returncode == 0
+        box = GitRepo.existing(tmp_path / f"box{i}")
+        box.git("checkout", "-q", "-b", f"exp/box{i}", "origin/prod")
+        box.clock += i
+        box.commit(f"train on box {i}", {"metrics/model.json": metrics(0.8 + i / 50)})
+        boxes.append(box)
+    procs = [
+        subprocess.Popen(
+            [MLVC, "-C", str(b.path), "push", "--json", "-q"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=run_env(),
+        )
+        for b in boxes
+    ]
+    for p in procs:
+        assert p.wait(60) == 0, p.communicate()
+    server = _ls_remote(url)
+    for i, box in enumerate(boxes):
+        assert server[f"refs/heads/exp/box{i}"] == box.rev(f"exp/box{i}")
+    _git("fsck", "--strict", cwd=bare)
+    out = json.loads(mlvc("-C", str(boxes[0].path), "fetch", "--json", "-q").stdout)
+    assert {m["name"] for m in out["branches"]} == {"exp/box1", "exp/box2"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -79,6 +80,17 @@ def _when(cell: str) -> float:
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
+def _rows(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
+    """The reader's rows; a row the csv module cannot read is given as its error."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
+
+
 def parse_results(data: bytes) -> Results:
     """Read a results file; BadInput when it is not one (binary, no header, no columns)."""
     if b"\0" in data:
@@ -87,8 +99,11 @@ def parse_results(data: bytes) -> Results:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadInput(f"results file is not UTF-8 text (byte {exc.start})") from None
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    reader = csv.reader(io.StringIO(text, newline=""))  # a bare \r ends a record, as in csv
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise BadInput(f"results header is not CSV: {exc}") from None
     if not header:
         raise BadInput("results file is empty")
     names = [h.strip().lower() for h in header]
@@ -111,10 +126,13 @@ def parse_results(data: bytes) -> Results:
     errors: list[int] = []
     bad, problems = 0, []
     lat, err = col.get("latency"), col.get("error")
-    for line, cells in enumerate(reader, 2):
-        if not cells or not any(c.strip() for c in cells):
+    for line, row in enumerate(_rows(reader), 2):
+        if isinstance(row, list) and not any(c.strip() for c in row):
             continue
         try:
+            if isinstance(row, csv.Error):
+                raise ValueError(str(row))
+            cells = row
             if len(cells) != len(header):
                 raise ValueError(f"expected {len(header)} fields, got {len(cells)}")
             outcome = float(cells[col["outcome"]])

@@ -133,6 +133,8 @@ def parse(data: bytes, commit: str | None = None) -> Delivery:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _fail(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise _fail("nests too deep") from None
     try:
         mode = Mode(doc.get("mode", "live"))
     except ValueError:

@@ -21,6 +21,7 @@ __all__ = ["ObjectCache"]
 
 _VERSION = f"1-{__version__}"  # parsed metrics depend on mlvc's own parser
 _MAX_ENTRIES = 2_000_000
+_MAX_BYTES = 64 << 20  # a cache larger than this would cost every command more than it saves
 
 
 class ObjectCache:
@@ -63,12 +64,15 @@ class ObjectCache:
             "sizes": self.sizes,
             "metrics": self.metrics,
         }
+        data = marshal.dumps(doc)
+        if len(data) > _MAX_BYTES:
+            return
         try:
             self.path.parent.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".cache-")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    marshal.dump(doc, fh)
+                    fh.write(data)
                 os.replace(tmp, self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.blobio import CHUNK, blob_size, open_blob
 from mlvc_tui.engine.git.lfs import MAX_POINTER, LfsPointer, LfsStore, parse_pointer
 from mlvc_tui.engine.git.objects import GITLINK
+from mlvc_tui.engine.git.paths import UnsafePath, refusal, unsafe_name, verify_path
 from mlvc_tui.engine.values import Storage
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ def _entry(reg: Registry, ref: str, path: str) -> tuple[str, int, str]:
     clean = path.strip("/")
     if not clean:
         return tree, st.S_IFDIR, tree
+    verify_path(clean, where=ref)
     hit = reg.objects.lookup(tree, clean)
     if hit is None:
         raise BadInput(f"no file {clean} on {ref}")
@@ -106,6 +108,9 @@ def listdir(reg: Registry, ref: str, path: str) -> list[FileStat]:
     if not st.S_ISDIR(mode):
         return [_stat(reg, tree, clean, mode, sha)]
     prefix = f"{clean}/" if clean else ""
+    for name, m, _ in reg.objects.tree(sha):
+        if (why := unsafe_name(name, m)) is not None:
+            raise UnsafePath(refusal(prefix + name, why, ref))
     return [_stat(reg, tree, prefix + name, m, s) for name, m, s in reg.objects.tree(sha)]
 
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Commit, hex_to_sha, parse_tree
 
+from mlvc_tui.engine.errors import UnsafePath
 from mlvc_tui.engine.git.blobio import loose_size
 from mlvc_tui.engine.git.diskcache import ObjectCache
 from mlvc_tui.engine.git.packread import PackReader
+from mlvc_tui.engine.git.paths import refusal, unsafe_name
 from mlvc_tui.engine.values import CommitInfo, Storage
 
 __all__ = ["BlobInfo", "ObjectReader", "TreeEntry", "decode", "encode"]
@@ -80,6 +82,7 @@ class ObjectReader:
         self._named: dict[str, dict[str, tuple[int, str]]] = {}
         self._blobs: dict[tuple[str, bool], BlobInfo] = {}
         self._packs: PackReader | None = None
+        self._checked: set[str] = set()
 
     def forget_packs(self) -> None:
         """Look for new packs on the next read (after a fetch, a gc or a push)."""
@@ -147,6 +150,26 @@ class ObjectReader:
                     hit[name] = TreeEntry(mode, sha)
             self._flat[tree_sha] = hit
         return hit
+
+    def checked_files(self, tree_sha: str, where: str = "") -> dict[str, TreeEntry]:
+        """`files`, after checking every entry name below the tree the way git's
+        ``verify_path`` does (and that no folder names one entry twice); UnsafePath else."""
+        if tree_sha not in self._checked:
+            self._check_tree(tree_sha, "", where)
+        return self.files(tree_sha)
+
+    def _check_tree(self, tree_sha: str, prefix: str, where: str) -> None:
+        if tree_sha in self._checked:
+            return
+        seen: set[str] = set()
+        for name, mode, sha in self.tree(tree_sha):
+            why = unsafe_name(name, mode) or ("a name used twice" if name in seen else None)
+            if why is not None:
+                raise UnsafePath(refusal(prefix + name, why, where))
+            seen.add(name)
+            if stat.S_ISDIR(mode):
+                self._check_tree(sha, f"{prefix}{name}/", where)
+        self._checked.add(tree_sha)
 
     def lookup(self, tree_sha: str, path: str) -> tuple[int, str] | None:
         """(mode, id) of a path below a tree, or None."""

@@ -55,6 +55,8 @@ def read_refs(repo: Repo) -> dict[str, str]:
         base = common / "refs" / top
         for folder, _, names in os.walk(base):
             for name in names:
+                if name.endswith(".lock"):
+                    continue  # a writer's lock (or one a crash left): never a ref
                 path = Path(folder, name)
                 try:
                     value = path.read_bytes().strip().decode("ascii", "replace")

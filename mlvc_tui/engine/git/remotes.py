@@ -8,6 +8,9 @@ usual ``[remote "origin"]`` section; ``update_refs`` moves local refs by compare
 from __future__ import annotations
 
 import heapq
+import os
+import shutil
+import subprocess
 from collections.abc import Mapping
 
 from dulwich.file import FileLocked
@@ -16,15 +19,31 @@ from dulwich.repo import Repo
 
 from mlvc_tui.engine.git.objects import decode, encode
 
+ZERO_HEX = "0" * 40
+
 __all__ = [
     "ahead_behind",
     "init_clone",
+    "open_pushed",
     "remote_names",
     "remote_url",
     "set_remote",
     "update_refs",
     "upstream_remote",
 ]
+
+
+def open_pushed(path: str) -> Repo:
+    """The repository a hook runs in, seeing the pushed objects git keeps in quarantine.
+
+    In a pre-receive hook git puts the new objects in ``GIT_OBJECT_DIRECTORY`` and lists
+    the repository's own store in ``GIT_ALTERNATE_OBJECT_DIRECTORIES``.
+    """
+    objects = os.environ.get("GIT_OBJECT_DIRECTORY")
+    alternates = [p for p in os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(":") if p]
+    if not objects:
+        return Repo(path)
+    return Repo(path, object_directory=objects, alternates=alternates)
 
 
 def init_clone(path: str, head_branch: str) -> Repo:
@@ -83,7 +102,26 @@ def set_remote(repo: Repo, name: str, url: str) -> None:
 def update_refs(
     repo: Repo, changes: Mapping[str, tuple[str | None, str | None]], message: str
 ) -> list[str]:
-    """Move refs ``name -> (expected old or None, new or None to delete)``; the ones done."""
+    """Move refs ``name -> (expected old or None, new or None to delete)``; the ones done.
+
+    With git installed, all of them in one `git update-ref --stdin` transaction (all or
+    none, fast for hundreds of refs); else one compare-and-swap each through dulwich.
+    """
+    git = shutil.which("git")
+    if git is not None and changes:
+        lines = ["start"]
+        for name, (old, new) in changes.items():
+            lines.append(f"update {name} {new or ZERO_HEX} {old or ZERO_HEX}")
+        lines.append("commit")
+        proc = subprocess.run(
+            [git, "update-ref", "-m", message, "--stdin"],
+            input="\n".join(lines) + "\n",
+            text=True,
+            capture_output=True,
+            env={**os.environ, "GIT_DIR": repo.controldir()},
+            check=False,
+        )
+        return list(changes) if proc.returncode == 0 else []
     done = []
     for name, (old, new) in changes.items():
         ref = encode(name)

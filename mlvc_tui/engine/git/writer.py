@@ -24,8 +24,10 @@ from dulwich.refs import check_ref_format
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.files import checkout_blob, worktree_holds
+from mlvc_tui.engine.git.locks import describe, recover, ref_lock, stale
 from mlvc_tui.engine.git.objects import decode, encode
 from mlvc_tui.engine.git.objwrite import add_object
+from mlvc_tui.engine.git.paths import safe_target, verify_path
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
@@ -38,6 +40,7 @@ __all__ = [
     "identity",
     "make_commit",
     "move_branch",
+    "pause_point",
     "write_tree",
 ]
 
@@ -159,6 +162,11 @@ def move_branch(
     path the move changes (else Refused, nothing moved); those paths are then updated.
     """
     ref = b"refs/heads/" + encode(check_branch_name(branch))
+    writer = getattr(reg, "branch_writer", None)
+    if writer is not None:  # a remote write: the server's ref moves (atomic push), not ours
+        writer(branch, old, new)
+        reg.refresh()
+        return
     current = reg.repo.refs.read_ref(ref)
     if current is None and old is not None and reg.remote_only(branch):
         old = old_tree = None  # the first local write of a branch only the remote had
@@ -166,6 +174,7 @@ def move_branch(
         _raise_moved(branch, old, current)
     checked_out = not reg.bare and reg.repo.refs.read_ref(b"HEAD") == b"ref: " + ref
     new_tree = reg.objects.commit(new)[1]
+    reg.objects.checked_files(new_tree, branch)  # no branch write makes a hostile tree
     changed: dict[str, tuple[str | None, str | None]] = {}
     if checked_out:
         before = reg.objects.files(old_tree) if old_tree else {}
@@ -182,30 +191,58 @@ def move_branch(
                 f"{f' and {len(dirty) - 1} more' if len(dirty) > 1 else ''}: "
                 "commit or stash them first; nothing was changed"
             )
-    who = identity(reg)
-    try:
-        ok = (
-            reg.repo.refs.add_if_new(
-                ref, new.encode("ascii"), committer=who, message=encode(message)
-            )
-            if old is None
-            else reg.repo.refs.set_if_equals(
-                ref,
-                old.encode("ascii"),
-                new.encode("ascii"),
-                committer=who,
-                message=encode(message),
-            )
-        )
-    except FileLocked:
-        raise Refused(
-            f"{branch} is being written by another process: nothing was changed, try again"
-        ) from None
+    pause_point("swap")  # tests: another writer moves the branch here
+    ok = _swap(reg, branch, ref, old, new, message)
     if not ok:
         _raise_moved(branch, old, reg.repo.refs.read_ref(ref))
     if changed:
         _update_worktree(reg, changed)
     reg.refresh()
+
+
+def pause_point(step: str) -> None:
+    """The crash- and race-test hook: stop here while ``MLVC_PAUSE_FILE`` exists, when
+    ``MLVC_PAUSE_AT`` names this step (docs/promotion.md, "Crash testing hook")."""
+    if os.environ.get("MLVC_PAUSE_AT") != step or not os.environ.get("MLVC_PAUSE_FILE"):
+        return
+    marker = Path(os.environ["MLVC_PAUSE_FILE"])
+    marker.write_text(step)
+    while marker.exists():
+        time.sleep(0.01)
+
+
+def _swap(reg: Registry, branch: str, ref: bytes, old: str | None, new: str, message: str) -> bool:
+    """The compare-and-swap itself; a lock left by a writer that is provably gone is
+    removed (once), any other lock refuses, naming the lock file and its age."""
+    who = identity(reg)
+    for attempt in range(2):
+        try:
+            if old is None:
+                return bool(
+                    reg.repo.refs.add_if_new(
+                        ref, new.encode("ascii"), committer=who, message=encode(message)
+                    )
+                )
+            return bool(
+                reg.repo.refs.set_if_equals(
+                    ref,
+                    old.encode("ascii"),
+                    new.encode("ascii"),
+                    committer=who,
+                    message=encode(message),
+                )
+            )
+        except FileLocked:
+            lock = ref_lock(reg.repo.commondir(), decode(ref))
+            if attempt == 0 and lock is not None and recover(lock):
+                continue
+            where = f" ({describe(lock)})" if lock is not None else ""
+            hint = "; `mlvc doctor --fix` removes it" if lock is not None and stale(lock) else ""
+            raise Refused(
+                f"{branch} is being written by another process{where}: nothing was changed, "
+                f"try again{hint}"
+            ) from None
+    return False
 
 
 def _raise_moved(branch: str, old: str | None, now: bytes | None) -> None:
@@ -220,14 +257,14 @@ def _update_worktree(reg: Registry, changed: Mapping[str, tuple[str | None, str 
     root = Path(reg.repo.path)
     index = reg.repo.open_index()
     for path, (_, blob_id) in sorted(changed.items()):
-        target = root / path
         key = encode(path)
         if blob_id is None:
+            target = root / verify_path(path)
             target.unlink(missing_ok=True)
             if key in index:
                 del index[key]
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = safe_target(root, path)
         checkout_blob(reg, blob_id, target)  # in chunks; LFS content for an LFS pointer
         index[key] = index_entry_from_stat(os.lstat(target), blob_id.encode("ascii"))
     index.write()

@@ -25,14 +25,32 @@ from typing import Literal
 from mlvc_tui.engine.errors import BadInput
 
 __all__ = [
+    "DRIFT_FORMATS",
+    "DRIFT_PATH",
     "DriftPoint",
     "DriftReport",
     "DriftSeries",
     "DriftSummary",
     "DriftTail",
     "Form",
+    "NoDriftLog",
     "parse_drift",
 ]
+
+DRIFT_PATH = "monitoring/drift.csv"  # where a branch keeps its drift log
+DRIFT_FORMATS = (
+    "A drift log is CSV in long form (timestamp,feature,metric,value[,threshold]) "
+    "or wide form (timestamp,<feature>_<metric>,...[,<feature>_<metric>_threshold])."
+)
+
+
+class NoDriftLog(BadInput):
+    """A ref has no drift log we can read; ``reason`` is "missing", "storage" or "unreadable"."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 Form = Literal["long", "wide"]
 

@@ -58,7 +58,7 @@ def _parse(note: bytes | None, commit: str) -> list[Approval]:
         try:
             doc = json.loads(line)
             out.append(Approval(str(doc["user"]), int(doc["time"]), str(doc["branch"]), commit))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             continue  # a line written by hand: not an approval
     return out
 
@@ -96,7 +96,8 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         new = Commit()
         new.tree = tree.id
         new.parents = [tip] if tip else []
-        new.author = new.committer = encode(who)
+        author = encode(who) if "<" in who else identity(reg)  # git needs `Name <email>`
+        new.author = new.committer = author
         new.author_time = new.commit_time = approval.time
         new.author_timezone = new.commit_timezone = 0
         new.message = encode(f"mlvc approve {branch} ({commit[:8]})\n")

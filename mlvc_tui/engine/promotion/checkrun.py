@@ -3,7 +3,9 @@
 The files are written from the object store into a fresh temporary folder (Git LFS files
 from the local LFS store when present), the command runs there through the shell with a
 timeout, and every output line goes to a callback as it arrives. Exit 0 passes. The
-interpreter running mlvc comes first on PATH, so ``python`` means that interpreter.
+interpreter running mlvc comes first on PATH, so ``python`` means that interpreter. The
+command runs in a bubblewrap sandbox (see :mod:`mlvc_tui.engine.promotion.sandbox`), and
+code the candidate changed runs only when the user says so.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine.git.objects import GITLINK, _parse_lfs_pointer
+from mlvc_tui.engine.git.paths import safe_target
 from mlvc_tui.engine.promotion.records import GateResult
+from mlvc_tui.engine.promotion.sandbox import bwrap, sandbox_argv, sandbox_env
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.git.merge import MergeResult
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["OutputSink", "run_check"]
+__all__ = ["OutputSink", "consent_refusal", "run_check"]
 
 OutputSink = Callable[[str], None]
 _TAIL = 20
@@ -39,8 +43,7 @@ def _materialise(reg: Registry, merge: MergeResult, root: Path) -> None:
     for path, (mode, sha) in merge.files.items():
         if mode == GITLINK:
             continue
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = safe_target(root, path, mode)
         data = merge.blob(reg, sha)
         pointer = _parse_lfs_pointer(data) if len(data) < 1024 else None
         local = lfs_dir / pointer[0][:2] / pointer[0][2:4] / pointer[0] if pointer else None
@@ -54,6 +57,23 @@ def _materialise(reg: Registry, merge: MergeResult, root: Path) -> None:
                 target.chmod(0o755)
 
 
+def _changed(paths: tuple[str, ...]) -> str:
+    more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+    return f"the candidate changes {paths[0]}{more}, which the check executes"
+
+
+def consent_refusal(changed: tuple[str, ...], sandbox: str | None) -> str | None:
+    """Why the check may not run the candidate's changed code now, or None when it may."""
+    if not changed:
+        return None
+    if sandbox is None:
+        return (
+            f"not run: {_changed(changed)}, and no sandbox is available to run it in "
+            "(install bubblewrap: Debian package bubblewrap)"
+        )
+    return f"not run: {_changed(changed)}; run it (sandboxed) with --run-check or the r key"
+
+
 def run_check(
     reg: Registry,
     merge: MergeResult,
@@ -62,22 +82,37 @@ def run_check(
     on_output: OutputSink | None = None,
     env: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
+    changed: tuple[str, ...] = (),
+    run_changed: bool = False,
 ) -> GateResult:
     """Run ``command`` on the merge result's files; the check gate's result.
 
-    Setting ``cancel`` kills the command (the gate then fails: "cancelled").
+    It runs in a bubblewrap sandbox when one is available. ``changed`` lists the files the
+    check executes that the candidate changes: then it runs only with ``run_changed`` and
+    a sandbox. Setting ``cancel`` kills the command (the gate then fails: "cancelled").
     """
     emit = on_output or (lambda line: None)
     tail: list[str] = []
+    binary = bwrap()
+    if changed and (not run_changed or binary is None):
+        return GateResult("check", False, consent_refusal(changed, binary) or "")
     with tempfile.TemporaryDirectory(prefix="mlvc-check-") as tmp:
         _materialise(reg, merge, Path(tmp))
-        full_env = {**os.environ, **(env or {})}
-        full_env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + full_env.get("PATH", "")
-        emit(f"$ {command}")
+        argv: str | list[str]
+        if binary is not None:
+            full_env = sandbox_env(Path(tmp), env or {})
+            argv = sandbox_argv(binary, Path(tmp), command, full_env)
+            emit(f"$ {command}")
+        else:
+            full_env = {**os.environ, **(env or {})}
+            bindir = os.path.dirname(sys.executable)
+            full_env["PATH"] = bindir + os.pathsep + full_env.get("PATH", "")
+            argv = command
+            emit(f"$ {command}")
         try:
             proc = subprocess.Popen(
-                command,
-                shell=True,
+                argv,
+                shell=binary is None,
                 cwd=tmp,
                 env=full_env,
                 stdin=subprocess.DEVNULL,

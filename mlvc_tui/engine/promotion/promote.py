@@ -28,6 +28,7 @@ from mlvc_tui.engine.promotion.repo_gates import (
     target_settings,
     worktree_gate,
 )
+from mlvc_tui.engine.promotion.sandbox import check_code_changes
 from mlvc_tui.engine.promotion.versions import bump, compute_bump, latest_version, model_name
 from mlvc_tui.engine.promotion.writes import (
     Finisher,
@@ -75,6 +76,7 @@ class PromotionPlan:
     tag: str | None = None
     approvals: tuple[str, ...] = ()
     check: tuple[str, float] | None = None  # (command, timeout) while the check has not run
+    check_changes: tuple[str, ...] = ()  # files the check executes that the candidate changes
 
     @property
     def ok(self) -> bool:
@@ -92,6 +94,7 @@ def plan_promotion(
     on_output: OutputSink | None = None,
     *,
     run_check: bool = True,
+    run_changed: bool = False,
 ) -> PromotionPlan:
     """Merge ``branch`` into ``target`` (default prod) in memory and run every gate."""
     reg.refresh()
@@ -104,6 +107,8 @@ def plan_promotion(
     candidate = reg.commit(branch)
     if candidate.id == target_tip or branch == target:
         raise BadInput(f"{branch} is {target} itself: name another branch to promote")
+    reg.objects.checked_files(reg.objects.commit(candidate.id)[1], branch)
+    reg.objects.checked_files(reg.objects.commit(target_tip)[1], target)
     merge = merge_commits(reg, target_tip, candidate.id)
     target_tree = reg.objects.commit(target_tip)[1]
     target_files = {p: (e.mode, e.sha) for p, e in reg.objects.files(target_tree).items()}
@@ -133,7 +138,9 @@ def plan_promotion(
         gates.append(stage_gate(reg, settings.require_stage, target, candidate))
     if (tree_gate := worktree_gate(reg, target, target_tree, files)) is not None:
         gates.append(tree_gate)
-    check = None
+    check, check_changes = None, ()
+    if settings.check and not merge.conflicts:
+        check_changes = check_code_changes(settings.check, merge.files, target_files)
     if settings.check and merge.conflicts:
         gates.append(GateResult("check", False, "not run: the merge has code conflicts"))
     elif settings.check:
@@ -151,6 +158,7 @@ def plan_promotion(
         primary,
         approvals=approvers,
         check=check,
+        check_changes=check_changes,
     )
     if target == reg.prod:
         model = model_name(reg, target)
@@ -176,7 +184,7 @@ def plan_promotion(
             bump=kind if prev else "first",
             bump_reason=why if prev else "the first version of this model",
         )
-    return run_plan_check(reg, plan, on_output) if run_check else plan
+    return run_plan_check(reg, plan, on_output, run_changed=run_changed) if run_check else plan
 
 
 def run_plan_check(
@@ -184,16 +192,22 @@ def run_plan_check(
     plan: PromotionPlan,
     on_output: OutputSink | None = None,
     cancel: threading.Event | None = None,
+    *,
+    run_changed: bool = False,
 ) -> PromotionPlan:
     """Run the plan's check command (when it has one still to run); the completed plan.
 
-    Setting ``cancel`` stops the command; the check gate then fails.
+    When the candidate changes files the check executes (``plan.check_changes``), the
+    check runs only with ``run_changed`` (the user said so) and in a sandbox; otherwise
+    its gate fails saying why. Setting ``cancel`` stops the command; the gate then fails.
     """
     if plan.check is None:
         return plan
     command, timeout = plan.check
     env = {"MLVC_SOURCE": plan.branch, "MLVC_TARGET": plan.target, "MLVC_COMMIT": plan.candidate.id}
-    result = run_check(reg, plan.merge, command, timeout, on_output, env, cancel)
+    result = run_check(
+        reg, plan.merge, command, timeout, on_output, env, cancel, plan.check_changes, run_changed
+    )
     gates = tuple(result if g.name == "check" else g for g in plan.gates)
     return replace(plan, gates=gates, check=None)
 

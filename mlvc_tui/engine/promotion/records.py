@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+from mlvc_tui.engine.timestamps import as_datetime
 
 __all__ = ["TRAILER", "GateResult", "PromotionRecord", "parse_record", "render_message"]
 
@@ -82,8 +83,7 @@ class PromotionRecord:
     @property
     def iso_time(self) -> str:
         """The record's time in its own zone, ISO 8601."""
-        zone = timezone(timedelta(seconds=self.tz_offset))
-        return datetime.fromtimestamp(self.time, UTC).astimezone(zone).isoformat()
+        return as_datetime(self.time, self.tz_offset).isoformat()
 
 
 def _num_out(value: float | None) -> float | str | None:
@@ -172,6 +172,6 @@ def parse_record(message: str) -> PromotionRecord | None:
                 },
                 resolved=tuple(str(p) for p in doc.get("resolved", ())),
             )
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
             return None
     return None

@@ -70,7 +70,8 @@ def _restore(
     reg: Registry, now: dict[str, tuple[int, str]], entry: VersionEntry
 ) -> tuple[dict[str, tuple[int, str]], tuple[str, ...]]:
     """The target's files with ``entry``'s restored, and the paths that changes."""
-    then = reg.objects.files(reg.objects.commit(entry.commit.id)[1])
+    where = entry.tag or entry.commit.id[:8]
+    then = reg.objects.checked_files(reg.objects.commit(entry.commit.id)[1], where)
     files = {p: v for p, v in now.items() if not _restored(reg, p)}
     files.update({p: (e.mode, e.sha) for p, e in then.items() if _restored(reg, p)})
     return files, tuple(sorted(p for p in now.keys() | files.keys() if now.get(p) != files.get(p)))
@@ -93,7 +94,7 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
         raise Refused(f"{target} has no versions yet: nothing to roll back to")
     current = entries[0]
     tree = reg.objects.commit(tip)[1]
-    now = {p: (e.mode, e.sha) for p, e in reg.objects.files(tree).items()}
+    now = {p: (e.mode, e.sha) for p, e in reg.objects.checked_files(tree, target).items()}
     if to is not None:
         chosen = _find(entries, to, target)
     else:  # the newest version promoted before the current one, with other artifacts

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 from dulwich.file import FileLocked
 from dulwich.objects import Commit, Tag
 
+from mlvc_tui.engine.bounded import load_yaml
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.locks import recover, ref_lock
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.metrics import compare
@@ -121,13 +123,11 @@ def _model_tags(reg: Registry, model: str) -> dict[str, tuple[str, tuple[int, in
 
 
 def _flat_params(read: Callable[[str], bytes], files: Mapping[str, str]) -> dict[str, object]:
-    import yaml
-
     for name in ("params.yaml", "params.yml"):
         if name in files:
             try:
-                doc = yaml.safe_load(read(files[name]).decode("utf-8"))
-            except (UnicodeDecodeError, yaml.YAMLError):
+                doc = load_yaml(name, read(files[name]).decode("utf-8"))
+            except (UnicodeDecodeError, BadInput):
                 return {}
             out: dict[str, object] = {}
             todo: list[tuple[str, object]] = [("", doc)]
@@ -280,12 +280,18 @@ def repair_tags(reg: Registry, entries: tuple[VersionEntry, ...]) -> tuple[str, 
         if reg.repo.refs.read_ref(ref) is not None:
             continue  # a tag of that name points elsewhere: leave it
         tag = make_tag(e.tag, e.commit.id, e.record, e.commit.message)
-        try:
-            add_object(reg.repo.object_store, tag)
-            if reg.repo.refs.add_if_new(ref, tag.id):
-                created.append(e.tag)
-        except (OSError, FileLocked):
-            continue  # read-only or busy: the next command repairs it
+        for attempt in range(2):
+            try:
+                add_object(reg.repo.object_store, tag)
+                if reg.repo.refs.add_if_new(ref, tag.id):
+                    created.append(e.tag)
+            except FileLocked:  # busy, or a lock a crash left: that one is recovered
+                lock = ref_lock(reg.repo.commondir(), f"refs/tags/{e.tag}")
+                if attempt == 0 and lock is not None and recover(lock):
+                    continue
+            except OSError:
+                pass  # read-only: the next command repairs it
+            break
     if created:
         reg.refresh()
     return tuple(created)

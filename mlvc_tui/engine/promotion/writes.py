@@ -11,12 +11,10 @@ steps ``gates`` (promotions only), ``objects``, ``moved``, ``tagged``.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dulwich.objects import Commit
@@ -24,7 +22,7 @@ from dulwich.objects import Commit
 from mlvc_tui.engine.errors import Refused
 from mlvc_tui.engine.git.objects import decode, encode
 from mlvc_tui.engine.git.objwrite import add_object
-from mlvc_tui.engine.git.writer import identity, move_branch
+from mlvc_tui.engine.git.writer import identity, move_branch, pause_point
 from mlvc_tui.engine.promotion.records import PromotionRecord
 from mlvc_tui.engine.promotion.versions import make_tag, repair_tags, version_history
 from mlvc_tui.engine.values import MetricDiff, Verdict
@@ -57,16 +55,6 @@ class PromotionDone:
 Finisher = Callable[
     ["Registry", str, str, str, PromotionRecord, str, "str | None"], "PromotionDone"
 ]
-
-
-def pause_point(step: str) -> None:
-    """The crash-test hook: stop here while ``MLVC_PAUSE_FILE`` exists (see module doc)."""
-    if os.environ.get("MLVC_PAUSE_AT") != step or not os.environ.get("MLVC_PAUSE_FILE"):
-        return
-    marker = Path(os.environ["MLVC_PAUSE_FILE"])
-    marker.write_text(step)
-    while marker.exists():
-        time.sleep(0.01)
 
 
 def stamp(reg: Registry, now: datetime | None = None) -> tuple[str, int, int]:

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.objwrite import add_object
-from mlvc_tui.engine.git.remotes import read_ref
+from mlvc_tui.engine.git.remotes import read_ref, update_refs
 from mlvc_tui.engine.git.transport import ZERO, is_ancestor
 from mlvc_tui.engine.git.writer import move_branch
 from mlvc_tui.engine.promotion.approvals import Approval, approve
@@ -29,7 +29,7 @@ from mlvc_tui.engine.promotion.promote import PromotionPlan, apply_promotion, pl
 from mlvc_tui.engine.promotion.records import PromotionRecord
 from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
 from mlvc_tui.engine.promotion.versions import make_tag
-from mlvc_tui.engine.promotion.writes import PromotionDone
+from mlvc_tui.engine.promotion.writes import PromotionDone, pause_point
 from mlvc_tui.engine.remote.sync import (
     HEADS,
     NOTES,
@@ -44,7 +44,14 @@ from mlvc_tui.engine.remote.sync import (
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["ATTEMPTS", "RemoteWrite", "remote_approve", "remote_promote", "remote_rollback"]
+__all__ = [
+    "ATTEMPTS",
+    "RemoteWrite",
+    "remote_approve",
+    "remote_change",
+    "remote_promote",
+    "remote_rollback",
+]
 
 ATTEMPTS = 6
 
@@ -58,6 +65,7 @@ class RemoteWrite:
     attempts: int  # 1 when the first plan landed; more when the server moved meanwhile
     done: PromotionDone | None = None
     plan: PromotionPlan | RollbackPlan | None = None
+    value: Any = None  # what a delivery change returned
     approval: Approval | None = None
     added: bool = False
 
@@ -104,6 +112,7 @@ def _finisher(
             add_object(reg.repo.object_store, tag)
             updates[TAGS + tag_name] = (ZERO, tag.id.decode("ascii"))
         updates.update(_notes_update(reg, server_notes))
+        pause_point("objects")
         try:
             send(reg, name, url, updates, progress)
         except PushRejected as exc:
@@ -224,11 +233,15 @@ def remote_approve(
     last = ""
     for attempt in range(1, attempts + 1):
         report = fetch(reg, name, progress)
+        fetched = read_ref(reg.repo, NOTES)
         added, approval = approve(reg, branch, user)
         updates = _notes_update(reg, report.server_notes)
         try:
             send(reg, name, url, updates, progress)
         except PushRejected as exc:
+            if added:  # the server said no: the local approval goes too
+                update_refs(reg.repo, {NOTES: (read_ref(reg.repo, NOTES), fetched)}, "mlvc")
+                reg.refresh()
             if not exc.raced:
                 raise
             last = str(exc)
@@ -239,3 +252,47 @@ def remote_approve(
         f"the approvals kept moving on the server ({attempts} attempts, last: {last}): "
         "nothing was changed on the server"
     )
+
+
+def remote_change(
+    reg: Registry,
+    change: Callable[[Registry], Any],
+    remote: str | None = None,
+    *,
+    attempts: int = ATTEMPTS,
+    progress: Progress | None = None,
+) -> RemoteWrite:
+    """Run a prod write (a delivery change) against the server's prod, pushed atomically.
+
+    ``change(reg)`` runs with prod pinned at the server's commit; its branch move becomes
+    one push (expected old id = the server's prod); a race re-runs it on the new prod.
+    """
+
+    def one(name: str, url: str, prod: str, server_prod: str, notes: str | None) -> RemoteWrite:
+        moved: list[str] = []
+
+        def writer(branch: str, old: str | None, new: str) -> None:
+            if branch != prod or old is None:
+                raise BadInput(f"a remote write moves {prod} only, not {branch}")
+            try:
+                send(reg, name, url, {HEADS + branch: (old, new)}, progress)
+            except PushRejected as exc:
+                if exc.raced:
+                    raise _Raced(str(exc)) from None
+                raise
+            moved.append(new)
+
+        reg.branch_writer = writer
+        try:
+            value = change(reg)
+        finally:
+            reg.branch_writer = None
+        done = None
+        if moved:
+            done = PromotionDone(_NO_RECORD, moved[-1], None)
+        return RemoteWrite(name, url, 1, done=done, value=value)
+
+    return _attempts(reg, remote, attempts, progress, one)
+
+
+_NO_RECORD = PromotionRecord("delivery", "", "", "", None, "", 0)

@@ -1,0 +1,103 @@
+"""The check gate's sandbox (bubblewrap) and which files the check executes.
+
+The check command comes from the target's settings, but the files it runs come from the
+candidate, so whoever pushed the candidate chooses the code. It runs under ``bwrap``
+(Debian's ``bubblewrap``, the sandbox Flatpak uses; unprivileged, no daemon, no setuid
+needed with user namespaces): the whole system read-only, the user's home hidden (only the
+Python that runs mlvc shows through, read-only), a private /tmp, write access to the check's
+temporary tree alone, no network (``--unshare-net``), its own process and IPC namespaces,
+killed with mlvc, and a minimal environment. ``MLVC_BWRAP`` names another binary, or none
+(empty) to say no sandbox is available.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["bwrap", "check_code_changes", "sandbox_argv", "sandbox_env"]
+
+CODE_FOLDERS = ("src/",)  # code the check may import besides the files its command names
+
+
+@functools.cache
+def _works(binary: str) -> bool:
+    try:
+        done = subprocess.run(
+            [binary, "--ro-bind", "/", "/", "--unshare-net", "--", "/bin/true"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def bwrap() -> str | None:
+    """The bubblewrap binary when it is installed and can make a sandbox here, else None."""
+    named = os.environ.get("MLVC_BWRAP")
+    binary = shutil.which("bwrap") if named is None else (shutil.which(named) if named else None)
+    return binary if binary and _works(binary) else None
+
+
+def sandbox_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
+    """A minimal environment: PATH (this Python first), HOME and TMPDIR in the tree, locale."""
+    bindir = os.path.dirname(sys.executable)
+    return {
+        "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **extra,
+    }
+
+
+def sandbox_argv(binary: str, workdir: Path, command: str, env: Mapping[str, str]) -> list[str]:
+    """The bwrap command line that runs ``command`` through /bin/sh in ``workdir``."""
+    argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    home = os.environ.get("HOME", "")
+    if home not in ("", "/") and Path(home).is_dir():
+        argv += ["--tmpfs", home]  # keys, tokens and other projects stay out of sight
+        for keep in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+            real = os.path.realpath(keep)
+            if real.startswith(home.rstrip("/") + "/"):
+                argv += ["--ro-bind", real, real]
+    argv += ["--tmpfs", "/tmp", "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    argv += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    argv += ["--die-with-parent", "--new-session", "--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return [*argv, "--", "/bin/sh", "-c", command]
+
+
+def _named_files(command: str, files: Mapping[str, object]) -> set[str]:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    named = set()
+    for word in words:
+        clean = word.removeprefix("./").strip("/")
+        if clean in files:
+            named.add(clean)
+        elif clean:
+            named.update(p for p in files if p.startswith(clean + "/"))
+    return named
+
+
+def check_code_changes(
+    command: str, files: Mapping[str, object], target: Mapping[str, object]
+) -> tuple[str, ...]:
+    """Paths the check executes (files its command names, and everything under src/)
+    whose content in ``files`` (the merge result) differs from the target's."""
+    code = _named_files(command, files) | _named_files(command, target)
+    code |= {p for p in files.keys() | target.keys() if p.startswith(CODE_FOLDERS)}
+    return tuple(sorted(p for p in code if files.get(p) != target.get(p)))
