@@ -131,3 +131,17 @@ def test_folders_real_mlflow_wrote(repo: GitRepo, tmp_path: Path) -> None:
     folder_only = mlvc.load_model("models/churn", repo=repo.path, ref="prod", format="folder")
     assert [c["name"] for c in folder_only.signature["inputs"]] == ["age", "visits"]
     assert "sklearn" in folder_only.flavors
+
+
+def test_the_working_tree_sees_one_folder_artifact(repo: GitRepo, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "a.txt").write_text("1")
+    mlvc.save_model(folder, "models/m", repo=repo.path, branch="prod")  # prod is checked out
+    assert (repo.path / "models/m/a.txt").read_text() == "1"
+    with mlvc.open(repo.path) as reg:
+        assert reg.worktree_changes() == ()
+    (repo.path / "models/m/a.txt").write_text("2")
+    (repo.path / "models/m/new.txt").write_text("3")
+    with mlvc.open(repo.path) as reg:
+        assert [(c.path, c.change) for c in reg.worktree_changes()] == [("models/m", "modified")]
