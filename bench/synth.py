@@ -6,7 +6,10 @@ with ``commits`` commits of its own that touch only a few artifacts, so branches
 subtrees as real registries do. Authors and dates are fixed: the same parameters and seed
 give the same commit ids. The result is repacked into one pack with packed refs.
 
-    python bench/synth.py PATH --branches 500 --commits 50 --artifacts 40 [--seed 1]
+    python bench/synth.py PATH --branches 500 --commits 50 --artifacts 40 [--seed 1] [--tags N]
+
+``--tags N`` writes N annotated version tags (``model@vMAJOR.MINOR.PATCH``) on prod's
+commits instead of one every fifth prod commit, for the ``mlvc versions`` benchmarks.
 
 Generated registries are cached under ``bench/.cache/`` keyed by their parameters.
 """
@@ -185,8 +188,19 @@ def _touch_set(name: str, arts: list[str], rng: random.Random) -> list[str]:
     return base + picks + ["params.yaml", "src/train.py"]
 
 
+def _tag(write: Callable[[bytes], object], tag: bytes, mark: int, t: int) -> None:
+    who = f"CI Bot <ci@example.com> {t} +0000".encode()
+    note = b"Release %s\n" % tag
+    write(b"tag %s\nfrom :%d\ntagger %s\ndata %d\n%s" % (tag, mark, who, len(note), note))
+
+
 def _stream(
-    branches: int, commits: int, artifacts: int, seed: int, write: Callable[[bytes], object]
+    branches: int,
+    commits: int,
+    artifacts: int,
+    seed: int,
+    write: Callable[[bytes], object],
+    tags: int | None = None,
 ) -> None:
     """Write the fast-import stream for the whole registry."""
     rng = random.Random(seed)
@@ -225,14 +239,13 @@ def _stream(
             (p, _code(p, rng) if p in CODE else _content(p, rng, clock[0], quality)) for p in paths
         ]
         prod.append(commit("refs/heads/prod", prod[-1], files, f"Retrain prod model (run {i})"))
-        if i % 5 == 0:
+        if tags is None and i % 5 == 0:
             version += 1
-            tag = f"model@v1.{version}.0".encode()
-            who = f"CI Bot <ci@example.com> {clock[0]} +0000".encode()
-            note = b"Release %s\n" % tag
-            write(
-                b"tag %s\nfrom :%d\ntagger %s\ndata %d\n%s" % (tag, prod[-1], who, len(note), note)
-            )
+            _tag(write, f"model@v1.{version}.0".encode(), prod[-1], clock[0])
+    for n in range(tags or 0):  # v1.0.0 ... spread over prod's history, oldest first
+        at = prod[n * len(prod) // tags] if tags else prod[-1]
+        name = f"model@v{1 + n // 1000}.{n // 10 % 100}.{n % 10}".encode()
+        _tag(write, name, at, EPOCH + 60 * n)
 
     for b, name in enumerate(names[1:], start=1):
         if b < 3:  # staging and dev fork from one of prod's last commits
@@ -266,6 +279,7 @@ def make_registry(
     artifacts: int = 40,
     seed: int = 1,
     bare: bool = False,
+    tags: int | None = None,
 ) -> Path:
     """Write a synthetic registry into ``path`` (absent or empty) and return its path.
 
@@ -287,7 +301,7 @@ def make_registry(
     )
     assert proc.stdin is not None
     try:
-        _stream(branches, commits, artifacts, seed, proc.stdin.write)
+        _stream(branches, commits, artifacts, seed, proc.stdin.write, tags)
     finally:
         proc.stdin.close()
     if proc.wait() != 0:
@@ -301,23 +315,31 @@ def make_registry(
     return dest
 
 
-def cache_key(branches: int, commits: int, artifacts: int, seed: int, bare: bool) -> str:
+def cache_key(
+    branches: int, commits: int, artifacts: int, seed: int, bare: bool, tags: int | None = None
+) -> str:
     """The cache folder name for one set of parameters."""
     kind = "bare" if bare else "work"
-    return f"v{GENERATOR_VERSION}-b{branches}-c{commits}-a{artifacts}-s{seed}-{kind}"
+    extra = "" if tags is None else f"-t{tags}"
+    return f"v{GENERATOR_VERSION}-b{branches}-c{commits}-a{artifacts}-s{seed}{extra}-{kind}"
 
 
 def cached_registry(
-    branches: int = 500, commits: int = 50, artifacts: int = 40, seed: int = 1, bare: bool = False
+    branches: int = 500,
+    commits: int = 50,
+    artifacts: int = 40,
+    seed: int = 1,
+    bare: bool = False,
+    tags: int | None = None,
 ) -> Path:
     """The cached registry for these parameters, generated on first use."""
-    dest = CACHE_DIR / cache_key(branches, commits, artifacts, seed, bare)
+    dest = CACHE_DIR / cache_key(branches, commits, artifacts, seed, bare, tags)
     if (dest / ".synth-complete").exists() or (dest / ".git" / ".synth-complete").exists():
         return dest
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=CACHE_DIR))
     try:
-        make_registry(tmp / "repo", branches, commits, artifacts, seed, bare)
+        make_registry(tmp / "repo", branches, commits, artifacts, seed, bare, tags)
         marker = tmp / "repo" / ("" if bare else ".git") / ".synth-complete"
         marker.write_text(f"{branches} {commits} {artifacts} {seed}\n")
         shutil.rmtree(dest, ignore_errors=True)
@@ -336,9 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", type=int, default=40)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--bare", action="store_true", help="a bare repository")
+    ap.add_argument("--tags", type=int, default=None, help="N version tags on prod")
     ap.add_argument("--no-cache", action="store_true", help="generate directly into PATH")
     args = ap.parse_args(argv)
-    params = (args.branches, args.commits, args.artifacts, args.seed, args.bare)
+    params = (args.branches, args.commits, args.artifacts, args.seed, args.bare, args.tags)
     start = time.perf_counter()
     if args.path.exists() and any(args.path.iterdir()):
         ap.error(f"{args.path} exists and is not empty")

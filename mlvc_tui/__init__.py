@@ -22,6 +22,7 @@ _API = (
     "resolve",
     "ModelWatcher",
     "ResolvedModel",
+    "mounted",
 )
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "SavedModel",
     "fetch_model",
     "load_model",
+    "mounted",
     "open",
     "resolve",
     "save_model",
@@ -107,16 +108,17 @@ class ModelRegistry:
         tx = active_transaction(self.registry, ref)
         alone = tx is None
         if tx is None:
-            tx = FileTransaction(self.registry, ref, message or f"Write {path}", start)
-            if tx.parent is None and start is None:
-                raise BadInput(f"no branch {ref}: pass start='prod' (or another ref) to create it")
+            start, text = models.branch_start(self.registry, ref, start, message or f"Write {path}")
+            tx = FileTransaction(self.registry, ref, text, start)
         out = BranchFile(tx, path, commit=alone)
         return out if mode == "wb" else _TextFile(out, encoding=encoding, write_through=True)
 
     def transaction(self, branch: str, message: str, start: str | None = None) -> FileTransaction:
         """Several writes to ``branch`` as one commit: ``with reg.transaction(b, msg) as tx``.
         Inside the block, ``reg.open(branch, path, "wb")`` stages into it too."""
-        return FileTransaction(self.registry, branch, message, start)
+        self.registry.refresh()
+        start, text = models.branch_start(self.registry, branch, start, message)
+        return FileTransaction(self.registry, branch, text, start)
 
     def stat(self, ref: str, path: str) -> FileStat:
         """What a path is on a ref: type, real size, id and storage."""
@@ -261,3 +263,23 @@ def fetch_model(
     return _with_registry(
         repo, lambda reg: models.fetch_model(reg, dest, path, ref=ref, trust=trust)
     )
+
+
+def mounted(
+    ref: str,
+    repo: str | os.PathLike[str] = ".",
+    *,
+    path: str = "",
+    follow: bool = False,
+    mountpoint: str | os.PathLike[str] | None = None,
+) -> Any:
+    """``with mlvc.mounted("prod", repo=".") as folder:`` -- a ref (branch, tag, version,
+    commit, ``models:/<name>@<env>``) as a read-only folder for code that needs a path.
+
+    FUSE serves it from a background process, unmounted when the block ends; ``path``
+    shows one folder of the tree, ``follow`` follows a branch as it moves. BadInput when
+    FUSE is not usable here.
+    """
+    from mlvc_tui.engine.mount import mounted as mount
+
+    return mount(ref, repo, path=path, follow=follow, mountpoint=mountpoint)

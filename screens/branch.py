@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import ClassVar
 
 from rich.text import Text
@@ -33,6 +35,12 @@ __all__ = ["BranchScreen"]
 COMMITS = 30
 
 
+def mount_command(root: str, branch: str) -> str:
+    """The shell command that mounts ``branch`` read-only at ``~/mnt/<branch>``."""
+    folder = re.sub(r"[^A-Za-z0-9._-]+", "-", branch).strip("-.") or "branch"
+    return f"mlvc -C {shlex.quote(root)} mount {shlex.quote(branch)} ~/mnt/{folder}"
+
+
 def _name(author: str) -> str:
     """ "Ana Ruiz <ana@example.com>" -> "Ana Ruiz"."""
     name = author.split("<", 1)[0].strip()
@@ -49,6 +57,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
         Binding("d", "diff", "Diff"),
         Binding("l", "lineage", "Lineage"),
         Binding("t", "drift", "Drift", tooltip="Drift (live on the checked-out branch)"),
+        Binding("m", "mount", "Mount", tooltip="Show and copy the command that mounts this branch"),
         Binding("R", "refresh", "Refresh", key_display="R"),
         Binding("j", "cursor_down", "Cursor down", show=False),
         Binding("k", "cursor_up", "Cursor up", show=False),
@@ -231,6 +240,12 @@ class BranchScreen(ReadingScreen[BranchDetail]):
     def action_drift(self) -> None:
         """Called on t: show this branch's drift log."""
         self.app.open_drift(self.branch)
+
+    def action_mount(self) -> None:
+        """Called on m: show the command that mounts this branch as a folder, and copy it."""
+        command = mount_command(str(self.app.session.path.resolve()), self.branch)
+        self.app.copy_to_clipboard(command)
+        self.app.notify(command, title="Mount this branch (copied)", timeout=12, markup=False)
 
     def action_refresh(self) -> None:
         """Called on R: re-read the branch."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
@@ -37,6 +37,8 @@ _KEYS = (
     KeyHint("/", "Filter", "filter"),
     KeyHint("esc", "Clear filter", "clear_filter"),
     KeyHint("R", "Refresh", "refresh"),
+    KeyHint("F", "Fetch", "fetch"),
+    KeyHint("P", "Push", "push"),
     KeyHint("q", "Quit", "app.quit"),
 )
 _HELP = KeyHint("?", "Help", "app.help")
@@ -57,6 +59,8 @@ _NEEDS_BRANCHES = frozenset(
         "rollback",
         "versions",
         "filter",
+        "fetch",
+        "push",
     }
 )
 
@@ -80,6 +84,8 @@ class GridScreen(ReadingScreen[Grid]):
         Binding("v", "versions", "Versions", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("R", "refresh", "Refresh", key_display="R"),
+        Binding("F", "fetch", "Fetch from the remote", key_display="F", show=False),
+        Binding("P", "push", "Push the branch", key_display="P", show=False),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -295,6 +301,61 @@ class GridScreen(ReadingScreen[Grid]):
         """Called on T: follow the working tree's drift log as it is written."""
         self.app.open_tail()
 
+    def action_fetch(self) -> None:
+        """Called on F: fetch from the registry's remote (in a worker; the grid follows)."""
+        remote = self.grid.remote if self.grid else None
+        if remote is None:
+            self.notify("No remote to fetch from: `git remote add origin URL`", severity="warning")
+            return
+        self.notify(f"Fetching from {visible(remote)}…", markup=False)
+        self._transfer("fetch", None)
+
+    def action_push(self) -> None:
+        """Called on P: push the branch under the cursor (fast-forward only, with its tags)."""
+        branch = self._branch()
+        if branch is None:
+            return
+        remote = self.grid.remote if self.grid else None
+        if remote is None:
+            self.notify("No remote to push to: `git remote add origin URL`", severity="warning")
+            return
+        self.notify(f"Pushing {visible(branch)} to {visible(remote)}…", markup=False)
+        self._transfer("push", branch)
+
+    @work(thread=True, group="transfer", exit_on_error=False)
+    def _transfer(self, verb: str, branch: str | None) -> None:
+        """Fetch or push off the UI thread; the outcome comes back as one notification."""
+        from mlvc_tui.engine.remote.sync import fetch, push
+
+        try:
+            if verb == "fetch":
+                report = self.app.session.run(lambda reg: fetch(reg))
+                moved = len(report.branches) + len(report.tags) + bool(report.notes)
+                text = (
+                    f"Fetched {report.remote}: {len(report.branches)} branch(es) moved, "
+                    f"{len(report.tags)} new tag(s)"
+                    if moved
+                    else f"{report.remote}: up to date"
+                )
+            else:
+                assert branch is not None
+                pushed = self.app.session.run(lambda reg: push(reg, [branch]))
+                text = (
+                    f"Pushed {branch} to {pushed.remote}"
+                    if pushed.refs
+                    else f"{branch}: {pushed.remote} is up to date"
+                )
+            severity = "information"
+        except MlvcError as exc:
+            text, severity = str(exc), "error"
+        except Exception as exc:  # an engine bug: say so in place, never crash
+            text, severity = f"Could not {verb}: {exc!r}", "error"
+        self.app.call_from_thread(self._transferred, text, severity)
+
+    def _transferred(self, text: str, severity: str) -> None:
+        self.notify(visible(text), severity=severity, markup=False)  # type: ignore[arg-type]
+        self.reload(refresh=True)
+
     def action_refresh(self) -> None:
         """Called on R: re-read the registry."""
         self.query_one("#message", Static).update("Refreshing…")
@@ -305,6 +366,8 @@ class GridScreen(ReadingScreen[Grid]):
         branch keys only once a registry was read (an error leaves R, ? and q)."""
         if action in _NEEDS_BRANCHES and self.grid is None:
             return False
+        if action in ("fetch", "push") and self.grid is not None and self.grid.remote is None:
+            return False  # F and P need a remote
         boxes = self.query("#filter").results(Input)
         box = next(boxes, None)
         if action == "clear_filter":

@@ -23,7 +23,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mlvc_tui.engine import CHECK_PENDING, MlvcError, PromotionDone, PromotionPlan, Registry
+from mlvc_tui.engine import (
+    CHECK_PENDING,
+    MlvcError,
+    PromotionDone,
+    PromotionPlan,
+    Registry,
+    paths_summary,
+)
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import MetricTable, tone
@@ -76,6 +83,15 @@ def version_line(plan: PromotionPlan) -> Text:
         f"  {plan.bump} ({after}): ",
         visible(plan.bump_reason),
     )
+
+
+def paths_line(plan: PromotionPlan) -> Text:
+    """Which paths the promotion replaces on the target, and which it keeps as they are."""
+    text = Text.assemble("replaces ", visible(paths_summary(plan.replaced, 3)))
+    if plan.kept:
+        text.append(f"; keeps {visible(plan.target)}'s own ", style="dim")
+        text.append(visible(paths_summary(plan.kept, 2)), style="dim")
+    return text
 
 
 class PromoteScreen(ModalScreen[bool]):
@@ -135,6 +151,7 @@ class PromoteScreen(ModalScreen[bool]):
             yield Static(id="title")
             with VerticalScroll(id="body"):  # all of it reachable, however small the terminal
                 yield Static(id="version")
+                yield Static(id="paths")
                 yield Static(id="gates")
                 yield Static(id="check-log")
                 yield MetricTable(id="metrics")
@@ -243,6 +260,7 @@ class PromoteScreen(ModalScreen[bool]):
             )
         )
         self.query_one("#version", Static).update(version_line(plan))
+        self.query_one("#paths", Static).update(paths_line(plan))
         asking = self._asks(plan) and self.state != "checking"
         self.query_one("#gates", Static).update(gates_table(plan, self.app.no_color, asking))
         table = self.query_one(MetricTable)

@@ -134,11 +134,22 @@ class RollbackScreen(ModalScreen[bool]):
         self.query_one(MetricTable).show_rows(
             plan.target, "after", tuple(dict.fromkeys(rows)), width=max(self.size.width - 6, 40)
         )
-        self.state = "ready"
-        self._say(
-            f"enter rolls {plan.target} back to {to}; esc cancels.",
-            tone(f"bold {GOOD}", self.app.no_color),
-        )
+        if plan.check is not None and not plan.check.passed:
+            self.state = "error"
+            self._say(f"Refused by gate check: {plan.check.reason} · esc closes", bad)
+        elif plan.warning:
+            self.state = "ready"
+            self._say(
+                f"! Crosses a MAJOR version ({now} → {plan.to.version}: data schema or target "
+                "changed). enter rolls back anyway; esc cancels.",
+                bad,
+            )
+        else:
+            self.state = "ready"
+            self._say(
+                f"enter rolls {plan.target} back to {to}; esc cancels.",
+                tone(f"bold {GOOD}", self.app.no_color),
+            )
         self.refresh_bindings()
 
     @on(Done)

@@ -47,10 +47,10 @@ def _change(args: argparse.Namespace, change: Any) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine import read_delivery
+    from mlvc_tui.engine import route as route_unit
 
     with open_registry(args) as reg:
-        route = read_delivery(reg, args.at).route(args.unit)
+        route = route_unit(reg, args.unit, args.at)
     emit(
         args,
         route,
@@ -73,6 +73,14 @@ def cmd_delivery(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_check_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--run-check",
+        action="store_true",
+        help="let the check gate run check code the candidate changed (in a sandbox)",
+    )
+
+
 def cmd_canary(args: argparse.Namespace) -> int:
     from mlvc_tui.engine import BadInput, canary, canary_abort, canary_step
 
@@ -90,7 +98,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
             return canary_step(reg)
         if args.abort:
             return canary_abort(reg)
-        return canary(reg, args.branch, args.percent, steps)
+        return canary(reg, args.branch, args.percent, steps, run_changed=args.run_check)
 
     return _write(args, run)
 
@@ -107,7 +115,7 @@ def _steps(text: str) -> list[float]:
 def cmd_switch(args: argparse.Namespace) -> int:
     from mlvc_tui.engine import switch
 
-    return _write(args, lambda reg: switch(reg, args.standby))
+    return _write(args, lambda reg: switch(reg, args.standby, run_changed=args.run_check))
 
 
 def cmd_ab_start(args: argparse.Namespace) -> int:
@@ -144,7 +152,7 @@ def cmd_ab_report(args: argparse.Namespace) -> int:
     from mlvc_tui.engine import ab_report
 
     with open_registry(args) as reg:
-        report = ab_report(reg, args.at)
+        report = ab_report(reg, args.at, test=args.test)
     emit(args, report, lambda: render_report(report))
     return 0
 
@@ -171,12 +179,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--step", action="store_true", help="move to the next step of the plan")
     p.add_argument("--abort", action="store_true", help="send every unit back to the baseline")
+    _run_check_option(p)
     add_remote_option(p)
     p.set_defaults(func=cmd_canary)
     p = sub.add_parser(
         "switch", parents=[common], help="blue/green: flip live and standby (or name a --standby)"
     )
     p.add_argument("--standby", default=None, metavar="BRANCH")
+    _run_check_option(p)
     add_remote_option(p)
     p.set_defaults(func=cmd_switch)
     ab = sub.add_parser("ab", help="A/B/n tests and bandits between branches")
@@ -216,5 +226,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         metavar="REF",
         help="the test in delivery.toml at REF (e.g. prod~1 after a stop)",
+    )
+    p.add_argument(
+        "--test",
+        default=None,
+        metavar="ID",
+        help="the test with this id, running or finished (its own rows only)",
     )
     p.set_defaults(func=cmd_ab_report)

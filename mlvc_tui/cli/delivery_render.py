@@ -164,6 +164,14 @@ def render_report(r: ABReport) -> RenderableType:
             parts.append(
                 Text(f"{v.branch}: {v.bad_rows} unreadable row(s) skipped", style="yellow")
             )
+        if v.outside:
+            parts.append(
+                Text.assemble(
+                    t(v.branch),
+                    f": {v.outside:,} row(s) of earlier tests left out (test {d.test} only)",
+                    style="dim",
+                )
+            )
     if r.bandit is not None:
         b = r.bandit
         parts.append(

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlvc_tui.cli.common import emit, open_registry
 from mlvc_tui.engine import DRIFT_PATH, BadInput
+from mlvc_tui.safetext import visible
 
 __all__ = ["register"]
 
@@ -29,6 +30,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "-b", "--branch", default=None, help="the branch (default: the checked-out one, else prod)"
+    )
+    p.add_argument(
+        "--fail-on-alert",
+        action="store_true",
+        help="exit 1 when the latest point of any feature is over its threshold (for CI, cron)",
     )
     p.add_argument(
         "-f",
@@ -79,6 +85,16 @@ def cmd_drift(args: argparse.Namespace) -> int:
     emit(args, value, lambda: _table(branch, report))
     if report.bad_rows and not args.json:
         console().print(f"! {report.bad_rows} bad row(s) skipped", markup=False, highlight=False)
+    over = report.over_threshold()
+    if args.fail_on_alert and over:
+        names = ", ".join(f"{s.feature} {s.metric}" for s in over[:3])
+        more = f" and {len(over) - 3} more" if len(over) > 3 else ""
+        print(
+            f"mlvc: drift on {visible(branch)}: {len(over)} feature(s) over threshold at their "
+            f"latest point: {visible(names)}{more}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "doctor",
     "files",
     "live",
+    "mount",
     "promote",
     "remote",
     "serving",
@@ -52,9 +53,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     with open_registry(args) as reg:
         grid = reg.grid()
     if args.json:
-        from mlvc_tui.engine import dumps
-
-        sys.stdout.write(dumps(_grid_json(grid), compact=True) + "\n")
+        write_grid_json(grid, sys.stdout)
         return 0
     from mlvc_tui.cli.render import GRID_LEGEND, console, render_grid
     from mlvc_tui.safetext import visible
@@ -83,8 +82,8 @@ def _artifact_json(status: str, art: Any) -> dict[str, Any]:
     return cell
 
 
-def _grid_json(grid: Any) -> dict[str, Any]:
-    """The grid as plain data (built directly: it is the largest output mlvc prints)."""
+def _grid_head(grid: Any) -> dict[str, Any]:
+    """Everything of the grid's JSON but its rows."""
     from mlvc_tui.engine import to_jsonable
 
     kinds = {}
@@ -99,18 +98,36 @@ def _grid_json(grid: Any) -> dict[str, Any]:
         "primary_metric": grid.primary_metric,
         "columns": [{"path": p, "kind": kinds.get(p, "data")} for p in grid.columns],
         "worktree": to_jsonable(grid.worktree),
+        "remote": grid.remote,
+        "fetched": grid.fetched,
+    }
+
+
+def _row_json(row: Any) -> dict[str, Any]:
+    """One grid row as plain data, without its ``artifacts``."""
+    from mlvc_tui.engine import to_jsonable
+
+    return {
+        "branch": to_jsonable(row.branch),
+        "primary": to_jsonable(
+            {
+                "value": row.primary_value,
+                "delta": row.primary_delta,
+                "verdict": row.primary_verdict,
+            }
+        ),
+        "metrics": to_jsonable(row.metrics.values),
+        "metric_errors": row.metrics.errors,
+    }
+
+
+def _grid_json(grid: Any) -> dict[str, Any]:
+    """The grid as plain data (what `write_grid_json` writes, built whole)."""
+    return {
+        **_grid_head(grid),
         "branches": [
             {
-                "branch": to_jsonable(row.branch),
-                "primary": to_jsonable(
-                    {
-                        "value": row.primary_value,
-                        "delta": row.primary_delta,
-                        "verdict": row.primary_verdict,
-                    }
-                ),
-                "metrics": to_jsonable(row.metrics.values),
-                "metric_errors": row.metrics.errors,
+                **_row_json(row),
                 "artifacts": {
                     path: _artifact_json(status.value, row.artifacts.get(path))
                     for path, status in row.status.items()
@@ -119,6 +136,30 @@ def _grid_json(grid: Any) -> dict[str, Any]:
             for row in grid.rows
         ],
     }
+
+
+def write_grid_json(grid: Any, out: Any) -> None:
+    """`mlvc grid --json`: the text of ``dumps(_grid_json(grid), compact=True)``, written a
+    row at a time. It is the largest output mlvc prints (branches x artifacts cells), so a
+    cell's text is made once per distinct (path, status, artifact) and reused."""
+    from mlvc_tui.engine import dumps
+
+    head = dumps(_grid_head(grid), compact=True)
+    out.write(head[:-1] + ',"branches":[')
+    cells: dict[tuple[str, str, int], tuple[Any, str]] = {}
+    for i, row in enumerate(grid.rows):
+        parts = []
+        for path, status in row.status.items():
+            art = row.artifacts.get(path)
+            key = (path, status.value, id(art))
+            hit = cells.get(key)
+            if hit is None or hit[0] is not art:
+                text = dumps({path: _artifact_json(status.value, art)}, compact=True)[1:-1]
+                hit = cells[key] = (art, text)
+            parts.append(hit[1])
+        text = dumps(_row_json(row), compact=True)
+        out.write(("," if i else "") + text[:-1] + ',"artifacts":{' + ",".join(parts) + "}}")
+    out.write("]}\n")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -122,10 +122,20 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         value = rollback_json(plan)
         if args.dry_run or not args.json:
             emit(args, value, lambda: render_rollback(plan))
+        if plan.check is not None and not plan.check.passed:
+            raise Refused(f"gate check failed: {plan.check.reason}; nothing was changed")
         if args.dry_run:
             return 0
+        if plan.warning and args.to is None and (args.yes or not sys.stdin.isatty()):
+            raise Refused(
+                f"rolling back {plan.warning}. Name the version to go ahead: "
+                f"mlvc rollback --to {plan.to.version}; nothing was changed"
+            )
         if not args.yes:
-            _ask(f"Roll {plan.target} back to {plan.to.tag or plan.to.version}?")
+            _ask(
+                f"Roll {plan.target} back to {plan.to.tag or plan.to.version}"
+                + (f" ({plan.warning})?" if plan.warning else "?")
+            )
         done = apply_rollback(reg, plan)
     if args.json:
         emit(args, done_json(value, done), lambda: None)
@@ -155,8 +165,8 @@ def cmd_approve(args: argparse.Namespace) -> int:
     }
     verb = "approved" if added else "already approved"
     lines = [
-        f"{verb} {args.branch} ({mine.commit[:8]}) as {mine.user}",
-        f"{len(everyone)} approval(s): " + ", ".join(a.user for a in everyone),
+        f"{verb} {args.branch} ({mine.commit[:8]}) as {mine.label}",
+        f"{len(everyone)} approval(s): " + ", ".join(a.label for a in everyone),
     ]
     from mlvc_tui.safetext import visible
 
@@ -167,7 +177,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import render_versions, versions_json
-    from mlvc_tui.engine import repair_tags, version_history
+    from mlvc_tui.engine import gto_state, model_name, repair_tags, version_history
 
     with open_registry(args) as reg:
         target = args.branch or reg.prod
@@ -177,7 +187,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
         repaired = repair_tags(reg, entries)
         if repaired:
             entries = version_history(reg, target)
-    emit(args, versions_json(entries, repaired), lambda: render_versions(entries))
+        gto = gto_state(reg, model_name(reg, target))
+    emit(args, versions_json(entries, repaired, gto), lambda: render_versions(entries, gto))
     if repaired and not args.json:
         print("recreated missing tag(s): " + ", ".join(repaired), file=sys.stderr)
     return 0
@@ -201,7 +212,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_promote)
     p = sub.add_parser("approve", parents=[common], help="approve the commit a branch is at")
     p.add_argument("branch")
-    p.add_argument("--user", default=None, help="approver (default: your git identity)")
+    p.add_argument(
+        "--user",
+        default=None,
+        help="a name recorded beside your git identity (it still counts as yours)",
+    )
     add_remote_option(p)
     p.set_defaults(func=cmd_approve)
     p = sub.add_parser(

@@ -11,11 +11,13 @@ from rich.text import Text
 
 from mlvc_tui.cli.render import VERDICTS, t
 from mlvc_tui.engine import (
+    GtoState,
     MetricDiff,
     PromotionDone,
     PromotionPlan,
     RollbackPlan,
     VersionEntry,
+    paths_summary,
     to_jsonable,
 )
 from mlvc_tui.present import KIND_WORDS, number
@@ -76,6 +78,13 @@ def render_plan(plan: PromotionPlan) -> Group:
             g.name, Text("pass", "green") if g.passed else Text("FAIL", "red bold"), t(g.reason)
         )
     parts: list[Any] = [head, gates, _metric_rows(plan.diff, plan.primary)]
+    parts.append(Text.assemble("replaces: ", t(paths_summary(plan.replaced, 8))))
+    if plan.kept:
+        parts.append(
+            Text.assemble(
+                "keeps ", t(plan.target), "'s own: ", t(paths_summary(plan.kept, 8)), style="dim"
+            )
+        )
     if plan.merge.resolved:
         parts.append(
             Text(
@@ -96,12 +105,18 @@ def render_rollback(plan: RollbackPlan) -> Group:
         t(plan.to.tag or plan.to.version or "", "bold"),
         f" ({plan.to.commit.short_id}, {when(plan.to.commit)})",
     )
-    files = Text("restores: " + ", ".join(plan.changed))
-    return Group(head, files, _metric_rows(plan.diff, plan.primary))
+    parts: list[Any] = [head, Text.assemble("restores: ", t(", ".join(plan.changed)))]
+    if plan.warning:
+        parts.append(Text.assemble(("! rolling back ", "bold red"), t(plan.warning)))
+    if plan.check is not None:
+        mark = Text("pass", "green") if plan.check.passed else Text("FAIL", "red bold")
+        parts.append(Text.assemble("check ", mark, "  ", t(plan.check.reason)))
+    parts.append(_metric_rows(plan.diff, plan.primary))
+    return Group(*parts)
 
 
-def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
-    """Every promotion and rollback, newest first."""
+def render_versions(entries: tuple[VersionEntry, ...], gto: GtoState | None = None) -> Any:
+    """Every promotion and rollback, newest first; then what GTO's tags say, if anything."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     primary = next((e.primary for e in entries if e.primary), None) or "metric"
     for col in ("version", "what", "from", "commit", "date", "who", primary, "Δ"):
@@ -124,7 +139,14 @@ def render_versions(entries: tuple[VersionEntry, ...]) -> Table:
             number(e.value),
             number(e.delta, signed=True),
         )
-    return table
+    if gto is None or not (gto.stages or gto.deregistered or gto.deprecated):
+        return table
+    said = [f"{stage} v{v}" if v else f"{stage} (no version)" for stage, v in gto.stages.items()]
+    if gto.deregistered:
+        said.append("deregistered " + ", ".join(f"v{v}" for v in sorted(gto.deregistered)))
+    if gto.deprecated:
+        said.append("the model is deprecated")
+    return Group(table, Text.assemble(("GTO stages: ", "dim"), t("; ".join(said))))
 
 
 def _gates(plan: PromotionPlan) -> list[dict[str, Any]]:
@@ -147,6 +169,8 @@ def plan_json(plan: PromotionPlan) -> dict[str, Any]:
         "bump_reason": plan.bump_reason,
         "tag": plan.tag,
         "approvals": list(plan.approvals),
+        "replaced": list(plan.replaced),
+        "kept": list(plan.kept),
         "merge": {
             "base": m.base,
             "fast_forward": m.fast_forward,
@@ -167,6 +191,12 @@ def rollback_json(plan: RollbackPlan) -> dict[str, Any]:
         "to": plan.to.version,
         "to_commit": plan.to.commit.id,
         "restores": list(plan.changed),
+        "check": (
+            {"passed": plan.check.passed, "reason": plan.check.reason} if plan.check else None
+        ),
+        "crosses_major": plan.crosses_major,
+        "skipped": list(plan.skipped),
+        "warning": plan.warning,
         "metrics": to_jsonable(plan.diff.rows),
         "done": False,
     }
@@ -184,9 +214,18 @@ def done_json(base: dict[str, Any], done: PromotionDone) -> dict[str, Any]:
     }
 
 
-def versions_json(entries: tuple[VersionEntry, ...], repaired: tuple[str, ...]) -> dict[str, Any]:
-    """The version list as plain data."""
+def versions_json(
+    entries: tuple[VersionEntry, ...], repaired: tuple[str, ...], gto: GtoState | None = None
+) -> dict[str, Any]:
+    """The version list as plain data (and what GTO's tags say: stages, deregistrations)."""
     return {
+        "gto": {
+            "stages": dict(gto.stages),
+            "deregistered": sorted(gto.deregistered),
+            "deprecated": gto.deprecated,
+        }
+        if gto
+        else None,
         "versions": [
             {
                 "kind": e.kind,

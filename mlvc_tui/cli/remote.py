@@ -13,6 +13,8 @@ from typing import Any
 
 __all__ = ["register"]
 
+_LIST = 20  # lines of a fetch report before it is summed up
+
 
 def _progress(args: argparse.Namespace) -> Any:
     from mlvc_tui.engine import stderr_progress
@@ -73,12 +75,16 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     if not report.changed:
         print(f"{report.remote}: up to date")
-    for m in report.branches:
+    for m in report.branches[:_LIST]:
         what = "new" if m.old is None else "deleted" if m.new is None else "moved"
         where = f"{visible(report.remote)}/{visible(m.name)}"
         print(f"{what:8} {where}  {_short(m.old)} -> {_short(m.new)}")
-    for tag in report.tags:
+    if len(report.branches) > _LIST:
+        print(f"... and {len(report.branches) - _LIST} more branches (--json lists them all)")
+    for tag in report.tags[:_LIST]:
         print(f"new tag  {visible(tag)}")
+    if len(report.tags) > _LIST:
+        print(f"... and {len(report.tags) - _LIST} more tags")
     for tag in report.tag_conflicts:
         print(f"! tag {visible(tag)} differs on the server: kept the local one", file=sys.stderr)
     if report.notes:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         DeliveryCommit,
         delivery_log,
         read_delivery,
+        route,
         set_weights,
         start_ab,
         stop_ab,
@@ -60,17 +61,24 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     from mlvc_tui.engine.live.watch import Change, RegistryWatcher, apply_change
     from mlvc_tui.engine.models import ModelIntegrityError, SavedModel
     from mlvc_tui.engine.promotion.approvals import approvals_of, approve
+    from mlvc_tui.engine.promotion.gto import GtoState, gto_state
     from mlvc_tui.engine.promotion.promote import (
         CHECK_PENDING,
         PromotionDone,
         PromotionPlan,
         apply_promotion,
+        paths_summary,
         plan_promotion,
         run_plan_check,
     )
     from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
     from mlvc_tui.engine.promotion.sandbox import bwrap
-    from mlvc_tui.engine.promotion.versions import VersionEntry, repair_tags, version_history
+    from mlvc_tui.engine.promotion.versions import (
+        VersionEntry,
+        model_name,
+        repair_tags,
+        version_history,
+    )
     from mlvc_tui.engine.remote.atomic import remote_approve, remote_promote, remote_rollback
     from mlvc_tui.engine.remote.clone import clone
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
@@ -100,6 +108,7 @@ _LAZY: dict[str, str] = {
             "DeliveryCommit",
             "delivery_log",
             "read_delivery",
+            "route",
             "set_weights",
             "start_ab",
             "stop_ab",
@@ -148,6 +157,7 @@ _LAZY: dict[str, str] = {
             "PromotionDone",
             "PromotionPlan",
             "apply_promotion",
+            "paths_summary",
             "plan_promotion",
             "run_plan_check",
         ),
@@ -157,8 +167,10 @@ _LAZY: dict[str, str] = {
         ("RollbackPlan", "apply_rollback", "plan_rollback"), "mlvc_tui.engine.promotion.rollback"
     ),
     **dict.fromkeys(
-        ("VersionEntry", "repair_tags", "version_history"), "mlvc_tui.engine.promotion.versions"
+        ("VersionEntry", "model_name", "repair_tags", "version_history"),
+        "mlvc_tui.engine.promotion.versions",
     ),
+    **dict.fromkeys(("GtoState", "gto_state"), "mlvc_tui.engine.promotion.gto"),
     "redact": "mlvc_tui.engine.git.transport",
     **dict.fromkeys(
         ("remote_approve", "remote_promote", "remote_rollback"), "mlvc_tui.engine.remote.atomic"

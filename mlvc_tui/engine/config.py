@@ -20,6 +20,7 @@ __all__ = [
 ARTIFACT_KINDS: tuple[str, ...] = ("models", "metrics", "logs", "monitoring", "data")
 PRIMARY_CANDIDATES: tuple[str, ...] = ("accuracy", "f1", "auc", "r2", "loss", "rmse")
 DEFAULT_ENVIRONMENTS: tuple[str, ...] = ("prod", "staging", "dev")
+DEFAULT_ENVIRONMENT_PATHS: tuple[str, ...] = ("monitoring/",)
 PROD_FALLBACKS: tuple[str, ...] = ("prod", "main", "master")
 LOWER_IS_BETTER: tuple[str, ...] = (
     "loss",
@@ -46,6 +47,15 @@ class RegistryConfig:
     artifacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> globs
     gates: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # paths an environment owns (its own live traffic): a promotion keeps the target's
+    environment_paths: tuple[str, ...] = DEFAULT_ENVIRONMENT_PATHS
+
+    def owned_by_environment(self, path: str) -> bool:
+        """Whether a promotion keeps the target's ``path`` (a folder ending in "/", a glob)."""
+        return any(
+            path.startswith(p) if p.endswith("/") else fnmatch.fnmatchcase(path, p)
+            for p in self.environment_paths
+        )
 
     def kind_of(self, path: str) -> str | None:
         """The artifact kind of a path, or None when it is not an artifact."""
@@ -120,6 +130,7 @@ def parse_config(data: bytes | None) -> RegistryConfig:
         if value is not None and not isinstance(value, str):
             raise BadInput(f"mlvc.toml: {name} must be a string")
     envs = registry.get("environments")
+    owned = registry.get("environment_paths")
     return RegistryConfig(
         prod=prod,
         environments=_strings(envs, "registry.environments")
@@ -131,4 +142,7 @@ def parse_config(data: bytes | None) -> RegistryConfig:
         artifacts={k: _strings(v, f"artifacts.{k}") for k, v in artifacts.items()},
         gates=doc.get("gates", {}) if isinstance(doc.get("gates", {}), dict) else {},
         raw=doc,
+        environment_paths=_strings(owned, "registry.environment_paths")
+        if owned is not None
+        else DEFAULT_ENVIRONMENT_PATHS,
     )

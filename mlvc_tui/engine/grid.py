@@ -111,4 +111,6 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
         columns=columns,
         rows=tuple(rows),
         worktree=changes,
+        remote=reg.remote if reg.remote in reg.remotes() else None,
+        fetched=reg.last_fetch(),
     )

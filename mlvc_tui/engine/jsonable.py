@@ -19,8 +19,17 @@ __all__ = ["dumps", "to_jsonable"]
 _UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+_PLAIN = (str, int, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def to_jsonable(value: Any) -> Any:
     """A structure of dicts, lists, strings, numbers, booleans and None."""
+    if type(value) in _PLAIN:  # exactly these types (an Enum of str is not one)
+        return value
+    names = _FIELDS.get(type(value))
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, float):
@@ -30,7 +39,8 @@ def to_jsonable(value: Any) -> Any:
             return "Infinity" if value > 0 else "-Infinity"
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -20,7 +20,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.blobio import CHUNK, read_chunks, temp_dir
-from mlvc_tui.engine.git.files import open_read, stat
+from mlvc_tui.engine.git.files import file_mode, open_read, stat
+from mlvc_tui.engine.git.lfs import LfsCorrupt
 from mlvc_tui.engine.git.staging import BranchFile, FileTransaction
 from mlvc_tui.engine.lineage import record_path
 from mlvc_tui.engine.provenance import data_ids, environment, now_iso
@@ -33,6 +34,7 @@ __all__ = [
     "FORMATS",
     "ModelIntegrityError",
     "SavedModel",
+    "branch_start",
     "fetch_model",
     "infer_format",
     "load_model",
@@ -137,6 +139,20 @@ def _json(value: object) -> bytes:
     return (json.dumps(value, indent=2, default=plain) + "\n").encode()
 
 
+def branch_start(
+    reg: Registry, branch: str, start: str | None, message: str
+) -> tuple[str | None, str]:
+    """Where a write to a branch that does not exist starts it (``start``, else prod), and
+    the commit message saying so; BadInput when there is no such start."""
+    if reg.branch_tip(branch) is not None:
+        return start, message
+    start = start or reg.prod
+    if start is None:
+        raise BadInput(f"no branch {branch} and no prod to start it from: pass start='REF'")
+    commit = reg.resolve(start)
+    return start, f"{message}\n\nBranch {branch} created from {start} ({commit[:8]})."
+
+
 def save_model(
     reg: Registry,
     model: object,
@@ -165,9 +181,8 @@ def save_model(
         raise BadInput("metrics must be a mapping of names to numbers")
     if fmt in FOLDER_FORMATS:  # a folder model is saved at models/<name>, no suffix
         path = path.rsplit(".", 1)[0] if Path(path).suffix in _SUFFIXES else path
-    tx = FileTransaction(reg, branch, message or f"Save model {path}", start)
-    if tx.parent is None and start is None:
-        raise BadInput(f"no branch {branch}: pass start='prod' (or another ref) to create it")
+    start, text = branch_start(reg, branch, start, message or f"Save model {path}")
+    tx = FileTransaction(reg, branch, text, start)
     ids = data_ids(reg, tx.parent, data)
     stem = Path(path).name.split(".", 1)[0]
     extra: dict[str, Any] = {}
@@ -291,10 +306,17 @@ def _verified(
             "bytes that cannot be checked; pass trust=True to load it anyway"
         )
     digest = hashlib.sha256()
-    while chunk := src.read(CHUNK):
-        digest.update(chunk)
-        if sink is not None:
-            sink.write(chunk)
+    try:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            if sink is not None:
+                sink.write(chunk)
+    except LfsCorrupt as exc:
+        if record is None:
+            raise
+        raise ModelIntegrityError(
+            f"{path} on {ref} does not match its lineage record: {exc}; not loaded"
+        ) from None
     if record is not None and not trust and digest.hexdigest() != record["sha256"]:
         raise ModelIntegrityError(
             f"{path} on {ref} does not match its lineage record: its sha256 is "
@@ -366,6 +388,7 @@ def fetch_model(
     try:
         with os.fdopen(fd, "wb") as out, open_read(reg, ref, path) as src:
             _verified(reg, ref, path, trust, src, out)
+        os.chmod(temp, file_mode())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -20,11 +22,13 @@ from dulwich.repo import Repo
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
-from mlvc_tui.engine.errors import BadInput, NotARegistry, RefNotFound
+from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
+from mlvc_tui.engine.git.checkout import repair_checkout
 from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.locks import leftovers, sweep
 from mlvc_tui.engine.git.objects import GITLINK, ObjectReader, decode, encode
-from mlvc_tui.engine.git.refs import read_refs
+from mlvc_tui.engine.git.refs import peeled_tag, read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
@@ -60,6 +64,20 @@ _HEX = frozenset("0123456789abcdef")
 _VERSION_TAG = re.compile(r".+@v\d+\.\d+\.\d+")  # GTO's <model>@vX.Y.Z
 _ANCESTRY = re.compile(r"(.+?)((?:[~^]\d*)*)")
 _STEP = re.compile(r"([~^])(\d*)")
+_ARTIFACT_CELLS = 1_000_000  # artifacts kept in whole-tree dicts before starting afresh
+_SEGMENTS = 200_000  # cached per-subtree pieces (and lists of them) before starting afresh
+
+
+def _close_forgotten() -> None:
+    """At exit, close the registries nobody closed, while Python can still run dulwich's
+    clean-up (else its ``__del__`` prints tracebacks during interpreter shutdown)."""
+    for reg in list(_OPEN):
+        with contextlib.suppress(Exception):
+            reg.close()
+
+
+_OPEN: weakref.WeakSet[Registry] = weakref.WeakSet()
+atexit.register(_close_forgotten)
 
 
 def _folder_models(files: dict[str, tuple[int, str]]) -> list[str]:
@@ -95,6 +113,11 @@ class Registry:
         self._peeled: dict[str, str] = {}
         self._metrics: dict[str, Metrics] = {}
         self._artifacts: dict[str, dict[str, Artifact]] = {}
+        self._artifact_cells = 0
+        self._segments: dict[tuple[str, int, str, str], dict[str, Artifact]] = {}
+        self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
+        self._kinds: dict[str, str | None] = {}  # path -> kind under the current config
+        self._made: dict[tuple[str, str, bool], Artifact] = {}  # one value per path and blob
         self._lfs: dict[str, LfsPaths] = {}
         self._chains: dict[tuple[str, int], frozenset[str]] = {}
         self._status: StatusCache = {}
@@ -106,6 +129,7 @@ class Registry:
         self.branch_writer: Callable[[str, str | None, str], None] | None = None
         self.config = RegistryConfig()
         self.refresh()
+        _OPEN.add(self)
 
     # -- opening and refs ------------------------------------------------------------------
 
@@ -135,6 +159,14 @@ class Registry:
         except BaseException:
             repo.close()
             raise
+        try:
+            if repair_checkout(registry):  # a write a crash interrupted: finish it
+                registry.refresh()
+        except MlvcError:
+            pass  # busy: the next command repairs it
+        found = leftovers(repo.controldir(), repo.object_store.path)  # type: ignore[attr-defined]
+        if found:
+            sweep(found)  # what crashed writers left: spool, half objects
         if not registry._refs and not empty_ok:
             registry.close()
             raise NotARegistry(
@@ -144,6 +176,7 @@ class Registry:
 
     def close(self) -> None:
         """Save what was learnt about objects for the next process, and close the repo."""
+        _OPEN.discard(self)
         try:
             self.objects.cache.save()
         finally:
@@ -191,6 +224,10 @@ class Registry:
         if config != self.config:
             self._metrics.clear()
             self._artifacts.clear()
+            self._segments.clear()
+            self._segment_lists.clear()
+            self._kinds.clear()
+            self._made.clear()
         self.config = config
         moved = {r for r in before.keys() | self._refs.keys() if before.get(r) != self._refs.get(r)}
         if head_before != (self._head_ref, self.detached):
@@ -256,6 +293,21 @@ class Registry:
 
         return push(self, branches, remote, progress)
 
+    def last_fetch(self) -> int | None:
+        """When the registry last fetched (by mlvc or git), as POSIX time; None: never."""
+        control = Path(self.repo.controldir())
+        times = []
+        for path in (control / "FETCH_HEAD", control / "mlvc" / "fetched"):
+            try:
+                times.append(int(path.stat().st_mtime))
+            except OSError:
+                continue
+        return max(times) if times else None
+
+    def disk_refs(self) -> dict[str, str]:
+        """The refs as they are on disk (without remote-only branches or pins)."""
+        return dict(self._disk_refs)
+
     def remotes(self) -> tuple[str, ...]:
         """The remotes configured in `.git/config`."""
         return remote_names(self.repo)
@@ -299,7 +351,11 @@ class Registry:
             pass
         names += [_HEADS + n for n in PROD_FALLBACKS]
         heads = [b"HEAD"] if self.bare else []
-        heads.append(encode(f"{_REMOTES}{self.remote}/HEAD"))
+        common = Path(self.repo.commondir())
+        remote_head = f"{_REMOTES}{self.remote}/HEAD"
+        # a symbolic ref is a loose file (or reftable): skip parsing packed-refs for nothing
+        if (common / remote_head).is_file() or (common / "reftable").exists():
+            heads.append(encode(remote_head))
         for symref in heads:
             with contextlib.suppress(Exception):
                 target = self.repo.refs.read_ref(symref) or b""
@@ -401,7 +457,16 @@ class Registry:
     def _commit_of(self, sha: str) -> CommitInfo | None:
         """The commit a ref points at, peeling tags; None for refs to non-commits."""
         peeled = self._peeled.get(sha)
+        if peeled is None and (packed := peeled_tag(sha)) is not None:
+            try:  # packed-refs named the target: read it only if it is new to us
+                return self.objects.commit(packed)[0]
+            except KeyError:  # not a commit (a tag of a tree or blob): the slow way
+                pass
         if peeled is None:
+            try:  # most refs name a commit: one read
+                return self.objects.commit(sha)[0]
+            except KeyError:
+                pass
             obj = self.repo.object_store[sha.encode("ascii")]
             while isinstance(obj, Tag):
                 obj = self.repo.object_store[obj.object[1]]
@@ -494,6 +559,13 @@ class Registry:
         """
         return Transaction(self, branch, message, start)
 
+    def check_writes(self, branch: str, changes: Mapping[str, str | None]) -> None:
+        """BadInput, before anything is committed, when a write (path -> new blob id, None:
+        deleted) would put a broken mlvc.toml, delivery.toml or lineage record on ``branch``."""
+        from mlvc_tui.engine.validate import check_changes
+
+        check_changes(self, branch, changes)
+
     def commit(self, ref: str) -> CommitInfo:
         """The commit a ref names."""
         return self.objects.commit(self.resolve(ref))[0]
@@ -505,6 +577,10 @@ class Registry:
             if ref.startswith(_TAGS) and (info := self._commit_of(sha)) is not None:
                 out[ref.removeprefix(_TAGS)] = info.id
         return out
+
+    def tag_ref(self, name: str) -> str | None:
+        """The object a tag ref names (the tag object for an annotated tag), or None."""
+        return self._refs.get(_TAGS + name)
 
     def tags_by_commit(self) -> dict[str, tuple[str, ...]]:
         """Commit id -> the tags that point at it, sorted by name."""
@@ -553,54 +629,101 @@ class Registry:
         return self.artifacts_of_tree(self.tree_of(ref))
 
     def artifacts_of_tree(self, tree: str) -> dict[str, Artifact]:
-        """The artifacts below a root tree (cached by tree id)."""
+        """The artifacts below a root tree (cached by tree id).
+
+        Built from per-subtree pieces shared between trees (`tree_segments`), so branches
+        that share most subtrees share their `Artifact` values too.
+        """
         hit = self._artifacts.get(tree)
         if hit is not None:
             return hit
+        out: dict[str, Artifact] = {}
+        for segment in self.tree_segments(tree):
+            out.update(segment)
+        if self._artifact_cells > _ARTIFACT_CELLS:  # bounded by cells, not trees
+            self._artifacts.clear()
+            self._artifact_cells = 0
+        self._artifacts[tree] = out
+        self._artifact_cells += len(out) + 1
+        return out
+
+    def tree_segments(self, tree: str) -> tuple[dict[str, Artifact], ...]:
+        """A root tree's artifacts in pieces, one per top-level entry, in tree order.
+
+        A piece is cached by (name, subtree id, LFS rules), so it is built once however many
+        root trees hold that subtree: cost follows the distinct trees, not branches x files.
+        Pieces are shared: never change one.
+        """
+        hit = self._segment_lists.get(tree)
+        if hit is not None:
+            return hit
         roots = self.config.artifact_roots
-        top = self.objects.tree(tree)
-        files: dict[str, tuple[int, str]] = {}
-        for name, mode, sha in top:
+        lfs = self.lfs_paths(tree)
+        lfs_key = lfs.key if lfs else ""
+        pieces = []
+        for name, mode, sha in self.objects.tree(tree):
             if roots is not None and name not in roots:
                 continue
-            if mode == GITLINK:
-                files[name] = (mode, sha)
-            elif mode & 0o170000 == 0o040000:
-                files.update(
-                    {f"{name}/{p}": (e.mode, e.sha) for p, e in self.objects.files(sha).items()}
-                )
-            else:
-                files[name] = (mode, sha)
-        lfs = self.lfs_paths(tree)
+            key = (name, mode, sha, lfs_key)
+            piece = self._segments.get(key)
+            if piece is None:
+                piece = self._segment(name, mode, sha, lfs)
+                if len(self._segments) > _SEGMENTS:
+                    self._segments.clear()
+                self._segments[key] = piece
+            if piece:
+                pieces.append(piece)
+        if len(self._segment_lists) > _SEGMENTS:
+            self._segment_lists.clear()
+        found = self._segment_lists[tree] = tuple(pieces)
+        return found
+
+    def _segment(self, name: str, mode: int, sha: str, lfs: LfsPaths) -> dict[str, Artifact]:
+        sha_of_segment = sha
+        files: dict[str, tuple[int, str]]
+        if mode != GITLINK and mode & 0o170000 == 0o040000:
+            files = {f"{name}/{p}": (e.mode, e.sha) for p, e in self.objects.files(sha).items()}
+        else:
+            files = {name: (mode, sha)}
+        any_lfs = bool(lfs)
+        kinds, made = self._kinds, self._made
         out: dict[str, Artifact] = {}
         folders = _folder_models(files)
         for path, (mode, sha) in files.items():
-            kind = self.config.kind_of(path) or ("data" if path == "data" else None)
+            kind = kinds.get(path, "")
+            if kind == "":
+                kind = kinds[path] = self.config.kind_of(path) or (
+                    "data" if path == "data" else None
+                )
             if kind is None:
                 continue
-            if mode == GITLINK:
-                out[path] = Artifact(path, kind, sha, sha, None, Storage.SUBMODULE)
-                continue
-            info = self.objects.blob_info(sha, bool(lfs) and lfs.match(path))
+            maybe_lfs = any_lfs and lfs.match(path)
+            art = made.get((path, sha, maybe_lfs))
+            if art is None:
+                if mode == GITLINK:
+                    art = Artifact(path, kind, sha, sha, None, Storage.SUBMODULE)
+                else:
+                    info = self.objects.blob_info(sha, maybe_lfs)
+                    art = Artifact(path, kind, info.id, sha, info.size, info.storage)
+                if len(made) > _SEGMENTS * 4:
+                    made.clear()
+                made[(path, sha, maybe_lfs)] = art
             folder = next((f for f in folders if path.startswith(f"{f}/")), None)
             if folder is None:
-                out[path] = Artifact(path, kind, info.id, sha, info.size, info.storage)
+                out[path] = art
                 continue
-            seen = out.get(folder)
-            size = (seen.size or 0) + (info.size or 0) if seen else info.size
-            lfs_any = info.storage is Storage.LFS or (seen and seen.storage is Storage.LFS)
+            seen = out.get(folder)  # a folder model: one artifact, its sizes summed
+            size = (seen.size or 0) + (art.size or 0) if seen else art.size
+            lfs_any = art.storage is Storage.LFS or (seen and seen.storage is Storage.LFS)
             storage = Storage.LFS if lfs_any else Storage.BLOB
             out[folder] = Artifact(folder, kind, "", "", size, storage)
-        for folder in folders:  # one artifact: its id is the manifest sha256 of its record
+        for folder in folders:  # its id: the manifest sha256 its lineage record holds
             if folder in out:
-                hit = self.objects.lookup(tree, folder)
+                hit = self.objects.lookup(sha_of_segment, folder.removeprefix(f"{name}/"))
                 tree_id = hit[1] if hit else ""
                 art = out[folder]
                 ident = self._folder_id(files, folder) or tree_id
                 out[folder] = Artifact(folder, art.kind, ident, tree_id, art.size, art.storage)
-        if len(self._artifacts) > 4096:
-            self._artifacts.clear()
-        self._artifacts[tree] = out
         return out
 
     def _folder_id(self, files: dict[str, tuple[int, str]], folder: str) -> str | None:

@@ -192,6 +192,8 @@ class Grid:
     columns: tuple[str, ...]  # artifact paths, grouped by kind
     rows: tuple[BranchSnapshot, ...]
     worktree: tuple[WorktreeChange, ...] = ()
+    remote: str | None = None  # the registry's remote, when one is configured
+    fetched: int | None = None  # when it was last fetched from (POSIX time)
 
     def row(self, name: str) -> BranchSnapshot | None:
         return next((r for r in self.rows if r.branch.name == name), None)

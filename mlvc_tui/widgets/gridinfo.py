@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.text import Text
 
+from mlvc_tui import present
 from mlvc_tui.engine import ArtifactStatus, Grid
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, tilde
@@ -56,6 +57,9 @@ def status_text(
         parts.append((f"{changed} changed", ""))
         if grid.worktree:
             parts.append((f"{len(grid.worktree)} uncommitted", f"bold {LOCAL}"))
+        if grid.remote:
+            when = present.utc_date(grid.fetched)[5:] if grid.fetched else "never"
+            parts.append((f"{visible(grid.remote)} fetched {when}", "dim"))
     if observer:
         parts.append((observer, "dim"))
 

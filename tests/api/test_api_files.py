@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import re
 import subprocess
 import warnings
 from pathlib import Path
@@ -134,7 +135,6 @@ def test_an_exception_or_a_file_never_closed_writes_nothing(repo: GitRepo) -> No
 @pytest.mark.parametrize(
     ("ref", "path", "mode", "message"),
     [
-        ("exp/new", "models/x.pkl", "wb", "no branch exp/new: pass start="),
         ("exp/a", "../x", "wb", "not a valid path"),
         ("exp/a", ".git/config", "wb", "not a valid path"),
         ("exp/a", "models/x.pkl", "ab", "use 'rb', 'r', 'wb' or 'w'"),
@@ -154,6 +154,64 @@ def test_a_new_branch_starts_where_asked(repo: GitRepo) -> None:
     with mlvc.open(repo.path) as reg, reg.open("exp/new", "models/x.pkl", "wb", start="prod") as fh:
         fh.write(b"x")
     assert repo.rev("exp/new^") == repo.rev("prod")
+
+
+def test_a_write_to_a_new_branch_starts_it_from_prod(repo: GitRepo) -> None:
+    with mlvc.open(repo.path) as reg, reg.open("exp/new", "models/x.pkl", "wb") as fh:
+        fh.write(b"x")
+    assert repo.rev("exp/new^") == repo.rev("prod")
+    body = repo.git("log", "-1", "--format=%B", "exp/new")
+    assert f"Branch exp/new created from prod ({repo.rev('prod')[:8]})." in body
+    with mlvc.open(repo.path) as reg, reg.transaction("exp/tx", "two files") as tx:
+        tx.put("a.txt", b"a")
+    assert repo.rev("exp/tx^") == repo.rev("prod")
+
+
+BAD_FILES = [
+    ("mlvc.toml", b"not = [valid\n", "mlvc.toml is not valid TOML"),
+    ("mlvc.toml", b"[gates]\napprovals = -1\n", "gates.approvals must be >= 0"),
+    ("mlvc.toml", b'[versions]\nmajor_paths = "data"\n', "versions.major_paths must be a list"),
+    ("delivery.toml", b"mode = 'ab'\n", "needs at least one [[variant]]"),
+    (
+        "delivery.toml",
+        b'[[variant]]\nbranch = "nowhere"\nweight = 100\n',
+        "variant 'nowhere' is not a branch",
+    ),
+    ("models/model.lineage.json", b"{", "is not valid JSON"),
+    ("models/model.lineage.json", b'{"sha256": "abc"}', "sha256 must be the model's 64"),
+    (
+        "models/model.lineage.json",
+        b'{"sha256": "' + b"a" * 64 + b'", "path": "models/other.pkl"}',
+        "is not the model this record sits beside",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "data", "message"), BAD_FILES)
+def test_a_broken_settings_file_or_record_is_never_committed(
+    repo: GitRepo, path: str, data: bytes, message: str
+) -> None:
+    refs = repo.git("for-each-ref")
+    with mlvc.open(repo.path) as reg:
+        with pytest.raises(BadInput, match=re.escape(message)), reg.transaction("prod", "x") as tx:
+            tx.put(path, data)
+        fh = reg.open("exp/a", path, "wb")
+        fh.write(data)
+        with pytest.raises(BadInput, match="refused, nothing was committed to exp/a"):
+            fh.close()
+    assert repo.git("for-each-ref") == refs
+
+
+def test_sound_settings_and_records_are_committed(repo: GitRepo) -> None:
+    good = {
+        "mlvc.toml": b'[registry]\nprod = "prod"\n[gates]\napprovals = 1\n',
+        "delivery.toml": b'[[variant]]\nbranch = "exp/a"\nweight = 100\n',
+        "models/model.lineage.json": b'{"sha256": "' + b"a" * 64 + b'", "size": 2}',
+    }
+    with mlvc.open(repo.path) as reg, reg.transaction("prod", "settings") as tx:
+        for path, data in good.items():
+            tx.put(path, data)
+    assert repo.git("show", "prod:delivery.toml").startswith("[[variant]]")
 
 
 def _writer(path: str, worker: int, count: int) -> None:

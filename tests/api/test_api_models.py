@@ -183,7 +183,7 @@ def test_version_tags_and_fetch(repo: GitRepo, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"branch": "exp/new"}, "no branch exp/new: pass start="),
+        ({"branch": "exp/new", "start": "nowhere"}, "no branch, tag or commit named"),
         ({"branch": "exp/a", "format": "onnx"}, "unknown model format 'onnx'"),
         ({"branch": "exp/a", "metrics": [0.9]}, "metrics must be a mapping"),
         ({"branch": "exp/a", "data": ["nowhere.csv"]}, "neither a path on the branch"),

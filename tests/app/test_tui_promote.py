@@ -86,9 +86,10 @@ async def test_gates_passing_offer_enter_and_show_the_check(demo_repo: Path) -> 
         assert dialog.check_lines[0] == "$ python src/check.py"
         assert dialog.check_lines[-1] == "ok: the model loads and predicts"
         words = screen_words(pilot)
-        assert "Promote staging (baabdc75) → prod" in words
+        assert "Promote staging (c1ce6c04) → prod" in words
         assert "as model@v2.0.1 pipeline (after 2.0.0)" in words
-        assert "✓ pass stage baabdc75 is on staging" in words
+        assert "✓ pass stage c1ce6c04 is on staging" in words
+        assert "replaces " in words and "keeps prod's own monitoring/" in words
         assert "Every gate passes. enter promotes staging into prod as model@v2.0.1" in words
         assert "⏎ Promote" in words
         await pilot.press("escape")

@@ -54,16 +54,20 @@ def test_ab_report_on_the_demo_has_a_winner(demo: Path) -> None:
     assert a["count"] > 3000 and b["count"] > 3000 and b["drift_alerts"] > a["drift_alerts"]
     table = mlvc(demo, "ab", "report")
     assert "▲ winner" in table.stdout and "95% interval" in table.stdout
+    named = json.loads(mlvc(demo, "ab", "report", "--test", AB_TEST, "--json").stdout)
+    assert [v["count"] for v in named["variants"]] == [a["count"], b["count"]]
+    unknown = mlvc(demo, "ab", "report", "--test", "no-such-test")
+    assert unknown.returncode != 0 and "no test named 'no-such-test'" in unknown.stderr
 
 
 def test_shifting_traffic_commits_and_git_log_shows_it(demo: Path, tmp_path: Path) -> None:
     repo = build_demo(tmp_path / "demo", dirty=False)
     steps = [
         ("ab", "stop"),
-        ("canary", "staging", "--percent", "5", "--steps", "5,50,100"),
+        ("canary", "staging", "--percent", "5", "--steps", "5,50,100", "--run-check"),
         ("canary", "--step"),
         ("canary", "--abort"),
-        ("switch", "--standby", "staging"),
+        ("switch", "--standby", "staging", "--run-check"),
         ("switch",),
         ("ab", "start", "ab/test-a", "ab/test-b", "--weights", "90,10"),
         ("ab", "weights", "50,50"),
@@ -82,6 +86,9 @@ def test_shifting_traffic_commits_and_git_log_shows_it(demo: Path, tmp_path: Pat
         if args == ("ab", "stop"):
             gated = mlvc(repo, "canary", "exp/deep-model", "--percent", "5")
             assert gated.returncode == 1 and "fails the promotion gates (primary:" in gated.stderr
+            # staging changes src/serve.py, which the check runs: only with --run-check
+            unasked = mlvc(repo, "canary", "staging", "--percent", "5")
+            assert unasked.returncode == 1 and "--run-check" in unasked.stderr
     log = subprocess.run(
         ["git", "-C", str(repo), "log", "--format=%s", "prod", "--", "delivery.toml"],
         capture_output=True,

@@ -68,6 +68,22 @@ def test_cp_into_a_branch_is_one_commit(repo: GitRepo, tmp_path: Path) -> None:
     assert repo.git("status", "--porcelain") == ""
 
 
+def test_cp_of_a_broken_config_is_refused_and_nothing_lands(repo: GitRepo, tmp_path: Path) -> None:
+    """The bug: the commit landed, then every command (this fix included) refused to start."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("not = [valid\n")
+    before = repo.git("for-each-ref")
+    out = mlvc("-C", str(repo.path), "cp", str(bad), "prod:mlvc.toml")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("mlvc: mlvc.toml is not valid TOML")
+    assert "refused, nothing was committed to prod" in out.stderr
+    assert repo.git("for-each-ref") == before and repo.git("status", "--porcelain") == ""
+    good = tmp_path / "good.toml"
+    good.write_text('[registry]\nprod = "prod"\n')
+    assert mlvc("-C", str(repo.path), "cp", str(good), "prod:mlvc.toml").returncode == 0
+    assert mlvc("-C", str(repo.path), "grid").returncode == 0
+
+
 def test_cp_to_an_lfs_path_and_back_out(repo: GitRepo, tmp_path: Path) -> None:
     big = tmp_path / "weights.bin"
     big.write_bytes(bytes(range(256)) * 4096)

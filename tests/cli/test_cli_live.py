@@ -63,6 +63,35 @@ def test_drift_of_a_branch(repo: GitRepo) -> None:
     assert "working tree, which is prod's: check out dev first" in other.stderr
 
 
+def test_fail_on_alert_exits_1_only_when_a_latest_point_is_over(repo: GitRepo) -> None:
+    over = mlvc("-C", str(repo.path), "drift", "--fail-on-alert")
+    assert over.returncode == 1 and "1 alerts" in over.stdout
+    assert over.stderr == (
+        "mlvc: drift on prod: 1 feature(s) over threshold at their latest point: "
+        "[bold]x[/bold] psi\n"
+    )
+    assert mlvc("-C", str(repo.path), "drift", "-b", "dev", "--fail-on-alert").returncode == 0
+    repo.commit(  # the feature came back under its threshold: an old alert is history
+        "Recovered",
+        {
+            "monitoring/drift.csv": HEADER + "2026-09-01T00:00:00Z,age,psi,0.1,0.2\n"
+            "2026-09-01T00:00:00Z,x,psi,0.3,0.2\n2026-09-02T00:00:00Z,x,psi,0.1,0.2\n"
+        },
+    )
+    back = mlvc("-C", str(repo.path), "drift", "--fail-on-alert", "--json")
+    assert back.returncode == 0 and json.loads(back.stdout)["alerts"] == 1
+
+
+def test_a_registry_never_closed_prints_nothing_at_exit(repo: GitRepo) -> None:
+    repo.git("gc", "-q")  # packed: dulwich's pack objects are what complained at shutdown
+    script = (
+        f"import mlvc_tui\nreg = mlvc_tui.open({str(repo.path)!r})\n"
+        "reg.read('prod', 'models/model.pkl')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stderr == ""
+
+
 def test_follow_on_a_bare_repository_is_refused(repo: GitRepo, tmp_path: Path) -> None:
     repo.git("clone", "-q", "--bare", str(repo.path), str(tmp_path / "bare.git"))
     out = mlvc("-C", str(tmp_path / "bare.git"), "drift", "--follow")

@@ -17,6 +17,7 @@ from tests.support.promote import (
     mlvc,
     objects,
     refs,
+    run_env,
     two_candidates,
 )
 
@@ -48,6 +49,7 @@ def test_dry_run_runs_the_gates_and_changes_nothing(repo: GitRepo) -> None:
     assert out.returncode == 0, out.stderr
     assert "Promote exp/better" in out.stdout and "as model@v1.0.0" in out.stdout
     assert "primary     pass   accuracy 0.8 -> 0.85 (+0.05)" in out.stdout
+    assert "replaces: metrics/model.json, models/model.pkl" in out.stdout
     failing = mlvc("-C", str(repo.path), "promote", "exp/worse", "--dry-run", "--json")
     assert failing.returncode == 1
     doc = json.loads(failing.stdout)
@@ -72,7 +74,9 @@ def test_promote_yes_json_then_versions(repo: GitRepo) -> None:
     assert row[-3:] == ["Okafor", "0.8500", "+0.0500"]  # as the app shows them (present.py)
     data = json.loads(mlvc("-C", str(repo.path), "versions", "--json").stdout)
     assert data["versions"][0]["record"]["gates"][0]["name"] == "merge"
-    assert repo.git("tag", "-n1").startswith("model@v1.0.0    Promote exp/better to prod")
+    assert repo.git("tag", "-n1", "-l", "model@*").startswith(
+        "model@v1.0.0    Promote exp/better to prod"
+    )
 
 
 def test_refused_gate_exit_1_with_one_line(repo: GitRepo) -> None:
@@ -138,10 +142,11 @@ def test_approve_command(repo: GitRepo) -> None:
             "Chen Wei <chen@example.com>",
         ).stdout
     )
-    assert again["added"] and [a["user"] for a in again["approvals"]] == [
-        "Ben Okafor <ben@example.com>",
-        "Chen Wei <chen@example.com>",
-    ]
+    assert not again["added"]  # Ben naming Chen is Ben, who approved already
+    assert [a["user"] for a in again["approvals"]] == ["Ben Okafor <ben@example.com>"]
+    chen = run_env(GIT_AUTHOR_NAME="Chen Wei", GIT_AUTHOR_EMAIL="chen@example.com")
+    third = mlvc("-C", str(repo.path), "approve", "exp/better", "--user", "Bob <b@x>", env=chen)
+    assert "as Bob <b@x> (recorded by Chen Wei <chen@example.com>)" in third.stdout
     assert mlvc("-C", str(repo.path), "approve", "exp/none").returncode == 2
 
 

@@ -135,7 +135,8 @@ def test_racing_promotions_one_wins_the_others_change_nothing(
         old,
         repo.rev(f"exp/c{win}"),
     ]
-    assert repo.git("tag").split() == ["model@v1.0.0"]
+    assert repo.git("tag", "-l", "model@*").split() == ["model@v1.0.0"]
+    assert repo.git("tag", "-l", "model#*").split() == ["model#prod#1"]
     assert repo.git("status", "--porcelain") == ""  # prod is checked out: updated once
     fsck_clean(repo)
 
@@ -170,10 +171,8 @@ def test_concurrent_approvals_are_all_kept(repo: GitRepo) -> None:
                 str(repo.path),
                 "approve",
                 "exp/c0",
-                "--user",
-                f"User {i} <u{i}@example.com>",
             ],
-            env=run_env(),
+            env=run_env(GIT_AUTHOR_NAME=f"User {i}", GIT_AUTHOR_EMAIL=f"u{i}@example.com"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

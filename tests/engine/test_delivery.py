@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from mlvc_tui.engine import BadInput, MlvcError, Refused, Registry
 from mlvc_tui.engine.delivery.bandit import ArmData, thompson_weights
 from mlvc_tui.engine.delivery.report import Verdicts, ab_report, rebalance
 from mlvc_tui.engine.delivery.rollout import canary, canary_abort, canary_step, switch
-from mlvc_tui.engine.delivery.spec import Delivery, Mode
+from mlvc_tui.engine.delivery.spec import Delivery, Mode, dump
+from mlvc_tui.engine.delivery.spec import parse as parse_delivery
 from mlvc_tui.engine.delivery.traffic import (
     apply,
     delivery_log,
@@ -29,6 +31,7 @@ from mlvc_tui.engine.delivery.traffic import (
 from tests.support.gitrepo import GitRepo
 
 MLVC = str(Path(sys.executable).with_name("mlvc"))
+BEFORE = datetime(2026, 9, 30, tzinfo=UTC)  # tests start before the results' rows (October)
 
 
 def results(branch: str, wins: int, n: int, bad: int = 0) -> str:
@@ -197,7 +200,7 @@ def test_a_concurrent_shift_refuses_the_slower_one(repo: GitRepo) -> None:
 
 def test_report_numbers_by_hand(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
-        start_ab(reg, ["ab/a", "ab/b"], test="t-1")
+        start_ab(reg, ["ab/a", "ab/b"], now=BEFORE, test="t-1")
         r = ab_report(reg)
     a, b = r.variants
     assert r.binary and r.outcome == "outcome" and r.alpha == 0.05
@@ -217,7 +220,7 @@ def test_report_numbers_by_hand(repo: GitRepo) -> None:
 
 def test_sample_ratio_mismatch(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
-        start_ab(reg, ["ab/a", "ab/b"], "90,10", test="t-3")
+        start_ab(reg, ["ab/a", "ab/b"], "90,10", now=BEFORE, test="t-3")
         r = ab_report(reg)
         # 200 and 200 where 360 and 40 were due: chi² = 160²/360 + 160²/40 = 711.1
         assert r.sample_ratio_p is not None and r.sample_ratio_p < 1e-100
@@ -231,7 +234,7 @@ def test_too_little_data_and_missing_results(repo: GitRepo) -> None:
     repo.commit("few", {"monitoring/experiments/results.csv": results("ab/b", 30, 60)})
     repo.checkout("prod")
     with Registry.open(repo.path) as reg:
-        start_ab(reg, ["ab/a", "ab/b", "dev"], test="t-2")
+        start_ab(reg, ["ab/a", "ab/b", "dev"], now=BEFORE, test="t-2")
         r = ab_report(reg)
     _, b, dev = r.variants
     assert r.alpha == 0.025  # Bonferroni over two comparisons
@@ -242,7 +245,7 @@ def test_too_little_data_and_missing_results(repo: GitRepo) -> None:
 
 def test_bandit_update_commits_thompson_weights(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
-        start_ab(reg, ["ab/a", "ab/b"], bandit=True, test="band-1")
+        start_ab(reg, ["ab/a", "ab/b"], bandit=True, now=BEFORE, test="band-1")
         change = rebalance(reg)
         expected = thompson_weights(
             [ArmData(200, 50, 50, True), ArmData(200, 80, 80, True)], "band-1"
@@ -255,3 +258,73 @@ def test_bandit_update_commits_thompson_weights(repo: GitRepo) -> None:
     assert r.bandit is not None and r.bandit.best == "ab/b"
     assert r.bandit.total_regret == pytest.approx(200 * 0.15)
     assert "Thompson sampling on ab/a n=200, ab/b n=200." in repo.git("log", "-1", "prod")
+
+
+def test_a_new_test_reads_none_of_the_previous_tests_rows(repo: GitRepo) -> None:
+    """The bug: a test started seconds before reported ▼ loser from the last test's rows."""
+    with Registry.open(repo.path) as reg:
+        start_ab(reg, ["ab/a", "ab/b"], now=BEFORE, test="old-test")
+        stop_ab(reg)
+        start_ab(reg, ["ab/b", "ab/a"], test="fresh-test-1")  # now: after every row
+        r = ab_report(reg)
+        assert [(v.count, v.verdict, v.outside) for v in r.variants] == [
+            (0, Verdicts.CONTROL, 200),
+            (0, Verdicts.WAIT, 200),
+        ]
+        assert r.sample_ratio_p is None and r.since is not None
+        old = ab_report(reg, test="old-test")  # the finished test, its own rows
+        assert [v.count for v in old.variants] == [200, 200]
+        assert old.variants[1].verdict == Verdicts.WINNER and old.until is not None
+        assert old.sample_ratio_p == 1.0
+        with pytest.raises(MlvcError, match="no test named 'nope'"):
+            ab_report(reg, test="nope")
+        stop_ab(reg)
+        start_ab(reg, ["ab/a", "ab/b"], bandit=True, test="fresh-bandit")
+        with pytest.raises(Refused, match="already what the results suggest"):
+            rebalance(reg)  # no rows yet: the even split stands, old rows move nothing
+
+
+def test_a_test_column_keeps_only_that_tests_rows(repo: GitRepo) -> None:
+    rows = ["timestamp,unit_id,variant,outcome,test_id"]
+    rows += [f"2026-10-02T00:00:{i % 60:02d}Z,u{i},ab/b,1,other" for i in range(150)]
+    rows += [f"2026-10-02T00:01:{i % 60:02d}Z,v{i},ab/b,0,mine" for i in range(30)]
+    repo.checkout("ab/b")
+    repo.commit("two tests at once", {"monitoring/experiments/results.csv": "\n".join(rows)})
+    repo.checkout("prod")
+    with Registry.open(repo.path) as reg:
+        start_ab(reg, ["ab/a", "ab/b"], now=BEFORE, test="mine")
+        b = ab_report(reg).variants[1]
+    assert (b.count, b.mean, b.outside) == (30, 0.0, 150)
+
+
+def test_hand_written_weights_round_trip_exactly(repo: GitRepo) -> None:
+    text = (
+        'mode = "ab"\ntest = "thirds"\n'
+        + "".join(
+            f'[[variant]]\nbranch = "{b}"\nweight = {w}\n'
+            for b, w in (("ab/a", 33.333), ("ab/b", 33.333), ("dev", 33.334))
+        )
+    ).encode()
+    d = parse_delivery(text)
+    again = parse_delivery(dump(d))
+    assert again == d and [v.weight for v in again.variants] == [33.333, 33.333, 33.334]
+    repo.commit("thirds by hand", {"delivery.toml": text.decode()})
+    with Registry.open(repo.path) as reg:
+        change = set_weights(reg, "50,25,25")  # a verb rewrites the hand-written file
+        assert [v.weight for v in change.before.variants] == [33.333, 33.333, 33.334]
+        assert read_delivery(reg).test == "thirds"
+
+
+def test_a_split_to_a_missing_branch_is_refused_and_never_routed(repo: GitRepo) -> None:
+    gone = 'mode = "live"\n[[variant]]\nbranch = "nowhere"\nweight = 100\n'
+    with Registry.open(repo.path) as reg:
+        before = reg.branch_tip("prod")
+        with pytest.raises(BadInput, match="variant 'nowhere' is not a branch"):
+            apply(reg, lambda d: (parse_delivery(gone.encode()), "delivery: to nowhere"))
+        assert reg.branch_tip("prod") == before
+    repo.commit("by hand, past mlvc", {"delivery.toml": gone})  # git lets it in
+    out = subprocess.run(
+        [MLVC, "-C", str(repo.path), "route", "u1"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2 and out.stdout == ""
+    assert "sends 'u1' to 'nowhere', which is not a branch" in out.stderr

@@ -85,7 +85,7 @@ def test_a_corrupted_object_is_refused_and_nothing_is_cached(
     client = LfsClient(server.url(auth="ana:s3cret"))
     client.upload_many([pointer], store)
     stored = server.object_path(pointer.oid)
-    stored.write_bytes(data[:100] + b"X" + data[101:])  # same size, one byte flipped
+    stored.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])  # one byte flipped
     fresh = LfsStore(tmp_path / "dst")
     with pytest.raises(LfsTransferError, match="corrupt object"):
         client.download(pointer, fresh)

@@ -55,7 +55,9 @@ def test_demo_staging_passes_every_gate_with_its_check(demo: GitRepo) -> None:
     assert plan.ok, plan.failed
     assert lines[:4] == CHECK_LINES and lines[-1] == "ok: the model loads and predicts"
     assert (plan.version, plan.previous, plan.bump) == ("2.0.1", "2.0.0", "pipeline")
-    assert plan.merge.resolved == ("monitoring/drift.csv", "monitoring/predictions.csv")
+    assert plan.merge.resolved == ()  # prod keeps its own monitoring: nothing to resolve
+    assert plan.kept == ("monitoring/drift.csv", "monitoring/predictions.csv")
+    assert plan.replaced == ("src/serve.py",)
 
 
 def test_demo_dev_fails_primary_and_stage(demo: GitRepo) -> None:

@@ -17,6 +17,7 @@ from tests.support.promote import (
     branch,
     copy_registry,
     metrics,
+    mlvc,
     objects,
     refs,
     toml,
@@ -58,7 +59,10 @@ def test_fast_forward_is_still_a_merge_commit_with_a_tag(repo: GitRepo) -> None:
     assert repo.git("rev-list", "--parents", "-n1", "prod").split() == [new, old, cand]
     graph = repo.git("log", "--graph", "--format=%s", "prod")
     assert graph.splitlines()[0] == "*   Promote exp/better to prod as model@v1.0.0"
-    assert repo.git("tag", "-n1").split()[:2] == ["model@v1.0.0", "Promote"]
+    assert repo.git("tag", "-n1", "-l", "model@*").split()[:2] == ["model@v1.0.0", "Promote"]
+    assert repo.git("tag", "-l", "model#*").split() == ["model#prod#1"]  # GTO: prod is v1.0.0
+    assert repo.git("cat-file", "-t", "model#prod#1").strip() == "tag"
+    assert repo.rev("model#prod#1^{commit}") == new
     assert repo.git("cat-file", "-t", "model@v1.0.0").strip() == "tag"
     assert repo.rev("model@v1.0.0^{commit}") == new
     assert repo.git("rev-parse", "prod^{tree}") == repo.git("rev-parse", "exp/better^{tree}")
@@ -79,6 +83,7 @@ def test_true_merge_keeps_both_sides_and_artifacts_take_the_candidate(repo: GitR
             "models/model.pkl": b"model-4",
             "metrics/model.json": metrics(0.9),
             "monitoring/drift.csv": "t,f,v\n2,b,0.3\n",
+            "logs/app.log": "trained\n",
             "src/train.py": repo.git("show", "prod:src/train.py").replace(
                 "step_10 = 10", "step_10 = 100"
             ),
@@ -96,15 +101,83 @@ def test_true_merge_keeps_both_sides_and_artifacts_take_the_candidate(repo: GitR
     )
     with Registry.open(repo.path) as reg:
         plan = plan_promotion(reg, "exp/both")
-        assert not plan.merge.fast_forward and plan.merge.resolved == ("monitoring/drift.csv",)
+        assert not plan.merge.fast_forward and plan.merge.resolved == ("logs/app.log",)
+        assert plan.kept == ("monitoring/drift.csv",)
+        assert "monitoring/drift.csv" not in plan.replaced and "logs/app.log" in plan.replaced
         apply_promotion(reg, plan)
     train = repo.git("show", "prod:src/train.py")
     assert "step_1 = 7" in train and "step_10 = 100" in train  # line merge of code
-    assert repo.git("show", "prod:monitoring/drift.csv") == "t,f,v\n2,b,0.3\n"
-    assert repo.git("show", "prod:logs/app.log") == "served\n"
+    assert repo.git("show", "prod:monitoring/drift.csv") == "t,f,v\n1,a,0.9\n"  # prod's own
+    assert repo.git("show", "prod:logs/app.log") == "trained\n"
     assert repo.git("show", "prod:models/model.pkl") == "model-4"
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
     assert repo.git("status", "--porcelain") == ""
+
+
+def test_the_target_keeps_the_paths_it_owns(repo: GitRepo) -> None:
+    """The bug: promote replaced prod's monitoring/drift.csv with the candidate's."""
+    branch(
+        repo,
+        "exp/monitored",
+        {
+            "models/model.pkl": b"model-5",
+            "metrics/model.json": metrics(0.9),
+            "monitoring/drift.csv": "t,f,v\n" + "9,z,0.9\n" * 50,
+            "monitoring/predictions.csv": "id,p\n1,0.3\n",
+            "reports/own.txt": "candidate's\n",
+        },
+    )
+    prod_drift = repo.git("show", "prod:monitoring/drift.csv")
+    with Registry.open(repo.path) as reg:
+        plan = plan_promotion(reg, "exp/monitored")  # a fast-forward, but not the same tree
+        assert plan.kept == ("monitoring/drift.csv", "monitoring/predictions.csv")
+        assert plan.replaced == ("metrics/model.json", "models/model.pkl", "reports/own.txt")
+        apply_promotion(reg, plan)
+    assert repo.git("show", "prod:monitoring/drift.csv") == prod_drift
+    assert "monitoring/predictions.csv" not in repo.git("ls-tree", "-r", "--name-only", "prod")
+    assert repo.git("show", "prod:models/model.pkl") == "model-5"
+    assert repo.git("fsck", "--strict", "--no-dangling") == ""
+    # configured on the target: reports/ is prod's own too, monitoring/ no longer
+    repo.commit(
+        "prod owns reports/",
+        {
+            "mlvc.toml": toml().replace(
+                "[registry]\n", '[registry]\nenvironment_paths = ["reports/"]\n'
+            ),
+            "reports/own.txt": "prod's\n",
+        },
+    )
+    branch(
+        repo,
+        "exp/again",
+        {"models/model.pkl": b"model-6", "reports/own.txt": "x\n", "monitoring/drift.csv": "new\n"},
+        start="exp/monitored",
+    )
+    with Registry.open(repo.path) as reg:
+        plan = plan_promotion(reg, "exp/again")
+    assert plan.kept == ("reports/own.txt",) and "monitoring/drift.csv" in plan.replaced
+
+
+def test_only_owned_paths_differ_is_nothing_to_promote(repo: GitRepo) -> None:
+    branch(repo, "exp/only-monitoring", {"monitoring/drift.csv": "t,f,v\n5,e,0.5\n"})
+    with Registry.open(repo.path) as reg, pytest.raises(Refused, match="nothing to promote"):
+        plan_promotion(reg, "exp/only-monitoring")
+
+
+def test_a_candidate_carrying_a_broken_config_is_refused(repo: GitRepo) -> None:
+    branch(
+        repo,
+        "exp/badcfg",
+        {"models/model.pkl": b"model-7", "metrics/model.json": metrics(0.9), "mlvc.toml": "x = ["},
+    )
+    before = refs(repo)
+    with Registry.open(repo.path) as reg:
+        plan = plan_promotion(reg, "exp/badcfg")
+        assert [g.name for g in plan.failed] == ["files"]
+        assert plan.failed[0].reason.startswith("mlvc.toml is not valid TOML")
+        with pytest.raises(Refused, match="gate files failed"):
+            apply_promotion(reg, plan)
+    assert refs(repo) == before
 
 
 def test_code_conflict_aborts_and_writes_nothing(repo: GitRepo) -> None:
@@ -193,7 +266,9 @@ def test_bad_gate_settings_are_bad_input(repo: GitRepo, gates: str, message: str
         plan_promotion(reg, "exp/better")
 
 
-def test_approvals_are_notes_and_gate_the_promotion(repo: GitRepo) -> None:
+def test_approvals_are_notes_and_gate_the_promotion(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo.commit("two approvals", {"mlvc.toml": toml("approvals = 2")})
     branch(repo, "exp/ok", {"metrics/model.json": metrics(0.9)})
     assert gate(repo, "exp/ok", "approvals") == (
@@ -203,7 +278,12 @@ def test_approvals_are_notes_and_gate_the_promotion(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         assert approve(reg, "exp/ok")[0]
         assert not approve(reg, "exp/ok")[0]  # the same person twice counts once
-        assert approve(reg, "exp/ok", "Chen Wei <chen@example.com>")[0]
+        # the loophole: Ben naming Chen is still Ben
+        assert not approve(reg, "exp/ok", "Chen Wei <chen@example.com>")[0]
+        assert gate(repo, "exp/ok", "approvals")[0] is False
+        monkeypatch.setenv("GIT_AUTHOR_NAME", "Chen Wei")
+        monkeypatch.setenv("GIT_AUTHOR_EMAIL", "chen@example.com")
+        assert approve(reg, "exp/ok")[0]
         assert [a.user for a in approvals_of(reg, repo.rev("exp/ok"))] == [
             "Ben Okafor <ben@example.com>",
             "Chen Wei <chen@example.com>",
@@ -215,6 +295,21 @@ def test_approvals_are_notes_and_gate_the_promotion(repo: GitRepo) -> None:
     record = repo.git("log", "-1", "--format=%B", "prod")
     assert "approved by Ben Okafor <ben@example.com>, Chen Wei <chen@example.com>" in record
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
+
+
+def test_an_approval_for_someone_else_says_who_made_it(repo: GitRepo) -> None:
+    repo.commit("two approvals", {"mlvc.toml": toml("approvals = 2")})
+    branch(repo, "exp/ok", {"metrics/model.json": metrics(0.9)})
+    with Registry.open(repo.path) as reg:
+        added, mine = approve(reg, "exp/ok", "Bob <bob@example.com>")
+    assert added and mine.by == "Ben Okafor <ben@example.com>"
+    assert mine.label == "Bob <bob@example.com> (recorded by Ben Okafor <ben@example.com>)"
+    note = repo.git("notes", "--ref=mlvc-approvals", "show", "exp/ok")
+    assert '"user": "Bob <bob@example.com>"' in note and '"by": "Ben Okafor <ben' in note
+    passed, why = gate(repo, "exp/ok", "approvals")
+    assert (
+        not passed and why.startswith("1 of 2 approvals") and "Bob (recorded by Ben Okafor)" in why
+    )
 
 
 def test_stage_order(repo: GitRepo) -> None:
@@ -229,7 +324,7 @@ def test_stage_order(repo: GitRepo) -> None:
     promote(repo, "exp/ok", "staging")
     assert gate(repo, "exp/ok", "stage") == (True, f"{repo.rev('exp/ok')[:8]} is on staging")
     promote(repo, "exp/ok")
-    assert repo.git("tag").split() == ["model@v1.0.0"]  # only prod promotions are versioned
+    assert repo.git("tag", "-l", "model@*").split() == ["model@v1.0.0"]  # prod only versioned
 
 
 def test_check_command_passes_fails_and_times_out(repo: GitRepo) -> None:
@@ -329,7 +424,16 @@ def test_rollback_restores_artifacts_as_a_new_commit(repo: GitRepo) -> None:
         ("promotion", "1.0.0"),
     ]
     assert entries[0].delta == pytest.approx(-0.05)
-    assert repo.git("tag").split() == ["model@v1.0.0", "model@v1.1.0"]
+    assert repo.git("tag", "-l", "model@*").split() == ["model@v1.0.0", "model@v1.1.0"]
+    # GTO: prod moved 1.0.0 -> 1.1.0 -> back to 1.0.0, one event per tag, counted per artifact
+    assert sorted(repo.git("tag", "-l", "model#*").split(), key=lambda t: t[-1]) == [
+        "model#prod#1",
+        "model#prod!#2",
+        "model#prod#3",
+        "model#prod!#4",
+        "model#prod#5",
+    ]
+    assert repo.rev("model#prod#5^{commit}") == repo.rev("model@v1.0.0^{commit}")
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
     with Registry.open(repo.path) as reg:
         with pytest.raises(Refused, match=r"already holds the artifacts of 1\.0\.0"):
@@ -392,3 +496,75 @@ def test_a_bare_registry_promotes_and_rolls_back(repo: GitRepo, tmp_path: Path) 
         == "Promote exp/better to prod as model@v1.0.0"
     )
     assert out.git("fsck", "--strict", "--no-dangling") == ""
+
+
+def _best(repo: GitRepo) -> None:
+    files = {"models/model.pkl": b"model-5", "metrics/model.json": metrics(0.9)}
+    branch(repo, "exp/best", files)
+
+
+def test_a_rolled_back_version_can_be_promoted_again(repo: GitRepo) -> None:
+    """The bug: after a rollback, promoting the same candidate said "nothing to promote"."""
+    promote(repo, "exp/better")
+    _best(repo)
+    promote(repo, "exp/best")
+    with Registry.open(repo.path) as reg:
+        apply_rollback(reg, plan_rollback(reg))
+        assert repo.git("show", "prod:models/model.pkl") == "model-2"
+        plan = plan_promotion(reg, "exp/best")
+        assert plan.ok and plan.replaced == ("metrics/model.json", "models/model.pkl")
+        assert (plan.version, plan.bump) == ("1.2.0", "minor")
+        apply_promotion(reg, plan)
+    assert repo.git("show", "prod:models/model.pkl") == "model-5"
+    assert repo.git("fsck", "--strict", "--no-dangling") == ""
+    with Registry.open(repo.path) as reg, pytest.raises(Refused, match="nothing to promote"):
+        plan_promotion(reg, "exp/best")  # now it is there: nothing to promote, truly
+
+
+def test_a_default_rollback_across_a_major_version_says_so(repo: GitRepo) -> None:
+    promote(repo, "exp/better")  # 1.0.0
+    schema = {"data/schema.json": '{"v": 2}', "metrics/model.json": metrics(0.86)}
+    branch(repo, "exp/schema", schema | {"models/model.pkl": b"model-s"})
+    promote(repo, "exp/schema")  # 2.0.0
+    branch(repo, "exp/pipe", {"src/train.py": "print('faster')\n"})
+    promote(repo, "exp/pipe")  # 2.0.1: the same artifacts as 2.0.0
+    with Registry.open(repo.path) as reg:
+        plan = plan_rollback(reg)
+    assert (plan.current.version, plan.to.version) == ("2.0.1", "1.0.0")
+    assert plan.crosses_major and plan.skipped == ("2.0.0",)
+    assert plan.warning == (
+        "from 2.0.1 to 1.0.0 crosses a MAJOR version (a data schema or target change): "
+        "the restored model may not fit today's data; 2.0.0 has the same artifacts as 2.0.1 "
+        "and is skipped"
+    )
+    before = refs(repo)
+    out = mlvc("-C", str(repo.path), "rollback", "--yes")
+    assert out.returncode == 1 and "crosses a MAJOR version" in out.stderr
+    assert "mlvc rollback --to 1.0.0" in out.stderr and refs(repo) == before
+    named = mlvc("-C", str(repo.path), "rollback", "--to", "1.0.0", "--yes")
+    assert named.returncode == 0, named.stderr
+    assert "! rolling back from 2.0.1 to 1.0.0 crosses a MAJOR" in named.stdout
+    with Registry.open(repo.path) as reg:
+        assert plan_rollback(reg, "2.0.0").crosses_major  # from 1.0.0 (the rollback) up again
+
+
+def test_rollback_runs_the_targets_check(repo: GitRepo) -> None:
+    branch(
+        repo, "exp/fragile", {"models/model.pkl": b"broken", "metrics/model.json": metrics(0.82)}
+    )
+    promote(repo, "exp/fragile")  # 1.0.0, before prod had a check
+    promote(repo, "exp/better")  # 1.1.0
+    repo.commit("check", {"mlvc.toml": toml('check = "python src/check.py"\ncheck_timeout = 20')})
+    before = refs(repo)
+    with Registry.open(repo.path) as reg:
+        plan = plan_rollback(reg)
+        assert plan.to.version == "1.0.0" and plan.check is not None
+        assert (
+            plan.check.reason
+            == "'python src/check.py' exited 3: cannot load the model: it is broken"
+        )
+        with pytest.raises(Refused, match="gate check failed"):
+            apply_rollback(reg, plan)
+    assert refs(repo) == before
+    out = mlvc("-C", str(repo.path), "rollback", "--yes")
+    assert out.returncode == 1 and "gate check failed" in out.stderr and refs(repo) == before

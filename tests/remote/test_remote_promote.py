@@ -217,3 +217,20 @@ def test_delivery_change_goes_to_the_server_through_the_hook(served, tmp_path: P
     changed = _git("diff", "--name-only", before, new, cwd=bare).stdout.split()
     assert changed == ["delivery.toml"]
     assert "refs/heads/prod" not in refs(a)
+
+
+def test_approvals_made_apart_merge_and_both_reach_the_server(served, tmp_path: Path) -> None:
+    seed, _url, bare, server = served
+    one = _clone(server.url(bare.name, "trainer1"), tmp_path / "one")
+    two = _clone(server.url(bare.name, "trainer2"), tmp_path / "two")
+    out = mlvc("-C", str(two.path), "approve", "exp/c1", "--user", "trainer2", "--local")
+    assert out.returncode == 0, out.stderr  # offline: only in two's notes for now
+    out = mlvc("-C", str(one.path), "approve", "exp/c1", "--user", "trainer1", "--remote")
+    assert out.returncode == 0, out.stderr
+    out = mlvc("-C", str(two.path), "approve", "exp/c1", "--user", "trainer2", "--remote")
+    assert out.returncode == 0, out.stderr  # fetch merges both histories of the notes
+    notes = _git("notes", "--ref=mlvc-approvals", "show", seed.rev("exp/c1"), cwd=bare).stdout
+    assert '"trainer1"' in notes and '"trainer2"' in notes
+    parents = _git("rev-list", "--parents", "-n1", "refs/notes/mlvc-approvals", cwd=bare)
+    assert len(parents.stdout.split()) == 3  # a merge of the two approval histories
+    _git("fsck", "--strict", cwd=bare)

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 __all__ = ["gate_failure"]
 
 
-def gate_failure(reg: Registry, branch: str, target: str) -> str | None:
+def gate_failure(
+    reg: Registry, branch: str, target: str, *, run_changed: bool = False
+) -> str | None:
     """Why ``branch`` may not serve traffic in place of ``target`` (None: it may)."""
     try:
-        results = evaluate(reg, branch, target)
+        results = evaluate(reg, branch, target, run_changed=run_changed)
     except MlvcError as exc:
         return str(exc)
     failed = [r for r in results if not r.passed]

@@ -10,6 +10,7 @@ the data now suggests. Stdlib only; nothing is checked out.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from mlvc_tui.engine.delivery.bandit import (
     regret_curve,
     thompson_weights,
 )
-from mlvc_tui.engine.delivery.results import RESULTS_PATH, Results, parse_results
+from mlvc_tui.engine.delivery.results import RESULTS_PATH, Results, parse_results, when
 from mlvc_tui.engine.delivery.spec import Delivery, Mode
 from mlvc_tui.engine.delivery.spec import parse as parse_delivery
 from mlvc_tui.engine.delivery.traffic import (
@@ -30,7 +31,7 @@ from mlvc_tui.engine.delivery.traffic import (
     read_delivery,
     set_weights,
 )
-from mlvc_tui.engine.errors import MlvcError, Refused
+from mlvc_tui.engine.errors import MlvcError, RefNotFound, Refused
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
@@ -38,10 +39,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ABReport",
     "BanditReport",
+    "TestWindow",
     "VariantReport",
     "Verdicts",
     "ab_report",
     "cumulative",
+    "find_test",
     "rebalance",
 ]
 
@@ -80,6 +83,7 @@ class VariantReport:
     drifting: tuple[str, ...]  # series whose latest value is over threshold
     bad_rows: int
     problem: str | None  # why there are no numbers (no results file, unreadable)
+    outside: int = 0  # rows of the file left out: before the test began, or another test's
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +112,41 @@ class ABReport:
     running_means: dict[str, tuple[float, ...]]  # branch -> cumulative mean at each bin end
     bandit: BanditReport | None = None
     sample_ratio_p: float | None = None  # chi-square of counts against weights (see _srm)
+    since: float | None = None  # POSIX time the test began (rows before it are left out)
+    until: float | None = None  # POSIX time it ended (a finished test read with --test)
 
     @property
     def sample_ratio_mismatch(self) -> bool:
         """The counts are too far from the weights for chance: the split is broken."""
         return self.sample_ratio_p is not None and self.sample_ratio_p < SRM_ALPHA
+
+
+RUNNING = (Mode.AB, Mode.BANDIT, Mode.CANARY)
+
+
+@dataclass(frozen=True, slots=True)
+class TestWindow:
+    """A test as prod's `delivery.toml` history knows it: its split, and when it ran."""
+
+    delivery: Delivery
+    since: float | None  # its `started`, None when the file gives none
+    until: float | None  # the time of the commit that ended it; None while it runs
+    commit: str | None  # the newest prod commit that set its split
+
+
+def find_test(reg: Registry, test: str, depth: int = 500) -> TestWindow:
+    """The newest running split of ``test`` in prod's history; RefNotFound if none."""
+    newer: float | None = None
+    for entry in delivery_log(reg, depth):
+        try:
+            d = parse_delivery(reg.objects.blob(entry.blob)) if entry.blob else None
+        except MlvcError:
+            d = None
+        if d is not None and d.test == test and d.mode in RUNNING:
+            since = when(d.started) if d.started else math.nan
+            return TestWindow(d, since if since == since else None, newer, entry.commit.id)
+        newer = float(entry.commit.time)
+    raise RefNotFound(f"no test named {test!r} in prod's delivery.toml history")
 
 
 def _mine(results: Results, branch: str) -> Results:
@@ -142,11 +176,12 @@ def _tagged(reg: Registry) -> dict[str, str]:
     return out
 
 
-def _read(reg: Registry, branch: str) -> tuple[Results | None, str | None]:
+def _read(reg: Registry, branch: str, w: TestWindow) -> tuple[Results | None, str | None]:
     if reg.branch_tip(branch) is None:
         return None, f"no branch named {branch}"
     try:
-        return _mine(parse_results(reg.read(branch, RESULTS_PATH)), branch), None
+        rows = _mine(parse_results(reg.read(branch, RESULTS_PATH)), branch)
+        return rows.of_test(w.delivery.test, w.since, w.until), None
     except MlvcError as exc:
         text = str(exc)
         if text.startswith(RESULTS_PATH):
@@ -182,10 +217,21 @@ def cumulative(
     return ends, out
 
 
-def ab_report(reg: Registry, at: str | None = None, alpha: float = 0.05) -> ABReport:
-    """The report of the test in `delivery.toml` on prod (or at ``at``)."""
+def _running(reg: Registry, at: str | None) -> TestWindow:
     d = read_delivery(reg, at)
-    read = {v.branch: _read(reg, v.branch) for v in d.variants}
+    since = when(d.started) if d.started else math.nan
+    return TestWindow(d, since if since == since else None, None, None)
+
+
+def ab_report(
+    reg: Registry, at: str | None = None, alpha: float = 0.05, test: str | None = None
+) -> ABReport:
+    """The report of the test in `delivery.toml` on prod (or at ``at``), or of the test
+    named ``test`` (running or finished). Only that test's rows count: those timed at or
+    after its start (and before its end), and of its id where the results name tests."""
+    w = find_test(reg, test) if test is not None else _running(reg, at)
+    d = w.delivery
+    read = {v.branch: _read(reg, v.branch, w) for v in d.variants}
     found = {b: r for b, (r, _) in read.items() if r is not None}
     outcomes = [y for r in found.values() for y in r.outcomes]
     binary = bool(outcomes) and all(y in (0.0, 1.0) for y in outcomes)
@@ -226,21 +272,32 @@ def ab_report(reg: Registry, at: str | None = None, alpha: float = 0.05) -> ABRe
                 drift[1],
                 r.bad_rows if r else 0,
                 problem,
+                r.outside if r is not None else 0,
             )
         )
     ends, running = cumulative(found)
     bandit = _bandit(d, found, arms, higher) if d.mode is Mode.BANDIT else None
-    srm = _srm(reg, d, arms) if at is None and d.mode in (Mode.AB, Mode.CANARY) else None
-    return ABReport(d, name, binary, higher, per_test, tuple(out), ends, running, bandit, srm)
+    srm = None
+    if (at is None or test is not None) and d.mode in (Mode.AB, Mode.CANARY):
+        srm = _srm(reg, d, arms, w.commit)
+    return ABReport(
+        d, name, binary, higher, per_test, tuple(out), ends, running, bandit, srm, w.since, w.until
+    )
 
 
-def _srm(reg: Registry, d: Delivery, arms: dict[str, ArmData]) -> float | None:
+def _srm(
+    reg: Registry, d: Delivery, arms: dict[str, ArmData], newest: str | None = None
+) -> float | None:
     """p of the counts given the weights, when the weights never changed during the test
-    and every variant has results (else None: the expected split is not known)."""
+    and every variant has results (else None: the expected split is not known). The
+    history is read from ``newest`` (the commit that last set the split) back."""
     if any(arms[v.branch].n == 0 for v in d.variants if v.weight > 0):
         return None
     weights = [v.weight for v in d.variants]
-    for entry in delivery_log(reg, 100):
+    log = delivery_log(reg, 500 if newest else 100)
+    if newest is not None:
+        log = tuple(itertools.dropwhile(lambda e: e.commit.id != newest, log))
+    for entry in log:
         if entry.blob is None:
             break
         try:

@@ -4,7 +4,8 @@ Columns are found by name (case-insensitive; any order; extra columns ignored):
 a time (``timestamp``, ``time``, ``ts``, ``date``), a unit (``unit_id``, ``unit``,
 ``user_id``, ``user``), a ``variant`` (or ``arm``, ``group``), an outcome (``outcome``,
 ``reward``, ``converted``, ``conversion``, ``value``), and optionally ``latency_ms`` (or
-``latency``) and ``error`` (0/1, true/false). Rows that cannot be read are counted and the
+``latency``), ``error`` (0/1, true/false) and ``test`` (or ``test_id``, ``experiment``: the
+test a row belongs to). Rows that cannot be read are counted and the
 first few reasons kept; they never stop the report. Stdlib only.
 """
 
@@ -14,12 +15,12 @@ import csv
 import io
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from mlvc_tui.engine.errors import BadInput
 
-__all__ = ["RESULTS_PATH", "Results", "parse_results"]
+__all__ = ["RESULTS_PATH", "Results", "parse_results", "when"]
 
 RESULTS_PATH = "monitoring/experiments/results.csv"
 _NAMES = {
@@ -29,6 +30,7 @@ _NAMES = {
     "outcome": ("outcome", "reward", "converted", "conversion", "value"),
     "latency": ("latency_ms", "latency"),
     "error": ("error", "errors", "failed"),
+    "test": ("test", "test_id", "experiment", "experiment_id"),
 }
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no", "")
 MAX_ERRORS = 5
@@ -49,30 +51,49 @@ class Results:
     has_error: bool
     bad_rows: int = 0
     problems: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()  # the test cell of each row ("" without a test column)
+    has_test: bool = False
+    outside: int = 0  # readable rows left out because they belong to another test
 
     def __len__(self) -> int:
         return len(self.units)
 
-    def only(self, keep: set[str]) -> Results:
-        """The rows whose variant cell is in ``keep``."""
-        idx = [i for i, v in enumerate(self.variants) if v in keep]
+    def _pick(self, idx: list[int], outside: int = 0) -> Results:
         pick = lambda col: tuple(col[i] for i in idx)  # noqa: E731
-        return Results(
-            pick(self.times),
-            pick(self.units),
-            pick(self.variants),
-            pick(self.outcomes),
-            pick(self.latencies),
-            pick(self.errors),
-            self.outcome_name,
-            self.has_latency,
-            self.has_error,
-            self.bad_rows,
-            self.problems,
+        return replace(
+            self,
+            times=pick(self.times),
+            units=pick(self.units),
+            variants=pick(self.variants),
+            outcomes=pick(self.outcomes),
+            latencies=pick(self.latencies),
+            errors=pick(self.errors),
+            tests=pick(self.tests) if self.tests else (),
+            outside=self.outside + outside,
         )
 
+    def only(self, keep: set[str]) -> Results:
+        """The rows whose variant cell is in ``keep``."""
+        return self._pick([i for i, v in enumerate(self.variants) if v in keep])
 
-def _when(cell: str) -> float:
+    def of_test(self, test: str | None, since: float | None, until: float | None = None) -> Results:
+        """The rows of one test: timed at or after ``since`` (and before ``until``), and,
+        when the file has a test column, whose test cell is ``test``. A row whose time
+        cannot be read is left out when a time bound applies: it cannot be placed."""
+        idx = []
+        for i, t in enumerate(self.times):
+            if test is not None and self.has_test and self.tests[i] != test:
+                continue
+            if since is not None and not t >= since:
+                continue
+            if until is not None and not t < until:
+                continue
+            idx.append(i)
+        return self._pick(idx, len(self) - len(idx))
+
+
+def when(cell: str) -> float:
+    """POSIX seconds of an ISO time (UTC when it has no zone); NaN when it is not one."""
     try:
         stamp = datetime.fromisoformat(cell)
     except ValueError:
@@ -124,8 +145,9 @@ def parse_results(data: bytes) -> Results:
     outcomes: list[float] = []
     latencies: list[float] = []
     errors: list[int] = []
+    tests: list[str] = []
     bad, problems = 0, []
-    lat, err = col.get("latency"), col.get("error")
+    lat, err, tcol = col.get("latency"), col.get("error"), col.get("test")
     for line, row in enumerate(_rows(reader), 2):
         if isinstance(row, list) and not any(c.strip() for c in row):
             continue
@@ -150,12 +172,13 @@ def parse_results(data: bytes) -> Results:
             if len(problems) < MAX_ERRORS:
                 problems.append(f"line {line}: {str(exc)[:80]}")
             continue
-        times.append(_when(cells[col["time"]].strip()))
+        times.append(when(cells[col["time"]].strip()))
         units.append(unit)
         variants.append(variant)
         outcomes.append(outcome)
         latencies.append(latency)
         errors.append(int(flag in _TRUE))
+        tests.append(cells[tcol].strip() if tcol is not None else "")
     return Results(
         tuple(times),
         tuple(units),
@@ -168,4 +191,6 @@ def parse_results(data: bytes) -> Results:
         err is not None,
         bad,
         tuple(problems),
+        tuple(tests),
+        tcol is not None,
     )

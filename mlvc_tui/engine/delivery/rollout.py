@@ -41,8 +41,11 @@ def canary(
     steps: Sequence[float] | None = None,
     *,
     now: datetime | None = None,
+    run_changed: bool = False,
 ) -> DeliveryChange:
-    """Start a canary of ``branch`` at ``percent`` (gated), or move the running one there."""
+    """Start a canary of ``branch`` at ``percent`` (gated), or move the running one there.
+
+    ``run_changed`` lets the check gate run check code the candidate changed (sandboxed)."""
     require_branch(reg, branch)
     if not 0 < percent <= 100 or abs(percent * 100 - round(percent * 100)) > 1e-6:
         raise BadInput(f"percent must be above 0 and at most 100 (0.01 steps), not {percent:g}")
@@ -64,7 +67,7 @@ def canary(
         base = current.control.branch
         if branch == base:
             raise BadInput(f"{branch} is already live: a canary needs another branch")
-        failure = gate_failure(reg, branch, base)
+        failure = gate_failure(reg, branch, base, run_changed=run_changed)
         if failure is not None:
             raise Refused(f"{branch} fails the promotion gates ({failure}); nothing was changed")
         started = stamp(now)
@@ -124,7 +127,11 @@ def canary_abort(reg: Registry) -> DeliveryChange:
 
 
 def switch(
-    reg: Registry, standby: str | None = None, now: datetime | None = None
+    reg: Registry,
+    standby: str | None = None,
+    now: datetime | None = None,
+    *,
+    run_changed: bool = False,
 ) -> DeliveryChange:
     """Blue/green: name a (gated) standby, or with no argument flip live and standby."""
     if standby is not None:
@@ -150,7 +157,7 @@ def switch(
         live_now = current.control
         if standby == live_now.branch:
             raise BadInput(f"{standby} is live already: the standby must be another branch")
-        failure = gate_failure(reg, standby, live_now.branch)
+        failure = gate_failure(reg, standby, live_now.branch, run_changed=run_changed)
         if failure is not None:
             raise Refused(f"{standby} fails the promotion gates ({failure}); nothing was changed")
         started = stamp(now)

@@ -224,7 +224,8 @@ def _q(text: str) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}.0"
+    """The shortest text that reads back as exactly ``value`` (33.333 stays 33.333)."""
+    return repr(float(value)) if value != int(value) else f"{int(value)}.0"
 
 
 def dump(d: Delivery) -> bytes:

@@ -20,6 +20,7 @@ from mlvc_tui.engine.delivery.spec import (
     TEST_ID,
     Delivery,
     Mode,
+    Route,
     Variant,
     dump,
     live,
@@ -40,6 +41,7 @@ __all__ = [
     "moved_share",
     "parse_weights",
     "read_delivery",
+    "route",
     "set_weights",
     "start_ab",
     "stop_ab",
@@ -96,6 +98,18 @@ def read_delivery(reg: Registry, ref: str | None = None) -> Delivery:
     if hit is None:
         return replace(live(_prod(reg)), commit=commit)
     return parse_delivery(reg.objects.blob(hit[1]), commit)
+
+
+def route(reg: Registry, unit: str, at: str | None = None) -> Route:
+    """The branch that serves ``unit``; RefNotFound rather than a branch that does not exist
+    (a hand-committed `delivery.toml` may name one)."""
+    found = read_delivery(reg, at).route(unit)
+    if reg.branch_tip(found.branch) is None:
+        raise RefNotFound(
+            f"{DELIVERY_PATH} sends {unit!r} to {found.branch!r}, which is not a branch: "
+            "fix delivery.toml on prod"
+        )
+    return found
 
 
 def moved_share(before: Delivery, after: Delivery) -> float:

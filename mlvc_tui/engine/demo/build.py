@@ -220,6 +220,14 @@ def _history(b: Builder) -> None:
         ("b", ab_start, 0.02),
     )
     b.monitor("dev", at(38, 9), {"days_since_login": 1.1}, 0.4)
+    b.commit(
+        "staging",
+        ANA,
+        at(39, 10),
+        "serve: score customers in batches of 500\n\n"
+        "The same model; the serving pipeline reads and scores in batches.",
+        {"src/serve.py": SERVE},
+    )
     b.monitor("staging", at(40, 9), {"days_since_login": 0.9}, 0.4)
     b.commit(
         "prod",
@@ -230,6 +238,21 @@ def _history(b: Builder) -> None:
         "own process and predicts on a sample (docs/promotion.md).",
         {"mlvc.toml": dd.MLVC_TOML + demo_check.GATES_TOML, "src/check.py": demo_check.source()},
     )
+
+
+SERVE = b"""# Score customers with the promoted model, in batches: same model, same contract.
+import pickle
+import sys
+
+BATCH = 500
+
+with open("models/model.pkl", "rb") as f:
+    model = pickle.load(f)
+rows = open(sys.argv[1]).read().splitlines()[1:]
+for i in range(0, len(rows), BATCH):
+    for row in rows[i : i + BATCH]:
+        print(model.predict(row))
+"""
 
 
 def _write(root: Path, b: Builder, dirty: bool) -> None:

@@ -26,9 +26,11 @@ class LfsPaths:
             ):
                 patterns.append((pattern, False))
         self.patterns = tuple(patterns)
+        self.key = repr(self.patterns)  # equal rules, equal key
+        self._any = any(on for _, on in self.patterns)
 
     def __bool__(self) -> bool:
-        return any(on for _, on in self.patterns)
+        return self._any
 
     def match(self, path: str) -> bool:
         """Whether ``path`` is stored through LFS (the last matching line wins)."""

@@ -38,7 +38,6 @@ __all__ = [
 
 CHUNK = 1 << 20
 LOOSE_LEVEL = 1  # git's core.loosecompression default: speed over size
-_PACK_BLOB = 3
 
 
 def temp_dir(reg: Registry) -> Path:
@@ -174,32 +173,6 @@ class BlobReader(io.RawIOBase):
         super().close()
 
 
-def _packed(reg: Registry, blob_id: str) -> tuple[BinaryIO, int, int] | None:
-    """(pack file, data offset, size) of a blob stored whole in a pack, else None."""
-    raw = hex_to_sha(blob_id.encode("ascii"))
-    for pack in reg.repo.object_store.packs:  # type: ignore[attr-defined]
-        try:
-            if raw not in pack.index:
-                continue
-            offset = pack.index.object_offset(raw)
-            fh = open(pack._data_path, "rb")  # noqa: SIM115 (returned open)
-        except (AttributeError, KeyError, OSError):  # dulwich's pack layout changed
-            return None
-        fh.seek(offset)
-        head = fh.read(16)
-        byte, pos = head[0], 1
-        kind, size, shift = (byte >> 4) & 7, byte & 0x0F, 4
-        while byte & 0x80:
-            byte = head[pos]
-            size |= (byte & 0x7F) << shift
-            shift, pos = shift + 7, pos + 1
-        if kind != _PACK_BLOB:  # a delta: only dulwich can resolve it
-            fh.close()
-            return None
-        return fh, offset + pos, size
-    return None
-
-
 def _loose_header(path: Path) -> int | None:
     """The size in a loose blob's header (inflating a few bytes), None when not a blob."""
     with path.open("rb") as fh:
@@ -238,11 +211,15 @@ def open_blob(reg: Registry, blob_id: str) -> BinaryIO:
     """A blob's bytes as a buffered, forward-only stream; small or delta blobs from memory."""
     loose = _objects_dir(reg) / blob_id[:2] / blob_id[2:]
     if not loose.exists():
-        found = _packed(reg, blob_id)
-        if found is None:
-            return io.BytesIO(reg.objects.blob(blob_id))
-        fh, offset, size = found
-        return io.BufferedReader(BlobReader(fh, offset, size, False, blob_id), CHUNK)
+        from mlvc_tui.engine.git.packstream import open_packed
+
+        try:
+            packs = list(reg.repo.object_store.packs)  # type: ignore[attr-defined]
+            raw = hex_to_sha(blob_id.encode("ascii"))
+            found = open_packed(packs, raw, blob_id, temp_dir(reg))
+        except (AttributeError, OSError):  # not a pack store, or dulwich's layout changed
+            found = None
+        return found if found is not None else io.BytesIO(reg.objects.blob(blob_id))
     size = _loose_header(loose)
     if size is None:
         raise BadInput(f"object {blob_id} is not a blob")

@@ -5,6 +5,8 @@ repository's LFS store (the writing side is :mod:`mlvc_tui.engine.git.staging`).
 
 from __future__ import annotations
 
+import functools
+import glob
 import hashlib
 import os
 import stat as st
@@ -146,6 +148,9 @@ def copy_out(reg: Registry, ref: str, path: str, dest: str | os.PathLike[str]) -
     """
     info = stat(reg, ref, path)
     target = Path(dest)
+    from mlvc_tui.engine.git.locks import sweep
+
+    sweep(list(target.parent.glob(f".{glob.escape(target.name)}.*")))  # a crashed copy's
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     digest = hashlib.sha256()
     try:
@@ -158,7 +163,7 @@ def copy_out(reg: Registry, ref: str, path: str, dest: str | os.PathLike[str]) -
                 f"the LFS object of {info.path} is corrupt: its bytes hash to "
                 f"{digest.hexdigest()[:12]}, not {info.id[:12]}"
             )
-        os.chmod(temp, 0o644)
+        os.chmod(temp, file_mode())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -178,7 +183,25 @@ def lfs_configured(reg: Registry) -> bool:
     return False
 
 
-def checkout_blob(reg: Registry, blob_id: str, target: Path, smudge: bool | None = None) -> None:
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading it means setting it: once per process, at first use
+    os.umask(mask)
+    return mask
+
+
+def file_mode(executable: bool = False) -> int:
+    """The mode git gives a file it checks out: 0o666 or 0o777 less the umask."""
+    return (0o777 if executable else 0o666) & ~_umask()
+
+
+def checkout_blob(
+    reg: Registry,
+    blob_id: str,
+    target: Path,
+    smudge: bool | None = None,
+    executable: bool = False,
+) -> None:
     """Write a blob into a working-tree file, in chunks, replacing it at once.
 
     An LFS pointer whose object is in the local store is written as that content when
@@ -201,7 +224,7 @@ def checkout_blob(reg: Registry, blob_id: str, target: Path, smudge: bool | None
             with src:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)
-        os.chmod(temp, 0o644)
+        os.chmod(temp, file_mode(executable))
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -11,11 +11,12 @@ Pointer format (git-lfs spec v1): three lines, keys sorted, ``version`` first::
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
 
@@ -59,6 +60,58 @@ def parse_pointer(data: bytes) -> LfsPointer | None:
     return LfsPointer(oid, int(size))
 
 
+class LfsCorrupt(BadInput):
+    """An LFS object whose bytes do not hash to its oid."""
+
+
+class _Sha256Checked(io.RawIOBase):
+    """An LFS object's bytes, checked against its oid when the last byte is read."""
+
+    def __init__(self, fh: BinaryIO, pointer: LfsPointer, where: str) -> None:
+        self.fh, self.pointer, self.where = fh, pointer, where
+        self.digest = hashlib.sha256()
+        self.left = pointer.size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Seek the file; back at 0 the check starts over, anywhere else it stops."""
+        at = self.fh.seek(pos, whence)
+        self.digest = hashlib.sha256()
+        self.left = self.pointer.size if at == 0 else -1  # -1: not checked from here
+        return at
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def readinto(self, target: Any) -> int:
+        view = memoryview(target).cast("B")
+        if self.left < 0:
+            return self.fh.readinto(view) or 0  # type: ignore[attr-defined]
+        if self.left == 0:
+            return 0
+        n = self.fh.readinto(view[: min(len(view), self.left)]) or 0  # type: ignore[attr-defined]
+        self.digest.update(view[:n])
+        self.left -= n
+        if self.left > 0 and n == 0:
+            raise BadInput(f"the LFS object of {self.where or 'a file'} is truncated")
+        if self.left == 0 and self.digest.hexdigest() != self.pointer.oid:
+            raise LfsCorrupt(
+                f"the LFS object of {self.where or 'a file'} is corrupt: its bytes hash to "
+                f"{self.digest.hexdigest()[:12]}, not {self.pointer.oid[:12]}"
+            )
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self.fh.close()
+        super().close()
+
+
 class LfsStore:
     """The local LFS object store of a repository (its control directory's ``lfs/``)."""
 
@@ -87,7 +140,8 @@ class LfsStore:
                 f"{where or 'an LFS file'} is in Git LFS and its object {pointer.oid[:12]} "
                 "is not in this repository's LFS store: run `git lfs fetch` first"
             )
-        return self.path_of(pointer.oid).open("rb")
+        raw = _Sha256Checked(self.path_of(pointer.oid).open("rb"), pointer, where)
+        return io.BufferedReader(raw, 1 << 20)  # type: ignore[return-value]
 
     def temp_dir(self) -> Path:
         """A folder on the store's file system for files that will be moved in."""

@@ -3,7 +3,7 @@
 Git and dulwich write a ref (or the index, or packed-refs) by creating ``<file>.lock`` with
 O_EXCL, writing it, and renaming it over the file, holding it open throughout. A kill or a
 full disk can leave the lock behind, and every later writer is refused forever. A lock's
-writer is *provably gone* when the lock is older than a few seconds and no process on this
+writer is *provably gone* when the lock is older than a second and no process on this
 machine holds it open (every process's open files readable in /proc and none is the lock);
 only such a lock is removed. Where that cannot be proven (another user's processes, a
 repository shared over the network), the refusal names the lock and its age instead.
@@ -23,12 +23,14 @@ __all__ = [
     "find_locks",
     "git_dir",
     "held_open",
+    "leftovers",
     "recover",
     "ref_lock",
     "stale",
+    "sweep",
 ]
 
-STALE_AFTER = 5.0  # seconds: a live writer holds a lock for milliseconds
+STALE_AFTER = 1.0  # seconds: git and dulwich close a lock microseconds before renaming it
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class LockFile:
     relative: str  # to the git directory, e.g. refs/heads/prod.lock
     age: float  # seconds since it was last written
     held: bool | None  # a process holds it open; None: cannot tell
+    size: int = 0
 
 
 def _age(text: float) -> str:
@@ -82,7 +85,8 @@ def _lock(gitdir: Path, path: Path) -> LockFile | None:
     except OSError:
         return None
     age = max(time.time() - st.st_mtime, 0.0)
-    return LockFile(path, path.relative_to(gitdir).as_posix(), age, held_open(path))
+    rel = path.relative_to(gitdir).as_posix()
+    return LockFile(path, rel, age, held_open(path), st.st_size)
 
 
 def ref_lock(gitdir: str | os.PathLike[str], ref: str) -> LockFile | None:
@@ -105,8 +109,9 @@ def find_locks(gitdir: str | os.PathLike[str]) -> list[LockFile]:
 
 
 def stale(lock: LockFile) -> bool:
-    """Whether the lock's writer is provably gone."""
-    return lock.held is False and lock.age >= STALE_AFTER
+    """Whether the lock's writer is provably gone: nobody holds it, and it is old, or empty
+    (git and mlvc write a lock's content while holding it open)."""
+    return lock.held is False and (lock.age >= STALE_AFTER or lock.size == 0)
 
 
 def describe(lock: LockFile) -> str:
@@ -137,3 +142,32 @@ def git_dir(path: str | os.PathLike[str]) -> Path:
             return Path(repo.commondir())
     except NotGitRepository:
         raise NotARegistry(f"{Path(path).resolve()} is not inside a git repository") from None
+
+
+def sweep(paths: list[Path], min_age: float = 60.0) -> int:
+    """Remove leftovers a crash left (spool files, half-written objects or copies): those
+    older than ``min_age`` seconds that no process holds open; how many went."""
+    removed = 0
+    now = time.time()
+    for path in paths:
+        try:
+            if now - path.lstat().st_mtime < min_age or held_open(path) is not False:
+                continue
+            path.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def leftovers(gitdir: str | os.PathLike[str], objects: str | os.PathLike[str]) -> list[Path]:
+    """Files a crashed writer may have left: `.git/mlvc/tmp/*`, `objects/**/tmp_obj_*`,
+    `lfs/tmp/*`."""
+    root = Path(gitdir)
+    found: list[Path] = []
+    for folder in (root / "mlvc" / "tmp", root / "lfs" / "tmp"):
+        with contextlib.suppress(OSError):
+            found += [p for p in folder.iterdir() if p.is_file()]
+    with contextlib.suppress(OSError):
+        found += list(Path(objects).glob("??/tmp_obj_*")) + list(Path(objects).glob("tmp_obj_*"))
+    return found

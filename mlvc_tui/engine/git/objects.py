@@ -10,7 +10,7 @@ import stat
 from dataclasses import dataclass
 
 from dulwich.object_store import BaseObjectStore
-from dulwich.objects import Commit, hex_to_sha, parse_tree
+from dulwich.objects import Commit, hex_to_sha, parse_time_entry, parse_tree
 
 from mlvc_tui.engine.errors import UnsafePath
 from mlvc_tui.engine.git.blobio import loose_size
@@ -58,15 +58,42 @@ class BlobInfo:
 
 
 def _parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
-    if not data.startswith(LFS_PREFIX):
+    """(oid, size) of an LFS pointer: the one parser, `lfs.parse_pointer`, as a pair."""
+    from mlvc_tui.engine.git.lfs import parse_pointer
+
+    pointer = parse_pointer(data)
+    return (pointer.oid, pointer.size) if pointer is not None else None
+
+
+def _parse_commit(sha: str, raw: bytes) -> tuple[CommitInfo, str] | None:
+    """A plain commit's info and tree id, read from its bytes as dulwich would; None for
+    anything unusual (no message, no author, an odd date), which dulwich then reads."""
+    head, sep, message = raw.partition(b"\n\n")
+    if not sep or not head.startswith(b"tree "):
         return None
-    fields = dict(
-        line.split(" ", 1) for line in data.decode("ascii", "replace").splitlines() if " " in line
+    tree, author = b"", None
+    parents = []
+    for line in head.split(b"\n"):
+        if line.startswith(b"parent "):
+            parents.append(line[7:].decode("ascii"))
+        elif line.startswith(b"tree "):  # a repeated header: the last wins, as in dulwich
+            tree = line[5:]
+        elif line.startswith(b"author "):
+            author = line[7:]
+    if author is None or len(tree) != 40:
+        return None
+    who, when, (offset, _) = parse_time_entry(author)
+    if when is None or offset is None:
+        return None
+    info = CommitInfo(
+        id=sha,
+        author=decode(who),
+        time=when,
+        tz_offset=offset,
+        message=decode(message).rstrip("\n"),
+        parents=tuple(parents),
     )
-    oid, size = fields.get("oid", ""), fields.get("size", "")
-    if not oid.startswith("sha256:") or not size.isdigit():
-        return None
-    return oid.removeprefix("sha256:"), int(size)
+    return info, tree.decode("ascii")
 
 
 class ObjectReader:
@@ -98,6 +125,10 @@ class ObjectReader:
 
     def raw(self, sha: str) -> bytes:
         """An object's content, from the fast pack path where it can, else from dulwich."""
+        return self.typed_raw(sha)[1]
+
+    def typed_raw(self, sha: str) -> tuple[int, bytes]:
+        """An object's type number and content (KeyError when the store lacks it)."""
         reader = self._pack_reader()
         if reader is not None:
             try:
@@ -105,14 +136,21 @@ class ObjectReader:
             except Exception:  # private pack layout changed: use the public path
                 found = None
             if found is not None:
-                return found[1]
-        return self.store.get_raw(sha.encode("ascii"))[1]
+                return found
+        return self.store.get_raw(sha.encode("ascii"))
 
     def commit(self, sha: str) -> tuple[CommitInfo, str]:
         """The commit's info and its tree id."""
         hit = self._commits.get(sha)
         if hit is None:
-            obj = self.store[sha.encode("ascii")]
+            kind, raw = self.typed_raw(sha)
+            if kind != Commit.type_num:
+                raise KeyError(sha)
+            hit = _parse_commit(sha, raw)
+            if hit is not None:
+                self._commits[sha] = hit
+                return hit
+            obj = Commit.from_raw_string(kind, raw, sha.encode("ascii"))
             if not isinstance(obj, Commit):
                 raise KeyError(sha)
             info = CommitInfo(

@@ -14,7 +14,11 @@ from dulwich.repo import Repo
 
 from mlvc_tui.engine.git.objects import decode
 
-__all__ = ["read_refs"]
+__all__ = ["peeled_tag", "read_refs"]
+
+# packed-refs' ``^<id>`` lines: annotated tag object id -> the object it finally points at.
+# A tag object's target never changes, so these are kept per process for every repository.
+_PEELED: dict[str, str] = {}
 
 _PREFIXES = ("refs/heads/", "refs/remotes/", "refs/tags/")
 _HEXDIGITS = frozenset("0123456789abcdef")
@@ -32,8 +36,15 @@ def _with_dulwich(repo: Repo) -> dict[str, str]:
     }
 
 
+def peeled_tag(tag_id: str) -> str | None:
+    """The object an annotated tag finally points at, when packed-refs said so (else None)."""
+    return _PEELED.get(tag_id)
+
+
 def read_refs(repo: Repo) -> dict[str, str]:
-    """Branch, remote-tracking and tag refs -> object id (symbolic refs left out)."""
+    """Branch, remote-tracking and tag refs -> object id (symbolic refs left out).
+
+    The peeled lines of packed-refs are remembered for `peeled_tag` on the way."""
     common = Path(repo.commondir())
     if (common / "reftable").exists():
         return _with_dulwich(repo)
@@ -44,10 +55,18 @@ def read_refs(repo: Repo) -> dict[str, str]:
         packed = b""
     except OSError:
         return _with_dulwich(repo)
+    last = ""
     for line in packed.splitlines():
-        if not line or line[:1] in (b"#", b"^"):
+        if line[:1] == b"^":
+            target = line[1:].strip().decode("ascii", "replace")
+            if last and _is_sha(target):
+                _PEELED[last] = target
+            continue
+        last = ""
+        if not line or line[:1] == b"#":
             continue
         sha, _, name = line.partition(b" ")
+        last = sha.decode("ascii", "replace")
         text = decode(name)
         if text.startswith(_PREFIXES) and _is_sha(sha.decode("ascii", "replace")):
             refs[text] = sha.decode("ascii")

@@ -11,23 +11,21 @@ import os
 import socket
 import stat
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from dulwich.file import FileLocked
-from dulwich.index import index_entry_from_stat
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.refs import check_ref_format
 
 from mlvc_tui.engine.errors import BadInput, Refused
-from mlvc_tui.engine.git.files import checkout_blob, worktree_holds
+from mlvc_tui.engine.git.checkout import IndexLock, Journal, update_worktree
+from mlvc_tui.engine.git.files import worktree_holds
 from mlvc_tui.engine.git.locks import describe, recover, ref_lock, stale
 from mlvc_tui.engine.git.objects import decode, encode
 from mlvc_tui.engine.git.objwrite import add_object
-from mlvc_tui.engine.git.paths import safe_target, verify_path
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
@@ -45,6 +43,7 @@ __all__ = [
 ]
 
 FILE_MODE = 0o100644
+_PAUSED: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +174,24 @@ def move_branch(
     checked_out = not reg.bare and reg.repo.refs.read_ref(b"HEAD") == b"ref: " + ref
     new_tree = reg.objects.commit(new)[1]
     reg.objects.checked_files(new_tree, branch)  # no branch write makes a hostile tree
-    changed: dict[str, tuple[str | None, str | None]] = {}
-    if checked_out:
+    if not checked_out:
+        pause_point("swap")  # tests: another writer moves the branch here
+        if not _swap(reg, branch, ref, old, new, message):
+            _raise_moved(branch, old, reg.repo.refs.read_ref(ref))
+        reg.refresh()
+        return
+    with IndexLock(reg) as lock:  # git's own lock: one writer of this working tree at a time
+        current = reg.repo.refs.read_ref(ref)
+        if (current.decode("ascii", "replace") if current else None) != old:
+            _raise_moved(branch, old, current)
         before = reg.objects.files(old_tree) if old_tree else {}
         after = reg.objects.files(new_tree)
+        changed: dict[str, tuple[str | None, str | None]] = {}
         for path in before.keys() | after.keys():
             a, b = before.get(path), after.get(path)
-            if (a.sha if a else None) != (b.sha if b else None):
+            if (a.sha if a else None) != (b.sha if b else None) or (
+                a is not None and b is not None and a.mode != b.mode
+            ):
                 changed[path] = (a.sha if a else None, b.sha if b else None)
         root = Path(reg.repo.path)
         dirty = sorted(p for p, (a, _) in changed.items() if not _disk_matches(reg, root, p, a))
@@ -191,12 +201,21 @@ def move_branch(
                 f"{f' and {len(dirty) - 1} more' if len(dirty) > 1 else ''}: "
                 "commit or stash them first; nothing was changed"
             )
-    pause_point("swap")  # tests: another writer moves the branch here
-    ok = _swap(reg, branch, ref, old, new, message)
-    if not ok:
-        _raise_moved(branch, old, reg.repo.refs.read_ref(ref))
-    if changed:
-        _update_worktree(reg, changed)
+        journal = Journal(reg)
+        journal.write(branch, old, new)
+        pause_point("swap")  # tests: another writer moves the branch here
+        try:
+            ok = _swap(reg, branch, ref, old, new, message)
+        except BaseException:
+            journal.remove()
+            raise
+        if not ok:
+            journal.remove()
+            _raise_moved(branch, old, reg.repo.refs.read_ref(ref))
+        pause_point("worktree")  # tests: a crash here is repaired by the next command
+        if changed:
+            update_worktree(reg, changed, lock, {p: e.mode for p, e in after.items()})
+        journal.remove()
     reg.refresh()
 
 
@@ -205,6 +224,9 @@ def pause_point(step: str) -> None:
     ``MLVC_PAUSE_AT`` names this step (docs/promotion.md, "Crash testing hook")."""
     if os.environ.get("MLVC_PAUSE_AT") != step or not os.environ.get("MLVC_PAUSE_FILE"):
         return
+    if step in _PAUSED:
+        return  # once per process: a retry runs through
+    _PAUSED.add(step)
     marker = Path(os.environ["MLVC_PAUSE_FILE"])
     marker.write_text(step)
     while marker.exists():
@@ -253,23 +275,6 @@ def _raise_moved(branch: str, old: str | None, now: bytes | None) -> None:
     )
 
 
-def _update_worktree(reg: Registry, changed: Mapping[str, tuple[str | None, str | None]]) -> None:
-    root = Path(reg.repo.path)
-    index = reg.repo.open_index()
-    for path, (_, blob_id) in sorted(changed.items()):
-        key = encode(path)
-        if blob_id is None:
-            target = root / verify_path(path)
-            target.unlink(missing_ok=True)
-            if key in index:
-                del index[key]
-            continue
-        target = safe_target(root, path)
-        checkout_blob(reg, blob_id, target)  # in chunks; LFS content for an LFS pointer
-        index[key] = index_entry_from_stat(os.lstat(target), blob_id.encode("ascii"))
-    index.write()
-
-
 class Transaction:
     """Several file writes to one branch as one commit: ``with reg.transaction(...) as tx``.
 
@@ -306,6 +311,7 @@ class Transaction:
 
     def commit(self) -> str:
         """Write the commit and move the branch; the new commit id."""
+        self.reg.check_writes(self.branch, {p: c.blob_id for p, c in self.changes.items()})
         base_tree = self.reg.objects.commit(self.parent)[1] if self.parent else None
         tree = write_tree(self.reg, base_tree, list(self.changes.values()))
         if tree == base_tree and not self.new_branch:

@@ -1,6 +1,8 @@
 """Approvals of commits, kept as git notes under ``refs/notes/mlvc-approvals``.
 
-One note per approved commit, one JSON line per approval (``user``, ``time``, ``branch``);
+One note per approved commit, one JSON line per approval (``user``, ``time``, ``branch``,
+and ``by``: the git identity that made it, which differs from ``user`` only when ``--user``
+named someone else; such an approval counts as ``by``'s, never as a second person's);
 ``git notes --ref=mlvc-approvals show COMMIT`` prints them. The notes ref moves by
 compare-and-swap; a lost race re-reads and re-applies (approving is additive).
 """
@@ -38,6 +40,17 @@ class Approval:
     time: int
     branch: str
     commit: str
+    by: str = ""  # the git identity that recorded it ("" in notes from before: ``user``)
+
+    @property
+    def signer(self) -> str:
+        """Whose approval this is: the identity that made it."""
+        return self.by or self.user
+
+    @property
+    def label(self) -> str:
+        """``user``, and who recorded it when that was someone else."""
+        return self.user if self.signer == self.user else f"{self.user} (recorded by {self.signer})"
 
 
 def _notes(reg: Registry) -> tuple[bytes | None, NotesTree | None]:
@@ -57,35 +70,40 @@ def _parse(note: bytes | None, commit: str) -> list[Approval]:
     for line in (note or b"").decode("utf-8", "replace").splitlines():
         try:
             doc = json.loads(line)
-            out.append(Approval(str(doc["user"]), int(doc["time"]), str(doc["branch"]), commit))
+            by = str(doc.get("by") or "")
+            out.append(Approval(str(doc["user"]), int(doc["time"]), str(doc["branch"]), commit, by))
         except (ValueError, KeyError, TypeError, RecursionError):
             continue  # a line written by hand: not an approval
     return out
 
 
 def approvals_of(reg: Registry, commit: str) -> tuple[Approval, ...]:
-    """Every approval of ``commit``, one per user (the first), oldest first."""
+    """Every approval of ``commit``, one per identity that made it (the first), oldest first."""
     _, notes = _notes(reg)
     found = _parse(notes.get_note(commit.encode("ascii")) if notes else None, commit)
     seen: dict[str, Approval] = {}
     for a in found:
-        seen.setdefault(a.user, a)
+        seen.setdefault(a.signer, a)
     return tuple(seen.values())
 
 
 def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, Approval]:
-    """Approve the commit ``branch`` points at; (newly added, the approval)."""
+    """Approve the commit ``branch`` points at; (newly added, the approval).
+
+    The approval is the git identity's; ``user`` (someone else's name) is recorded beside
+    it, and counts as that identity's approval, not as another person's."""
     commit = reg.resolve(branch)
-    who = user or decode(identity(reg))
+    by = decode(identity(reg))
+    who = user or by
     for _ in range(_ATTEMPTS):
         tip, notes = _notes(reg)
         note = notes.get_note(commit.encode("ascii")) if notes else None
-        mine = next((a for a in _parse(note, commit) if a.user == who), None)
+        mine = next((a for a in _parse(note, commit) if a.signer == by), None)
         if mine is not None:
             return False, mine
-        approval = Approval(who, int(time.time()), branch, commit)
+        approval = Approval(who, int(time.time()), branch, commit, by)
         line = json.dumps(
-            {"user": who, "time": approval.time, "branch": branch}, ensure_ascii=False
+            {"user": who, "time": approval.time, "branch": branch, "by": by}, ensure_ascii=False
         )
         content = (note or b"").rstrip(b"\n") + (b"\n" if note else b"") + encode(line) + b"\n"
         if notes is None:
@@ -96,8 +114,7 @@ def approve(reg: Registry, branch: str, user: str | None = None) -> tuple[bool, 
         new = Commit()
         new.tree = tree.id
         new.parents = [tip] if tip else []
-        author = encode(who) if "<" in who else identity(reg)  # git needs `Name <email>`
-        new.author = new.committer = author
+        new.author = new.committer = encode(by)  # the git identity that approves
         new.author_time = new.commit_time = approval.time
         new.author_timezone = new.commit_timezone = 0
         new.message = encode(f"mlvc approve {branch} ({commit[:8]})\n")

@@ -10,6 +10,7 @@ the check command apply only when configured (docs/promotion.md).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,8 @@ def metric_gates(
         out.append(GateResult("artifacts", False, f"{path} unreadable: {why}"))
     elif not candidate.values:
         out.append(GateResult("artifacts", False, "no metrics under metrics/"))
+    elif lost := _missing(target, candidate, slices=False):
+        out.append(GateResult("artifacts", False, f"the candidate lacks {_names(lost)}"))
     else:
         out.append(GateResult("artifacts", True, f"model and {len(candidate.values)} metrics"))
     bad = sorted(k for k, v in candidate.values.items() if not math.isfinite(v))
@@ -141,15 +144,37 @@ def _primary_gate(
     return GateResult("primary", True, f"{text}{f', min {need:+.4g}' if need else ''})")
 
 
+def _is_slice(key: str) -> bool:
+    return key.startswith("slices.") or ".slices." in key
+
+
+def _missing(target: Metrics, candidate: Metrics, *, slices: bool) -> list[str]:
+    """Metrics (or slice metrics) the target has and the candidate does not."""
+    return [k for k in target.values if _is_slice(k) == slices and k not in candidate.values]
+
+
+def _names(keys: list[str], limit: int = 3) -> str:
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return f"{len(keys)} metric{'s' if len(keys) > 1 else ''} the target has: " + (
+        ", ".join(keys[:limit]) + more
+    )
+
+
 def _slice_gate(
     settings: GateSettings, config: RegistryConfig, candidate: Metrics, target: Metrics
 ) -> GateResult:
-    keys = [k for k in target.values if "slices." in k and k in candidate.values]
+    if lost := _missing(target, candidate, slices=True):
+        return GateResult("slices", False, f"the candidate lacks {_names(lost)}")
+    keys = [k for k in target.values if _is_slice(k)]
     if not keys:
-        return GateResult("slices", True, "no per-slice metrics on both sides")
+        return GateResult("slices", True, "the target has no per-slice metrics")
     worst: tuple[float, str] | None = None
     for key in keys:
         d = compare(key, target.values[key], candidate.values[key], config.higher_is_better(key))
+        if d.verdict is Verdict.INVALID:
+            if not math.isfinite(candidate.values[key]):
+                return GateResult("slices", False, f"{key} is {candidate.values[key]}")
+            continue  # the target's value is not a number: nothing to drop from
         if d.delta is None:
             continue
         drop = -d.delta if d.higher_is_better else d.delta
@@ -165,7 +190,7 @@ def _slice_gate(
 def approval_gate(settings: GateSettings, approvers: Sequence[str], commit: str) -> GateResult:
     """N distinct approvers of the candidate commit."""
     need, have = settings.approvals, len(approvers)
-    who = f": {', '.join(a.split(' <', 1)[0] for a in approvers)}" if approvers else ""
+    who = f": {', '.join(re.sub(r' <[^<>]*>', '', a) for a in approvers)}" if approvers else ""
     if have >= need:
         return GateResult("approvals", True, f"{have} of {need} approvals{who}")
     return GateResult(
@@ -173,8 +198,11 @@ def approval_gate(settings: GateSettings, approvers: Sequence[str], commit: str)
     )
 
 
-def evaluate(reg: Registry, branch: str, target: str | None = None) -> tuple[GateResult, ...]:
-    """Every gate of promoting ``branch`` into ``target`` (default: prod), the check included."""
+def evaluate(
+    reg: Registry, branch: str, target: str | None = None, *, run_changed: bool = False
+) -> tuple[GateResult, ...]:
+    """Every gate of promoting ``branch`` into ``target`` (default: prod), the check included
+    (check code the candidate changed runs only with ``run_changed``, sandboxed)."""
     from mlvc_tui.engine.promotion.promote import plan_promotion
 
-    return plan_promotion(reg, branch, target).gates
+    return plan_promotion(reg, branch, target, run_changed=run_changed).gates

@@ -22,14 +22,23 @@ from mlvc_tui.engine.promotion.gates import approval_gate, metric_gates
 from mlvc_tui.engine.promotion.records import GateResult, PromotionRecord, render_message
 from mlvc_tui.engine.promotion.repo_gates import (
     has_model,
+    keep_owned,
     merge_gate,
     result_metrics,
     stage_gate,
+    target_config,
     target_settings,
     worktree_gate,
 )
+from mlvc_tui.engine.promotion.rollback import RESTORED_KINDS
 from mlvc_tui.engine.promotion.sandbox import check_code_changes
-from mlvc_tui.engine.promotion.versions import bump, compute_bump, latest_version, model_name
+from mlvc_tui.engine.promotion.versions import (
+    bump,
+    compute_bump,
+    free_version,
+    latest_version,
+    model_name,
+)
 from mlvc_tui.engine.promotion.writes import (
     Finisher,
     PromotionDone,
@@ -39,6 +48,7 @@ from mlvc_tui.engine.promotion.writes import (
     stamp,
     write_commit,
 )
+from mlvc_tui.engine.validate import is_checked, problem
 from mlvc_tui.engine.values import CommitInfo, MetricDiff
 
 if TYPE_CHECKING:
@@ -49,6 +59,7 @@ __all__ = [
     "PromotionDone",
     "PromotionPlan",
     "apply_promotion",
+    "paths_summary",
     "plan_promotion",
     "run_plan_check",
 ]
@@ -76,6 +87,8 @@ class PromotionPlan:
     tag: str | None = None
     approvals: tuple[str, ...] = ()
     check: tuple[str, float] | None = None  # (command, timeout) while the check has not run
+    kept: tuple[str, ...] = ()  # environment-owned paths that keep the target's content
+    replaced: tuple[str, ...] = ()  # paths whose content on the target changes
     check_changes: tuple[str, ...] = ()  # files the check executes that the candidate changes
 
     @property
@@ -85,6 +98,49 @@ class PromotionPlan:
     @property
     def failed(self) -> tuple[GateResult, ...]:
         return tuple(g for g in self.gates if not g.passed and g.reason != CHECK_PENDING)
+
+
+def paths_summary(paths: tuple[str, ...], limit: int = 4) -> str:
+    """``a, b, c and 5 more`` (``nothing`` for none): one line both faces print."""
+    if not paths:
+        return "nothing"
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
+def _again(
+    reg: Registry, merge: MergeResult, target_files: dict[str, tuple[int, str]]
+) -> MergeResult:
+    """A candidate already merged into the target (up to date), whose model a rollback took
+    away since: the target's files with the candidate's models, metrics and data again.
+    Anything else up to date stays so (nothing to promote)."""
+    if not merge.up_to_date:
+        return merge
+    restored = lambda p: reg.config.kind_of(p) in RESTORED_KINDS or p == "data"  # noqa: E731
+    theirs = reg.objects.files(reg.objects.commit(merge.theirs)[1])
+    files = {p: e for p, e in target_files.items() if not restored(p)}
+    files.update({p: (e.mode, e.sha) for p, e in theirs.items() if restored(p)})
+    if files == target_files:
+        return merge
+    return MergeResult(merge.base, merge.ours, merge.theirs, files)
+
+
+def _files_gate(
+    reg: Registry,
+    target: str,
+    merge: MergeResult,
+    files: dict[str, tuple[int, str]],
+    target_files: dict[str, tuple[int, str]],
+) -> GateResult | None:
+    """A failing gate when the result would put a broken mlvc.toml, delivery.toml or
+    lineage record on the target (None: every such file it changes is sound)."""
+    exists = lambda b: reg.branch_tip(b) is not None  # noqa: E731
+    for path in sorted(files):
+        if is_checked(path) and files[path] != target_files.get(path):
+            why = problem(path, merge.blob(reg, files[path][1]), target, exists)
+            if why is not None:
+                return GateResult("files", False, why)
+    return None
 
 
 def plan_promotion(
@@ -109,9 +165,13 @@ def plan_promotion(
         raise BadInput(f"{branch} is {target} itself: name another branch to promote")
     reg.objects.checked_files(reg.objects.commit(candidate.id)[1], branch)
     reg.objects.checked_files(reg.objects.commit(target_tip)[1], target)
-    merge = merge_commits(reg, target_tip, candidate.id)
     target_tree = reg.objects.commit(target_tip)[1]
     target_files = {p: (e.mode, e.sha) for p, e in reg.objects.files(target_tree).items()}
+    merge, kept = keep_owned(
+        _again(reg, merge_commits(reg, target_tip, candidate.id), target_files),
+        target_files,
+        target_config(reg, target_tree),
+    )
     if merge.up_to_date or (not merge.conflicts and merge.files == target_files):
         raise Refused(
             f"{target} already has everything on {branch} ({candidate.short_id}): "
@@ -131,11 +191,13 @@ def plan_promotion(
     gates += metric_gates(
         settings, reg.config, primary, has_model(reg, files), after, before, target
     )
-    approvers = tuple(a.user for a in approvals_of(reg, candidate.id))
+    approvers = tuple(a.label for a in approvals_of(reg, candidate.id))
     if settings.approvals:
         gates.append(approval_gate(settings, approvers, candidate.id))
     if settings.require_stage:
         gates.append(stage_gate(reg, settings.require_stage, target, candidate))
+    if (files_gate := _files_gate(reg, target, merge, files, target_files)) is not None:
+        gates.append(files_gate)
     if (tree_gate := worktree_gate(reg, target, target_tree, files)) is not None:
         gates.append(tree_gate)
     check, check_changes = None, ()
@@ -158,6 +220,12 @@ def plan_promotion(
         primary,
         approvals=approvers,
         check=check,
+        kept=kept,
+        replaced=tuple(
+            sorted(
+                p for p in files.keys() | target_files.keys() if files.get(p) != target_files.get(p)
+            )
+        ),
         check_changes=check_changes,
     )
     if target == reg.prod:
@@ -174,7 +242,7 @@ def plan_promotion(
             primary,
             lambda sha: merge.blob(reg, sha),
         )
-        version = bump(prev, kind)
+        version = free_version(reg, model, bump(prev, kind))
         plan = replace(
             plan,
             model=model,

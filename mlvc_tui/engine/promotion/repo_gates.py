@@ -3,14 +3,15 @@ reads: the target's own settings, and the model and metrics of the merge result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dulwich.graph import can_fast_forward
 
 from mlvc_tui.engine import metrics as metric_files
-from mlvc_tui.engine.config import parse_config
+from mlvc_tui.engine.config import RegistryConfig, parse_config
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.merge import MergeResult
 from mlvc_tui.engine.git.objects import GITLINK, encode
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
 __all__ = [
     "dirty_paths",
     "has_model",
+    "keep_owned",
     "merge_gate",
     "result_metrics",
     "stage_gate",
+    "target_config",
     "target_settings",
     "worktree_gate",
 ]
@@ -58,14 +61,45 @@ def has_model(reg: Registry, paths: Iterable[str]) -> bool:
     return any(p.startswith("models/model.") for p in models) or len(models) == 1
 
 
+def target_config(reg: Registry, tree: str) -> RegistryConfig:
+    """The target's own mlvc.toml (defaults without one)."""
+    hit = reg.objects.lookup(tree, "mlvc.toml")
+    return parse_config(reg.objects.blob(hit[1]) if hit else None)
+
+
 def target_settings(reg: Registry, target: str, tree: str) -> tuple[GateSettings, VersionRules]:
     """The gates and version rules in the target's own mlvc.toml (defaults without one)."""
-    hit = reg.objects.lookup(tree, "mlvc.toml")
-    raw = parse_config(reg.objects.blob(hit[1])).raw if hit else {}
+    raw = target_config(reg, tree).raw
     table = raw.get("gates", {})
     if not isinstance(table, dict):
         raise BadInput(f"mlvc.toml on {target}: [gates] must be a table")
     return GateSettings.from_table(table, target), VersionRules.from_config(raw)
+
+
+def keep_owned(
+    merge: MergeResult, target_files: Mapping[str, tuple[int, str]], config: RegistryConfig
+) -> tuple[MergeResult, tuple[str, ...]]:
+    """The merge with every environment-owned path as the target has it (present or not),
+    and the owned paths where that differs from what the merge would have taken."""
+    if merge.up_to_date:
+        return merge, ()
+    owned = config.owned_by_environment
+    kept = tuple(
+        sorted(
+            p
+            for p in merge.files.keys() | target_files.keys()
+            if owned(p) and merge.files.get(p) != target_files.get(p)
+        )
+    )
+    files = {p: e for p, e in merge.files.items() if not owned(p)}
+    files.update({p: e for p, e in target_files.items() if owned(p)})
+    return replace(
+        merge,
+        files=files,
+        conflicts=tuple(c for c in merge.conflicts if not owned(c)),
+        resolved=tuple(r for r in merge.resolved if not owned(r)),
+        fast_forward=merge.fast_forward and not kept,
+    ), kept
 
 
 def merge_gate(branch: str, target: str, merge: MergeResult) -> GateResult:

@@ -3,7 +3,10 @@
 History is never rewritten. The files restored are the version's models/, metrics/ and
 data/ (the model and its contract); code, logs and monitoring stay as they are, so the
 record of what happened in production survives the rollback. The commit carries a record
-like a promotion's (kind "rollback") and is written by the same ordered steps.
+like a promotion's (kind "rollback") and is written by the same ordered steps. The target's
+check gate runs on the restored files first. A rollback to another MAJOR version (a data
+schema or target change) says so (``crosses_major``), and so does passing over versions
+whose artifacts are the current ones (``skipped``); the faces ask before doing it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import TYPE_CHECKING
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.merge import MergeResult, write_merge_tree
-from mlvc_tui.engine.promotion.records import PromotionRecord, render_message
-from mlvc_tui.engine.promotion.repo_gates import result_metrics
+from mlvc_tui.engine.promotion.checkrun import OutputSink, run_check
+from mlvc_tui.engine.promotion.records import GateResult, PromotionRecord, render_message
+from mlvc_tui.engine.promotion.repo_gates import result_metrics, target_settings
 from mlvc_tui.engine.promotion.versions import VersionEntry, parse_version, version_history
 from mlvc_tui.engine.promotion.writes import (
     Finisher,
@@ -48,6 +52,31 @@ class RollbackPlan:
     changed: tuple[str, ...]  # paths restored
     diff: MetricDiff
     primary: str | None
+    check: GateResult | None = None  # the target's check gate on the restored files
+    skipped: tuple[str, ...] = ()  # newer versions passed over: same artifacts as the current
+    crosses_major: bool = False  # to another MAJOR version: the model's contract changes
+
+    @property
+    def warning(self) -> str | None:
+        """What a person must know before saying yes (None: nothing unusual)."""
+        if not self.crosses_major:
+            return None
+        now = self.current.version if self.current else "?"
+        passed = (
+            f"; {', '.join(self.skipped)} {'has' if len(self.skipped) == 1 else 'have'} the "
+            f"same artifacts as {now} and {'is' if len(self.skipped) == 1 else 'are'} skipped"
+            if self.skipped
+            else ""
+        )
+        return (
+            f"from {now} to {self.to.version} crosses a MAJOR version (a data schema or "
+            f"target change): the restored model may not fit today's data{passed}"
+        )
+
+
+def _major(version: str | None) -> int | None:
+    parsed = parse_version(version or "")
+    return parsed[0] if parsed else None
 
 
 def _restored(reg: Registry, path: str) -> bool:
@@ -77,8 +106,16 @@ def _restore(
     return files, tuple(sorted(p for p in now.keys() | files.keys() if now.get(p) != files.get(p)))
 
 
-def plan_rollback(reg: Registry, to: str | None = None, target: str | None = None) -> RollbackPlan:
-    """Plan restoring version ``to`` on ``target``.
+def plan_rollback(
+    reg: Registry,
+    to: str | None = None,
+    target: str | None = None,
+    on_output: OutputSink | None = None,
+    *,
+    check: bool = True,
+) -> RollbackPlan:
+    """Plan restoring version ``to`` on ``target``, running the target's check gate on the
+    restored files (unless ``check`` is False).
 
     Default: the newest version promoted before the current one whose artifacts differ.
     """
@@ -95,6 +132,7 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
     current = entries[0]
     tree = reg.objects.commit(tip)[1]
     now = {p: (e.mode, e.sha) for p, e in reg.objects.checked_files(tree, target).items()}
+    skipped: tuple[str, ...] = ()
     if to is not None:
         chosen = _find(entries, to, target)
     else:  # the newest version promoted before the current one, with other artifacts
@@ -102,6 +140,11 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
         at = next((i for i, e in enumerate(promoted) if e.version == current.version), -1)
         earlier = [e for e in promoted[at + 1 :] if e.version != current.version]
         chosen = next((e for e in earlier if _restore(reg, now, e)[1]), None)
+        skipped = tuple(
+            dict.fromkeys(
+                e.version for e in earlier[: earlier.index(chosen) if chosen else 0] if e.version
+            )
+        )
         if chosen is None:
             raise Refused(
                 f"{target} has no earlier version with other artifacts than "
@@ -112,6 +155,7 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
         raise Refused(
             f"{target} already holds the artifacts of {chosen.version}: nothing to roll back"
         )
+    reg.check_writes(target, {p: files[p][1] if p in files else None for p in changed})
     result = MergeResult(None, tip, chosen.commit.id, files)
     before = reg.metrics_of_tree(tree)
     diff = MetricDiff(
@@ -119,13 +163,34 @@ def plan_rollback(reg: Registry, to: str | None = None, target: str | None = Non
         chosen.tag or chosen.version or "",
         metric_files.diff_metrics(before, result_metrics(reg, result), reg.config),
     )
-    return RollbackPlan(target, tip, current, chosen, result, changed, diff, reg.primary_metric())
+    gate = None
+    settings, _ = target_settings(reg, target, tree)
+    if check and settings.check:
+        env = {"MLVC_SOURCE": chosen.tag or chosen.version or "", "MLVC_TARGET": target}
+        env["MLVC_COMMIT"] = chosen.commit.id
+        gate = run_check(reg, result, settings.check, settings.check_timeout, on_output, env)
+    return RollbackPlan(
+        target,
+        tip,
+        current,
+        chosen,
+        result,
+        changed,
+        diff,
+        reg.primary_metric(),
+        gate,
+        skipped,
+        _major(current.version) != _major(chosen.version),
+    )
 
 
 def apply_rollback(
     reg: Registry, plan: RollbackPlan, now: datetime | None = None, finisher: Finisher = finish
 ) -> PromotionDone:
-    """Write the rollback commit and move the target by compare-and-swap."""
+    """Write the rollback commit and move the target by compare-and-swap; Refused when the
+    target's check gate failed on the restored files."""
+    if plan.check is not None and not plan.check.passed:
+        raise Refused(f"gate check failed: {plan.check.reason}; nothing was changed")
     to = plan.to
     user, when, offset = stamp(reg, now)
     record = PromotionRecord(

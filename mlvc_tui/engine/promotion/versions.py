@@ -35,6 +35,7 @@ __all__ = [
     "VersionRules",
     "bump",
     "compute_bump",
+    "free_version",
     "latest_version",
     "model_name",
     "parse_version",
@@ -173,15 +174,27 @@ def compute_bump(
 
 
 def latest_version(reg: Registry, model: str, target: str | None) -> tuple[int, int, int] | None:
-    """The highest version of ``model`` in tags or in the target's records."""
-    found = [v for _, v in _model_tags(reg, model).values()]
-    if target and reg.branch_tip(target):
-        found += [
-            v
-            for e in version_history(reg, target, model)
-            if e.version and (v := parse_version(e.version)) is not None
-        ]
+    """The highest version of ``model`` on the target's history (its records and the
+    version tags on it). Tags elsewhere (a `gto register` on an experiment branch) do not
+    move the target's numbering; :func:`free_version` steps past their names."""
+    if not target or not reg.branch_tip(target):
+        return None
+    found = [
+        v
+        for e in version_history(reg, target, model)
+        if e.version and (v := parse_version(e.version)) is not None
+    ]
     return max(found, default=None)
+
+
+def free_version(reg: Registry, model: str, version: str) -> str:
+    """``version``, or the next PIPELINE number whose tag name nobody has taken yet."""
+    taken = set(_model_tags(reg, model))
+    parsed = parse_version(version)
+    while parsed is not None and f"{model}@v{version}" in taken:
+        parsed = (parsed[0], parsed[1], parsed[2] + 1)
+        version = ".".join(map(str, parsed))
+    return version
 
 
 def _record_at(info: CommitInfo, target: str) -> PromotionRecord | None:
@@ -241,7 +254,9 @@ def version_history(
             )
             continue
         name = names[-1]
-        tag_obj = reg.repo.object_store[reg.repo.refs[b"refs/tags/" + encode(name)]]
+        ref = reg.tag_ref(name)
+        tag_id = ref.encode("ascii") if ref else reg.repo.refs[b"refs/tags/" + encode(name)]
+        tag_obj = reg.repo.object_store[tag_id]
         user, when = info.author, info.time
         if isinstance(tag_obj, Tag):
             user, when = tag_obj.tagger.decode("utf-8", "replace"), tag_obj.tag_time

@@ -23,6 +23,7 @@ from mlvc_tui.engine.errors import Refused
 from mlvc_tui.engine.git.objects import decode, encode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.git.writer import identity, move_branch, pause_point
+from mlvc_tui.engine.promotion.gto import write_stage_tags
 from mlvc_tui.engine.promotion.records import PromotionRecord
 from mlvc_tui.engine.promotion.versions import make_tag, repair_tags, version_history
 from mlvc_tui.engine.values import MetricDiff, Verdict
@@ -49,6 +50,7 @@ class PromotionDone:
     commit: str
     tag: str | None  # the tag written (None: none, or a tag of that name already existed)
     repaired: tuple[str, ...] = ()  # tags an earlier interrupted promotion had left out
+    stage_tags: tuple[str, ...] = ()  # GTO's stage tags written (gto.py)
 
 
 # (reg, target, old, new, record, message, tag name) -> what was done
@@ -129,4 +131,16 @@ def finish(
         reg.refresh()
     pause_point("tagged")
     repaired = tuple(t for t in repair_tags(reg, version_history(reg, target)) if t != written)
-    return PromotionDone(record, new, written, repaired)
+    return PromotionDone(record, new, written, repaired, _stage(reg, target, new, record, message))
+
+
+def _stage(
+    reg: Registry, target: str, new: str, record: PromotionRecord, message: str
+) -> tuple[str, ...]:
+    """GTO's stage tags for the version the target now serves (when it has a version tag)."""
+    at = new if record.kind == "promotion" else record.source_commit
+    if not (record.model and record.version and at):
+        return ()
+    if reg.tags().get(f"{record.model}@v{record.version}") != at:
+        return ()  # no version tag of ours on that commit: GTO would not know the version
+    return write_stage_tags(reg, record.model, target, at, record, message)

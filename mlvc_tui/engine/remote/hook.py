@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
     from mlvc_tui.engine.values import CommitInfo
 
+RACE = "race:"  # refusals the client answers by fetching and planning again
+
 __all__ = ["check_push", "install_hook", "run_pre_receive"]
 
 HOOK = """#!/bin/sh
@@ -166,6 +168,12 @@ def check_push(reg: Registry, updates: list[tuple[str, str, str]], pusher: str |
     notes = by_ref.get(NOTES, (None, None))[1]
     notes = notes if notes and notes != ZERO else None
     problems: list[str] = []
+    old_prod = by_ref.get(HEADS + prod, (None, None))[0]
+    if old_prod is not None and old_prod != (current_prod or ZERO):
+        return [f"{RACE} {prod} moved meanwhile: fetch and plan again"]
+    for ref, (old, _) in by_ref.items():
+        if ref.startswith(TAGS) and old == ZERO and ref in reg.disk_refs():
+            return [f"{RACE} tag {ref.removeprefix(TAGS)} exists already: fetch and plan again"]
     if NOTES in by_ref:
         problems += _notes_problems(reg.repo, *by_ref[NOTES], pusher)
     if HEADS + prod in by_ref:

@@ -10,8 +10,10 @@ in one atomic request; a non-fast-forward is refused, never forced.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine.errors import BadInput, Refused
@@ -159,6 +161,7 @@ def fetch(
                 new_tags.append(ref[len(TAGS) :])
     notes = _fetch_notes(reg, server.get(NOTES), changes)
     update_refs(reg.repo, changes, f"mlvc fetch {name}")
+    _mark_fetched(reg)
     reg.refresh()
     moved = tuple(
         RefMove(ref[len(prefix) :], old, new)
@@ -168,6 +171,16 @@ def fetch(
     return FetchReport(
         name, url, moved, tuple(new_tags), tuple(conflicts), notes, server.get(NOTES)
     )
+
+
+def _mark_fetched(reg: Registry) -> None:
+    """Remember when this registry last fetched (the status bar shows it)."""
+    mark = Path(reg.repo.controldir()) / "mlvc" / "fetched"
+    try:
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.write_text(f"{int(time.time())}\n")
+    except OSError:
+        pass  # read-only: the time is a nicety
 
 
 def _fetch_notes(
@@ -258,8 +271,10 @@ def send(
     outcome = send_updates(reg.repo, url, updates, atomic=True, progress=_bytes_progress(emit))
     if not outcome.ok:
         said = " ".join(v or "" for v in outcome.statuses.values()).lower()
-        raced = bool(outcome.moved) or (
-            "hook" not in said and any(word in said for word in _RACE_WORDS)
+        raced = (
+            bool(outcome.moved)
+            or outcome.reason().startswith("race:")
+            or ("hook" not in said and any(word in said for word in _RACE_WORDS))
         )
         raise PushRejected(
             f"the server refused the push: {outcome.reason()}; nothing was changed", raced

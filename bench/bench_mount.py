@@ -1,0 +1,146 @@
+"""`mlvc mount` against reading files directly: throughput of a big LFS model, time to first
+byte of small files, and the mount process's peak memory.
+
+    .venv/bin/python bench/bench_mount.py [--size-mb 1024] [--small 50]
+
+Builds a repository with the real `git` CLI: one LFS model of ``--size-mb`` MB (its object
+in `.git/lfs/objects`, its pointer committed) and ``--small`` files of 2 KB. Then mounts it
+with `mlvc mount --background` and reads the model sequentially in 1 MiB reads: cold (the
+first read, served by mlvc) and warm (again, from the kernel's page cache), against reading
+the LFS object file itself (warm: it was just written). Needs /dev/fuse (run as root here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHUNK = 1 << 20
+ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def add_lfs_file(repo: Path, path: str, size: int, seed: bytes = b"mlvc") -> str:
+    """Write ``size`` pseudo-random bytes as an LFS object and its pointer at ``path``;
+    the object's sha256 (commit it yourself)."""
+    digest, block = hashlib.sha256(), hashlib.sha256(seed).digest() * (CHUNK // 32)
+    tmp = repo / ".git" / "lfs" / "tmp-object"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    with tmp.open("wb") as out:
+        written, n = 0, 0
+        while written < size:
+            chunk = (n.to_bytes(8, "little") + block)[: min(CHUNK, size - written)]
+            digest.update(chunk)
+            out.write(chunk)
+            written, n = written + len(chunk), n + 1
+    oid = digest.hexdigest()
+    target = repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, target)
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).write_text(pointer)
+    return oid
+
+
+def build(root: Path, size: int, small: int) -> tuple[Path, Path]:
+    """The repository and its LFS object's path."""
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "prod")
+    (repo / ".gitattributes").write_text("models/*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    oid = add_lfs_file(repo, "models/model.bin", size)
+    for i in range(small):
+        (repo / "configs").mkdir(exist_ok=True)
+        (repo / "configs" / f"c{i:03}.yaml").write_bytes(os.urandom(1024).hex().encode())
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "model")
+    return repo, repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+
+
+def read_all(path: Path) -> tuple[float, int]:
+    """Seconds to read a file sequentially in 1 MiB reads, and its bytes."""
+    start, total = time.perf_counter(), 0
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(CHUNK):
+            total += len(chunk)
+    return time.perf_counter() - start, total
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1024)
+    parser.add_argument("--small", type=int, default=50)
+    args = parser.parse_args()
+    if not os.path.exists("/dev/fuse"):
+        print("skipped: /dev/fuse is missing")
+        return 0
+    mlvc = [sys.executable, "-c", "import sys; from mlvc_tui.cli import main; sys.exit(main())"]
+    with tempfile.TemporaryDirectory(prefix="mlvc-bench-mount-") as tmp:
+        root = Path(tmp)
+        repo, obj = build(root, args.size_mb << 20, args.small)
+        mnt = root / "mnt"
+        up = subprocess.run(
+            [*mlvc, "-C", str(repo), "mount", "prod", str(mnt), "--background", "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        pid = int(__import__("json").loads(up.stdout)["pid"])
+        try:
+            direct = [read_all(obj)[0] for _ in range(3)]
+            cold, n = read_all(mnt / "models" / "model.bin")
+            warm = min(read_all(mnt / "models" / "model.bin")[0] for _ in range(3))
+            assert n == args.size_mb << 20
+            ttfb = []
+            for i in range(args.small):
+                start = time.perf_counter()
+                with open(mnt / "configs" / f"c{i:03}.yaml", "rb") as fh:
+                    fh.read(1)
+                ttfb.append(time.perf_counter() - start)
+            rss = peak_rss_mb(pid)
+        finally:
+            subprocess.run([*mlvc, "umount", str(mnt)], check=False)
+    mb = args.size_mb
+    best = min(direct)
+    print(f"LFS model, {mb} MB, sequential 1 MiB reads:")
+    print(f"  direct (LFS object file, page cache): {mb / best:8.0f} MB/s")
+    print(f"  mount, first read (served by mlvc):   {mb / cold:8.0f} MB/s  ({best / cold:.2f}x)")
+    print(f"  mount, again (kernel page cache):     {mb / warm:8.0f} MB/s  ({best / warm:.2f}x)")
+    print(
+        f"time to first byte, 2 KB file (median of {args.small}): "
+        f"{statistics.median(ttfb) * 1000:.2f} ms"
+    )
+    print(f"mount process peak RSS: {rss:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

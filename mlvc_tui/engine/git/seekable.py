@@ -1,0 +1,176 @@
+"""Files on a tree read at any offset, with bounded memory: what a mounted file system needs.
+
+`read(offset, size)` never loads a whole big file. Three sources:
+
+- a small blob (under :data:`SMALL`) is read once and kept (git would inflate it anyway);
+- a bigger blob is one forward zlib stream (:func:`blobio.open_blob`, sha1-checked when read
+  to its end); a read behind the stream's position starts it again from the top;
+- a Git LFS object is read with ``pread`` from the local LFS store. Its sha256 is checked
+  while reads arrive in order: a gap ahead (readahead served out of order) is hashed from
+  the file itself, up to :data:`MAX_GAP`; past that the handle stops checking. The read
+  that reaches the end fails when the bytes hash differently, and the object is marked bad.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from typing import TYPE_CHECKING, BinaryIO
+
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.blobio import CHUNK, blob_size, open_blob
+from mlvc_tui.engine.git.files import pointer_at
+from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
+
+if TYPE_CHECKING:
+    from mlvc_tui.engine.registry import Registry
+
+__all__ = ["MAX_GAP", "SMALL", "Corrupt", "FileSource", "open_source"]
+
+SMALL = 256 << 10
+MAX_GAP = 64 << 20
+_BAD: set[str] = set()  # LFS oids whose bytes were seen to hash differently (this process)
+_GOOD: set[str] = set()  # LFS oids read whole and checked (this process): not hashed again
+_BAD_LOCK = threading.Lock()
+
+
+class Corrupt(BadInput):
+    """Stored bytes do not hash to their id."""
+
+
+class FileSource:
+    """A file's bytes, read at any offset. Thread-safe; close it when done."""
+
+    size: int
+    storage: str  # "blob" or "lfs"
+
+    def read(self, offset: int, size: int) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the source holds (files, buffers)."""
+
+
+class _Bytes(FileSource):
+    def __init__(self, data: bytes) -> None:
+        self.data, self.size, self.storage = data, len(data), "blob"
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.data[offset : offset + size]
+
+
+class _BlobStream(FileSource):
+    """A big blob as a forward stream, restarted for a read behind its position."""
+
+    def __init__(self, reg: Registry, lock: threading.Lock, blob_id: str, size: int) -> None:
+        self._reg, self._engine, self._id = reg, lock, blob_id
+        self.size, self.storage = size, "blob"
+        self._lock = threading.Lock()
+        self._stream: BinaryIO | None = None
+        self._pos = 0
+
+    def _restart(self) -> BinaryIO:
+        if self._stream is not None:
+            self._stream.close()
+        with self._engine:
+            self._stream = open_blob(self._reg, self._id)
+        self._pos = 0
+        return self._stream
+
+    def read(self, offset: int, size: int) -> bytes:
+        with self._lock:
+            stream = self._stream
+            if stream is None or offset < self._pos:
+                stream = self._restart()
+            while self._pos < offset:  # skip forward, a chunk at a time
+                skipped = len(stream.read(min(CHUNK, offset - self._pos)))
+                if not skipped:
+                    return b""
+                self._pos += skipped
+            data = stream.read(size)
+            self._pos += len(data)
+            return data
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+
+
+class _LfsFile(FileSource):
+    """An LFS object read with pread; sha256 checked on in-order reads."""
+
+    def __init__(self, path: os.PathLike[str] | str, pointer: LfsPointer) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.size, self.storage, self.oid = pointer.size, "lfs", pointer.oid
+        self._lock = threading.Lock()
+        self._hash: hashlib._Hash | None = None if self.oid in _GOOD else hashlib.sha256()
+        self._hashed = 0
+
+    def _check(self, offset: int, data: bytes) -> None:
+        with self._lock:
+            digest = self._hash
+            if digest is None or offset + len(data) <= self._hashed:
+                return
+            if offset > self._hashed:  # a gap ahead: hash it from the file, if small
+                if offset - self._hashed > MAX_GAP:
+                    self._hash = None
+                    return
+                while self._hashed < offset:
+                    chunk = os.pread(self._fd, min(CHUNK, offset - self._hashed), self._hashed)
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    self._hashed += len(chunk)
+            start = self._hashed - offset
+            digest.update(data[start:] if start else data)
+            self._hashed = offset + len(data)
+            if self._hashed >= self.size:
+                self._hash = None
+                good = digest.hexdigest() == self.oid
+                with _BAD_LOCK:
+                    (_GOOD if good else _BAD).add(self.oid)
+                if not good:
+                    raise Corrupt(f"LFS object {self.oid[:12]} is corrupt: it hashes differently")
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self.oid in _BAD:
+            raise Corrupt(f"LFS object {self.oid[:12]} is corrupt")
+        data = os.pread(self._fd, max(0, min(size, self.size - offset)), offset)
+        if self._hash is not None:
+            self._check(offset, data)
+        return data
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+def open_source(
+    reg: Registry, lock: threading.Lock, tree: str, path: str, blob_id: str
+) -> FileSource:
+    """The content of blob ``blob_id`` at ``path`` of root tree ``tree``: an LFS pointer's
+    object when git would smudge it, else the blob. ``lock`` guards the registry.
+
+    BadInput when an LFS object is not in the local store or is known to be corrupt.
+    """
+    with lock:
+        size = blob_size(reg, blob_id)
+        pointer = pointer_at(reg, tree, path, blob_id, size)
+        if pointer is None and size <= SMALL:
+            return _Bytes(reg.objects.blob(blob_id))
+    if pointer is None:
+        return _BlobStream(reg, lock, blob_id, size)
+    if pointer.oid in _BAD:
+        raise Corrupt(f"{path}: its LFS object {pointer.oid[:12]} is corrupt")
+    store = LfsStore(reg.repo.controldir())
+    if not store.has(pointer.oid, pointer.size):
+        raise BadInput(
+            f"{path} is in Git LFS and its object {pointer.oid[:12]} is not in this "
+            "repository's LFS store: run `git lfs fetch` first"
+        )
+    return _LfsFile(store.path_of(pointer.oid), pointer)

@@ -1,0 +1,142 @@
+"""The metric gates as pure functions: directions, infinities, exact boundaries, and metrics
+the candidate dropped. Every case here let a wrong gate pass the older suite."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mlvc_tui.engine.config import parse_config
+from mlvc_tui.engine.promotion.gates import GateSettings, approval_gate, metric_gates
+from mlvc_tui.engine.values import Metrics
+
+INF = math.inf
+PLAIN = parse_config(None)
+
+
+def run(
+    target: dict[str, float],
+    candidate: dict[str, float],
+    primary: str = "accuracy",
+    settings: GateSettings | None = None,
+    config_text: bytes | None = None,
+) -> dict[str, tuple[bool, str]]:
+    config = parse_config(config_text) if config_text else PLAIN
+    gates = metric_gates(
+        settings or GateSettings(),
+        config,
+        primary,
+        True,
+        Metrics(dict(candidate)),
+        Metrics(dict(target)),
+        "prod",
+    )
+    return {g.name: (g.passed, g.reason) for g in gates}
+
+
+@pytest.mark.parametrize(
+    ("primary", "before", "after", "passes"),
+    [
+        ("rmse", 0.30, 0.25, True),  # lower is better: a drop is a gain
+        ("rmse", 0.30, 0.35, False),
+        ("loss", 1.0, 1.0, True),  # not worse
+        ("val_loss", 0.5, 0.6, False),
+        ("accuracy", 0.8, 0.7, False),
+        ("accuracy", 0.8, 0.81, True),
+    ],
+)
+def test_primary_follows_the_metric_direction(
+    primary: str, before: float, after: float, passes: bool
+) -> None:
+    passed, why = run({primary: before}, {primary: after}, primary)["primary"]
+    assert passed is passes, why
+    if not passes:
+        assert "worse than prod" in why
+
+
+def test_a_configured_direction_wins_over_the_name() -> None:
+    text = b'[metrics.direction]\nloss = "higher"\n'
+    assert run({"loss": 1.0}, {"loss": 2.0}, "loss", config_text=text)["primary"][0]
+    assert not run({"loss": 2.0}, {"loss": 1.0}, "loss", config_text=text)["primary"][0]
+
+
+@pytest.mark.parametrize(
+    ("primary", "before", "after", "min_delta", "passes"),
+    [
+        ("accuracy", 0.5, 0.75, 0.25, True),  # exactly the minimum gain (exact in binary)
+        ("accuracy", 0.5, 0.74, 0.25, False),
+        ("rmse", 1.0, 0.75, 0.25, True),  # lower-is-better: a gain of exactly 0.25
+        ("rmse", 1.0, 0.76, 0.25, False),
+    ],
+)
+def test_min_delta_boundary(
+    primary: str, before: float, after: float, min_delta: float, passes: bool
+) -> None:
+    got = run({primary: before}, {primary: after}, primary, GateSettings(min_delta=min_delta))
+    assert got["primary"][0] is passes, got["primary"][1]
+
+
+@pytest.mark.parametrize(
+    ("key", "before", "after", "passes"),
+    [
+        ("slices.eu.accuracy", 0.75, 0.5, True),  # drops exactly the tolerance: passes
+        ("slices.eu.accuracy", 0.75, 0.49, False),
+        ("slices.eu.accuracy", 0.5, 0.9, True),  # a rise is never a drop
+        ("slices.eu.rmse", 0.5, 0.75, True),  # lower is better: a rise of exactly 0.25
+        ("slices.eu.rmse", 0.5, 0.76, False),
+        ("slices.eu.rmse", 0.9, 0.1, True),  # a fall of rmse is a gain
+    ],
+)
+def test_slice_drops_in_both_directions_and_the_exact_tolerance(
+    key: str, before: float, after: float, passes: bool
+) -> None:
+    got = run(
+        {"accuracy": 0.8, key: before},
+        {"accuracy": 0.8, key: after},
+        settings=GateSettings(slice_tolerance=0.25),
+    )
+    assert got["slices"][0] is passes, got["slices"][1]
+    if not passes:
+        assert got["slices"][1].startswith(f"{key} drops")
+
+
+@pytest.mark.parametrize("bad", [INF, -INF, math.nan])
+@pytest.mark.parametrize("primary", ["accuracy", "rmse"])
+def test_infinities_never_pass_on_either_side(bad: float, primary: str) -> None:
+    on_candidate = run({primary: 0.5}, {primary: bad}, primary)
+    assert not on_candidate["finite"][0] and not on_candidate["primary"][0]
+    on_target = run({primary: bad}, {primary: 0.5}, primary)
+    assert not on_target["primary"][0]  # nothing to compare with: no pass by default
+    slice_key = f"slices.eu.{primary}"
+    sliced = run({"accuracy": 0.8, slice_key: 0.5}, {"accuracy": 0.8, slice_key: bad})
+    assert not sliced["slices"][0] and not sliced["finite"][0]
+    assert sliced["slices"][1] == f"{slice_key} is {bad}"
+
+
+def test_a_dropped_metric_or_slice_fails_with_its_name() -> None:
+    target = {"accuracy": 0.8, "f1": 0.7, "auc": 0.9, "slices.eu.accuracy": 0.8}
+    fewer = run(target, {"accuracy": 0.9, "slices.eu.accuracy": 0.8})
+    assert fewer["artifacts"] == (False, "the candidate lacks 2 metrics the target has: f1, auc")
+    no_slices = run(target, {"accuracy": 0.9, "f1": 0.7, "auc": 0.9})
+    assert no_slices["slices"] == (
+        False,
+        "the candidate lacks 1 metric the target has: slices.eu.accuracy",
+    )
+    more = {f"m{i}": 1.0 for i in range(14)}
+    six = run(more | {"accuracy": 0.8}, {f"m{i}": 1.0 for i in range(6)} | {"accuracy": 0.9})
+    assert (
+        six["artifacts"][1] == "the candidate lacks 8 metrics the target has: m6, m7, m8 and 5 more"
+    )
+    extra = run({"accuracy": 0.8}, {"accuracy": 0.9, "slices.us.f1": 0.5})
+    assert extra["slices"] == (True, "the target has no per-slice metrics")
+
+
+def test_approvals_count_exactly() -> None:
+    two = GateSettings(approvals=2)
+    assert not approval_gate(two, ["A <a@x>"], "c" * 40).passed
+    assert approval_gate(two, ["A <a@x>", "B <b@x>"], "c" * 40) == approval_gate(
+        two, ["A <a@x>", "B <b@x>"], "c" * 40
+    )
+    assert approval_gate(two, ["A <a@x>", "B <b@x>"], "c" * 40).reason == "2 of 2 approvals: A, B"
+    assert approval_gate(GateSettings(), [], "c" * 40).passed
