@@ -188,9 +188,13 @@ def test_corrupt_lfs_object_fails_to_read(models: GitRepo, mnt: Path) -> None:
 def test_follow_switches_between_opens(tmp_path: Path, demo: GitRepo, mnt: Path) -> None:
     repo = GitRepo.existing(tmp_path / "demo")
     shutil.copytree(demo.path, repo.path, symlinks=True)
-    old = repo.rev("prod")
-    path = "monitoring/predictions.csv"
+    path = "README.md"  # staging changes it; promotion brings that into prod
     before = repo.git("show", f"prod:{path}")
+    head = repo.git("branch", "--show-current").strip()
+    repo.checkout("staging")
+    repo.commit("README: one more line", {path: repo.git("show", f"staging:{path}") + "More.\n"})
+    repo.checkout(head)
+    old = repo.rev("prod")
     with mlvc.mounted("prod", repo=repo.path, mountpoint=mnt, follow=True) as folder:
         held = open(folder / path, "rb")  # noqa: SIM115
         first = held.read(100)

@@ -140,3 +140,99 @@ def test_approvals_count_exactly() -> None:
     )
     assert approval_gate(two, ["A <a@x>", "B <b@x>"], "c" * 40).reason == "2 of 2 approvals: A, B"
     assert approval_gate(GateSettings(), [], "c" * 40).passed
+
+
+def gates_of(
+    target: dict[str, float],
+    candidate: Metrics,
+    has_model: bool = True,
+    primary: str | None = "accuracy",
+    settings: GateSettings | None = None,
+) -> dict[str, tuple[bool, str]]:
+    gates = metric_gates(
+        settings or GateSettings(), PLAIN, primary, has_model, candidate, Metrics(target), "prod"
+    )
+    return {g.name: (g.passed, g.reason) for g in gates}
+
+
+def test_every_artifacts_outcome_by_name_flag_and_reason() -> None:
+    ok = Metrics({"accuracy": 0.9})
+    assert gates_of({}, ok, has_model=False)["artifacts"] == (
+        False,
+        "no model: expected models/model.* or one file under models/",
+    )
+    broken = Metrics({}, {"metrics/model.json": "not JSON"})
+    assert gates_of({}, broken)["artifacts"] == (False, "metrics/model.json unreadable: not JSON")
+    assert gates_of({}, Metrics({}))["artifacts"] == (False, "no metrics under metrics/")
+    assert gates_of({}, ok)["artifacts"] == (True, "model and 1 metrics")
+    three = {"a": 1.0, "b": 1.0, "c": 1.0}
+    assert gates_of(three | {"accuracy": 0.8}, ok)["artifacts"] == (
+        False,
+        "the candidate lacks 3 metrics the target has: a, b, c",
+    )
+
+
+def test_the_finite_gate_counts_the_rest() -> None:
+    one = gates_of({}, Metrics({"accuracy": 0.9, "f1": INF}))["finite"]
+    assert one == (False, "f1 is inf")
+    two = gates_of({}, Metrics({"accuracy": math.nan, "f1": INF}))["finite"]
+    assert two == (False, "accuracy is nan (and 1 more)")
+    assert gates_of({}, Metrics({"accuracy": 0.9}))["finite"] == (
+        True,
+        "every metric is a finite number",
+    )
+
+
+def test_every_primary_outcome_by_flag_and_reason() -> None:
+    none = gates_of({}, Metrics({"accuracy": 0.9}), primary=None)["primary"]
+    assert none == (False, "no primary metric: set metrics.primary")
+    lacks = gates_of({"accuracy": 0.8}, Metrics({"f1": 0.9}))["primary"]
+    assert lacks == (False, "the candidate has no accuracy")
+    first = gates_of({}, Metrics({"accuracy": 0.9}))["primary"]
+    assert first == (True, "prod has no accuracy yet: 0.9")
+    bad = gates_of({"accuracy": INF}, Metrics({"accuracy": 0.9}))["primary"]
+    assert bad == (False, "accuracy is not a finite number")
+    need = GateSettings(min_delta=0.25)
+    short = gates_of({"accuracy": 0.5}, Metrics({"accuracy": 0.625}), settings=need)["primary"]
+    assert short == (False, "accuracy 0.5 -> 0.625 (+0.125, needs at least +0.25)")
+    enough = gates_of({"accuracy": 0.5}, Metrics({"accuracy": 0.75}), settings=need)["primary"]
+    assert enough == (True, "accuracy 0.5 -> 0.75 (+0.25, min +0.25)")
+    plain = gates_of({"accuracy": 0.5}, Metrics({"accuracy": 0.75}))["primary"]
+    assert plain == (True, "accuracy 0.5 -> 0.75 (+0.25)")
+
+
+def test_slices_nested_keys_ties_and_non_numbers_on_the_target() -> None:
+    nested = {"accuracy": 0.8, "model.slices.eu.f1": 0.8}
+    lost = gates_of(nested, Metrics({"accuracy": 0.8}))["slices"]
+    assert lost == (False, "the candidate lacks 1 metric the target has: model.slices.eu.f1")
+    two = {"accuracy": 0.8, "slices.a.f1": 0.8, "slices.b.f1": 0.8}
+    worst = gates_of(two, Metrics({"accuracy": 0.8, "slices.a.f1": 0.75, "slices.b.f1": 0.5}))
+    assert worst["slices"] == (False, "slices.b.f1 drops 0.3 (tolerance 0.05)")
+    tie = gates_of(two, Metrics({"accuracy": 0.8, "slices.a.f1": 0.78, "slices.b.f1": 0.78}))
+    assert tie["slices"] == (True, "2 slice metrics within 0.05, largest drop 0.02 (slices.a.f1)")
+    flat = gates_of(two, Metrics({"accuracy": 0.8, "slices.a.f1": 0.8, "slices.b.f1": 0.9}))
+    assert flat["slices"] == (True, "2 slice metrics within 0.05")
+    inf_target = {"accuracy": 0.8, "slices.a.f1": INF, "slices.b.f1": 0.8}
+    after = gates_of(inf_target, Metrics({"accuracy": 0.8, "slices.a.f1": 0.5, "slices.b.f1": 0.1}))
+    assert after["slices"] == (False, "slices.b.f1 drops 0.7 (tolerance 0.05)")
+    assert gates_of(
+        inf_target, Metrics({"accuracy": 0.8, "slices.a.f1": -INF, "slices.b.f1": 0.8})
+    )["slices"] == (False, "slices.a.f1 is -inf")
+
+
+def test_approval_reasons_name_people_not_addresses() -> None:
+    two = GateSettings(approvals=2)
+    assert approval_gate(two, ["Ana <a@x>"], "abcdef0123" * 4) == approval_gate(
+        two, ["Ana <a@x>"], "abcdef0123" * 4
+    )
+    got = approval_gate(two, ["Ana <a@x>"], "abcdef0123" * 4)
+    assert (got.name, got.passed) == ("approvals", False)
+    assert got.reason == "1 of 2 approvals of abcdef01: Ana (mlvc approve BRANCH)"
+    none = approval_gate(two, [], "abcdef0123" * 4)
+    assert none.reason == "0 of 2 approvals of abcdef01 (mlvc approve BRANCH)"
+    done = approval_gate(GateSettings(approvals=1), ["Ana <a@x> (recorded by Ben <b@x>)"], "c")
+    assert (done.name, done.passed, done.reason) == (
+        "approvals",
+        True,
+        "1 of 1 approvals: Ana (recorded by Ben)",
+    )

@@ -57,7 +57,7 @@ def test_demo_staging_passes_every_gate_with_its_check(demo: GitRepo) -> None:
     assert (plan.version, plan.previous, plan.bump) == ("2.0.1", "2.0.0", "pipeline")
     assert plan.merge.resolved == ()  # prod keeps its own monitoring: nothing to resolve
     assert plan.kept == ("monitoring/drift.csv", "monitoring/predictions.csv")
-    assert plan.replaced == ("src/serve.py",)
+    assert plan.replaced == ("config/serve.yaml",)
 
 
 def test_demo_dev_fails_primary_and_stage(demo: GitRepo) -> None:

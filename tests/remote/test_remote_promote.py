@@ -192,13 +192,13 @@ def test_two_boxes_approve_at_once_and_both_approvals_survive(served, tmp_path: 
         boxes.append((box, user))
     procs = [
         subprocess.Popen(
-            [MLVC, "-C", str(b.path), "approve", "exp/c0", "--user", user, "--remote"],
+            [MLVC, "-C", str(b.path), "approve", "exp/c0", "--remote"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=run_env(),
+            env=run_env(GIT_AUTHOR_NAME=user, GIT_AUTHOR_EMAIL=f"{user}@example.com"),
         )
-        for b, user in boxes
+        for b, user in boxes  # two people: each approval is its git identity's (#12)
     ]
     for p in procs:
         assert p.wait(60) == 0, p.communicate()

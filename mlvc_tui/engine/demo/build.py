@@ -226,7 +226,7 @@ def _history(b: Builder) -> None:
         at(39, 10),
         "serve: score customers in batches of 500\n\n"
         "The same model; the serving pipeline reads and scores in batches.",
-        {"src/serve.py": SERVE},
+        {"config/serve.yaml": SERVE},
     )
     b.monitor("staging", at(40, 9), {"days_since_login": 0.9}, 0.4)
     b.commit(
@@ -240,18 +240,9 @@ def _history(b: Builder) -> None:
     )
 
 
-SERVE = b"""# Score customers with the promoted model, in batches: same model, same contract.
-import pickle
-import sys
-
-BATCH = 500
-
-with open("models/model.pkl", "rb") as f:
-    model = pickle.load(f)
-rows = open(sys.argv[1]).read().splitlines()[1:]
-for i in range(0, len(rows), BATCH):
-    for row in rows[i : i + BATCH]:
-        print(model.predict(row))
+SERVE = b"""# How the serving pipeline runs the model (same model, same contract).
+batch_size: 500
+timeout_ms: 250
 """
 
 

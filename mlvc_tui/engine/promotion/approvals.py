@@ -70,8 +70,9 @@ def _parse(note: bytes | None, commit: str) -> list[Approval]:
     for line in (note or b"").decode("utf-8", "replace").splitlines():
         try:
             doc = json.loads(line)
-            by = str(doc.get("by") or "")
-            out.append(Approval(str(doc["user"]), int(doc["time"]), str(doc["branch"]), commit, by))
+            user, when, branch = str(doc["user"]), int(doc["time"]), str(doc["branch"])
+            by = str(doc.get("by") or "")  # a dict by now: the keys above were there
+            out.append(Approval(user, when, branch, commit, by))
         except (ValueError, KeyError, TypeError, RecursionError):
             continue  # a line written by hand: not an approval
     return out
