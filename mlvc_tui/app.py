@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -209,6 +211,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _remove_on_hangup(folder: str) -> None:
+    """A closed terminal (an SSH drop: SIGHUP) or a kill (SIGTERM) leaves no demo behind.
+
+    The terminal is gone, so there is nothing to restore or say: remove and exit at once.
+    """
+
+    def gone(signum: int, _frame: object) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, gone)
+
+
 def _serve(args: argparse.Namespace, path: Path, label: str | None) -> int:
     from mlvc_tui.serve import ServeOptions, serve
 
@@ -244,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mlvc_tui.engine import build_demo
 
         with tempfile.TemporaryDirectory(prefix="mlvc-demo-") as tmp:
+            _remove_on_hangup(tmp)
             path = Path(tmp) / "registry"
             build_demo(path, seed=args.seed)
             label = f"demo (seed {args.seed})"

@@ -47,6 +47,13 @@ class Session:
                 self._registry = Registry.open(self.path)
             return call(self._registry)
 
+    @property
+    def config_problem(self) -> str | None:
+        """Why mlvc.toml was set aside for the defaults, as last read (an attribute read of
+        an immutable value: no lock needed)."""
+        registry = self._registry
+        return registry.config.problem if registry is not None else None
+
     def refresh(self) -> None:
         """Re-read refs and settings (after a commit, a fetch, a promotion)."""
         with self._lock:

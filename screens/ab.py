@@ -124,7 +124,7 @@ class ABScreen(ReadingScreen[ABReport]):
             yield Static(id="notes")
             yield PlotChart(id="chart")
         yield Static(id="message")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the split and the results."""
@@ -146,7 +146,9 @@ class ABScreen(ReadingScreen[ABReport]):
         """Show the report a worker has read."""
         self.report = report
         d = report.delivery
-        title = Text.assemble("A/B  ", (f"{d.mode.value} ", "bold"), visible(d.test), style="bold")
+        title = Text.assemble("A/B  ", (d.mode.value, "bold"), style="bold")
+        if d.test and d.test != d.mode.value:  # live's default test is named "live" too
+            title.append(f" {visible(d.test)}", style="bold")
         if d.started:
             title.append(f"  since {visible(d.started[:16].replace('T', ' '))}", style="dim")
         self.query_one("#title", Static).update(title)
@@ -234,7 +236,10 @@ class ABScreen(ReadingScreen[ABReport]):
         if missing:
             out.append(f" · no results: {', '.join(missing)}", style="dim")
         elif r.variants:
-            out.append("~N more per arm for 80% power · drift: alerts, ! now", style="dim")
+            out.append(
+                "~N: observations each arm still needs for 80% power · drift: alerts, ! now",
+                style="dim",
+            )
         return out
 
     # -- keys ------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
             yield DataTable(id="metrics", cursor_type="row")
             yield DataTable(id="commits", cursor_type="row")
         yield Static(id="errors")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the branch."""

@@ -104,7 +104,7 @@ class DiffScreen(ReadingScreen[MetricDiff]):
             yield MetricTable(id="table")
             yield PlotChart(id="chart", message="move the cursor to a metric to see its history")
         yield Static(id="message")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen opens: load the diff (unless it was closed already)."""

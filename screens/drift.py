@@ -128,7 +128,7 @@ class DriftScreen(ReadingScreen[DriftReport]):
             yield DriftTable(id="table", cursor_type="row", zebra_stripes=True)
             yield PlotChart(id="chart", message="")
         yield Static(id="message")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the drift log (unless it was closed already)."""
@@ -169,24 +169,31 @@ class DriftScreen(ReadingScreen[DriftReport]):
         errors = self.query_one("#errors", Static)
         errors.display = bool(report.bad_rows)
         if report.bad_rows:
-            text = Text.assemble((f"! {report.bad_rows} bad row(s) skipped", "bold"))
+            bad = "1 bad row" if report.bad_rows == 1 else f"{report.bad_rows:,} bad rows"
+            text = Text.assemble((f"! {bad} skipped", "bold"))
             for reason in report.errors:
                 text.append("\n  " + visible(reason))
             errors.update(text)
         self._fill(report)
 
     def _summary(self, report: DriftReport) -> Text:
+        """How many features are over threshold, the counts, then which (cut last)."""
         hot = sorted({s.feature for s in report.over_threshold()})
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         style = tone(f"bold {BAD}" if hot else f"bold {GOOD}", self.app.no_color)
-        text.append(f"{len(hot)} of {len(report.features)} features over threshold", style)
-        if hot:
-            text.append(": " + ", ".join(visible(f) for f in hot[:4]), style=style)
-            text.append(" …" if len(hot) > 4 else "")
-        alerts = "1 alert" if report.alerts == 1 else f"{report.alerts} alerts"
-        text.append(f"   {report.rows} rows · {alerts}", style="dim")
+        features = len(report.features)
+        text.append(
+            f"{len(hot)} of {features} feature{'s' if features != 1 else ''} over threshold", style
+        )
+        alerts = "1 alert" if report.alerts == 1 else f"{report.alerts:,} alerts"
+        rows = "1 row" if report.rows == 1 else f"{report.rows:,} rows"
+        text.append(f" · {rows} · {alerts}", style="dim")
         if report.invalid:
-            text.append(f" · {report.invalid} NaN/inf", style="dim")
+            text.append(f" · {report.invalid:,} NaN/inf", style="dim")
+        if hot:
+            text.append(" · ")
+            text.append(", ".join(visible(f) for f in hot[:4]), style=style)
+            text.append(" …" if len(hot) > 4 else "")
         return text
 
     def _fill(self, report: DriftReport) -> None:

@@ -98,6 +98,7 @@ class GridScreen(ReadingScreen[Grid]):
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
         yield Input(placeholder="filter branches: type part of a name (esc clears)", id="filter")
+        yield Static(id="config-warning")
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
         yield BranchPreview(id="preview")
@@ -110,6 +111,7 @@ class GridScreen(ReadingScreen[Grid]):
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the registry."""
         self.query_one("#filter").display = False
+        self.query_one("#config-warning").display = False
         self.query_one(RegistryGrid).display = False
         self.reload()
         self._live = grid_lane(self.app, self._live_loaded, self._status)
@@ -135,8 +137,17 @@ class GridScreen(ReadingScreen[Grid]):
         """On the worker's thread: the whole grid."""
         return reg.grid()
 
+    def _config_warning(self) -> None:
+        """A bad mlvc.toml (read with the defaults): said over the grid until it is fixed."""
+        problem = self.app.session.config_problem
+        warning = self.query_one("#config-warning", Static)
+        warning.display = bool(problem)
+        if problem:
+            warning.update(Text("! " + visible(problem), style="bold"))
+
     def failed(self, error: str) -> None:
         """Say why the registry could not be read, in place of the grid."""
+        self._config_warning()
         text = self.query_one("#message", Static)
         table = self.query_one(RegistryGrid)
         text.update(Text(visible(tilde(error)), style=f"bold {BAD}"))
@@ -152,6 +163,7 @@ class GridScreen(ReadingScreen[Grid]):
 
     def loaded(self, grid: Grid) -> None:
         """Show a grid a worker has read."""
+        self._config_warning()
         text = self.query_one("#message", Static)
         table = self.query_one(RegistryGrid)
         self.remove_class("-failed")
@@ -325,7 +337,7 @@ class GridScreen(ReadingScreen[Grid]):
     @work(thread=True, group="transfer", exit_on_error=False)
     def _transfer(self, verb: str, branch: str | None) -> None:
         """Fetch or push off the UI thread; the outcome comes back as one notification."""
-        from mlvc_tui.engine.remote.sync import fetch, push
+        from mlvc_tui.engine import fetch, push
 
         try:
             if verb == "fetch":

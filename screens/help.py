@@ -105,7 +105,7 @@ class HelpScreen(Screen[None]):
                 Text("ctrl+p opens the command palette: every action by name.", style="dim"),
                 classes="section",
             )
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def _block(self, title: str, rows: list[tuple[str, str]] | None) -> Table:
         table = Table(

@@ -108,7 +108,7 @@ class LineageScreen(ReadingScreen[LineageView]):
         tree.show_root = True
         yield tree
         yield Static(id="message")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the lineage (unless it was closed already)."""

@@ -141,6 +141,7 @@ class PromoteScreen(ModalScreen[bool]):
         super().__init__()
         self.branch, self.target = branch, target
         self.plan: PromotionPlan | None = None
+        self.pushes_to: str | None = None  # the remote the promotion will be pushed to
         self.state = "planning"  # planning, checking, ready, refused, writing, done, error
         self.cancel = threading.Event()  # set on esc: stops a running check
         self.check_lines: list[str] = []  # everything the check printed
@@ -156,7 +157,7 @@ class PromoteScreen(ModalScreen[bool]):
                 yield Static(id="check-log")
                 yield MetricTable(id="metrics")
             yield Static(id="state")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the dialog opens: plan the promotion."""
@@ -183,11 +184,14 @@ class PromoteScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _plan(self) -> None:
-        from mlvc_tui.engine import plan_promotion
+        from mlvc_tui.engine import plan_promotion, pushes_by_default
 
         try:
             plan = self.app.session.run(
                 lambda reg: plan_promotion(reg, self.branch, self.target, run_check=False)
+            )
+            self.pushes_to = self.app.session.run(
+                lambda reg: reg.remote if pushes_by_default(reg) else None
             )
             self.post_message(self.Planned(plan))
             if plan.check is not None and not self._asks(plan):
@@ -231,12 +235,17 @@ class PromoteScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="promote", exit_on_error=False)
     def _promote(self, plan: PromotionPlan) -> None:
-        from mlvc_tui.engine import apply_promotion
+        from mlvc_tui.engine import apply_promotion, pushes_by_default, remote_promote
+
+        def promote(reg: Registry) -> PromotionDone:
+            if pushes_by_default(reg):  # one atomic push to the server, re-planned on a race
+                done = remote_promote(reg, plan.branch, now=self.app.fixed_now).done
+                assert done is not None
+                return done
+            return apply_promotion(reg, plan, now=self.app.fixed_now)
 
         try:
-            done = self.app.session.run(
-                lambda reg: apply_promotion(reg, plan, now=self.app.fixed_now)
-            )
+            done = self.app.session.run(promote)
         except MlvcError as exc:
             self.post_message(self.Failed(str(exc)))
             return
@@ -313,8 +322,9 @@ class PromoteScreen(ModalScreen[bool]):
             )
         else:
             what = f"as {plan.tag}" if plan.tag else "with a merge commit"
+            where = f" on {self.pushes_to} (one atomic push)" if self.pushes_to else ""
             self._say(
-                f"Every gate passes. enter promotes {plan.branch} into {plan.target} "
+                f"Every gate passes. enter promotes {plan.branch} into {plan.target}{where} "
                 f"{what}; esc cancels.",
                 tone(f"bold {GOOD}", self.app.no_color),
             )

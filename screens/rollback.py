@@ -70,7 +70,7 @@ class RollbackScreen(ModalScreen[bool]):
             yield Static(id="what")
             yield MetricTable(id="metrics")
             yield Static(id="state")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the dialog opens: plan the rollback."""

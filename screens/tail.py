@@ -93,7 +93,7 @@ class TailScreen(Screen[None]):
         yield TailView(self._render_row, cap=RECENT, id="view")
         yield Static(id="message")
         yield Static(id="status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen opens: start following the file."""

@@ -58,14 +58,14 @@ class Snapshot:
         report = self.report
         if report is None:
             if self.lines or self.errors or self.warnings:
-                text.append(f"{self.lines:,} lines · ")
-                text.append(f"{self.errors:,} errors", bad if self.errors else "")
-                text.append(f" · {self.warnings:,} warnings")
+                text.append(f"{_n(self.lines, 'line')} · ")
+                text.append(_n(self.errors, "error"), bad if self.errors else "")
+                text.append(f" · {_n(self.warnings, 'warning')}")
             else:
                 text.append("no rows yet", "dim")
             return text
-        text.append(f"{report.rows:,} rows · {len(report.features)} features · ")
-        text.append(f"{report.alerts:,} alerts", bad if report.alerts else "")
+        text.append(f"{_n(report.rows, 'row')} · {_n(len(report.features), 'feature')} · ")
+        text.append(_n(report.alerts, "alert"), bad if report.alerts else "")
         per = _alerts_per_feature(report)
         hot = sorted((n, f) for f, n in per.items() if n)[::-1][:3]
         if hot:
@@ -177,3 +177,8 @@ def log_line(line: LogLine, no_color: bool) -> Text:
     text.append({"error": "! ", "warning": "~ "}.get(line.level, "  "), tone(style, no_color))
     text.append(visible(line.text), style=tone(style, no_color) if line.level else "")
     return text
+
+
+def _n(count: int, word: str) -> str:
+    """``1 error``, ``2,000 errors``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"

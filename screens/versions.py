@@ -70,7 +70,7 @@ class VersionsScreen(Screen[None]):
         yield Static(id="title")
         yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
         yield Static(id="message")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the versions."""

@@ -14,7 +14,10 @@ def open_registry(args: argparse.Namespace) -> Any:
     """The registry at ``-C`` (a context manager)."""
     from mlvc_tui.engine import Registry
 
-    return Registry.open(args.C, prod=getattr(args, "prod_branch", None))
+    reg = Registry.open(args.C, prod=getattr(args, "prod_branch", None))
+    if reg.config.problem:  # a bad mlvc.toml: read with the defaults, and say so
+        print(f"mlvc: warning: {reg.config.problem}", file=sys.stderr)
+    return reg
 
 
 def emit(args: argparse.Namespace, value: Any, render: Callable[[], Any]) -> None:

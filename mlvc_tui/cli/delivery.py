@@ -25,8 +25,7 @@ def _write(args: argparse.Namespace, run: Any) -> int:
         if remote is None:
             change = run(reg)
         else:
-            from mlvc_tui.engine.remote.atomic import remote_change
-            from mlvc_tui.engine.remote.sync import stderr_progress
+            from mlvc_tui.engine import remote_change, stderr_progress
 
             progress = None if args.json else stderr_progress
             change = remote_change(reg, run, remote or None, progress=progress).value

@@ -186,6 +186,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         branch = args.branch or reg.prod or "HEAD"
         points = reg.history(args.metric, branch, args.limit)
     value = {"metric": args.metric, "branch": branch, "points": points}
+    if args.plot and not args.json:
+        from mlvc_tui.cli.plot import history_plot
+
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write(history_plot(args.metric, branch, points, color=color) + "\n")
+        return 0
     emit(args, value, lambda: render_history(args.metric, points))
     return 0
 
@@ -258,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metric")
     p.add_argument("-b", "--branch", default=None)
     p.add_argument("-n", "--limit", type=int, default=50)
+    p.add_argument(
+        "--plot", action="store_true", help="draw a chart as wide as the terminal (not a table)"
+    )
     p.set_defaults(func=cmd_history)
     p = sub.add_parser("lineage", parents=[common], help="where a model came from")
     p.add_argument("model", nargs="?", default=None, help="model name or path (default: the model)")

@@ -169,6 +169,7 @@ def plan_json(plan: PromotionPlan) -> dict[str, Any]:
         "bump_reason": plan.bump_reason,
         "tag": plan.tag,
         "approvals": list(plan.approvals),
+        "check_changes": list(plan.check_changes),  # files the check runs that it changes
         "replaced": list(plan.replaced),
         "kept": list(plan.kept),
         "merge": {

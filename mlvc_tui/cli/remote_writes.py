@@ -32,13 +32,9 @@ def remote_for(args: argparse.Namespace, reg: Any) -> str | None:
         return args.remote
     if getattr(args, "local", False):
         return None
-    table = reg.config.raw.get("remote")
-    if isinstance(table, dict) and table.get("push") is True:
-        return ""
-    prod = reg.prod
-    if prod is not None and reg.remote_only(prod) and reg.remote in reg.remotes():
-        return ""
-    return None
+    from mlvc_tui.engine import pushes_by_default
+
+    return "" if pushes_by_default(reg) else None
 
 
 def _progress(args: argparse.Namespace) -> Any:

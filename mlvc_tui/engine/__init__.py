@@ -79,7 +79,13 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         repair_tags,
         version_history,
     )
-    from mlvc_tui.engine.remote.atomic import remote_approve, remote_promote, remote_rollback
+    from mlvc_tui.engine.remote.atomic import (
+        pushes_by_default,
+        remote_approve,
+        remote_change,
+        remote_promote,
+        remote_rollback,
+    )
     from mlvc_tui.engine.remote.clone import clone
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
     from mlvc_tui.engine.serving import (
@@ -173,7 +179,14 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("GtoState", "gto_state"), "mlvc_tui.engine.promotion.gto"),
     "redact": "mlvc_tui.engine.git.transport",
     **dict.fromkeys(
-        ("remote_approve", "remote_promote", "remote_rollback"), "mlvc_tui.engine.remote.atomic"
+        (
+            "pushes_by_default",
+            "remote_approve",
+            "remote_change",
+            "remote_promote",
+            "remote_rollback",
+        ),
+        "mlvc_tui.engine.remote.atomic",
     ),
     "clone": "mlvc_tui.engine.remote.clone",
     **dict.fromkeys(

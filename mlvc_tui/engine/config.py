@@ -49,6 +49,7 @@ class RegistryConfig:
     raw: Mapping[str, Any] = field(default_factory=dict)
     # paths an environment owns (its own live traffic): a promotion keeps the target's
     environment_paths: tuple[str, ...] = DEFAULT_ENVIRONMENT_PATHS
+    problem: str | None = None  # why the file was set aside for these defaults (a warning)
 
     def owned_by_environment(self, path: str) -> bool:
         """Whether a promotion keeps the target's ``path`` (a folder ending in "/", a glob)."""

@@ -373,7 +373,14 @@ class Registry:
             return self._configs[sha]
         info = self._commit_of(sha)
         hit = self.objects.lookup(self.objects.commit(info.id)[1], "mlvc.toml") if info else None
-        config = parse_config(self.objects.blob(hit[1])) if hit else None
+        try:
+            config = parse_config(self.objects.blob(hit[1])) if hit else None
+        except BadInput as exc:  # said as a warning; reading goes on with the defaults
+            why = str(exc).removeprefix("mlvc.toml").lstrip(": ").removeprefix("is ")
+            config = RegistryConfig(
+                problem=f"mlvc.toml on {ref.removeprefix(_HEADS)} is set aside, "
+                f"the defaults are in use: {why}"
+            )
         if len(self._configs) > 4096:
             self._configs.clear()
         self._configs[sha] = config

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -82,12 +82,15 @@ class RegistryGrid(ScrollView, can_focus=True):
     class Selected(Message):
         """Enter (or a click) picked the branch under the cursor."""
 
-    cursor_row: reactive[int] = reactive(0, layout=False, repaint=True)
-    cursor_column: reactive[int] = reactive(0, layout=False, repaint=True)
+    # A cursor move repaints the lines it changes, not the grid: on a slow link every byte
+    # of a keypress is lag (the watchers below).
+    cursor_row: reactive[int] = reactive(0, layout=False, repaint=False)
+    cursor_column: reactive[int] = reactive(0, layout=False, repaint=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.grid: Grid | None = None
+        self._needle: str | None = None  # the filter the rows were chosen by
         self.compact = False
         self.codes: dict[str, str] = {}
         self.shown: tuple[BranchSnapshot, ...] = ()
@@ -113,6 +116,22 @@ class RegistryGrid(ScrollView, can_focus=True):
             return None
         index = self.cursor_column - self._fixed
         return self.grid.columns[index] if index < len(self.grid.columns) else None
+
+    def _refresh_row(self, row: int) -> None:
+        """Repaint the screen line of branch ``row`` (if it is in view)."""
+        y = row - self.scroll_offset.y + 1  # line 0 is the header
+        if 0 < y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        """Called when the cursor changes row: repaint the two rows."""
+        self._refresh_row(old)
+        self._refresh_row(new)
+
+    def watch_cursor_column(self, old: int, new: int) -> None:
+        """Called when the cursor changes column: repaint the header and the cursor's row."""
+        self.refresh(Region(0, 0, self.size.width, 1))
+        self._refresh_row(self.cursor_row)
 
     def move_cursor(self, *, row: int | None = None, column: int | None = None) -> None:
         """Put the cursor on a row and/or column (clamped), scrolling it into view."""
@@ -169,10 +188,13 @@ class RegistryGrid(ScrollView, can_focus=True):
         """Show ``grid`` (rows matching ``text_filter``) laid out for ``width`` cells."""
         keep_branch, keep_column = self.branch, self.cursor_column
         layout = self._layout(grid, width)
+        needle = text_filter.casefold()
+        if (grid, layout, needle) == (self.grid, self._columns, self._needle):
+            return  # R on an unchanged registry: nothing to repaint, nothing to send
+        self._needle = needle
         if grid is not self.grid or layout != self._columns:
             self._cells.clear()
         self.grid, self._columns = grid, layout
-        needle = text_filter.casefold()
         self.shown = tuple(r for r in grid.rows if needle in r.branch.name.casefold())
         self._now = now
         self._version += 1

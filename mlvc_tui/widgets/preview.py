@@ -71,6 +71,7 @@ class BranchPreview(Horizontal):
         super().__init__(id=id)
         self.branch: str | None = None  # the branch shown, or being read
         self.generation = 0
+        self._shown: tuple[str, Detail] | None = None  # what the panes show now
 
     def compose(self) -> ComposeResult:
         """Called to build the two panes."""
@@ -109,12 +110,15 @@ class BranchPreview(Horizontal):
         if message.generation != self.generation:
             return
         if message.detail is None:
+            self._shown = None
             self.clear(tilde(message.error or ""))
-        else:
+        elif (message.branch, message.detail) != self._shown:  # the same again: no repaint
+            self._shown = (message.branch, message.detail)
             self.show(message.branch, *message.detail, now=self.app.now())
 
     def clear(self, message: str = "") -> None:
         """Show nothing (or a one-line message) until the next branch is read."""
+        self._shown = None
         for pane in self.query(Static):
             pane.update(Text(visible(message), style=BAD) if message else "")
             pane.border_title = ""

@@ -163,7 +163,7 @@ async def test_the_drift_tail(live_repo: GitRepo, watching: str) -> None:
 
         drift.write_text(HEADER + rows(1, 0, "tenure", 0.05))  # rewritten from scratch
         await until(pilot, "the reset", lambda: [p.feature for p in view.items] == ["tenure"])
-        assert "1 rows · 1 features · 0 alerts" in screen_words(pilot)
+        assert "1 row · 1 feature · 0 alerts" in screen_words(pilot)
         drift.unlink()
         await until(
             pilot,
@@ -217,7 +217,7 @@ async def test_the_log_tail(live_repo: GitRepo, monkeypatch: pytest.MonkeyPatch)
         append(log, "epoch 2 loss 0.4\nWARNING lr high\nERROR [red]nan[/red] \x1b[31mloss\n")
         await until(pilot, "new lines", lambda: len(view.items) == 4)
         words = screen_words(pilot)
-        assert "4 lines · 1 errors · 1 warnings" in words
+        assert "4 lines · 1 error · 1 warning" in words
         assert "! ERROR [red]nan[/red] \\x1b[31mloss" in words  # literal, escapes visible
         await pilot.press("f")
         assert [line.level for line in view.items] == ["warning", "error"]

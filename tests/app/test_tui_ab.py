@@ -53,11 +53,11 @@ def fresh(demo_repo: Path, tmp_path: Path) -> Callable[..., Path]:
 
 
 def _canary(percent: float) -> Callable[[Registry], object]:
-    return lambda reg: canary(reg, "staging", percent, now=SHIFT_AT)
+    return lambda reg: canary(reg, "staging", percent, now=SHIFT_AT, run_changed=True)
 
 
 def _bluegreen(reg: Registry) -> None:
-    switch(reg, "staging", now=SHIFT_AT)
+    switch(reg, "staging", now=SHIFT_AT, run_changed=True)
 
 
 async def _open(pilot: Pilot[None]) -> None:

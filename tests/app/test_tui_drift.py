@@ -66,7 +66,7 @@ async def _open(pilot: Pilot[None], branch: str = "prod") -> None:
 async def test_summary_table_alert_first_and_its_chart(repo: Path) -> None:
     async with views_app(repo).run_test(size=(80, 24)) as pilot:
         await _open(pilot)
-        assert "1 of 3 features over threshold: income" in _text(pilot.app, "#summary")
+        assert "over threshold · 36 rows · 5 alerts · income" in _text(pilot.app, "#summary")
         assert "36 rows · 5 alerts" in _text(pilot.app, "#summary")
         rows = _rows(pilot.app)
         assert rows[0] == ["!", "income", "psi", "0.3800", "0.3800", "0.2500", "5/12"]
@@ -111,10 +111,10 @@ async def test_thousands_of_rows_bad_rows_and_a_drawn_chart(tmp_path: Path) -> N
     g.commit("monitoring", {"models/model.pkl": b"m", "monitoring/drift.csv": _big_log(4000)})
     async with views_app(g.path).run_test(size=(120, 40)) as pilot:
         await _open(pilot)
-        assert "1 of 2 features over threshold: age" in _text(pilot.app, "#summary")
-        assert "4000 rows · 8 alerts" in _text(pilot.app, "#summary")
+        assert "1 of 2 features over threshold · 4,000 rows" in _text(pilot.app, "#summary")
+        assert "4,000 rows · 8 alerts" in _text(pilot.app, "#summary")
         errors = _text(pilot.app, "#errors")
-        assert "2 bad row(s) skipped" in errors and "age_psi 'oops' is not a number" in errors
+        assert "2 bad rows skipped" in errors and "age_psi 'oops' is not a number" in errors
         chart = pilot.app.screen.query_one(PlotChart)
         assert chart.data is not None and len(chart.data.series[0].y) == 4000
         drawn = chart.render()
@@ -132,7 +132,7 @@ async def test_reread_picks_up_a_new_commit(tmp_path: Path) -> None:
     )
     async with views_app(g.path).run_test(size=(80, 24)) as pilot:
         await _open(pilot)
-        assert "0 of 1 features over threshold" in _text(pilot.app, "#summary")
+        assert "0 of 1 feature over threshold" in _text(pilot.app, "#summary")
         g.commit(
             "more",
             {
@@ -143,7 +143,7 @@ async def test_reread_picks_up_a_new_commit(tmp_path: Path) -> None:
         )
         await pilot.press("R")
         await settle(pilot)
-        assert "1 of 1 features over threshold: age" in _text(pilot.app, "#summary")
+        assert "1 of 1 feature over threshold" in _text(pilot.app, "#summary")
         assert _rows(pilot.app)[0][0] == "!"
 
 
@@ -152,7 +152,7 @@ async def test_hostile_cells_render_literally(hostile: Path) -> None:
         await _open(pilot)
         rows = _rows(pilot.app)
         assert [r[1] for r in rows] == ["[red]age[/red]", "\\x1b]0;pwned\\x07x"]
-        assert "over threshold: [red]age[/red]" in _text(pilot.app, "#summary")
+        assert "1 alert · [red]age[/red]" in _text(pilot.app, "#summary")
         chart = pilot.app.screen.query_one(PlotChart).render()
         assert isinstance(chart, Text) and "[red]age[/red] · psi" in chart.plain
 
@@ -165,7 +165,7 @@ async def test_demo_dev_matches_the_parser(demo_repo: Path) -> None:
         await _open(pilot, "dev")
         summary = _text(pilot.app, "#summary")
         assert f"{len(hot)} of {len(report.features)} features over threshold" in summary
-        assert f"{report.rows} rows" in summary
+        assert f"{report.rows:,} rows" in summary
         rows = _rows(pilot.app)
         assert len(rows) == len(report.series)
         assert [r[0] for r in rows].count("!") == len(report.over_threshold())

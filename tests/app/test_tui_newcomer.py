@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from mlvc_tui.app import make_app
+import pytest
+
+from mlvc_tui.app import main, make_app
 from mlvc_tui.widgets.keybar import KeyHint, fit_hints
-from tests.support.tui import FIXED_NOW, settle
+from tests.support.gitrepo import GitRepo
+from tests.support.tui import FIXED_NOW, screen_words, settle
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture(scope="module")
+def bad_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """prod's mlvc.toml is not TOML (an unclosed table header)."""
+    r = GitRepo(tmp_path_factory.mktemp("badcfg") / "reg")
+    r.commit("first", {"models/model.pkl": b"m1", "metrics/model.json": {"accuracy": 0.8}})
+    r.checkout("dev", new=True)
+    r.commit("dev", {"models/model.pkl": b"m2", "metrics/model.json": {"accuracy": 0.9}})
+    r.checkout("prod")
+    r.commit("a broken mlvc.toml", {"mlvc.toml": "[registry\nprod = 'prod'\n"})
+    return r.path
 
 
 def _footer(app) -> str:  # type: ignore[no-untyped-def]
@@ -104,3 +122,29 @@ async def test_a_hint_goes_when_a_screen_opens_over_it(showcase_repo: Path) -> N
         await pilot.press("question_mark")
         await settle(pilot)
         assert not list(app._notifications)
+
+
+async def test_a_bad_mlvc_toml_is_said_in_place_over_the_grid(bad_config: Path) -> None:
+    app = make_app(bad_config, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        words = screen_words(pilot)
+        assert "! mlvc.toml on prod is set aside, the defaults are in use: not valid" in words
+        assert app.screen.grid is not None and len(app.screen.grid.rows) == 2  # prod, dev
+
+
+def test_mlvc_tui_no_longer_refuses_a_bad_mlvc_toml(bad_config: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """main() used to exit 2 before the app started; now it runs the app (stopped here)."""
+    ran: list[Path] = []
+    monkeypatch.setattr("mlvc_tui.app.MlvcApp.run", lambda self: ran.append(self.session.path))
+    assert main([str(bad_config)]) == 0 and ran == [bad_config]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (50, 15)])
+def test_bad_mlvc_toml_snapshot(bad_config: Path, snap_compare: SnapCompare, size) -> None:  # type: ignore[no-untyped-def]
+    """The warning line (bold, on a warning tint) names the error and the branch and says
+    the defaults are in use; the grid below it shows prod and dev."""
+    from tests.support.tui import keys
+
+    app = make_app(bad_config, now=FIXED_NOW, label="bad-config")  # a path would vary
+    assert snap_compare(app, terminal_size=size, run_before=keys())

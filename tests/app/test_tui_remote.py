@@ -75,3 +75,33 @@ async def test_an_unreachable_server_is_a_message_in_place(tmp_path: Path) -> No
         await settle(pilot)
         assert any("gone.git" in n for n in _notes(app)), _notes(app)
         assert app.screen.grid is not None  # the grid stays
+
+
+async def test_promoting_in_a_clone_says_where_it_pushes_and_lands_on_the_server(
+    tmp_path: Path,
+) -> None:
+    from mlvc_tui.screens.promote import PromoteScreen
+    from tests.support.tui import screen_words
+
+    seed, bare, clone = _served(tmp_path)
+    app = make_app(clone.path, now=FIXED_NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        grid = app.screen.query_one("RegistryGrid")
+        grid.move_cursor(row=[r.branch.name for r in grid.shown].index("exp/a"))
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, PromoteScreen) and dialog.state == "ready"
+        assert "enter promotes exp/a into prod on origin (one atomic push)" in screen_words(pilot)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+    tags = subprocess.run(
+        ["git", "tag"], cwd=bare, capture_output=True, text=True, env=git_env(), check=True
+    ).stdout.split()
+    assert tags == ["model@v1.0.0"]
+    assert "refs/heads/prod" not in clone.git("for-each-ref", "--format=%(refname)")
+    subprocess.run(["git", "fsck", "--strict"], cwd=bare, check=True, capture_output=True)
+    assert seed.rev("prod") != clone.rev("origin/prod")

@@ -24,11 +24,12 @@ from tests.support.promote import (
 
 SAVE = """
 import sys, mlvc_tui as mlvc
+from mlvc_tui.engine.errors import MlvcError
 i = int(sys.argv[1])
 try:
     mlvc.save_model({{"i": i}}, f"models/m{{i}}.pkl", repo={repo!r}, branch={branch!r},
                     metrics={{"accuracy": 0.5 + i / 100}})
-except mlvc.MlvcError as exc:
+except MlvcError as exc:
     print(type(exc).__name__, exc)
     sys.exit(1)
 """

@@ -59,6 +59,11 @@ def served(http_server, tmp_path: Path, request: pytest.FixtureRequest):
     return r, url, bare, http_server
 
 
+def _as(user: str) -> dict[str, str]:
+    """The environment of someone approving as the git identity ``user``."""
+    return run_env(GIT_AUTHOR_NAME=user, GIT_AUTHOR_EMAIL=f"{user}@example.com")
+
+
 def _clone(url: str, path: Path) -> GitRepo:
     out = mlvc("clone", "-q", url, str(path))
     assert out.returncode == 0, out.stderr
@@ -170,12 +175,12 @@ def test_the_hook_refuses_forged_tags_force_pushes_and_borrowed_approvals(
     trainer2 = server.url(bare.name, "trainer2")
     a.git("remote", "set-url", "origin", trainer2)
     before = refs(a)
-    out = mlvc("-C", str(a.path), "approve", "exp/c3", "--user", "alice", "--remote")
+    out = mlvc("-C", str(a.path), "approve", "exp/c3", "--remote", env=_as("alice"))
     assert out.returncode == 1, out.stderr
     last = out.stderr.strip().splitlines()[-1]  # progress lines come first
     assert last.startswith("mlvc: the server refused the push: approval of")
-    assert "in the name of alice, pushed by trainer2" in last
-    out = mlvc("-C", str(a.path), "approve", "exp/c3", "--user", "trainer2", "--remote")
+    assert "in the name of alice <alice@example.com>, pushed by trainer2" in last
+    out = mlvc("-C", str(a.path), "approve", "exp/c3", "--remote", env=_as("trainer2"))
     assert out.returncode == 0, out.stderr
     notes = _git("notes", "--ref=mlvc-approvals", "show", seed.rev("exp/c3"), cwd=bare).stdout
     assert "trainer2" in notes and "alice" not in notes
@@ -196,7 +201,7 @@ def test_two_boxes_approve_at_once_and_both_approvals_survive(served, tmp_path: 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=run_env(GIT_AUTHOR_NAME=user, GIT_AUTHOR_EMAIL=f"{user}@example.com"),
+            env=_as(user),
         )
         for b, user in boxes  # two people: each approval is its git identity's (#12)
     ]
@@ -223,14 +228,14 @@ def test_approvals_made_apart_merge_and_both_reach_the_server(served, tmp_path: 
     seed, _url, bare, server = served
     one = _clone(server.url(bare.name, "trainer1"), tmp_path / "one")
     two = _clone(server.url(bare.name, "trainer2"), tmp_path / "two")
-    out = mlvc("-C", str(two.path), "approve", "exp/c1", "--user", "trainer2", "--local")
+    out = mlvc("-C", str(two.path), "approve", "exp/c1", "--local", env=_as("trainer2"))
     assert out.returncode == 0, out.stderr  # offline: only in two's notes for now
-    out = mlvc("-C", str(one.path), "approve", "exp/c1", "--user", "trainer1", "--remote")
+    out = mlvc("-C", str(one.path), "approve", "exp/c1", "--remote", env=_as("trainer1"))
     assert out.returncode == 0, out.stderr
-    out = mlvc("-C", str(two.path), "approve", "exp/c1", "--user", "trainer2", "--remote")
+    out = mlvc("-C", str(two.path), "approve", "exp/c1", "--remote", env=_as("trainer2"))
     assert out.returncode == 0, out.stderr  # fetch merges both histories of the notes
     notes = _git("notes", "--ref=mlvc-approvals", "show", seed.rev("exp/c1"), cwd=bare).stdout
-    assert '"trainer1"' in notes and '"trainer2"' in notes
+    assert '"trainer1 <' in notes and '"trainer2 <' in notes
     parents = _git("rev-list", "--parents", "-n1", "refs/notes/mlvc-approvals", cwd=bare)
     assert len(parents.stdout.split()) == 3  # a merge of the two approval histories
     _git("fsck", "--strict", cwd=bare)

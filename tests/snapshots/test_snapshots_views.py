@@ -109,8 +109,8 @@ class TestViewSnapshots:
                             terminal_size=(120, 40))
 
     def test_drift_80x24(self, repo: Path, snap_compare: SnapCompare) -> None:
-        """prod's drift: "1 of 3 features over threshold: income" in red, income first and
-        marked `!`, and its rising series crossing the dashed 0.25 threshold."""
+        """prod's drift: "1 of 3 features over threshold · 36 rows · 5 alerts · income" (red
+        parts), income first and marked `!`, and its rising series crossing the dashed 0.25 threshold."""
         assert snap_compare(views_app(repo), run_before=opening(lambda: DriftScreen("prod")),
                             terminal_size=(80, 24))
 

@@ -26,7 +26,7 @@ from dulwich.index import Index, index_entry_from_stat
 
 from mlvc_tui.engine.errors import Refused
 from mlvc_tui.engine.git.files import checkout_blob
-from mlvc_tui.engine.git.locks import describe, ref_lock, stale
+from mlvc_tui.engine.git.locks import describe, recover, ref_lock
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.paths import safe_target, verify_path
 
@@ -59,9 +59,7 @@ class IndexLock:
                 return self
             except FileExistsError:
                 lock = ref_lock(self.gitdir, "index")
-                if lock is not None and stale(lock) and not recovered:
-                    with contextlib.suppress(FileNotFoundError):
-                        self.path.unlink()
+                if lock is not None and not recovered and recover(lock):
                     recovered = True
                     continue
                 if time.monotonic() > deadline:
@@ -78,6 +76,8 @@ class IndexLock:
         if isinstance(exts, list):
             exts[:] = [e for e in exts if getattr(e, "signature", b"") not in _DROP_EXTENSIONS]
         index._filename = str(self.path)  # type: ignore[attr-defined]  # GitFile: .lock.lock
+        inner = self.path.with_name(self.path.name + ".lock")
+        inner.unlink(missing_ok=True)  # a killed writer's: we hold index.lock, nobody else can
         index.write()
 
     def commit(self) -> None:
@@ -107,7 +107,7 @@ class Journal:
 
     def write(self, branch: str, old: str | None, new: str) -> None:
         self.path.parent.mkdir(exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"branch": branch, "old": old, "new": new}))
         os.replace(tmp, self.path)
 

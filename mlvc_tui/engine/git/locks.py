@@ -41,7 +41,7 @@ class LockFile:
     relative: str  # to the git directory, e.g. refs/heads/prod.lock
     age: float  # seconds since it was last written
     held: bool | None  # a process holds it open; None: cannot tell
-    size: int = 0
+    inode: int = 0
 
 
 def _age(text: float) -> str:
@@ -86,7 +86,7 @@ def _lock(gitdir: Path, path: Path) -> LockFile | None:
         return None
     age = max(time.time() - st.st_mtime, 0.0)
     rel = path.relative_to(gitdir).as_posix()
-    return LockFile(path, rel, age, held_open(path), st.st_size)
+    return LockFile(path, rel, age, held_open(path), st.st_ino)
 
 
 def ref_lock(gitdir: str | os.PathLike[str], ref: str) -> LockFile | None:
@@ -109,9 +109,8 @@ def find_locks(gitdir: str | os.PathLike[str]) -> list[LockFile]:
 
 
 def stale(lock: LockFile) -> bool:
-    """Whether the lock's writer is provably gone: nobody holds it, and it is old, or empty
-    (git and mlvc write a lock's content while holding it open)."""
-    return lock.held is False and (lock.age >= STALE_AFTER or lock.size == 0)
+    """Whether the lock's writer is provably gone: nobody holds it, and it is old."""
+    return lock.held is False and lock.age >= STALE_AFTER
 
 
 def describe(lock: LockFile) -> str:
@@ -123,7 +122,7 @@ def describe(lock: LockFile) -> str:
 def recover(lock: LockFile) -> bool:
     """Remove ``lock`` when its writer is provably gone (checked again now); whether it did."""
     again = _lock(lock.path.parents[len(Path(lock.relative).parts) - 1], lock.path)
-    if again is None or not stale(again):
+    if again is None or not stale(again) or again.inode != lock.inode:
         return False
     with contextlib.suppress(FileNotFoundError):
         lock.path.unlink()

@@ -202,7 +202,12 @@ def plan_promotion(
         gates.append(tree_gate)
     check, check_changes = None, ()
     if settings.check and not merge.conflicts:
-        check_changes = check_code_changes(settings.check, merge.files, target_files)
+        check_changes = check_code_changes(
+            settings.check,
+            merge.files,
+            target_files,
+            lambda entry: merge.blob(reg, entry[1]),  # type: ignore[index]
+        )
     if settings.check and merge.conflicts:
         gates.append(GateResult("check", False, "not run: the merge has code conflicts"))
     elif settings.check:

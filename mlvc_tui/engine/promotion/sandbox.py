@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 __all__ = ["bwrap", "check_code_changes", "sandbox_argv", "sandbox_env"]
@@ -93,11 +94,47 @@ def _named_files(command: str, files: Mapping[str, object]) -> set[str]:
     return named
 
 
+_IMPORT = re.compile(rb"^\s*(?:from|import)\s+([A-Za-z_][\w.]*)", re.M)
+
+
+def _imported(
+    scripts: set[str], tree: Mapping[str, object], read: Callable[[object], bytes] | None
+) -> set[str]:
+    """Python modules beside the named scripts that they import (one level, by name)."""
+    found: set[str] = set()
+    if read is None:
+        return found
+    for script in scripts:
+        entry = tree.get(script)
+        if not script.endswith(".py") or entry is None:
+            continue
+        folder = script.rpartition("/")[0]
+        for name in _IMPORT.findall(read(entry)[:200_000]):
+            parts = name.decode().split(".")
+            for candidate in (
+                "/".join(filter(None, [folder, *parts])) + ".py",
+                "/".join(filter(None, [folder, *parts, "__init__.py"])),
+                "/".join(filter(None, [folder, parts[0]])) + ".py",
+            ):
+                if candidate in tree:
+                    found.add(candidate)
+    return found
+
+
 def check_code_changes(
-    command: str, files: Mapping[str, object], target: Mapping[str, object]
+    command: str,
+    files: Mapping[str, object],
+    target: Mapping[str, object],
+    read: Callable[[object], bytes] | None = None,
 ) -> tuple[str, ...]:
-    """Paths the check executes (files its command names, and everything under src/)
-    whose content in ``files`` (the merge result) differs from the target's."""
-    code = _named_files(command, files) | _named_files(command, target)
-    code |= {p for p in files.keys() | target.keys() if p.startswith(CODE_FOLDERS)}
+    """Paths the check executes whose content in ``files`` (the merge result) differs from
+    the target's: the files its command names and (with ``read``, which gives an entry's
+    bytes) the modules beside them that those scripts import; without ``read``, everything
+    under src/."""
+    named = _named_files(command, files) | _named_files(command, target)
+    code = set(named)
+    if read is None:
+        code |= {p for p in files.keys() | target.keys() if p.startswith(CODE_FOLDERS)}
+    else:
+        code |= _imported(named, files, read) | _imported(named, target, read)
     return tuple(sorted(p for p in code if files.get(p) != target.get(p)))

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTEMPTS",
     "RemoteWrite",
+    "pushes_by_default",
     "remote_approve",
     "remote_change",
     "remote_promote",
@@ -68,6 +69,16 @@ class RemoteWrite:
     value: Any = None  # what a delivery change returned
     approval: Approval | None = None
     added: bool = False
+
+
+def pushes_by_default(reg: Registry) -> bool:
+    """Whether prod writes go to the server without asking: `[remote] push = true` in
+    mlvc.toml, or a clone without a local prod (nothing local to write)."""
+    table = reg.config.raw.get("remote")
+    if isinstance(table, dict) and table.get("push") is True:
+        return True
+    prod = reg.prod
+    return prod is not None and reg.remote_only(prod) and reg.remote in reg.remotes()
 
 
 class _Raced(Exception):

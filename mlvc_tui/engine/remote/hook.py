@@ -81,8 +81,9 @@ def _notes_problems(repo: Any, old: str, new: str, pusher: str | None) -> list[s
             if line in had:
                 continue
             try:
-                user = str(json.loads(line)["user"])
-            except (ValueError, KeyError, TypeError):
+                doc = json.loads(line)
+                user = str(doc.get("by") or doc["user"])  # whose approval it is
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue  # not an approval
             if pusher is None:
                 out.append(f"approval of {commit[:8]} by {user}: the push is not authenticated")
@@ -155,6 +156,11 @@ def _commit_problem(reg: Registry, prod: str, info: CommitInfo, notes: str | Non
         first = plan.failed[0]
         return f"{short}: gate {first.name} fails on the server: {first.reason}"
     if plan.tag != record.tag:
+        chain = {c.id for c in reg.objects.first_parent_chain(parent, 100_000)}
+        model = (plan.tag or "").rsplit("@", 1)[0] + "@"
+        if any(n.startswith(model) and c not in chain for n, c in reg.tags().items()):
+            # another push's tag is landing right now (its prod move comes next): a race
+            return f"{RACE} {prod} is being moved by another push: fetch and plan again"
         return f"{short}: the record says {record.tag}, the server computes {plan.tag}"
     return None
 
