@@ -19,6 +19,9 @@ _API = (
     "SavedModel",
     "ModelIntegrityError",
     "FileStat",
+    "resolve",
+    "ModelWatcher",
+    "ResolvedModel",
     "mounted",
 )
 

@@ -28,22 +28,28 @@ from mlvc_tui.engine import (
     FileStat,
     FileTransaction,
     ModelIntegrityError,
+    ModelWatcher,
     Registry,
+    ResolvedModel,
     SavedModel,
     active_transaction,
     files,
     models,
+    serving,
 )
 
 __all__ = [
     "FileStat",
     "ModelIntegrityError",
     "ModelRegistry",
+    "ModelWatcher",
+    "ResolvedModel",
     "SavedModel",
     "fetch_model",
     "load_model",
     "mounted",
     "open",
+    "resolve",
     "save_model",
 ]
 
@@ -167,6 +173,7 @@ def save_model(
     start: str | None = None,
     code_commit: str | None = None,
     command: str | None = None,
+    input_example: Any = None,
 ) -> SavedModel:
     """Serialise ``model`` to ``path`` on ``branch`` with ``metrics/<name>.json`` and
     ``models/<name>.lineage.json`` (sha256, size, format, code commit, data ids, params,
@@ -186,6 +193,7 @@ def save_model(
             start=start,
             code_commit=code_commit,
             command=command,
+            input_example=input_example,
         ),
     )
 
@@ -197,15 +205,50 @@ def load_model(
     ref: str | None = None,
     format: str | None = None,
     trust: bool = False,
+    registry: str | os.PathLike[str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> object:
     """Load a model from any ref (default prod; ``model@v1.2.0`` or ``v1.2.0`` for a version)
     after checking its sha256 against its lineage record; ModelIntegrityError otherwise,
-    unless ``trust=True``."""
-    return _with_registry(
-        repo,
-        lambda reg: models.load_model(reg, path, ref=ref, format=format, trust=trust, **options),
-    )
+    unless ``trust=True``.
+
+    ``path`` may be a URI, ``models:/<name>@<env>`` or ``models:/<name>/<version>``. With
+    ``registry`` (a URL or a path) only that ref and the model's bytes are fetched, into
+    ``cache`` (default ``$XDG_CACHE_HOME/mlvc``); no clone, no working tree, no write access.
+    """
+    if registry is not None:
+        model, _ = serving.load_remote_model(
+            path or ("" if ref else "models:/model@prod"),
+            registry,
+            ref=ref,
+            cache=cache,
+            format=format,
+            trust=trust,
+            **options,
+        )
+        return model
+
+    def local(reg: Registry) -> object:
+        where, ref_ = path, ref
+        if path and path.startswith("models:"):
+            ref_, where = serving.local_target(reg, path)
+        return models.load_model(reg, where, ref=ref_, format=format, trust=trust, **options)
+
+    return _with_registry(repo, local)
+
+
+def resolve(
+    uri: str,
+    *,
+    registry: str | os.PathLike[str] = ".",
+    ref: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    trust: bool = False,
+) -> ResolvedModel:
+    """What a model URI names on a registry (remote, ref, commit, version, LFS oid, sha256)
+    and the local path of its verified bytes in the cache."""
+    return serving.resolve_model(uri, registry, ref=ref, cache=cache, trust=trust)
 
 
 def fetch_model(

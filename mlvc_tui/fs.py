@@ -6,6 +6,7 @@ URL form (the same ``REF:PATH`` as ``mlvc cp``; git forbids ``:`` in ref names):
     mlvc:///srv/churn@prod:monitoring/drift.csv          absolute repository path
     mlvc://churn@exp/lr-sweep:metrics/model.json         relative to the current folder
     mlvc://churn@model@v1.2.0:models/model.pkl           a version tag
+    mlvc://models:/model@prod   (storage_options={"repo": path or registry URL})
 
 The repository path ends at the first ``@``. With ``storage_options={"repo": ...}`` a URL
 may be ``mlvc://<ref>:<path>``, and with ``"ref"`` as well just ``mlvc://<path>``. So
@@ -118,6 +119,19 @@ class MlvcFileSystem(AbstractFileSystem):
         )
         return entries if detail else [e["name"] for e in entries]
 
+    def _open_model(self, uri: str) -> Any:
+        """``models:/<name>@<env>`` or ``models:/<name>/<version>`` on ``repo`` (a path, or a
+        registry URL: then fetched into the cache and verified first)."""
+        from mlvc_tui.engine import local_target, resolve_model
+
+        if self.repo is None:
+            raise ValueError(f"{uri!r}: pass storage_options={{'repo': <path or URL>}}")
+        if "://" in self.repo:
+            return open(resolve_model(uri, self.repo).local_path, "rb")
+        reg = self._registry(self.repo)
+        ref, inner = local_target(reg, uri)
+        return files.open_read(reg, ref, inner)
+
     def cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
@@ -133,6 +147,8 @@ class MlvcFileSystem(AbstractFileSystem):
         cache_options: Any = None,
         **kwargs: Any,
     ) -> Any:
+        if mode == "rb" and self._strip_protocol(path).startswith("models:/"):
+            return self._open_model(self._strip_protocol(path))
         if mode == "rb":
             return self._call(path, lambda reg, ref, inner, _: files.open_read(reg, ref, inner))
         if mode != "wb":

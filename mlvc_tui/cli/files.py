@@ -80,9 +80,53 @@ def _is_folder(reg: Any, ref: str, path: str) -> bool:
         return False
 
 
+def _cp_model(args: argparse.Namespace) -> int:
+    """``mlvc cp models:/<name>@<env> DEST [--registry URL]``: the verified model, copied."""
+    import shutil
+
+    from mlvc_tui.engine import files, local_target, resolve_model
+
+    target = Path(args.dst).expanduser()
+    if _side(args.dst) is not None and not args.dst.startswith("models:"):
+        raise BadInput("mlvc cp copies a models:/ URI to a local path only")
+    if args.registry:
+        found = resolve_model(args.src, args.registry)
+        if target.is_dir() or args.dst.endswith("/"):
+            target = target / Path(found.path).name
+        if not target.parent.is_dir():
+            raise BadInput(f"{target.parent}: no such folder")
+        temp = target.with_name(f".{target.name}.mlvc-tmp")
+        try:
+            shutil.copyfile(found.local_path, temp)
+            temp.replace(target)
+        finally:
+            temp.unlink(missing_ok=True)
+        value = {"src": args.src, "dst": str(target), "commit": None, "size": found.size}
+        value.update(storage=found.storage, id=found.lfs_oid or found.sha256)
+    else:
+        with open_registry(args) as reg:
+            ref, path = local_target(reg, args.src)
+            if target.is_dir() or args.dst.endswith("/"):
+                target = target / Path(path).name
+            if not target.parent.is_dir():
+                raise BadInput(f"{target.parent}: no such folder")
+            info = files.copy_out(reg, ref, path, target)
+        value = {"src": args.src, "dst": str(target), "commit": None, "size": info.size}
+        value.update(storage=info.storage, id=info.id)
+    lfs = ", Git LFS" if value["storage"] == "lfs" else ""
+    emit(
+        args,
+        value,
+        lambda: _plain(f"copied {value['src']} to {value['dst']} ({_size(value['size'])}{lfs})"),
+    )
+    return 0
+
+
 def cmd_cp(args: argparse.Namespace) -> int:
     from mlvc_tui.engine import files
 
+    if args.src.startswith("models:"):
+        return _cp_model(args)
     src, dst = _side(args.src), _side(args.dst)
     if src is None and dst is None:
         raise BadInput(
@@ -197,9 +241,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "cp", parents=[common], help="copy a file between a local path and REF:PATH (one commit)"
     )
-    p.add_argument("src", help="a local file, or REF:PATH")
+    p.add_argument("src", help="a local file, REF:PATH, or models:/NAME@ENV (models:/NAME/VER)")
     p.add_argument("dst", help="a local path, or BRANCH:PATH (a folder keeps the name)")
     p.add_argument("-m", "--message", default=None, help="the commit message")
+    p.add_argument(
+        "--registry", default=None, help="with a models:/ URI: a registry URL or path to read"
+    )
     p.set_defaults(func=cmd_cp)
     p = sub.add_parser(
         "reproduce",

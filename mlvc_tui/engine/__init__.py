@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         stop_ab,
     )
     from mlvc_tui.engine.demo.build import build_demo
+    from mlvc_tui.engine.folder_models import FolderModel
     from mlvc_tui.engine.git import files, locks
     from mlvc_tui.engine.git.files import FileStat
     from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
@@ -88,6 +89,14 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     from mlvc_tui.engine.remote.clone import clone
     from mlvc_tui.engine.remote.hook import install_hook, run_pre_receive
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
+    from mlvc_tui.engine.serving import (
+        CacheFull,
+        ModelWatcher,
+        ResolvedModel,
+        load_remote_model,
+        local_target,
+        resolve_model,
+    )
     from mlvc_tui.engine.timestamps import as_datetime
 
 # name -> the module that defines it. ``files`` and ``locks`` are modules; so are the engine's own
@@ -187,6 +196,18 @@ _LAZY: dict[str, str] = {
         ("FetchReport", "PushReport", "fetch", "push", "stderr_progress"),
         "mlvc_tui.engine.remote.sync",
     ),
+    **dict.fromkeys(
+        (
+            "CacheFull",
+            "ModelWatcher",
+            "ResolvedModel",
+            "load_remote_model",
+            "local_target",
+            "resolve_model",
+        ),
+        "mlvc_tui.engine.serving",
+    ),
+    "FolderModel": "mlvc_tui.engine.folder_models",
     "as_datetime": "mlvc_tui.engine.timestamps",
     "bwrap": "mlvc_tui.engine.promotion.sandbox",
 }

@@ -63,6 +63,8 @@ def _artifact_at(reg: Registry, tree: str, path: str) -> Artifact | None:
     mode, sha = hit
     if mode == GITLINK:
         return Artifact(path, "models", sha, sha, None, Storage.SUBMODULE)
+    if mode & 0o170000 == 0o040000:  # a folder model: one artifact (see Registry.artifacts)
+        return reg.artifacts_of_tree(tree).get(path)
     lfs = reg.lfs_paths(tree)
     info = reg.objects.blob_info(sha, bool(lfs) and lfs.match(path))
     return Artifact(path, "models", info.id, sha, info.size, info.storage)

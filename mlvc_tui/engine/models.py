@@ -38,11 +38,13 @@ __all__ = [
     "fetch_model",
     "infer_format",
     "load_model",
+    "read_record",
     "resolve_model_ref",
     "save_model",
 ]
 
-FORMATS = ("pickle", "joblib", "skops", "raw")
+FORMATS = ("pickle", "joblib", "skops", "raw", "mlflow", "folder")
+FOLDER_FORMATS = ("mlflow", "folder")
 _SUFFIXES = {".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops"}
 _IN_MEMORY = 64 << 20  # checked in memory up to this; larger blobs go through a temp file
 
@@ -68,6 +70,8 @@ class SavedModel:
 
 def infer_format(path: str, model: object = None) -> str:
     """The format a path's suffix names; raw bytes for bytes, files and paths; else pickle."""
+    if isinstance(model, str | os.PathLike) and Path(model).is_dir():
+        return "mlflow" if (Path(model) / "MLmodel").is_file() else "folder"
     suffix = Path(path).suffix.lower()
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
@@ -163,20 +167,31 @@ def save_model(
     start: str | None = None,
     code_commit: str | None = None,
     command: str | None = None,
+    input_example: Any = None,
 ) -> SavedModel:
     """Serialise ``model`` to ``path`` on ``branch`` with its metrics file and lineage record,
-    as one commit. A branch that does not exist is created from ``start``."""
+    as one commit. A branch that does not exist is created from ``start``.
+
+    ``format="mlflow"`` writes an MLflow model folder at ``path`` (suffix dropped) for a model
+    with ``predict`` (its signature from ``input_example``); a local folder (MLflow's or any)
+    is stored as it is. Either is one artifact: its sha256 is the manifest of its files'."""
     fmt = format or infer_format(path, model)
     _module(fmt)
     if metrics is not None and not isinstance(metrics, Mapping):
         raise BadInput("metrics must be a mapping of names to numbers")
+    if fmt in FOLDER_FORMATS:  # a folder model is saved at models/<name>, no suffix
+        path = path.rsplit(".", 1)[0] if Path(path).suffix in _SUFFIXES else path
     start, text = branch_start(reg, branch, start, message or f"Save model {path}")
     tx = FileTransaction(reg, branch, text, start)
     ids = data_ids(reg, tx.parent, data)
     stem = Path(path).name.split(".", 1)[0]
-    with BranchFile(tx, path, commit=False) as out:
-        _dump(model, fmt, out)
-        digest, size = out.sha256, out.size
+    extra: dict[str, Any] = {}
+    if fmt in FOLDER_FORMATS:
+        digest, size, extra = _stage_folder_model(reg, tx, model, path, fmt, input_example)
+    else:
+        with BranchFile(tx, path, commit=False) as out:
+            _dump(model, fmt, out)
+            digest, size = out.sha256, out.size
     metrics_path = f"metrics/{stem}.json" if metrics is not None else None
     if metrics_path:
         tx.put(metrics_path, _json(dict(metrics or {})))
@@ -191,13 +206,54 @@ def save_model(
         "metrics": dict(metrics or {}),
         **environment(model, command),
         "time": now_iso(),
+        **extra,
     }
     tx.put(record_path(path), _json(record))
     commit = tx.commit()
     storage = Storage.LFS if tx.lfs_match(path) else Storage.BLOB
+    if fmt in FOLDER_FORMATS:
+        storage = Storage.LFS if extra.get("lfs_files") else Storage.BLOB
     return SavedModel(
         path, branch, commit, digest, size, fmt, storage, record_path(path), metrics_path
     )
+
+
+def _stage_folder_model(
+    reg: Registry, tx: FileTransaction, model: object, path: str, fmt: str, example: Any
+) -> tuple[str, int, dict[str, Any]]:
+    """Stage a folder model; (manifest sha256, total size, record fields)."""
+    from mlvc_tui.engine.folder_models import (
+        manifest_sha256,
+        parse_mlmodel,
+        stage_folder,
+        tree_files,
+        write_mlflow_folder,
+    )
+
+    existing: list[str] = []
+    if tx.parent is not None:
+        try:
+            if stat(reg, tx.parent, path).type == "directory":
+                existing = tree_files(reg, tx.parent, path)
+        except BadInput:
+            pass
+    with tempfile.TemporaryDirectory(dir=temp_dir(reg)) as tmp:
+        if isinstance(model, str | os.PathLike) and Path(model).is_dir():
+            folder = Path(model)
+        elif fmt == "mlflow":
+            folder = Path(tmp) / Path(path).name
+            write_mlflow_folder(model, folder, example)
+        else:
+            raise BadInput("format='folder' takes the path of a local folder")
+        files, size = stage_folder(tx, folder, path, existing)
+        mlmodel = (folder / "MLmodel").read_bytes() if (folder / "MLmodel").is_file() else None
+    doc = parse_mlmodel(mlmodel) if mlmodel else None
+    extra: dict[str, Any] = {"files": files}
+    extra["lfs_files"] = sorted(r for r in files if tx.lfs_match(f"{path}/{r}"))
+    if doc is not None:
+        extra["flavors"] = sorted(doc.get("flavors") or {})
+        extra["signature"] = doc.get("signature")
+    return manifest_sha256(files), size, extra
 
 
 def resolve_model_ref(reg: Registry, ref: str | None, path: str | None) -> tuple[str, str]:
@@ -233,6 +289,9 @@ def _record(reg: Registry, ref: str, path: str) -> dict[str, Any] | None:
     if doc.get("path", path) != path:
         raise ModelIntegrityError(f"{where} on {ref} describes {doc['path']}, not {path}")
     return doc
+
+
+read_record = _record  # the lineage record of a model on a ref (None when there is none)
 
 
 def _verified(
@@ -283,6 +342,8 @@ def load_model(
     """
     ref, path = resolve_model_ref(reg, ref, path)
     info = stat(reg, ref, path)
+    if info.type == "directory":
+        return _load_folder(reg, ref, path, format, trust)
 
     def load(fh: IO[bytes], record: dict[str, Any]) -> object:
         fh.seek(0)
@@ -296,6 +357,20 @@ def load_model(
             return load(buffer, _verified(reg, ref, path, trust, src, buffer))
         with tempfile.TemporaryFile(dir=temp_dir(reg)) as spool:
             return load(spool, _verified(reg, ref, path, trust, src, spool))
+
+
+def _load_folder(reg: Registry, ref: str, path: str, fmt: str | None, trust: bool) -> object:
+    from mlvc_tui.engine.cachedir import cache_root
+    from mlvc_tui.engine.folder_models import load_folder, load_pyfunc_or_folder
+
+    record = _record(reg, ref, path)
+    if record is None and not trust:
+        raise ModelIntegrityError(
+            f"{path} on {ref} has no lineage record ({record_path(path)}): refusing to load "
+            "a folder that cannot be checked; pass trust=True to load it anyway"
+        )
+    found = load_folder(reg, ref, path, record, cache_root(), trust)
+    return found if fmt == "folder" else load_pyfunc_or_folder(found)
 
 
 def fetch_model(

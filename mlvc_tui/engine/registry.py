@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import weakref
@@ -78,6 +79,23 @@ def _close_forgotten() -> None:
 
 _OPEN: weakref.WeakSet[Registry] = weakref.WeakSet()
 atexit.register(_close_forgotten)
+
+
+def _folder_models(files: dict[str, tuple[int, str]]) -> list[str]:
+    """Folders under ``models/`` that are one model: they hold an ``MLmodel`` file, or a
+    lineage record ``models/<name>.lineage.json`` sits beside ``models/<name>/``."""
+    out = set()
+    for path in files:
+        if not path.startswith("models/"):
+            continue
+        folder, _, name = path.rpartition("/")
+        if name == "MLmodel" and folder != "models":
+            out.add(folder)
+        elif name.endswith(".lineage.json"):
+            candidate = f"{folder}/{name.removesuffix('.lineage.json')}"
+            if any(p.startswith(f"{candidate}/") for p in files):
+                out.add(candidate)
+    return sorted(out, key=len, reverse=True)
 
 
 class Registry:
@@ -670,6 +688,8 @@ class Registry:
     ) -> tuple[dict[str, Artifact], ...]:
         key = (path, sha, lfs_key)
         hit = self._segments.get(key)
+        if hit is None and path == "models":
+            hit = self._models_folder(sha, lfs)
         if hit is None:
             hit = self._pieces(path + "/", self.objects.tree(sha), lfs, lfs_key)
             cells = sum(len(p) for p in hit)
@@ -722,6 +742,47 @@ class Registry:
                 made[(path, sha, maybe_lfs)] = art
             out[path] = art
         return out
+
+    def _models_folder(self, sha: str, lfs: LfsPaths) -> tuple[dict[str, Artifact], ...] | None:
+        """``models/`` as one piece when it holds folder models (each one artifact, its sizes
+        summed, its id the manifest sha256 of its lineage record); None when it holds none."""
+        files = {f"models/{p}": (e.mode, e.sha) for p, e in self.objects.files(sha).items()}
+        folders = _folder_models(files)
+        if not folders:
+            return None
+        single = self._piece([(p, mode, s) for p, (mode, s) in files.items()], lfs)
+        out: dict[str, Artifact] = {}
+        for path, art in single.items():
+            folder = next((f for f in folders if path.startswith(f"{f}/")), None)
+            if folder is None:
+                out[path] = art
+                continue
+            seen = out.get(folder)
+            size = (seen.size or 0) + (art.size or 0) if seen else art.size
+            lfs_any = art.storage is Storage.LFS or (seen and seen.storage is Storage.LFS)
+            storage = Storage.LFS if lfs_any else Storage.BLOB
+            out[folder] = Artifact(folder, art.kind, "", "", size, storage)
+        for folder in folders:
+            if folder in out:
+                hit = self.objects.lookup(sha, folder.removeprefix("models/"))
+                tree_id = hit[1] if hit else ""
+                art = out[folder]
+                ident = self._folder_id(files, folder) or tree_id
+                out[folder] = Artifact(folder, art.kind, ident, tree_id, art.size, art.storage)
+        return (out,)
+
+    def _folder_id(self, files: dict[str, tuple[int, str]], folder: str) -> str | None:
+        """A folder model's manifest sha256, from its lineage record (None without one)."""
+        stem, _, name = folder.rpartition("/")
+        record = files.get(f"{stem}/{name}.lineage.json")
+        if record is None:
+            return None
+        try:
+            doc = json.loads(self.objects.blob(record[1])[: 1 << 20])
+        except ValueError:
+            return None
+        value = doc.get("sha256") if isinstance(doc, dict) else None
+        return value if isinstance(value, str) else None
 
     def lfs_paths(self, tree: str) -> LfsPaths:
         """The LFS patterns of a tree's root `.gitattributes` (cached by blob id)."""

@@ -31,6 +31,7 @@ __all__ = [
     "copy_out",
     "lfs_configured",
     "listdir",
+    "open_lfs",
     "open_read",
     "pointer_at",
     "stat",
@@ -124,8 +125,20 @@ def open_read(reg: Registry, ref: str, path: str) -> BinaryIO:
         raise BadInput(f"{clean or '/'} on {ref} is a {what}, not a file")
     pointer = pointer_at(reg, tree, clean, sha, blob_size(reg, sha))
     if pointer is not None:
-        return LfsStore(reg.repo.controldir()).open(pointer, f"{clean} on {ref}")
+        return open_lfs(reg, pointer, f"{clean} on {ref}", ref)
     return open_blob(reg, sha)
+
+
+def open_lfs(reg: Registry, pointer: LfsPointer, where: str, ref: str | None = None) -> BinaryIO:
+    """An LFS object's content; one missing here is downloaded first (sha256-checked while
+    streaming) from the LFS server of the ref's remote, when one is known."""
+    store = LfsStore(reg.repo.controldir())
+    if not store.has(pointer.oid, pointer.size):
+        from mlvc_tui.engine.git.lfs_endpoint import client_for, lfs_url
+
+        if lfs_url(reg, None, ref) is not None:
+            client_for(reg, None, ref).download(pointer, store)
+    return store.open(pointer, where)
 
 
 def copy_out(reg: Registry, ref: str, path: str, dest: str | os.PathLike[str]) -> FileStat:

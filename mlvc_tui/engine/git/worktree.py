@@ -96,6 +96,36 @@ def _same(path: Path, art: Artifact, index_entry: object | None, racy_from: int)
     return blob_id == art.blob_id
 
 
+def _entry(index: object | None, path: str) -> object | None:
+    key = encode(path)
+    return index[key] if index is not None and key in index else None  # type: ignore[index,operator]
+
+
+def _tree_files(repo: Repo, folder: str, tree_id: str) -> dict[str, Artifact] | None:
+    """The committed files of a folder model (as artifacts), or None when not a folder."""
+    from dulwich.objects import ObjectID, Tree
+
+    from mlvc_tui.engine.git.lfs import MAX_POINTER, parse_pointer
+
+    store = repo.object_store
+    key = ObjectID(tree_id.encode("ascii"))
+    if not tree_id or key not in store or not isinstance(store[key], Tree):
+        return None
+    out = {}
+    for entry in store.iter_tree_contents(key):
+        if entry.path is None or entry.sha is None:
+            continue
+        path = f"{folder}/{entry.path.decode('utf-8', 'surrogateescape')}"
+        sha = entry.sha.decode("ascii")
+        obj = store[entry.sha]
+        pointer = parse_pointer(obj.as_raw_string()) if obj.raw_length() < MAX_POINTER else None
+        if pointer is not None:
+            out[path] = Artifact(path, "models", pointer.oid, sha, pointer.size, Storage.LFS)
+        else:
+            out[path] = Artifact(path, "models", sha, sha, obj.raw_length(), Storage.BLOB)
+    return out
+
+
 def worktree_changes(
     repo: Repo, committed: dict[str, Artifact], config: RegistryConfig
 ) -> tuple[WorktreeChange, ...]:
@@ -113,7 +143,22 @@ def worktree_changes(
         if config.kind_of(p) and (p in committed or not ignored.is_ignored(p))
     }
     changes: list[WorktreeChange] = []
+    folders = {}
+    for path, art in committed.items():  # a folder model is one artifact here too
+        if art.storage is not Storage.SUBMODULE and (root / path).is_dir():
+            files = _tree_files(repo, path, art.blob_id)
+            if files is not None:
+                folders[path] = (art, files)
+    for path, (art, files) in folders.items():
+        inside = {p for p in on_disk if p.startswith(f"{path}/")}
+        on_disk -= inside
+        if inside != set(files) or not all(
+            _same(root / p, a, _entry(index, p), racy_from) for p, a in files.items()
+        ):
+            changes.append(WorktreeChange(path, art.kind, "modified"))
     for path in sorted(on_disk | committed.keys()):
+        if path in folders:
+            continue
         art = committed.get(path)
         kind = config.kind_of(path) or "data"
         if art is None:

@@ -29,6 +29,7 @@ from mlvc_tui.engine.git.transport import (
     send_updates,
 )
 from mlvc_tui.engine.git.writer import identity
+from mlvc_tui.engine.remote import lfs_steps  # noqa: F401 (registers the LFS upload step)
 from mlvc_tui.engine.remote.seam import before_ref_update
 
 if TYPE_CHECKING:
