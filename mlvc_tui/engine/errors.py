@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["BadInput", "MlvcError", "NotARegistry", "RefNotFound", "Refused", "UnsafePath"]
+__all__ = [
+    "BadInput",
+    "MlvcError",
+    "ModelIntegrityError",
+    "NotARegistry",
+    "RefNotFound",
+    "Refused",
+    "UnsafePath",
+]
 
 
 class MlvcError(Exception):
@@ -31,3 +39,7 @@ class Refused(MlvcError):
 
 class UnsafePath(Refused):
     """A tree holds a path that would leave its folder (``..``, ``.git``, ``/`` in a name)."""
+
+
+class ModelIntegrityError(Refused):
+    """A model's bytes do not match its lineage record, or it has none."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.errors import BadInput, ModelIntegrityError
 from mlvc_tui.engine.git.files import listdir, open_read, stat
 from mlvc_tui.engine.git.staging import FileTransaction
 from mlvc_tui.engine.provenance import environment, now_iso
@@ -252,8 +252,6 @@ def load_folder(
 ) -> FolderModel:
     """Copy a folder model out of ``ref`` into ``cache/<manifest>/<name>`` (once), checking
     every file's sha256 and the manifest against the lineage record first."""
-    from mlvc_tui.engine.models import ModelIntegrityError
-
     expected = dict((record or {}).get("files") or {})
     names = {p.removeprefix(f"{path}/"): p for p in tree_files(reg, ref, path)}
     if record is not None and not trust and set(names) != set(expected):

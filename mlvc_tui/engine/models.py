@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from mlvc_tui.engine.errors import BadInput, Refused
+from mlvc_tui.engine.errors import BadInput, ModelIntegrityError
 from mlvc_tui.engine.git.blobio import CHUNK, read_chunks, temp_dir
 from mlvc_tui.engine.git.files import file_mode, open_read, stat
 from mlvc_tui.engine.git.lfs import LfsCorrupt
@@ -47,10 +47,6 @@ FORMATS = ("pickle", "joblib", "skops", "raw", "mlflow", "folder")
 FOLDER_FORMATS = ("mlflow", "folder")
 _SUFFIXES = {".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops"}
 _IN_MEMORY = 64 << 20  # checked in memory up to this; larger blobs go through a temp file
-
-
-class ModelIntegrityError(Refused):
-    """A model's bytes do not match its lineage record, or it has none."""
 
 
 @dataclass(frozen=True, slots=True)
