@@ -64,19 +64,30 @@ def sandbox_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
 def sandbox_argv(binary: str, workdir: Path, command: str, env: Mapping[str, str]) -> list[str]:
     """The bwrap command line that runs ``command`` through /bin/sh in ``workdir``."""
     argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    hidden = ["/tmp"]  # a private /tmp
     home = os.environ.get("HOME", "")
     if home not in ("", "/") and Path(home).is_dir():
-        argv += ["--tmpfs", home]  # keys, tokens and other projects stay out of sight
-        for keep in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
-            real = os.path.realpath(keep)
-            if real.startswith(home.rstrip("/") + "/"):
-                argv += ["--ro-bind", real, real]
-    argv += ["--tmpfs", "/tmp", "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+        hidden.append(os.path.realpath(home))  # keys, tokens and other projects out of sight
+    for folder in sorted(set(hidden)):
+        argv += ["--tmpfs", folder]
+    # The Python that runs mlvc (a virtualenv, its base) and mlvc itself show through,
+    # read-only, wherever they live: the check runs `python` and may unpickle with them.
+    for keep in sorted(_python_folders()):
+        if any(keep == h or keep.startswith(h.rstrip("/") + "/") for h in hidden):
+            argv += ["--ro-bind", keep, keep]
+    argv += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
     argv += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     argv += ["--die-with-parent", "--new-session", "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return [*argv, "--", "/bin/sh", "-c", command]
+
+
+def _python_folders() -> set[str]:
+    """This interpreter's prefixes and the folder mlvc is imported from, resolved."""
+    package_root = Path(__file__).resolve().parents[3]  # .../mlvc_tui/engine/promotion/
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(package_root)}
+    return {os.path.realpath(folder) for folder in found}
 
 
 def _named_files(command: str, files: Mapping[str, object]) -> set[str]:
