@@ -81,12 +81,25 @@ def test_remote_promotion_lands_once_and_the_next_one_replans(served, tmp_path: 
     server = _ls_remote(url)
     assert server["refs/heads/prod"] == doc["new_commit"]
     assert "refs/tags/model@v1.0.0" in server
+    assert server["refs/tags/model#prod#1^{}"] == doc["new_commit"]  # GTO's stage, in the push
     assert "refs/heads/prod" not in refs(a)  # no local prod was made
     # b has not fetched: its plan is made against the server's prod, not its stale view
     out = mlvc("-C", str(b.path), "promote", "exp/c3", "--yes", "--remote", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["tag_written"] == "model@v1.1.0"
     assert _versions(url) == ["1.0.0", "1.1.0"]
+    server = _ls_remote(url)
+    stage = sorted(
+        (int(r.split("#")[-1].removesuffix("^{}")), r)
+        for r in server
+        if r.startswith("refs/tags/model#prod") and r.endswith("^{}")
+    )
+    assert [r.split("/")[-1] for _, r in stage] == [
+        "model#prod#1^{}",
+        "model#prod!#2^{}",
+        "model#prod#3^{}",
+    ]
+    assert server[stage[-1][1]] == server["refs/heads/prod"]  # prod's stage moved with it
     _git("fsck", "--strict", cwd=bare)
     log = _git("log", "--first-parent", "--format=%s", "prod", cwd=bare).stdout
     assert log.count("Promote") + log.count("promot") >= 2

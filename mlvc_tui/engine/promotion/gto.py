@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlvc_tui.engine.git.commits import add_ref_if_new, annotated_tags, write_tag_object
 from mlvc_tui.engine.promotion.versions import make_tag
@@ -115,19 +115,27 @@ def _holders(reg: Registry, artifact: str, stage: str) -> list[str]:
     return [c for c, action in last.items() if action == "assign"]
 
 
+def stage_tag_objects(
+    reg: Registry, artifact: str, stage: str, commit: str, record: PromotionRecord, message: str
+) -> list[Any]:
+    """The annotated tag objects that move GTO's ``stage`` of ``artifact`` to ``commit``
+    (unassign from every other holder, assign here; GTO's counters), not yet written."""
+    n = gto_state(reg, artifact).next_counter
+    holders = _holders(reg, artifact, stage)
+    plans = [(f"{artifact}#{stage}!", c) for c in holders if c != commit]
+    if commit not in holders:
+        plans.append((f"{artifact}#{stage}", commit))
+    return [make_tag(f"{name}#{n + i}", at, record, message) for i, (name, at) in enumerate(plans)]
+
+
 def write_stage_tags(
     reg: Registry, artifact: str, stage: str, commit: str, record: PromotionRecord, message: str
 ) -> tuple[str, ...]:
     """Move GTO's ``stage`` of ``artifact`` to the version on ``commit``: unassign it from
     every other commit holding it, assign it here (annotated tags, GTO's counters); the
     tag names written."""
-    n = gto_state(reg, artifact).next_counter
-    plans = [(f"{artifact}#{stage}!", c) for c in _holders(reg, artifact, stage) if c != commit]
-    if commit not in _holders(reg, artifact, stage):
-        plans.append((f"{artifact}#{stage}", commit))
     written = []
-    for i, (name, target) in enumerate(plans):
-        tag = make_tag(f"{name}#{n + i}", target, record, message)
+    for tag in stage_tag_objects(reg, artifact, stage, commit, record, message):
         tag_id = write_tag_object(reg.repo, tag)
         if add_ref_if_new(reg.repo, f"refs/tags/{tag.name.decode()}", tag_id):
             written.append(tag.name.decode())

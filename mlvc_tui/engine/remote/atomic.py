@@ -25,6 +25,7 @@ from mlvc_tui.engine.git.remotes import read_ref, update_refs
 from mlvc_tui.engine.git.transport import ZERO, is_ancestor
 from mlvc_tui.engine.git.writer import move_branch
 from mlvc_tui.engine.promotion.approvals import Approval, approve
+from mlvc_tui.engine.promotion.gto import stage_tag_objects
 from mlvc_tui.engine.promotion.promote import PromotionPlan, apply_promotion, plan_promotion
 from mlvc_tui.engine.promotion.records import PromotionRecord
 from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
@@ -122,6 +123,11 @@ def _finisher(
             tag = make_tag(tag_name, new, record, message)
             add_object(reg.repo.object_store, tag)
             updates[TAGS + tag_name] = (ZERO, tag.id.decode("ascii"))
+        stage_tags = []
+        for stage_tag in _stage_tags(reg, target, new, record, message, tag_name):
+            add_object(reg.repo.object_store, stage_tag)
+            stage_tags.append(stage_tag.name.decode())
+            updates[TAGS + stage_tags[-1]] = (ZERO, stage_tag.id.decode("ascii"))
         updates.update(_notes_update(reg, server_notes))
         pause_point("objects")
         try:
@@ -130,9 +136,28 @@ def _finisher(
             if exc.raced:
                 raise _Raced(str(exc)) from None
             raise
-        return PromotionDone(record, new, tag_name)
+        return PromotionDone(record, new, tag_name, stage_tags=tuple(stage_tags))
 
     return finish
+
+
+def _stage_tags(
+    reg: Registry,
+    target: str,
+    new: str,
+    record: PromotionRecord,
+    message: str,
+    tag_name: str | None,
+) -> list[Any]:
+    """GTO's stage tags for the version the target will serve, pushed with it (as a local
+    promotion writes them): only where that version has a version tag."""
+    at = new if record.kind == "promotion" else record.source_commit
+    if not (record.model and record.version and at):
+        return []
+    version_tag = f"{record.model}@v{record.version}"
+    if tag_name != version_tag and reg.tags().get(version_tag) != at:
+        return []
+    return stage_tag_objects(reg, record.model, target, at, record, message)
 
 
 def _follow_local(reg: Registry, target: str, new: str) -> None:
