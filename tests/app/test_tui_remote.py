@@ -101,7 +101,7 @@ async def test_promoting_in_a_clone_says_where_it_pushes_and_lands_on_the_server
     tags = subprocess.run(
         ["git", "tag"], cwd=bare, capture_output=True, text=True, env=git_env(), check=True
     ).stdout.split()
-    assert tags == ["model@v1.0.0"]
+    assert tags == ["model#prod#1", "model@v1.0.0"]  # the version and GTO's stage
     assert "refs/heads/prod" not in clone.git("for-each-ref", "--format=%(refname)")
     subprocess.run(["git", "fsck", "--strict"], cwd=bare, check=True, capture_output=True)
     assert seed.rev("prod") != clone.rev("origin/prod")
