@@ -5,7 +5,8 @@ session) and how to show it (``loaded(value)``, ``failed(text)``). Each read is 
 a generation; one `Read` message carries the generation and either the value or the error
 back to the screen, which drops it if a newer read has started or the screen has gone.
 ``app.refreshes`` counts re-reads of the registry: a screen that comes back in front after
-one reads again.
+one reads again. `ReadingModal` is the same for a modal screen that dismisses with a value
+(a picker).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from textual import work
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
 from mlvc_tui.engine import MlvcError, Registry
@@ -23,9 +24,10 @@ from mlvc_tui.engine import MlvcError, Registry
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
-__all__ = ["Read", "ReadingScreen", "ReloadingScreen"]
+__all__ = ["Read", "ReadingModal", "ReadingScreen", "ReadingView", "ReloadingScreen"]
 
 T = TypeVar("T")
+R = TypeVar("R")  # what the screen dismisses with
 
 
 @dataclass
@@ -37,8 +39,8 @@ class Read(Message, Generic[T]):
     error: str | None
 
 
-class ReadingScreen(Screen[None], Generic[T]):
-    """A screen showing one value read from the registry in a worker."""
+class ReadingView(Screen[R], Generic[T, R]):
+    """A screen showing one value (``T``) read from the registry in a worker."""
 
     app: MlvcApp  # screens see the typed app: its session, prod, branch names, refreshes
 
@@ -107,6 +109,14 @@ class ReadingScreen(Screen[None], Generic[T]):
             self.failed(message.error or "unknown error")
         else:
             self.loaded(message.value)
+
+
+class ReadingScreen(ReadingView[T, None]):
+    """A full screen showing one value read from the registry in a worker."""
+
+
+class ReadingModal(ReadingView[T, R], ModalScreen[R]):
+    """A modal screen reading its value in a worker; it dismisses with an ``R``."""
 
 
 ReloadingScreen = ReadingScreen  # the name the grid and branch screens were written with
