@@ -173,10 +173,10 @@ def _plain(text: str) -> Any:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine import reproduce as reproduction
+    from mlvc_tui.engine import reproduce_branch
 
     with open_registry(args) as reg:
-        result = reproduction.reproduce(
+        result = reproduce_branch(
             reg,
             args.branch,
             args.model,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlvc_tui.cli.common import emit
-from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine import BadInput
 
 __all__ = ["register"]
 
