@@ -297,3 +297,22 @@ def fresh_model_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     use_git_identity(monkeypatch)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+# The registries the diff, drift and lineage views read (tests/support/views.py).
+
+
+@pytest.fixture(scope="module")
+def views_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry with metrics history, lineage and a drift log on several branches."""
+    from tests.support.views import build_views_repo
+
+    return build_views_repo(tmp_path_factory.mktemp("views") / "repo")
+
+
+@pytest.fixture(scope="module")
+def hostile_views_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The views' registry with hostile names and contents (markup, escapes, huge values)."""
+    from tests.support.views import build_hostile_views_repo
+
+    return build_hostile_views_repo(tmp_path_factory.mktemp("hostile") / "repo")
