@@ -1,10 +1,12 @@
 """The registry: a git repository read as branches × artifacts × metrics, without checkout.
 
-`Registry` (in ``core``) holds the refs, the settings and the caches, and answers every
-question a face asks; its parts do the work: ``settings`` chooses prod and whose
-`mlvc.toml` counts, ``revisions`` turns a name into a commit, ``listing`` lists branches
-and tags, ``artifacts`` reads a tree as artifacts in shared pieces, ``tree_metrics``
-reads and caches a tree's metrics, ``drift`` reads a drift log with its thresholds.
+`Registry` (``core``) answers every question a face asks, one method each; its base
+`RegistryRefs` (``refs``) holds the repository, the refs as read and the settings. The work
+is done by the parts: ``settings`` chooses prod and whose `mlvc.toml` counts, ``revisions``
+turns a name into a commit, ``listing`` lists branches and tags, ``artifacts`` reads a
+tree as artifacts in pieces shared between trees, ``tree_metrics`` parses and caches a
+tree's metrics, ``drift`` reads a drift log with its thresholds. The parts are functions
+over the registry (reading and filling its underscore attributes) or classes it owns.
 """
 
 from __future__ import annotations
