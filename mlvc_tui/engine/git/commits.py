@@ -23,13 +23,13 @@ __all__ = [
     "Repo",
     "TagObject",
     "add_ref_if_new",
-    "annotated_tags",
     "discover_repo",
     "is_ancestor",
     "make_tag_object",
     "peel",
     "read_ref",
     "set_ref_if_equals",
+    "tag_facts",
     "tagger_of",
     "write_commit_object",
     "write_tag_object",
@@ -124,16 +124,21 @@ def peel(repo: Repo, sha: str) -> tuple[str, str]:
     return obj.id.decode("ascii"), obj.type_name.decode("ascii")
 
 
-def annotated_tags(repo: Repo) -> list[tuple[str, str, int]]:
-    """(name, the id it tags, tag time) of every annotated tag (lightweight ones left out)."""
-    out = []
-    for ref, sha in repo.refs.as_dict(b"refs/tags/").items():
-        obj = repo.object_store[sha]
-        if isinstance(obj, Tag):
-            out.append(
-                (ref.decode("utf-8", "replace"), obj.object[1].decode("ascii"), obj.tag_time)
-            )
-    return out
+_TAG_FACTS: dict[str, tuple[str, int] | None] = {}  # tag object id -> facts (immutable)
+_TAG_FACTS_MAX = 200_000
+
+
+def tag_facts(repo: Repo, sha: str) -> tuple[str, int] | None:
+    """(the id it tags, tag time) of the annotated tag object ``sha``; None when ``sha``
+    is not a tag object (a lightweight tag's commit). Remembered by id: it never changes."""
+    if sha in _TAG_FACTS:
+        return _TAG_FACTS[sha]
+    obj = repo.object_store[sha.encode("ascii")]
+    facts = (obj.object[1].decode("ascii"), obj.tag_time) if isinstance(obj, Tag) else None
+    if len(_TAG_FACTS) >= _TAG_FACTS_MAX:
+        _TAG_FACTS.clear()
+    _TAG_FACTS[sha] = facts
+    return facts
 
 
 def tagger_of(repo: Repo, ref: str, sha: str | None = None) -> tuple[str, int] | None:
