@@ -16,12 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlvc_tui.engine.git.commits import (
-    add_ref_if_new,
-    make_tag_object,
-    tag_facts,
-    write_tag_object,
-)
+from mlvc_tui.engine.git.commits import make_tag_object, tag_facts
 from mlvc_tui.engine.git.refs import peeled_tag
 
 if TYPE_CHECKING:
@@ -34,7 +29,6 @@ __all__ = [
     "gto_events",
     "gto_state",
     "stage_tag_objects",
-    "write_stage_tags",
 ]
 
 _NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
@@ -166,19 +160,3 @@ def stage_tag_objects(
         make_tag_object(f"{name}#{n + i}", at, record.user, record.time, record.tz_offset, message)
         for i, (name, at) in enumerate(plans)
     ]
-
-
-def write_stage_tags(
-    reg: Registry, artifact: str, stage: str, commit: str, record: PromotionRecord, message: str
-) -> tuple[str, ...]:
-    """Move GTO's ``stage`` of ``artifact`` to the version on ``commit``: unassign it from
-    every other commit holding it, assign it here (annotated tags, GTO's counters); the
-    tag names written."""
-    written = []
-    for tag in stage_tag_objects(reg, artifact, stage, commit, record, message):
-        tag_id = write_tag_object(reg.repo, tag)
-        if add_ref_if_new(reg.repo, f"refs/tags/{tag.name.decode()}", tag_id):
-            written.append(tag.name.decode())
-    if written:
-        reg.refresh()
-    return tuple(written)
