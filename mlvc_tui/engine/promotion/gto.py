@@ -13,6 +13,7 @@ assigned to the new one, so ``gto which``, ``gto show`` and ``gto history`` say 
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ _TAG = re.compile(
     r"|@(?P<deprecated>deprecated))(?:#(?P<counter>\d+))?$"
 )
 STAGE_NAME = re.compile(_NAME)
+# per registry: (artifact, the tag refs read, the events they made), for the next call
+_SEEN: weakref.WeakKeyDictionary[Registry, tuple[str, dict[str, str], tuple[GtoEvent, ...]]]
+_SEEN = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,13 @@ def gto_events(reg: Registry, artifact: str) -> tuple[GtoEvent, ...]:
     counter), after the others. Only tags whose names are GTO's are looked at; of those,
     only stage tags' objects are read (for their time): a registration's commit comes
     from packed-refs' peeled line when git wrote one."""
+    refs = reg.tag_refs()
+    seen = _SEEN.get(reg)
+    if seen is not None and seen[0] == artifact and seen[1] == refs:
+        return seen[2]  # the same tags as last time: the same events
     out = []
     size = len(artifact)
-    for name, sha in reg.tag_refs().items():
+    for name, sha in refs.items():
         if not name.startswith(artifact) or name[size : size + 1] not in ("@", "#"):
             continue
         parsed = _parse(name)
@@ -102,10 +110,12 @@ def gto_events(reg: Registry, artifact: str) -> tuple[GtoEvent, ...]:
         if facts is None:
             continue  # a lightweight tag: GTO ignores it
         commit, when = facts
-        out.append(GtoEvent(name, action, commit, when, version, stage, counter))
-    return tuple(
+        out.append(GtoEvent(name, action, commit, when if stage else None, version, stage, counter))
+    events = tuple(
         sorted(out, key=lambda e: (e.time is not None, e.time or 0, e.counter or 0, e.tag))
     )
+    _SEEN[reg] = (artifact, refs, events)
+    return events
 
 
 def _active(events: tuple[GtoEvent, ...], stage: str | None = None) -> dict[tuple[str, str], int]:
