@@ -29,7 +29,6 @@ __all__ = [
     "peel",
     "read_ref",
     "set_ref_if_equals",
-    "tag_facts",
     "tagger_of",
     "write_commit_object",
     "write_tag_object",
@@ -122,23 +121,6 @@ def peel(repo: Repo, sha: str) -> tuple[str, str]:
     while isinstance(obj, Tag):
         obj = repo.object_store[obj.object[1]]
     return obj.id.decode("ascii"), obj.type_name.decode("ascii")
-
-
-_TAG_FACTS: dict[str, tuple[str, int] | None] = {}  # tag object id -> facts (immutable)
-_TAG_FACTS_MAX = 200_000
-
-
-def tag_facts(repo: Repo, sha: str) -> tuple[str, int] | None:
-    """(the id it tags, tag time) of the annotated tag object ``sha``; None when ``sha``
-    is not a tag object (a lightweight tag's commit). Remembered by id: it never changes."""
-    if sha in _TAG_FACTS:
-        return _TAG_FACTS[sha]
-    obj = repo.object_store[sha.encode("ascii")]
-    facts = (obj.object[1].decode("ascii"), obj.tag_time) if isinstance(obj, Tag) else None
-    if len(_TAG_FACTS) >= _TAG_FACTS_MAX:
-        _TAG_FACTS.clear()
-    _TAG_FACTS[sha] = facts
-    return facts
 
 
 def tagger_of(repo: Repo, ref: str, sha: str | None = None) -> tuple[str, int] | None:

@@ -17,8 +17,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlvc_tui.engine.git.commits import make_tag_object, tag_facts
+from mlvc_tui.engine.git.commits import make_tag_object
 from mlvc_tui.engine.git.refs import peeled_tag
+from mlvc_tui.engine.git.tagfacts import tag_facts_many
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.promotion.records import PromotionRecord
@@ -90,26 +91,27 @@ def _parse(name: str) -> tuple[str, str, str | None, str | None, int | None] | N
 def gto_events(reg: Registry, artifact: str) -> tuple[GtoEvent, ...]:
     """Every annotated GTO tag of ``artifact``: stage events oldest first (time, then
     counter), after the others. Only tags whose names are GTO's are looked at; of those,
-    only stage tags' objects are read (for their time): a registration's commit comes
-    from packed-refs' peeled line when git wrote one."""
+    only stage tags' objects are read (for their time, kept across processes by
+    git/tagfacts.py): a registration's commit comes from packed-refs' peeled line."""
     refs = reg.tag_refs()
     seen = _SEEN.get(reg)
     if seen is not None and seen[0] == artifact and seen[1] == refs:
         return seen[2]  # the same tags as last time: the same events
-    out = []
     size = len(artifact)
+    found = []
     for name, sha in refs.items():
         if not name.startswith(artifact) or name[size : size + 1] not in ("@", "#"):
             continue
         parsed = _parse(name)
-        if parsed is None or parsed[0] != artifact:
-            continue
-        _, action, version, stage, counter = parsed
-        peeled = None if stage else peeled_tag(sha)
-        facts = (peeled, None) if peeled else tag_facts(reg.repo, sha)
-        if facts is None:
+        if parsed is not None and parsed[0] == artifact:
+            found.append((name, sha, parsed, None if parsed[3] else peeled_tag(sha)))
+    facts = tag_facts_many(reg.repo, (sha for _, sha, _, peeled in found if peeled is None))
+    out = []
+    for name, sha, (_, action, version, stage, counter), peeled in found:
+        fact = (peeled, None) if peeled else facts[sha]
+        if fact is None:
             continue  # a lightweight tag: GTO ignores it
-        commit, when = facts
+        commit, when = fact
         out.append(GtoEvent(name, action, commit, when if stage else None, version, stage, counter))
     events = tuple(
         sorted(out, key=lambda e: (e.time is not None, e.time or 0, e.counter or 0, e.tag))
