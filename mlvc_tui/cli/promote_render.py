@@ -216,6 +216,7 @@ def done_json(base: dict[str, Any], done: PromotionDone) -> dict[str, Any]:
         "done": True,
         "new_commit": done.commit,
         "tag_written": done.tag,
+        "stage_tags": list(done.stage_tags),  # GTO's, written with it
         "repaired": list(done.repaired),
         "record": done.record.to_json(),
     }

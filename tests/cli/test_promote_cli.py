@@ -64,6 +64,7 @@ def test_promote_yes_json_then_versions(repo: GitRepo) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["done"] and doc["tag_written"] == "model@v1.0.0"
+    assert doc["stage_tags"] == ["model#prod#1"]
     assert doc["new_commit"] == repo.rev("prod")
     assert doc["record"]["user"] == "Ben Okafor <ben@example.com>"
     assert doc["record"]["metrics"]["accuracy"] == [0.8, 0.85]
