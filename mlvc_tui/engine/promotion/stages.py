@@ -101,12 +101,12 @@ def write_stage_tags(
 def _write(reg: Registry, tags: list[Any]) -> tuple[str, ...]:
     written = []
     for tag in tags:
+        name = tag.name.decode()
         try:
-            tag_id = write_tag_object(reg.repo, tag)
+            if add_ref_if_new(reg.repo, f"refs/tags/{name}", write_tag_object(reg.repo, tag)):
+                written.append(name)
         except OSError:
-            break  # read-only: the next command repairs it
-        if add_ref_if_new(reg.repo, f"refs/tags/{tag.name.decode()}", tag_id):
-            written.append(tag.name.decode())
+            break  # read-only: the next command that can write repairs it
     if written:
         reg.refresh()
     return tuple(written)
