@@ -180,3 +180,21 @@ def test_a_stage_moved_since_is_left_alone(staged: GitRepo, tmp_path: Path) -> N
     out = mlvc("-C", str(r.path), "versions", "-b", "staging")
     assert out.returncode == 0 and out.stderr == ""
     assert gto(r, "show", "model#staging", "--ref").strip() == "model@v1.0.0"
+
+
+def test_two_moves_within_one_second_still_agree(staged: GitRepo, tmp_path: Path) -> None:
+    """GTO orders assignments by whole seconds: the second move is dated after the first."""
+    r = copy_registry(staged, tmp_path / "reg")
+    branch(r, "exp/a", {"models/model.pkl": b"model-a", "metrics/model.json": metrics(0.91)})
+    branch(r, "exp/b", {"models/model.pkl": b"model-b", "metrics/model.json": metrics(0.92)})
+    same = T0 + timedelta(minutes=5)
+    with Registry.open(r.path) as reg:
+        first = apply_promotion(reg, plan_promotion(reg, "exp/a", "staging"), same)
+        second = apply_promotion(reg, plan_promotion(reg, "exp/b", "staging"), same)
+    assert first.stage_tags and second.stage_tags
+    assert json.loads(gto(r, "show", "--json"))["model"]["stage"]["staging"] == second.commit
+    assert versions(r, "-b", "staging")["gto"]["commits"]["staging"] == second.commit
+    when = r.git(
+        "for-each-ref", "--format=%(taggerdate:unix)", f"refs/tags/{second.stage_tags[-1]}"
+    )
+    assert int(when) == int(same.timestamp()) + 1

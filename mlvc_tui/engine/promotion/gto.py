@@ -161,14 +161,23 @@ def stage_tag_objects(
     """The annotated tag objects that move GTO's ``stage`` of ``artifact`` to ``commit``
     (unassign from every other holder, assign here; GTO's counters), not yet written.
     Tagger and time are the record's, so two processes planning the same move write the
-    same objects."""
+    same objects. GTO orders assignments by their tags' whole seconds (and ignores the
+    unassignment of an unregistered commit), so the time is moved past every other
+    commit's assignment of the stage: a second move within one second is still the newest
+    (the same events give the same time, so a repair writes the same objects)."""
     events = gto_events(reg, artifact)
     n = _state(events).next_counter
     holders = [c for (_, c) in _active(events, stage)]
     plans = [(f"{artifact}#{stage}!", c) for c in holders if c != commit]
     if commit not in holders:
         plans.append((f"{artifact}#{stage}", commit))
+    others = (
+        e.time or 0
+        for e in events
+        if e.stage == stage and e.action == "assign" and e.commit != commit
+    )
+    when = max([record.time, *(t + 1 for t in others)])
     return [
-        make_tag_object(f"{name}#{n + i}", at, record.user, record.time, record.tz_offset, message)
+        make_tag_object(f"{name}#{n + i}", at, record.user, when, record.tz_offset, message)
         for i, (name, at) in enumerate(plans)
     ]

@@ -12,8 +12,8 @@ its registration tag, ``model@vX.Y.Z``, when it has one). So:
   otherwise to the commit the environment now serves, unregistered, as
   ``gto assign --skip-registration`` does (GTO shows the commit id as the version).
   gto 1.10 ignores the unassignment of an unregistered commit and shows the stage's
-  newest assignment by tag time (whole seconds): two promotions into staging within one
-  second tie, and `gto show` may then name the older one.
+  newest assignment by tag time (whole seconds), so a move's stage tags are dated after
+  every other commit's assignment of that stage (gto.stage_tag_objects).
 
 Stage tags are written after the target moved and the version tag landed. A crash before
 they are written is repaired from the newest record on the target by the next promotion or
