@@ -23,6 +23,7 @@ from mlvc_tui import present
 from mlvc_tui.engine import CommitInfo, MetricDiff, Metrics, MlvcError, Registry
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, VERDICT_GLYPHS, literal, tilde
+from mlvc_tui.widgets.lean import LeanStatic
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
@@ -75,8 +76,8 @@ class BranchPreview(Horizontal):
 
     def compose(self) -> ComposeResult:
         """Called to build the two panes."""
-        yield Static(id="preview-commits")
-        yield Static(id="preview-metrics")
+        yield LeanStatic(id="preview-commits")
+        yield LeanStatic(id="preview-metrics")
 
     def follow(self, branch: str | None, *, force: bool = False) -> None:
         """Show ``branch`` (read again with ``force``); nothing while the preview is hidden."""
@@ -146,7 +147,7 @@ class BranchPreview(Horizontal):
                 literal(commit.summary),
             )
         pane = self.query_one("#preview-commits", Static)
-        pane.update(commits)
+        pane.update(commits, layout=False)
         pane.border_title = f"{shown}: latest commits"
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(no_wrap=True, ratio=1)
@@ -170,6 +171,6 @@ class BranchPreview(Horizontal):
         for path, reason in metrics.errors.items():
             table.add_row(Text(f"! {visible(path)}: {visible(reason)}", style=BAD))
         pane = self.query_one("#preview-metrics", Static)
-        pane.update(table)
+        pane.update(table, layout=False)
         against = f" vs {visible(diff.a)}" if diff is not None else ""
         pane.border_title = f"metrics{against}"
