@@ -1,4 +1,5 @@
-"""The grid screen shows the rows that fit first and fills the rest in behind.
+"""The grid screen shows the rows that fit first and fills the rest in behind; the preview
+under it repaints only the cells that changed.
 
 The engine's parts are gated in these tests (a wrapper around `grid_parts` that stops after
 the first part until the test lets it go), so "shown before the rest is read" is observed,
@@ -7,16 +8,21 @@ never timed.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 
 import mlvc_tui.screens.grid as grid_screen
 from mlvc_tui.app import make_app
 from mlvc_tui.engine import GridPart, Registry, grid_parts
 from mlvc_tui.widgets.grid import RegistryGrid
+from mlvc_tui.widgets.pane import changed_span
 from tests.support.gitrepo import GitRepo
 from tests.support.tui import FIXED_NOW, screen_text, settle
 
@@ -43,7 +49,7 @@ class Gate:
 
     def __init__(self) -> None:
         self.parts: list[GridPart] = []
-        self.first_shown = threading.Event()
+        self.yielded = threading.Event()  # the first part is on its way to the screen
         self._go = threading.Event()
         self.read_after_go = False
 
@@ -52,11 +58,18 @@ class Gate:
             self.parts.append(part)
             if len(self.parts) == 2:
                 self.read_after_go = self._go.is_set()
+            self.yielded.set()
             yield part
             self._go.wait(30)
 
     def go(self) -> None:
         self._go.set()
+
+
+async def _first_part(pilot, gate: Gate, table: RegistryGrid) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the gate's first part is on screen (a bound on turns, not a time)."""
+    await asyncio.to_thread(gate.yielded.wait, 120)
+    await _until(pilot, lambda: bool(table.shown))
 
 
 async def _until(pilot, check) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +107,7 @@ async def test_rows_that_fit_are_shown_before_the_rest_is_read(
     app = make_app(many_branches, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.query_one(RegistryGrid)
-        await _until(pilot, lambda: bool(table.shown))
+        await _first_part(pilot, gate, table)
         assert len(gate.parts) == 1  # the rest is not read yet
         first = gate.parts[0]
         read = [r.branch.name for r in first.grid.rows if r.branch.name not in first.pending]
@@ -122,7 +135,7 @@ async def test_filter_typed_before_the_rows_are_in(
     app = make_app(many_branches, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.query_one(RegistryGrid)
-        await _until(pilot, lambda: bool(table.shown))
+        await _first_part(pilot, gate, table)
         last = table.shown[-1].branch.name  # a row not read yet
         assert last in table.pending
         await pilot.press("slash", *last[-2:])
@@ -138,3 +151,18 @@ async def test_filter_typed_before_the_rows_are_in(
         assert f"{len(matching)} of {BRANCHES + 1} branches" in screen_text(pilot)
         await pilot.press("escape")
         assert len(table.shown) == BRANCHES + 1
+
+
+def test_changed_span_covers_only_the_cells_that_differ() -> None:
+    def strip(*parts: tuple[str, str]) -> Strip:
+        return Strip([Segment(text, Style.parse(style)) for text, style in parts])
+
+    old = strip(("abc1234", "yellow"), (" 2 days ago ", "dim"), ("alice", ""))
+    assert changed_span(old, old) is None
+    new = strip(("abd1234", "yellow"), (" 2 days ago ", "dim"), ("alice", ""))
+    assert changed_span(old, new) == (2, 3)  # one character
+    restyled = strip(("abc1234", "yellow"), (" 2 days ago ", "bold"), ("alice", ""))
+    assert changed_span(old, restyled) == (7, 19)  # same text, another style
+    assert changed_span(None, new) == (0, new.cell_length)
+    wide = strip(("日本", ""))
+    assert changed_span(strip(("abcd", "")), wide) == (0, 4)  # wide characters: all of it
