@@ -12,6 +12,7 @@ from typing import Self
 
 from rich.console import RenderableType
 from rich.segment import Segment
+from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -19,7 +20,7 @@ from textual.widget import Widget
 __all__ = ["LinePane", "changed_span"]
 
 
-def _cells(strip: Strip) -> list[tuple[str, object]] | None:
+def _cells(strip: Strip) -> list[tuple[str, Style | None]] | None:
     """A line's cells as (character, style); None when a character is not one cell wide."""
     out = [(char, seg.style) for seg in strip for char in seg.text]
     return out if len(out) == strip.cell_length else None
@@ -76,7 +77,7 @@ class LinePane(Widget):
         width = self.size.width
         if not width:
             return  # not laid out yet: the first render draws it
-        new = self._render(width)
+        new = self._lines_at(width)
         old, self._lines = self._lines, new
         if width != self._width:
             self._width = width
@@ -88,7 +89,7 @@ class LinePane(Widget):
             if span is not None:
                 self.refresh(Region(span[0], y, span[1] - span[0], 1))
 
-    def _render(self, width: int) -> list[Strip]:
+    def _lines_at(self, width: int) -> list[Strip]:
         console = self.app.console
         options = console.options.update_width(width)
         lines = console.render_lines(self._renderable, options, style=self.rich_style, pad=True)
@@ -97,7 +98,7 @@ class LinePane(Widget):
     def on_resize(self) -> None:
         """Called when the pane changes size: render again at the new width."""
         self._width = self.size.width
-        self._lines = self._render(self._width) if self._width else []
+        self._lines = self._lines_at(self._width) if self._width else []
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
