@@ -226,7 +226,9 @@ class GridScreen(ReadingScreen[GridPart]):
         key = self.query_one("#column-key", Static)
         key.display = table.compact
         if table.compact:
-            key.update(column_key(self.grid, table.codes, self.size.width - 2))
+            self._update(
+                "#column-key", column_key(self.grid, table.codes, self.size.width - 2), True
+            )
         self._status()
         self._cursor_info()
 
@@ -253,12 +255,12 @@ class GridScreen(ReadingScreen[GridPart]):
         )
         self._update("#status", text)
 
-    def _update(self, selector: str, text: Text) -> None:
+    def _update(self, selector: str, text: Text, layout: bool = False) -> None:
         """Put ``text`` in a line under the grid, unless it says that already (no repaint:
         on a slow link every byte of a keypress is lag)."""
         if self._said.get(selector) != text:
             self._said[selector] = text
-            self.query_one(selector, Static).update(text, layout=False)  # always one line
+            self.query_one(selector, Static).update(text, layout=layout)  # layout: not one line
 
     def _cursor_info(self) -> None:
         """The line under the grid: what the cell under the cursor means."""
@@ -417,7 +419,9 @@ class GridScreen(ReadingScreen[GridPart]):
 
     def action_refresh(self) -> None:
         """Called on R: re-read the registry."""
-        self.query_one("#message", Static).update("Refreshing…")
+        message = self.query_one("#message", Static)
+        if message.display:  # in place of an error; over a grid, the grid just updates
+            message.update("Refreshing…")
         self.reload(refresh=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -69,7 +69,7 @@ class Gate:
 async def _first_part(pilot, gate: Gate, table: RegistryGrid) -> None:  # type: ignore[no-untyped-def]
     """Wait until the gate's first part is on screen (a bound on turns, not a time)."""
     await asyncio.to_thread(gate.yielded.wait, 120)
-    await _until(pilot, lambda: bool(table.shown))
+    await _until(pilot, lambda: bool(table.shown) and "reading" in screen_text(pilot))
 
 
 async def _until(pilot, check) -> None:  # type: ignore[no-untyped-def]
