@@ -20,7 +20,7 @@ from mlvc_tui.live import LiveGrid, grid_lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
-from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text
+from mlvc_tui.widgets.gridinfo import changed_rows, cursor_text, short_path, status_text
 from mlvc_tui.widgets.keybar import KeyBar, KeyHint
 from mlvc_tui.widgets.lean import LeanStatic
 from mlvc_tui.widgets.preview import BranchPreview
@@ -105,6 +105,7 @@ class GridScreen(ReadingScreen[GridPart]):
         self._first, self._wanted = 0, frozenset[str]()  # what the next read reads first
         self._drawn = -1  # the generation whose first part is on screen
         self._said: dict[str, Text] = {}  # what the lines under the grid say
+        self._counted: tuple[Grid | None, int] = (None, 0)  # changed rows of that grid
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -252,8 +253,17 @@ class GridScreen(ReadingScreen[GridPart]):
             observer=watching or "",
             width=self.size.width - 2,
             pending=len(self.pending),
+            changed=self._changed(),
         )
         self._update("#status", text)
+
+    def _changed(self) -> int | None:
+        """The changed rows of the whole grid, counted once per grid (not per keystroke)."""
+        if self.grid is None or self.pending:
+            return None
+        if self._counted[0] is not self.grid:
+            self._counted = (self.grid, changed_rows(self.grid))
+        return self._counted[1]
 
     def _update(self, selector: str, text: Text, layout: bool = False) -> None:
         """Put ``text`` in a line under the grid, unless it says that already (no repaint:

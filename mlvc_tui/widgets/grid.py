@@ -102,6 +102,7 @@ class RegistryGrid(ScrollView, can_focus=True):
         self._cells: dict[str, list[Text]] = {}
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._version = 0
+        self._laid_out = 0  # the width self._columns were laid out for
         self._now = datetime.now()
 
     # -- what the cursor is on -------------------------------------------------------------
@@ -199,7 +200,11 @@ class RegistryGrid(ScrollView, can_focus=True):
         """Show ``grid`` (rows matching ``text_filter``) laid out for ``width`` cells; the
         rows named in ``pending`` are still being read."""
         keep_branch, keep_column = self.branch, self.cursor_column
-        layout = self._layout(grid, width)
+        if grid is self.grid and width == self._laid_out:
+            layout = self._columns  # a filter typed: the same grid, the same columns
+        else:
+            layout = self._layout(grid, width)
+        self._laid_out = width
         needle = text_filter.casefold()
         if (grid, layout, needle, pending) == (
             self.grid,

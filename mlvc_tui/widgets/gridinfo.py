@@ -12,7 +12,7 @@ from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, tilde
 from mlvc_tui.widgets.grid import RegistryGrid
 
-__all__ = ["cursor_text", "plural", "short_path", "status_text"]
+__all__ = ["changed_rows", "cursor_text", "plural", "short_path", "status_text"]
 
 
 def short_path(path: str, width: int) -> str:
@@ -28,6 +28,11 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
+def changed_rows(grid: Grid) -> int:
+    """Rows with an artifact that is not the same as prod's."""
+    return sum(1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values()))
+
+
 def status_text(
     grid: Grid | None,
     where: str,
@@ -36,11 +41,13 @@ def status_text(
     observer: str = "",
     width: int = 0,
     pending: int = 0,
+    changed: int | None = None,
 ) -> Text:
     """Repository (``where``), checked-out branch, counts, and how changes are watched;
     ``shown`` rows pass the filter, ``pending`` rows are still being read (the artifact
-    and changed counts wait for them). In ``width`` cells the path is cut first, then the
-    artifact count: the counts and the observer stay."""
+    and changed counts wait for them); ``changed`` is `changed_rows` when known already.
+    In ``width`` cells the path is cut first, then the artifact count: the counts and the
+    observer stay."""
     parts: list[tuple[str, str]] = []  # (text, style) after the place
     if grid is not None:
         if grid.bare:
@@ -60,9 +67,7 @@ def status_text(
         if pending:
             parts.append((f"reading {pending:,} more…", "dim"))
         else:
-            changed = sum(
-                1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values())
-            )
+            changed = changed_rows(grid) if changed is None else changed
             parts.append((plural(len(grid.columns), "artifact"), "artifacts"))
             parts.append((f"{changed} changed", ""))
         if grid.worktree:
