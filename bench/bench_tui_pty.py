@@ -9,7 +9,8 @@ filter keystroke takes to show.
 artifacts) in a pty of the given size, exactly as a terminal would run it (Python start and
 the Textual import included, byte-compiled modules cached as an installed app has them).
 "First screenful" is the moment the status bar's branch count is on the wire: the rows that
-fit and the counts are drawn; "all rows" the moment the changed count is (every row read).
+fit and the counts are drawn ("(CPU)": the CPU seconds the app had used by then, steadier
+on a loaded machine); "all rows" the moment the changed count is (every row read).
 Bytes are counted from the pty until the app has been quiet for QUIET seconds after each
 action. "Filter key" is the median, over three keystrokes typed into the filter (`/`
 first: `0`, `1`, backspace), of keypress → the new "N of M branches" count on the wire.
@@ -48,6 +49,7 @@ PYC = Path(__file__).resolve().parent / ".cache" / "pyc"  # byte-compiled module
 @dataclass
 class Run:
     first_screen: float
+    first_cpu: float
     filled: float
     first_paint: int
     move: int
@@ -115,6 +117,12 @@ class Pty:
             self.read(0.01)
         return time.monotonic() - t0
 
+    def cpu(self) -> float:
+        """CPU seconds the app has used so far (all its threads): on a loaded machine, the
+        steadier figure."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self.send(b"q")
         try:
@@ -129,6 +137,7 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
     term = Pty([app, str(path)], cols, rows)
     try:
         first = term.until(READY, timeout=600)
+        first_cpu = term.cpu()
         filled = term.until(FILLED, timeout=600)
         paint = len(term.seen) + term.quiet()
         term.send(b"j")
@@ -144,7 +153,7 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
         keys = sorted(term.response(key, COUNT) for key in (b"0", b"1", b"\x7f"))  # type, erase
         term.send(b"\x1b")
         term.quiet()
-        return Run(first, filled, paint, move, refresh, idle / 3.0, keys[1])
+        return Run(first, first_cpu, filled, paint, move, refresh, idle / 3.0, keys[1])
     finally:
         term.close()
 
@@ -160,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     cols, rows = (int(v) for v in args.size.split("x"))
     print(f"mlvc-tui in a {cols}x{rows} pty · median of {args.runs} runs (after one warm-up)")
     print(
-        f"{'branches':>8} {'first screen':>12} {'all rows':>9} {'first paint':>11} "
+        f"{'branches':>8} {'first screen':>12} {'(CPU)':>7} {'all rows':>9} {'first paint':>11} "
         f"{'j':>8} {'R':>8} {'idle':>8} {'filter key':>10}"
     )
     for branches in args.branches:
@@ -176,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             return f"{n / 1024:.1f} KB"
 
         print(
-            f"{branches:>8} {mid.first_screen:>10.2f} s {mid.filled:>7.2f} s "
+            f"{branches:>8} {mid.first_screen:>10.2f} s {mid.first_cpu:>5.2f} s "
+            f"{mid.filled:>7.2f} s "
             f"{kb(mid.first_paint):>11} {kb(mid.move):>8} {kb(mid.refresh):>8} "
             f"{mid.idle_per_s:>4.0f} B/s {mid.filter_key * 1000:>7.0f} ms"
         )
