@@ -123,6 +123,8 @@ class ReadingScreen(Screen[None], Generic[T]):
             self.post_message(message)
             if message.value is None or not self.more(message.value):
                 return
+            if generation != self.generation:  # a newer read (or a live update) took over
+                return
             for _ in range(20):  # the screen draws this part before the rest is read
                 if message.shown.wait(0.25) or worker.is_cancelled:
                     break
