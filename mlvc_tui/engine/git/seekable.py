@@ -150,13 +150,56 @@ class _LfsFile(FileSource):
                 self._fd = -1
 
 
+_FETCHING: dict[str, threading.Lock] = {}  # one download per LFS oid at a time (this process)
+
+
+def _fetch_lfs(
+    reg: Registry, lock: threading.Lock, pointer: LfsPointer, path: str, ref: str | None
+) -> None:
+    """Download a missing LFS object into the store from the LFS server of ``ref``'s remote
+    (streamed to a temp file, sha256-checked, renamed in only when whole and right).
+
+    BadInput when no server is known, Refused (LfsTransferError) when the download fails;
+    either way nothing is left in the store.
+    """
+    from mlvc_tui.engine.git.lfs_endpoint import client_for, lfs_url
+    from mlvc_tui.engine.git.lfs_transfer import LfsTransferError
+
+    store = LfsStore(reg.repo.controldir())
+    with lock:
+        url = lfs_url(reg, None, ref)
+        if url is None:
+            raise BadInput(
+                f"{path} is in Git LFS and its object {pointer.oid[:12]} is not in this "
+                "repository's LFS store, and no LFS server is known: run `git lfs fetch` "
+                "or set lfs.url"
+            )
+        client = client_for(reg, None, ref)
+    with _BAD_LOCK:
+        one = _FETCHING.setdefault(pointer.oid, threading.Lock())
+    with one:  # a second open of the same object waits for the first download
+        if store.has(pointer.oid, pointer.size):
+            return
+        try:
+            client.download(pointer, store)
+        except LfsTransferError as exc:
+            raise LfsTransferError(f"{path}: its LFS object was not fetched: {exc}") from None
+
+
 def open_source(
-    reg: Registry, lock: threading.Lock, tree: str, path: str, blob_id: str
+    reg: Registry,
+    lock: threading.Lock,
+    tree: str,
+    path: str,
+    blob_id: str,
+    ref: str | None = None,
 ) -> FileSource:
     """The content of blob ``blob_id`` at ``path`` of root tree ``tree``: an LFS pointer's
     object when git would smudge it, else the blob. ``lock`` guards the registry.
 
-    BadInput when an LFS object is not in the local store or is known to be corrupt.
+    An LFS object missing from the local store is fetched first from the LFS server of
+    ``ref``'s remote (the default remote when None). BadInput when no server is known or
+    the object is known to be corrupt; LfsTransferError when the download fails.
     """
     with lock:
         size = blob_size(reg, blob_id)
@@ -169,8 +212,5 @@ def open_source(
         raise Corrupt(f"{path}: its LFS object {pointer.oid[:12]} is corrupt")
     store = LfsStore(reg.repo.controldir())
     if not store.has(pointer.oid, pointer.size):
-        raise BadInput(
-            f"{path} is in Git LFS and its object {pointer.oid[:12]} is not in this "
-            "repository's LFS store: run `git lfs fetch` first"
-        )
+        _fetch_lfs(reg, lock, pointer, path, ref)
     return _LfsFile(store.path_of(pointer.oid), pointer)

@@ -55,7 +55,7 @@ class BranchFollower:
                 commit = resolve_mount_ref(self.reg, self.target.text).commit
             if commit == self.commit:
                 return
-            view = TreeView(self.reg, self.lock, commit, self.prefix)
+            view = TreeView(self.reg, self.lock, commit, self.prefix, self.target.branch)
         except MlvcError as exc:  # the branch went away, or the folder did: keep showing
             print(f"mlvc mount: still showing {self.commit[:12]}: {exc}", file=sys.stderr)
             return

@@ -162,7 +162,7 @@ def serve(
         target = resolve_mount_ref(reg, ref)
         if follow and target.branch is None:
             raise BadInput(f"--follow needs a branch; {ref!r} is not one")
-        view = TreeView(reg, lock, target.commit, prefix)
+        view = TreeView(reg, lock, target.commit, prefix, target.branch)
         import mfusepy
 
         from mlvc_tui.engine.mount.fs import MountedTree
