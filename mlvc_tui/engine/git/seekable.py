@@ -4,7 +4,8 @@
 
 - a small blob (under :data:`SMALL`) is read once and kept (git would inflate it anyway);
 - a bigger blob is one forward zlib stream (:func:`blobio.open_blob`, sha1-checked when read
-  to its end); a read behind the stream's position starts it again from the top;
+  to its end); a read behind the stream's position rewinds to the nearest mark before it
+  (:class:`blobseek.SeekableBlob`), never to the blob's start once a mark is there;
 - a Git LFS object is read with ``pread`` from the local LFS store. Its sha256 is checked
   while reads arrive in order: a gap ahead (readahead served out of order) is hashed from
   the file itself, up to :data:`MAX_GAP`; past that the handle stops checking. The read
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.blobio import CHUNK, blob_size, open_blob
+from mlvc_tui.engine.git.blobseek import SeekableBlob
 from mlvc_tui.engine.git.files import pointer_at
 from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
 
@@ -61,42 +63,22 @@ class _Bytes(FileSource):
 
 
 class _BlobStream(FileSource):
-    """A big blob as a forward stream, restarted for a read behind its position."""
+    """A big blob inflated forward, rewound to marks for reads behind (:mod:`blobseek`)."""
 
     def __init__(self, reg: Registry, lock: threading.Lock, blob_id: str, size: int) -> None:
-        self._reg, self._engine, self._id = reg, lock, blob_id
         self.size, self.storage = size, "blob"
-        self._lock = threading.Lock()
-        self._stream: BinaryIO | None = None
-        self._pos = 0
+        self._reg, self._engine, self._id = reg, lock, blob_id
+        self.blob = SeekableBlob(self._open, size)
 
-    def _restart(self) -> BinaryIO:
-        if self._stream is not None:
-            self._stream.close()
+    def _open(self) -> BinaryIO:
         with self._engine:
-            self._stream = open_blob(self._reg, self._id)
-        self._pos = 0
-        return self._stream
+            return open_blob(self._reg, self._id)
 
     def read(self, offset: int, size: int) -> bytes:
-        with self._lock:
-            stream = self._stream
-            if stream is None or offset < self._pos:
-                stream = self._restart()
-            while self._pos < offset:  # skip forward, a chunk at a time
-                skipped = len(stream.read(min(CHUNK, offset - self._pos)))
-                if not skipped:
-                    return b""
-                self._pos += skipped
-            data = stream.read(size)
-            self._pos += len(data)
-            return data
+        return self.blob.read(offset, size)
 
     def close(self) -> None:
-        with self._lock:
-            if self._stream is not None:
-                self._stream.close()
-                self._stream = None
+        self.blob.close()
 
 
 class _LfsFile(FileSource):
