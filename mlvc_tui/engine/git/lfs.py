@@ -148,10 +148,12 @@ class LfsStore:
         self.tmp.mkdir(parents=True, exist_ok=True)
         return self.tmp
 
-    def adopt(self, temp: str | os.PathLike[str], oid: str) -> Path:
+    def adopt(self, temp: str | os.PathLike[str], oid: str, hashed: bool = False) -> Path:
         """Move a finished temp file (content hashing to ``oid``) into the store.
 
         An object already present is kept (same oid, same bytes) and the temp file dropped.
+        ``hashed``: the caller hashed the bytes it wrote and they matched, so the object is
+        recorded as verified (:mod:`lfs_verified`: a mount passes it through unhashed).
         """
         target = self.path_of(oid)
         if target.exists():
@@ -160,6 +162,10 @@ class LfsStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(temp, 0o644)
         os.replace(temp, target)
+        if hashed:
+            from mlvc_tui.engine.git.lfs_verified import remember
+
+            remember(self, LfsPointer(oid, target.stat().st_size))
         return target
 
     def verify(self, oid: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
@@ -24,11 +25,12 @@ from mlvc_tui.engine.git.blobio import CHUNK, blob_size, open_blob
 from mlvc_tui.engine.git.blobseek import SeekableBlob
 from mlvc_tui.engine.git.files import pointer_at
 from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
+from mlvc_tui.engine.git.lfs_verified import remember, verified
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["MAX_GAP", "SMALL", "Corrupt", "FileSource", "open_source"]
+__all__ = ["MAX_GAP", "SMALL", "Corrupt", "FileSource", "lfs_object", "mark_bad", "open_source"]
 
 SMALL = 256 << 10
 MAX_GAP = 64 << 20
@@ -84,11 +86,15 @@ class _BlobStream(FileSource):
 class _LfsFile(FileSource):
     """An LFS object read with pread; sha256 checked on in-order reads."""
 
-    def __init__(self, path: os.PathLike[str] | str, pointer: LfsPointer) -> None:
+    def __init__(
+        self, path: os.PathLike[str] | str, pointer: LfsPointer, store: LfsStore | None = None
+    ) -> None:
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         self.size, self.storage, self.oid = pointer.size, "lfs", pointer.oid
+        self._pointer, self._store, self._stat = pointer, store, os.fstat(self._fd)
         self._lock = threading.Lock()
-        self._hash: hashlib._Hash | None = None if self.oid in _GOOD else hashlib.sha256()
+        known = self.oid in _GOOD or (store is not None and verified(store, pointer))
+        self._hash: hashlib._Hash | None = None if known else hashlib.sha256()
         self._hashed = 0
 
     def _check(self, offset: int, data: bytes) -> None:
@@ -114,6 +120,8 @@ class _LfsFile(FileSource):
                 good = digest.hexdigest() == self.oid
                 with _BAD_LOCK:
                     (_GOOD if good else _BAD).add(self.oid)
+                if good and self._store is not None:
+                    remember(self._store, self._pointer, self._stat)
                 if not good:
                     raise Corrupt(f"LFS object {self.oid[:12]} is corrupt: it hashes differently")
 
@@ -168,6 +176,34 @@ def _fetch_lfs(
             raise LfsTransferError(f"{path}: its LFS object was not fetched: {exc}") from None
 
 
+def lfs_object(
+    reg: Registry,
+    lock: threading.Lock,
+    tree: str,
+    path: str,
+    blob_id: str,
+    ref: str | None = None,
+) -> tuple[LfsPointer, Path] | None:
+    """The LFS object blob ``blob_id`` at ``path`` stands for (fetched into the local store
+    when missing, see :func:`open_source`) and its file; None when it is not an LFS file."""
+    with lock:
+        pointer = pointer_at(reg, tree, path, blob_id, blob_size(reg, blob_id))
+    if pointer is None:
+        return None
+    if pointer.oid in _BAD:
+        raise Corrupt(f"{path}: its LFS object {pointer.oid[:12]} is corrupt")
+    store = LfsStore(reg.repo.controldir())
+    if not store.has(pointer.oid, pointer.size):
+        _fetch_lfs(reg, lock, pointer, path, ref)
+    return pointer, store.path_of(pointer.oid)
+
+
+def mark_bad(oid: str) -> None:
+    """Record that an LFS object's bytes hash differently (this process refuses it)."""
+    with _BAD_LOCK:
+        _BAD.add(oid)
+
+
 def open_source(
     reg: Registry,
     lock: threading.Lock,
@@ -190,9 +226,6 @@ def open_source(
             return _Bytes(reg.objects.blob(blob_id))
     if pointer is None:
         return _BlobStream(reg, lock, blob_id, size)
-    if pointer.oid in _BAD:
-        raise Corrupt(f"{path}: its LFS object {pointer.oid[:12]} is corrupt")
-    store = LfsStore(reg.repo.controldir())
-    if not store.has(pointer.oid, pointer.size):
-        _fetch_lfs(reg, lock, pointer, path, ref)
-    return _LfsFile(store.path_of(pointer.oid), pointer)
+    found = lfs_object(reg, lock, tree, path, blob_id, ref)
+    assert found is not None
+    return _LfsFile(found[1], found[0], LfsStore(reg.repo.controldir()))
