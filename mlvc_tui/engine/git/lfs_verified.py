@@ -18,6 +18,12 @@ from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
 __all__ = ["remember", "verified", "verify"]
 
 CHUNK = 1 << 20
+AHEAD = 32 << 20  # asked of the disk ahead of the hash
+
+
+def _will_need(fd: int, offset: int, size: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.posix_fadvise(fd, offset, size, os.POSIX_FADV_WILLNEED)
 
 
 def _record(store: LfsStore, oid: str) -> Path:
@@ -58,17 +64,23 @@ def verify(store: LfsStore, pointer: LfsPointer) -> bool:
     digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
         st = os.fstat(fh.fileno())
-        with contextlib.suppress(OSError, AttributeError):
-            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         buffer = bytearray(CHUNK)
         view = memoryview(buffer)
-        while n := fh.readinto(buffer):
+        done, asked = 0, 0
+        while True:
+            if done >= asked - AHEAD // 2:  # the disk reads ahead while the CPU hashes
+                _will_need(fh.fileno(), asked, AHEAD)
+                asked += AHEAD
+            n = fh.readinto(buffer)
+            if not n:
+                break
             digest.update(view[:n])
-        done = os.fstat(fh.fileno())
+            done += n
+        after = os.fstat(fh.fileno())
     good = (
         digest.hexdigest() == pointer.oid
         and st.st_size == pointer.size
-        and _stamp(st) == _stamp(done)  # not rewritten while hashed
+        and _stamp(st) == _stamp(after)  # not rewritten while hashed
     )
     if good:
         remember(store, pointer, st)
