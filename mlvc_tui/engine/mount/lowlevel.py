@@ -84,6 +84,7 @@ class KernelServer:
         self.uid, self.gid = os.getuid(), os.getgid()
         self._timeout = 0.0 if follow else 3600.0
         self._conn = ""
+        self._verifying: dict[str, threading.Lock] = {}
 
     def switch(self, view: TreeView) -> None:
         """Show ``view`` from the next lookup on (open files keep what they opened)."""
@@ -325,18 +326,23 @@ class KernelServer:
             raise OSError(errno.EISDIR, "a folder")
         if self.passthrough:
             found = lfs_object(view.reg, view.lock, view.root_tree, node.path, node.id, view.ref)
-            if found is not None:
-                return self._open_passthrough(nodeid, inode, found[0], node.path)
+            passed = None if found is None else self._passthrough(inode, found[0], node.path)
+            if passed is not None:
+                fh = self._new_handle(_Handle(nodeid))
+                return [proto.OPEN_OUT.pack(fh, proto.FOPEN_PASSTHROUGH, passed)]
         source = open_source(view.reg, view.lock, view.root_tree, node.path, node.id, view.ref)
         fh = self._new_handle(_Handle(nodeid, source))
         return [proto.OPEN_OUT.pack(fh, proto.FOPEN_KEEP_CACHE, 0)]
 
-    def _open_passthrough(
-        self, nodeid: int, inode: _Inode, pointer: LfsPointer, where: str
-    ) -> list[bytes]:
-        """Verify the LFS object (once), then let the kernel read its file directly."""
+    def _passthrough(self, inode: _Inode, pointer: LfsPointer, where: str) -> int | None:
+        """Verify the LFS object (once), then register its file with the kernel; the
+        backing id, or None when the kernel refuses it (then mlvc serves it)."""
         store = LfsStore(inode.view.reg.repo.controldir())
-        if not verify(store, pointer):
+        with self._lock:
+            one = self._verifying.setdefault(pointer.oid, threading.Lock())
+        with one:  # two opens of one object hash it once
+            good = verify(store, pointer)
+        if not good:
             mark_bad(pointer.oid)
             raise Corrupt(
                 f"{where}: its LFS object {pointer.oid[:12]} is corrupt: it hashes differently"
@@ -346,12 +352,18 @@ class KernelServer:
                 fd = os.open(store.path_of(pointer.oid), os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     inode.backing = proto.backing_open(self.dev, fd)
+                except OSError as exc:  # e.g. a store on a file system stacked too deep
+                    self.passthrough = False
+                    print(
+                        f"mlvc mount: FUSE passthrough refused ({exc.strerror}): "
+                        "LFS objects are served by mlvc",
+                        file=sys.stderr,
+                    )
+                    return None
                 finally:
                     os.close(fd)
             inode.opens += 1
-            backing = inode.backing
-        fh = self._new_handle(_Handle(nodeid))
-        return [proto.OPEN_OUT.pack(fh, proto.FOPEN_PASSTHROUGH, backing)]
+            return inode.backing
 
     def _read(self, nodeid: int, body: memoryview) -> list[bytes]:
         fh, offset, size, _ = proto.READ_IN.unpack_from(body)

@@ -112,7 +112,9 @@ def init_reply(offered: int, passthrough: bool) -> tuple[bytes, bool]:
         MAX_PAGES,
         0,  # map_alignment
         flags >> 32,
-        1 if took else 0,  # max_stack_depth: backing files on a plain file system
+        # max_stack_depth: backing files may sit on a stacked file system (an overlayfs
+        # root in a container); the mount cannot then be a layer of another overlay
+        2 if took else 0,
     )
     return body, took
 
