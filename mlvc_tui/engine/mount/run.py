@@ -170,7 +170,8 @@ def _serve_kernel(
     """Serve with :class:`KernelServer`; False (nothing mounted) when the kernel refuses."""
     from mlvc_tui.engine.mount.lowlevel import KernelServer
 
-    server = KernelServer(view, follow, ready)
+    passthrough = os.environ.get("MLVC_MOUNT_PASSTHROUGH", "") != "0"  # 0: tests, diagnosis
+    server = KernelServer(view, follow, ready, passthrough)
     try:
         server.mount(mountpoint, name)
     except OSError:
