@@ -88,6 +88,12 @@ class SeekableBlob:
                     self._pos = mark.at
                     self.rewinds += 1
                     return
+        if offset == self._pos:
+            return
+        if self._stream is not None and self._stream.seekable():  # a file: just seek there
+            self._stream.seek(offset)
+            self._pos = offset
+            return
         if offset < self._pos:
             self._start()
 
