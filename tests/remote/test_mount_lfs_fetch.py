@@ -86,13 +86,17 @@ def _open_fails_with_eio(path: Path) -> None:
     assert caught.value.errno == errno.EIO
 
 
+@pytest.mark.parametrize("backend", ["auto", "libfuse"])
 def test_a_wrong_object_or_a_server_down_is_eio_and_nothing_stored(
     server: LfsServer,
     published: Published,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    backend: str,
 ) -> None:
     monkeypatch.setenv("MLVC_LFS_RETRIES", "0")  # the mount inherits it: fail at once
+    if backend != "auto":
+        monkeypatch.setenv("MLVC_MOUNT_BACKEND", backend)
     oid, want = _object(published)
     repo = _lazy_clone(server, tmp_path / "clone", oid)
     down = _lazy_clone(server, tmp_path / "down", oid)
