@@ -6,10 +6,13 @@
 - a bigger blob is one forward zlib stream (:func:`blobio.open_blob`, sha1-checked when read
   to its end); a read behind the stream's position rewinds to the nearest mark before it
   (:class:`blobseek.SeekableBlob`), never to the blob's start once a mark is there;
-- a Git LFS object is read with ``pread`` from the local LFS store. Its sha256 is checked
-  while reads arrive in order: a gap ahead (readahead served out of order) is hashed from
-  the file itself, up to :data:`MAX_GAP`; past that the handle stops checking. The read
-  that reaches the end fails when the bytes hash differently, and the object is marked bad.
+- a Git LFS object is read with ``pread`` from the local LFS store (fetched first from the
+  LFS server of the ref's remote when it is not there: :func:`lfs_object`). Its sha256 is
+  checked while reads arrive in order (not at all when :mod:`lfs_verified` holds a record
+  that it was, and the file has not changed since): a gap ahead (readahead served out of
+  order) is hashed from the file itself, up to :data:`MAX_GAP`; past that the handle stops
+  checking. The read that reaches the end fails when the bytes hash differently, and the
+  object is marked bad; when they hash right, the object is recorded as verified.
 """
 
 from __future__ import annotations
