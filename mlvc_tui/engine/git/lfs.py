@@ -163,10 +163,38 @@ class LfsStore:
         os.chmod(temp, 0o644)
         os.replace(temp, target)
         if hashed:
-            from mlvc_tui.engine.git.lfs_verified import remember
-
-            remember(self, LfsPointer(oid, target.stat().st_size))
+            self.remember_verified(oid)
         return target
+
+    # Records of objects hashed whole and found right (see lfs_verified): the object file's
+    # inode, size and mtime when hashed; a record holds only while the file still shows them.
+    def _record(self, oid: str) -> Path:
+        return self.root.parent / "mlvc" / "lfs-verified" / oid
+
+    @staticmethod
+    def _stamp(st: os.stat_result) -> str:
+        return f"{st.st_ino} {st.st_size} {st.st_mtime_ns}"
+
+    def is_verified(self, pointer: LfsPointer) -> bool:
+        """Whether the stored object was hashed whole, right, and has not changed since."""
+        try:
+            st = self.path_of(pointer.oid).stat()
+            seen = self._record(pointer.oid).read_text()
+        except OSError:
+            return False
+        return st.st_size == pointer.size and seen == self._stamp(st)
+
+    def remember_verified(self, oid: str, st: os.stat_result | None = None) -> None:
+        """Record that the object (as ``st`` shows it, else as it is now) hashed right."""
+        try:
+            st = st or self.path_of(oid).stat()
+            record = self._record(oid)
+            record.parent.mkdir(parents=True, exist_ok=True)
+            temp = record.with_name(f".{oid}.{os.getpid()}")
+            temp.write_text(self._stamp(st))
+            os.replace(temp, record)
+        except OSError:
+            pass  # a read-only repository: hashed again next time
 
     def verify(self, oid: str) -> bool:
         """Whether the stored object's bytes still hash to its name."""
