@@ -188,7 +188,7 @@ def main() -> int:
     print(f"backend: {backend()}")
     print(f"LFS model, {mb} MB, sequential 1 MiB reads:")
     print(f"  direct (LFS object file, page cache): {mb / best:8.0f} MB/s")
-    print(f"  mount, first read (served by mlvc):   {mb / cold:8.0f} MB/s  ({best / cold:.2f}x)")
+    print(f"  mount, first read (not verified yet): {mb / cold:8.0f} MB/s  ({best / cold:.2f}x)")
     print(f"  mount, again (kernel page cache):     {mb / warm:8.0f} MB/s  ({best / warm:.2f}x)")
     if from_disk is not None:
         print(
