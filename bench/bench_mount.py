@@ -193,8 +193,8 @@ def main() -> int:
     if from_disk is not None:
         print(
             f"  direct, page cache dropped:           {mb / from_disk:8.0f} MB/s; the mount's "
-            f"first read, also from disk: {from_disk / cold:.2f}x of it (the object never "
-            "verified: hashed whole first)"
+            f"first read, also from disk: {from_disk / cold:.2f}x of it (the object not "
+            "verified yet)"
         )
     if pairs:
         ratios = sorted(d / m for d, m in pairs)
