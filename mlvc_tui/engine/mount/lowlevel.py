@@ -24,6 +24,7 @@ import signal
 import stat as st
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,12 +118,17 @@ class KernelServer:
             worker.start()
         while not self._stop.wait(0.2) and any(w.is_alive() for w in workers):
             pass
-        # asked to stop: unmount (lazily when files are open)
-        if self._stop.is_set() and proto.kernel_umount(self.mountpoint) != 0:
-            proto.kernel_umount(self.mountpoint, lazy=True)
+        # asked to stop: unmount (lazily when files are open), then end the connection so
+        # that workers blocked on it wake up (a lazy unmount keeps it alive otherwise; without
+        # fusectl mounted they stay blocked: daemon threads, gone with the process, and the
+        # kernel ends the connection when the process closes the device)
+        if self._stop.is_set():
+            if proto.kernel_umount(self.mountpoint) != 0:
+                proto.kernel_umount(self.mountpoint, lazy=True)
+            self._abort()
+        deadline = time.monotonic() + 1.0
         for worker in workers:
-            worker.join(timeout=2)
-        self._abort()
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
         os.close(self.dev)
         self._close_all()
 
