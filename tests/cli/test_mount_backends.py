@@ -5,8 +5,10 @@ checked; a followed branch's new LFS object appears for the next open only."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -160,3 +162,28 @@ def test_follow_a_new_lfs_object_appears_for_the_next_open(models: GitRepo, tmp_
         fresh = (folder / "models" / "model.bin").read_bytes()
         assert len(fresh) == SIZE + 4096
         assert fresh == _object(models, "prod", "models/model.bin").read_bytes()
+
+
+@pytest.mark.parametrize("server", ["auto", "libfuse"])
+def test_sigterm_with_files_open_unmounts_and_ends(
+    models: GitRepo, tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if server != "auto":
+        monkeypatch.setenv("MLVC_MOUNT_BACKEND", server)
+    mount = spawn(models.path, "prod", tmp_path / "mnt")
+    held = [open(mount.path / p, "rb") for p in ("models/model.bin", "models/weights.npy")]  # noqa: SIM115
+    try:
+        assert all(fh.read(10) for fh in held)
+        os.kill(mount.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{mount.pid}").exists():
+            stat = Path(f"/proc/{mount.pid}/stat").read_text().split(") ")[-1]
+            if stat.startswith("Z"):
+                break
+            assert time.monotonic() < deadline, "the mount process did not end"
+            time.sleep(0.05)
+        assert not os.path.ismount(mount.path)
+    finally:
+        for fh in held:
+            with contextlib.suppress(OSError):  # the connection is gone: close says so
+                fh.close()
