@@ -17,7 +17,7 @@ from mlvc_tui.engine.git.blobseek import SeekableBlob
 from mlvc_tui.engine.git.seekable import open_source
 from tests.support.gitrepo import GitRepo
 
-SIZE = 24 << 20
+SIZE = 16 << 20
 STEP = 1 << 20
 
 
