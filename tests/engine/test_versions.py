@@ -5,6 +5,7 @@ promotion/versions.py pass the older suite (found by a mutation run, mutmut)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from mlvc_tui.engine import BadInput, Registry
 from mlvc_tui.engine.promotion.promote import apply_promotion, plan_promotion
+from mlvc_tui.engine.promotion.records import TRAILER
 from mlvc_tui.engine.promotion.rollback import apply_rollback, plan_rollback
 from mlvc_tui.engine.promotion.versions import (
     VersionRules,
@@ -388,6 +390,27 @@ def test_a_pasted_record_is_not_a_version(repo: GitRepo) -> None:
     repo.git("update-ref", "refs/heads/prod", forged)
     with Registry.open(repo.path) as reg:
         assert [e.version for e in version_history(reg, "prod")] == ["1.0.0"]
+
+
+def test_a_record_of_another_kind_does_not_number_versions(repo: GitRepo) -> None:
+    """Only promotions and rollbacks are versions: a well-formed record of any other kind,
+    with the right parent, claims 9.0.0 in vain (the next promotion stays 1.x)."""
+    doc = {
+        "kind": "approval",
+        "target": "prod",
+        "source": "exp/worse",
+        "source_commit": repo.rev("exp/worse"),
+        "target_commit": repo.rev("prod"),
+        "user": "Mallory <m@example.com>",
+        "time": 1_788_100_000,
+        "model": "model",
+        "version": "9.0.0",
+        "tag": "model@v9.0.0",
+    }
+    repo.commit(f"Approve\n\n{TRAILER}: {json.dumps(doc)}", {})
+    with Registry.open(repo.path) as reg:
+        assert [e.version for e in version_history(reg, "prod")] == ["1.1.0", "1.0.0"]
+        assert latest_version(reg, "model", "prod") == (1, 1, 0)
 
 
 # -- tags a crash left unwritten -------------------------------------------------------------
