@@ -283,6 +283,7 @@ def test_history_lists_each_promotion_with_its_numbers(repo: GitRepo) -> None:
         ("promotion", "1.1.0", "model@v1.1.0", True, "exp/best", "Ben Okafor <ben@example.com>"),
         ("promotion", "1.0.0", "model@v1.0.0", True, "exp/better", "Ben Okafor <ben@example.com>"),
     ]
+    assert [e.stages for e in entries] == [("prod",), ()]  # GTO: prod serves 1.1.0
     newest, first = entries
     assert newest.source_commit == repo.rev("exp/best")
     assert newest.commit.id == repo.rev("prod") and first.commit.id == repo.rev("prod~1")
@@ -367,11 +368,13 @@ def test_a_rollback_is_listed_as_one(repo: GitRepo) -> None:
     with Registry.open(repo.path) as reg:
         apply_rollback(reg, plan_rollback(reg))
         entries = version_history(reg, "prod")
-    assert [(e.kind, e.version) for e in entries] == [
-        ("rollback", "1.0.0"),
-        ("promotion", "1.1.0"),
-        ("promotion", "1.0.0"),
+        plain = version_history(reg, "prod", stages=False)
+    assert [(e.kind, e.version, e.stages) for e in entries] == [
+        ("rollback", "1.0.0", ("prod",)),  # GTO's prod stage is back on 1.0.0's commit
+        ("promotion", "1.1.0", ()),
+        ("promotion", "1.0.0", ("prod",)),
     ]
+    assert [e.stages for e in plain] == [(), (), ()]  # GTO's tags not read at all
 
 
 def test_a_pasted_record_is_not_a_version(repo: GitRepo) -> None:
