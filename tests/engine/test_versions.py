@@ -468,3 +468,32 @@ def test_a_lock_a_crash_left_is_recovered_and_a_live_one_respected(repo: GitRepo
     with Registry.open(repo.path) as reg:
         assert repair_tags(reg, version_history(reg, "prod")) == ("model@v1.0.0",)
     assert not stale.exists() and _tag_object(repo, "model@v1.0.0") == before
+
+
+def test_staging_holds_its_stage_on_the_commit_it_serves_or_the_version_it_took(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging has no versions: its stage is on its merge commit, or on the candidate's own
+    version when it carries one; prod's version shows prod only, not the stage of the
+    staging commit it came from."""
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Ben Okafor")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ben@example.com")
+    r = two_candidates(tmp_path / "reg")
+    r.git("branch", "staging", "prod")
+    branch(r, "exp/tuned", {"models/model.pkl": b"model-9", "metrics/model.json": metrics(0.95)})
+    with Registry.open(r.path) as reg:
+        apply_promotion(reg, plan_promotion(reg, "exp/better", "staging"))
+    with Registry.open(r.path) as reg:
+        assert [(e.version, e.stages) for e in version_history(reg, "staging")] == [
+            (None, ("staging",))
+        ]
+        apply_promotion(reg, plan_promotion(reg, "staging", "prod"))
+    with Registry.open(r.path) as reg:
+        newest = version_history(reg, "prod")[0]
+    assert (newest.version, newest.source, newest.stages) == ("1.0.0", "staging", ("prod",))
+    r.git("tag", "-a", "model@v5.0.0", "-m", "registered by hand", "exp/tuned")
+    with Registry.open(r.path) as reg:
+        apply_promotion(reg, plan_promotion(reg, "exp/tuned", "staging"))
+    with Registry.open(r.path) as reg:
+        got = [(e.source, e.stages) for e in version_history(reg, "staging")]
+    assert got == [("exp/tuned", ("staging",)), ("exp/better", ())]
