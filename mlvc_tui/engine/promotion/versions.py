@@ -268,7 +268,7 @@ def version_history(
         out.append(
             VersionEntry(
                 "tag",
-                name.split("@", 1)[1].removeprefix("v"),
+                name.rsplit("@", 1)[1].removeprefix("v"),  # a model's name may hold "@"
                 name,
                 True,
                 source,
