@@ -393,6 +393,21 @@ def test_a_pasted_record_is_not_a_version(repo: GitRepo) -> None:
     repo.git("update-ref", "refs/heads/prod", forged)
     with Registry.open(repo.path) as reg:
         assert [e.version for e in version_history(reg, "prod")] == ["1.0.0"]
+    octopus = repo.git(  # both parents it names, and a third merged in beside them
+        "commit-tree",
+        "mirror^{tree}",
+        "-p",
+        "mirror~1",
+        "-p",
+        "mirror^2",
+        "-p",
+        "exp/worse",
+        "-m",
+        message,
+    ).strip()
+    repo.git("update-ref", "refs/heads/prod", octopus)
+    with Registry.open(repo.path) as reg:
+        assert [e.version for e in version_history(reg, "prod")] == ["1.0.0"]
 
 
 def test_a_record_of_another_kind_does_not_number_versions(repo: GitRepo) -> None:
