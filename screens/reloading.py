@@ -9,7 +9,8 @@ first): each part is a `Read` of its own, the session is free between two parts,
 worker reads on once the screen has drawn the part before (``more(value)`` says one is
 coming), so the first screenful is never slowed by the rows below it.
 ``app.refreshes`` counts re-reads of the registry: a screen that comes back in front after
-one reads again.
+one reads again. `ReadingModal` is the same for a modal screen that dismisses with a value
+(a picker).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from textual import work
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
 from mlvc_tui.engine import MlvcError, Registry
@@ -29,9 +30,10 @@ from mlvc_tui.engine import MlvcError, Registry
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
 
-__all__ = ["Read", "ReadingScreen", "ReloadingScreen"]
+__all__ = ["Read", "ReadingModal", "ReadingScreen", "ReadingView", "ReloadingScreen"]
 
 T = TypeVar("T")
+R = TypeVar("R")  # what the screen dismisses with
 
 
 @dataclass
@@ -44,8 +46,8 @@ class Read(Message, Generic[T]):
     shown: threading.Event = field(default_factory=threading.Event)  # set once drawn
 
 
-class ReadingScreen(Screen[None], Generic[T]):
-    """A screen showing one value read from the registry in a worker."""
+class ReadingView(Screen[R], Generic[T, R]):
+    """A screen showing one value (``T``) read from the registry in a worker."""
 
     app: MlvcApp  # screens see the typed app: its session, prod, branch names, refreshes
 
@@ -140,6 +142,14 @@ class ReadingScreen(Screen[None], Generic[T]):
         else:
             self.loaded(message.value)
         self.call_after_refresh(message.shown.set)
+
+
+class ReadingScreen(ReadingView[T, None]):
+    """A full screen showing one value read from the registry in a worker."""
+
+
+class ReadingModal(ReadingView[T, R], ModalScreen[R]):
+    """A modal screen reading its value in a worker; it dismisses with an ``R``."""
 
 
 ReloadingScreen = ReadingScreen  # the name the grid and branch screens were written with
