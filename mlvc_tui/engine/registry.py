@@ -16,7 +16,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine import metrics as metric_files
-from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.config import PROD_FALLBACKS, RegistryConfig, parse_config
 from mlvc_tui.engine.errors import BadInput, MlvcError, NotARegistry, RefNotFound
 from mlvc_tui.engine.git.attributes import LfsPaths
@@ -33,6 +32,7 @@ from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid, stream_
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import history_pair as history_pair_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
+from mlvc_tui.engine.metric_blobs import MetricBlobs
 from mlvc_tui.engine.values import (
     Artifact,
     Branch,
@@ -113,6 +113,9 @@ class Registry:
         self._head_ref: str | None = None
         self._peeled: dict[str, str] = {}
         self._metrics: dict[str, Metrics] = {}
+        self._metric_blobs = MetricBlobs()
+        self._metric_lists: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self._metric_listed = 0
         self._artifacts: dict[str, dict[str, Artifact]] = {}
         self._artifact_cells = 0
         self._metric_values = 0
@@ -868,17 +871,16 @@ class Registry:
         if cached is None:
             files, too_large = [], {}
             if hit is not None and hit[0] & 0o170000 == 0o040000:
-                for path, entry in self.objects.files(hit[1]).items():
-                    if path.lower().endswith(metric_files.METRIC_SUFFIXES) and not entry.is_gitlink:
-                        size = self.objects.size(entry.sha)
-                        if size > MAX_FILE_BYTES:  # never read whole: report it bad instead
-                            too_large[f"metrics/{path}"] = (
-                                f"metrics/{path} is too large to parse ({size} bytes; "
-                                f"the limit is {MAX_FILE_BYTES})"
-                            )
-                            continue
-                        files.append((f"metrics/{path}", self.objects.blob(entry.sha)))
-            cached = metric_files.merge_files(files, stem)
+                objects, blobs = self.objects, self._metric_blobs
+                for path, sha in self._metric_files(hit[1], "metrics/"):
+                    parsed, prefixed, read = blobs.parsed(
+                        path, sha, lambda s=sha: objects.size(s), lambda s=sha: objects.blob(s)
+                    )
+                    if read:
+                        files.append((path, parsed, prefixed))
+                    else:  # too large to read: reported after the files that were read
+                        too_large[path] = str(parsed)
+            cached = metric_files.merge_parsed(files, stem)
             if too_large:
                 cached = Metrics(cached.values, {**cached.errors, **too_large})
             if self._metric_values > _ARTIFACT_CELLS:  # bounded by values, not trees
@@ -890,6 +892,28 @@ class Registry:
                 self._saved_values += len(cached.values) + 1
                 self.objects.cache.metrics[key] = (cached.values, cached.errors)
         return cached
+
+    def _metric_files(self, tree: str, prefix: str) -> tuple[tuple[str, str], ...]:
+        """(path, blob id) of every metrics file below a tree whose path is ``prefix``,
+        cached by (prefix, tree id): a metrics tree that changed one file re-lists only
+        the folders on that file's path."""
+        key = (prefix, tree)
+        hit = self._metric_lists.get(key)
+        if hit is None:
+            found: list[tuple[str, str]] = []
+            for name, mode, sha in self.objects.tree(tree):
+                kind = mode & 0o170000
+                if kind == 0o040000:
+                    found.extend(self._metric_files(sha, f"{prefix}{name}/"))
+                elif kind != 0o160000 and name.lower().endswith(metric_files.METRIC_SUFFIXES):
+                    found.append((prefix + name, sha))
+            hit = tuple(found)
+            if self._metric_listed > _ARTIFACT_CELLS:
+                self._metric_lists.clear()
+                self._metric_listed = 0
+            self._metric_lists[key] = hit
+            self._metric_listed += len(hit) + 1
+        return hit
 
     def _model_stem(self) -> str | None:
         model = self.config.model
