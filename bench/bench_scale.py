@@ -11,9 +11,11 @@ Build the registries first with bench/synth.py, under /tmp (never committed), e.
         --tags 10000 --no-cache
 
 For each registry and command: one cold run (no `.git/mlvc` cache), then ``--runs``
-repeat runs with the cache the first one left. Prints the median (min, max) wall time of
-the repeat runs, the peak RSS of the cold run and the largest of the repeat runs (``ru_maxrss`` of the
-finished child, measured one child at a time), the load average, the size of stdout and of the disk cache afterwards.
+repeat runs with the cache the first one left. Prints the median (min, max) wall time and
+CPU time of the repeat runs, the peak RSS of the cold run and the largest of the repeat
+runs (``ru_maxrss`` of the finished child, measured one child at a time), the size of
+stdout and of the disk cache afterwards, and the load average. ``--mlvc`` runs another
+`mlvc` (an older checkout's, say) on the same registries, for before/after figures.
 """
 
 from __future__ import annotations

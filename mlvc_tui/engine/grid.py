@@ -16,15 +16,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StatusCache",
+    "StatusRun",
+    "StatusRuns",
     "branch_detail",
     "build_grid",
     "column_order",
     "status_against",
     "stream_grid",
+    "stream_grid_runs",
 ]
 
 _STATUS_CELLS = 300_000
 StatusCache = dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]]
+StatusRun = dict[str, ArtifactStatus]  # one piece's cells of a row, in the row's order
 
 
 def status_against(
@@ -48,6 +52,47 @@ def status_against(
         cache.clear()
     cache[key] = (arts, prod_arts, status)
     return status
+
+
+class StatusRuns:
+    """Statuses against prod per piece of a tree (`Registry.tree_segments`), cached per
+    (piece, prod) and bounded by cells: a folder many branches share is compared once."""
+
+    def __init__(self, max_cells: int = _STATUS_CELLS) -> None:
+        self.max_cells = max_cells
+        self._runs: StatusCache = {}
+        self._cells = 0
+
+    def runs(
+        self, pieces: tuple[dict[str, Artifact], ...], prod_arts: dict[str, Artifact]
+    ) -> tuple[StatusRun, ...]:
+        """One run per piece, in order (the missing cells are not in any). A run is the
+        same object whenever the same piece is compared with the same prod: its cells
+        never change (a writer may keep its text)."""
+        out = []
+        cache = self._runs
+        for piece in pieces:
+            key = (id(piece), id(prod_arts))
+            hit = cache.get(key)
+            if hit is not None and hit[0] is piece and hit[1] is prod_arts:
+                out.append(hit[2])
+                continue
+            run: StatusRun = {}
+            for path, mine in piece.items():
+                theirs = prod_arts.get(path)
+                if theirs is None:
+                    run[path] = ArtifactStatus.NEW
+                elif mine.id == theirs.id:
+                    run[path] = ArtifactStatus.SAME
+                else:
+                    run[path] = ArtifactStatus.CHANGED
+            if self._cells + len(run) > self.max_cells:
+                cache.clear()
+                self._cells = 0
+            cache[key] = (piece, prod_arts, run)
+            self._cells += len(run)
+            out.append(run)
+        return tuple(out)
 
 
 def column_order(reg: Registry, paths: set[str] | frozenset[str]) -> tuple[str, ...]:
@@ -75,15 +120,12 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
     return replace(grid, rows=tuple(rows))
 
 
-def stream_grid(
+def stream_grid_runs(
     reg: Registry, only: str | None = None
-) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
-    """The grid without its rows, each column's kind, and the rows made one at a time.
-
-    The columns come from the distinct subtrees (`Registry.tree_segments`), so a caller
-    that writes each row and drops it (`mlvc grid --json`) holds one row at a time: memory
-    follows the distinct trees, not branches x artifacts.
-    """
+) -> tuple[Grid, dict[str, str], Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]]:
+    """`stream_grid` with each row's statuses in runs: the row's ``status`` is the runs
+    merged in order. Runs of folders the rows share are the same objects (`StatusRuns`),
+    so a writer can make each run's text once (`mlvc grid --json`)."""
     branches = reg.branches()
     if only is not None:
         branches = tuple(b for b in branches if b.name == only)
@@ -104,12 +146,25 @@ def stream_grid(
     columns = column_order(reg, {*kinds, *changed})
     higher = reg.config.higher_is_better(primary or "")
 
-    def rows() -> Iterator[BranchSnapshot]:
+    def rows() -> Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]:
         for branch, tree in zip(branches, trees, strict=True):
-            arts = reg.artifacts_of_tree(tree)
-            status = status_against(reg._status, arts, prod_arts)
+            pieces = reg.tree_segments(tree)
+            arts = reg.artifacts_of_tree(tree, pieces)
+            runs = reg._status_runs.runs(pieces, prod_arts)
+            if sum(map(len, runs)) != len(arts):  # a path in two pieces: a malformed tree
+                status = status_against(reg._status, arts, prod_arts)
+                runs = (status,)
+            else:
+                status = {}
+                for run in runs:
+                    status.update(run)
+                if missing := prod_arts.keys() - arts.keys():
+                    gone = dict.fromkeys(missing, ArtifactStatus.MISSING)
+                    status.update(gone)
+                    runs += (gone,)
             if branch.is_head and changed:
                 status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
+                runs = (status,)
             m = reg.metrics_of_tree(tree)
             value = m.get(primary) if primary else None
             cmp = (
@@ -117,7 +172,7 @@ def stream_grid(
                 if prod_value is not None and value is not None
                 else None
             )
-            yield BranchSnapshot(
+            row = BranchSnapshot(
                 branch,
                 arts,
                 status,
@@ -126,6 +181,7 @@ def stream_grid(
                 cmp.delta if cmp else None,
                 cmp.verdict if cmp else None,
             )
+            yield row, runs
 
     grid = Grid(
         root=str(reg.root),
@@ -141,3 +197,16 @@ def stream_grid(
         fetched=reg.last_fetch(),
     )
     return grid, kinds, rows()
+
+
+def stream_grid(
+    reg: Registry, only: str | None = None
+) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
+    """The grid without its rows, each column's kind, and the rows made one at a time.
+
+    The columns come from the distinct subtrees (`Registry.tree_segments`), so a caller
+    that writes each row and drops it (`mlvc grid --json`) holds one row at a time: memory
+    follows the distinct trees, not branches x artifacts.
+    """
+    grid, kinds, rows = stream_grid_runs(reg, only)
+    return grid, kinds, (row for row, _ in rows)

@@ -6,6 +6,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from mlvc_tui.engine.bounded import check_size, load_json, load_yaml
@@ -103,6 +104,7 @@ def parse_metrics_file(path: str, data: bytes) -> dict[str, float]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(path: str) -> str:
     rel = path.split("/", 1)[1] if path.startswith("metrics/") else path
     return rel.rsplit(".", 1)[0]

@@ -28,7 +28,14 @@ from mlvc_tui.engine.git.refs import peeled_tag, read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid, stream_grid
+from mlvc_tui.engine.grid import (
+    StatusCache,
+    StatusRun,
+    StatusRuns,
+    branch_detail,
+    build_grid,
+    stream_grid_runs,
+)
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import history_pair as history_pair_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
@@ -123,12 +130,14 @@ class Registry:
         self._segments: dict[tuple[str, str, str], tuple[dict[str, Artifact], ...]] = {}
         self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
         self._segment_cells = 0
+        self._plain_models: set[str] = set()  # models/ trees holding no folder model
         self._all_kept = True
         self._kinds: dict[str, str | None] = {}  # path -> kind under the current config
         self._made: dict[tuple[str, str, bool], Artifact] = {}  # one value per path and blob
         self._lfs: dict[str, LfsPaths] = {}
         self._chains: dict[tuple[str, int], frozenset[str]] = {}
         self._status: StatusCache = {}
+        self._status_runs = StatusRuns()
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._pins: dict[str, str] = {}
         self._configs: dict[str, RegistryConfig | None] = {}  # mlvc.toml by commit id
@@ -644,17 +653,20 @@ class Registry:
         """Every artifact of a ref, by path (kinds in DESIGN §4 and `mlvc.toml`)."""
         return self.artifacts_of_tree(self.tree_of(ref))
 
-    def artifacts_of_tree(self, tree: str) -> dict[str, Artifact]:
+    def artifacts_of_tree(
+        self, tree: str, segments: tuple[dict[str, Artifact], ...] | None = None
+    ) -> dict[str, Artifact]:
         """The artifacts below a root tree (cached by tree id).
 
-        Built from per-subtree pieces shared between trees (`tree_segments`), so branches
-        that share most subtrees share their `Artifact` values too.
+        Built from per-subtree pieces shared between trees (`tree_segments`; pass them
+        as ``segments`` when already at hand), so branches that share most subtrees share
+        their `Artifact` values too.
         """
         hit = self._artifacts.get(tree)
         if hit is not None:
             return hit
         out: dict[str, Artifact] = {}
-        for segment in self.tree_segments(tree):
+        for segment in self.tree_segments(tree) if segments is None else segments:
             out.update(segment)
         if self._artifact_cells > _ARTIFACT_CELLS:  # bounded by cells, not trees
             self._artifacts.clear()
@@ -691,8 +703,12 @@ class Registry:
     ) -> tuple[dict[str, Artifact], ...]:
         key = (path, sha, lfs_key)
         hit = self._segments.get(key)
-        if hit is None and path == "models":
+        if hit is None and path == "models" and sha not in self._plain_models:
             hit = self._models_folder(sha, lfs)
+            if hit is None:  # no folder models: remembered, the check reads every file
+                if len(self._plain_models) > _SEGMENTS:
+                    self._plain_models.clear()
+                self._plain_models.add(sha)
         if hit is None:
             hit = self._pieces(path + "/", self.objects.tree(sha), lfs, lfs_key)
             cells = sum(len(p) for p in hit)
@@ -993,10 +1009,14 @@ class Registry:
 
         return plan_promotion(self, branch, target, run_changed=run_changed).gates
 
-    def stream_grid(self) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
+    def stream_grid(
+        self,
+    ) -> tuple[Grid, dict[str, str], Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]]:
         """`grid` without its rows, each column's kind, and the rows one at a time (read
-        them while the registry is open): for output that need not hold them all."""
-        return stream_grid(self)
+        them while the registry is open): for output that need not hold them all. Each
+        row comes with its statuses in runs (`grid.stream_grid_runs`): the same run object
+        always holds the same cells, so a writer can reuse its text."""
+        return stream_grid_runs(self)
 
     def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
         """One branch's row, recent commits and metrics against prod, without the others."""
