@@ -141,8 +141,9 @@ def _grid_json(grid: Any) -> dict[str, Any]:
     }
 
 
-_RUN_TEXT_CHARS = 16 << 20  # text of status runs kept for reuse (characters)
-_CELL_TEXTS = 200_000  # distinct cells whose text is kept for reuse
+_RUN_TEXT_CHARS = 4 << 20  # text of status runs kept for reuse (characters)
+_RUN_TEXTS = 8192  # status runs remembered (seen once, or with their text)
+_CELL_TEXTS = 8192  # distinct cells whose text is kept for reuse (the shared ones return)
 
 
 def write_grid_json(
@@ -162,7 +163,7 @@ def write_grid_json(
     head = dumps(_grid_head(grid, kinds), compact=True)
     out.write(head[:-1] + ',"branches":[')
     cells: dict[tuple[str, Any, int], tuple[Any, str]] = {}
-    runs_text: dict[int, tuple[Any, str]] = {}
+    runs_text: dict[int, tuple[Any, str | None]] = {}  # a run's text, from its second use
     chars = 0
 
     def run_text(run: dict[str, Any], arts: dict[str, Any]) -> str:
@@ -187,15 +188,19 @@ def write_grid_json(
             texts = []
             for run in runs:
                 hit = runs_text.get(id(run))
-                if hit is None or hit[0] is not run:
-                    text = run_text(run, row.artifacts)
-                    if chars + len(text) > _RUN_TEXT_CHARS:
-                        runs_text.clear()
-                        chars = 0
-                    hit = runs_text[id(run)] = (run, text)
-                    chars += len(text)
-                if hit[1]:
+                if hit is not None and hit[0] is run and hit[1] is not None:
                     texts.append(hit[1])
+                    continue
+                text = run_text(run, row.artifacts)
+                texts.append(text)
+                if chars + len(text) > _RUN_TEXT_CHARS or len(runs_text) > _RUN_TEXTS:
+                    runs_text.clear()
+                    chars = 0
+                if hit is not None and hit[0] is run:  # seen before: shared, keep its text
+                    runs_text[id(run)] = (run, text)
+                    chars += len(text)
+                else:  # the first sight: most runs belong to one row only
+                    runs_text[id(run)] = (run, None)
             body = ",".join(texts)
         text = dumps(_row_json(row), compact=True)
         out.write(("," if i else "") + text[:-1] + ',"artifacts":{' + body + "}}")

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 _STATUS_CELLS = 300_000
+_RUN_CELLS = 50_000  # cells of status runs kept (the shared ones are used again soon)
 StatusCache = dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]]
 StatusRun = dict[str, ArtifactStatus]  # one piece's cells of a row, in the row's order
 
@@ -58,7 +59,7 @@ class StatusRuns:
     """Statuses against prod per piece of a tree (`Registry.tree_segments`), cached per
     (piece, prod) and bounded by cells: a folder many branches share is compared once."""
 
-    def __init__(self, max_cells: int = _STATUS_CELLS) -> None:
+    def __init__(self, max_cells: int = _RUN_CELLS) -> None:
         self.max_cells = max_cells
         self._runs: StatusCache = {}
         self._cells = 0

@@ -14,6 +14,7 @@ so memory follows the distinct files up to a ceiling, never branches x files.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from sys import intern
 
 from mlvc_tui.engine.bounded import MAX_FILE_BYTES
 from mlvc_tui.engine.errors import BadInput
@@ -58,12 +59,13 @@ class MetricBlobs:
             hit = (why, None, False)
         else:
             try:
-                values = parse_metrics_file(path, read())
+                parsed = parse_metrics_file(path, read())
             except BadInput as exc:
                 hit = (str(exc), None, True)
-            else:
+            else:  # keys interned: trees' merged metrics (and the disk cache) share them
+                values = {intern(k): v for k, v in parsed.items()}
                 prefix = key_prefix(path)
-                prefixed = {prefix + k: v for k, v in values.items()}
+                prefixed = {intern(prefix + k): v for k, v in values.items()}
                 hit = (values, prefixed, True)
         cost = 1 + (2 * len(hit[0]) if hit[1] is not None else 0)
         if self._values + cost > self.max_values:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import stat
 from dataclasses import dataclass
+from sys import intern
 
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Commit, hex_to_sha, parse_time_entry, parse_tree
@@ -172,8 +173,8 @@ class ObjectReader:
         hit = self._trees.get(sha)
         if hit is None:
             raw = self.raw(sha)
-            hit = tuple(
-                (decode(name), mode, hexsha.decode("ascii"))
+            hit = tuple(  # names interned: trees repeat them (and so does the disk cache)
+                (intern(decode(name)), mode, hexsha.decode("ascii"))
                 for name, mode, hexsha in parse_tree(raw, 20)
             )
             if self._tree_entries < KEEP_TREE_ENTRIES:  # beyond: re-read, memory stays flat
