@@ -130,7 +130,7 @@ class Registry:
         self._segments: dict[tuple[str, str, str], tuple[dict[str, Artifact], ...]] = {}
         self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
         self._segment_cells = 0
-        self._plain_models: set[str] = set()  # models/ trees holding no folder model
+        self._model_marks: dict[str, bool] = {}  # tree id -> holds MLmodel / *.lineage.json
         self._all_kept = True
         self._kinds: dict[str, str | None] = {}  # path -> kind under the current config
         self._made: dict[tuple[str, str, bool], Artifact] = {}  # one value per path and blob
@@ -703,12 +703,8 @@ class Registry:
     ) -> tuple[dict[str, Artifact], ...]:
         key = (path, sha, lfs_key)
         hit = self._segments.get(key)
-        if hit is None and path == "models" and sha not in self._plain_models:
+        if hit is None and path == "models" and self._names_model_files(sha):
             hit = self._models_folder(sha, lfs)
-            if hit is None:  # no folder models: remembered, the check reads every file
-                if len(self._plain_models) > _SEGMENTS:
-                    self._plain_models.clear()
-                self._plain_models.add(sha)
         if hit is None:
             hit = self._pieces(path + "/", self.objects.tree(sha), lfs, lfs_key)
             cells = sum(len(p) for p in hit)
@@ -761,6 +757,24 @@ class Registry:
                 made[(path, sha, maybe_lfs)] = art
             out[path] = art
         return out
+
+    def _names_model_files(self, tree: str) -> bool:
+        """Whether an ``MLmodel`` file or a lineage record is anywhere below a tree (cached
+        per subtree): without one, ``models/`` holds no folder model and is read as files."""
+        hit = self._model_marks.get(tree)
+        if hit is None:
+            hit = False
+            for name, mode, sha in self.objects.tree(tree):
+                if mode & 0o170000 == 0o040000:
+                    hit = self._names_model_files(sha)
+                else:
+                    hit = name == "MLmodel" or name.endswith(".lineage.json")
+                if hit:
+                    break
+            if len(self._model_marks) > _SEGMENTS:
+                self._model_marks.clear()
+            self._model_marks[tree] = hit
+        return hit
 
     def _models_folder(self, sha: str, lfs: LfsPaths) -> tuple[dict[str, Artifact], ...] | None:
         """``models/`` as one piece when it holds folder models (each one artifact, its sizes
