@@ -126,7 +126,6 @@ class Registry:
         self._artifacts: dict[str, dict[str, Artifact]] = {}
         self._artifact_cells = 0
         self._metric_values = 0
-        self._saved_values = 0
         self._segments: dict[tuple[str, str, str], tuple[dict[str, Artifact], ...]] = {}
         self._segment_lists: dict[str, tuple[dict[str, Artifact], ...]] = {}
         self._segment_cells = 0
@@ -918,9 +917,7 @@ class Registry:
                 self._metric_values = 0
             self._metrics[key] = cached
             self._metric_values += len(cached.values) + 1
-            if self._saved_values < _ARTIFACT_CELLS:  # for the disk cache, within a budget
-                self._saved_values += len(cached.values) + 1
-                self.objects.cache.metrics[key] = (cached.values, cached.errors)
+            self.objects.cache.add_metrics(key, cached.values, cached.errors)
         return cached
 
     def _metric_files(self, tree: str, prefix: str) -> tuple[tuple[str, str], ...]:
