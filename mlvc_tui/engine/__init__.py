@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     from mlvc_tui.engine.git.files import FileStat
     from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
     from mlvc_tui.engine.git.transport import redact
+    from mlvc_tui.engine.grid import GridPart, grid_parts
     from mlvc_tui.engine.init import init_registry
     from mlvc_tui.engine.jsonable import dumps, to_jsonable
     from mlvc_tui.engine.live.drift import (
@@ -217,6 +218,7 @@ _LAZY: dict[str, str] = {
         "mlvc_tui.engine.serving",
     ),
     "FolderModel": "mlvc_tui.engine.folder_models",
+    **dict.fromkeys(("GridPart", "grid_parts"), "mlvc_tui.engine.grid"),
     "as_datetime": "mlvc_tui.engine.timestamps",
     "bwrap": "mlvc_tui.engine.promotion.sandbox",
 }

@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.config import ARTIFACT_KINDS
 from mlvc_tui.engine.errors import RefNotFound
-from mlvc_tui.engine.values import Artifact, ArtifactStatus, BranchDetail, BranchSnapshot, Grid
+from mlvc_tui.engine.grid_status import StatusRun
+from mlvc_tui.engine.values import (
+    Artifact,
+    ArtifactStatus,
+    Branch,
+    BranchDetail,
+    BranchSnapshot,
+    Grid,
+    Metrics,
+    WorktreeChange,
+)
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
 __all__ = [
+    "GridPart",
     "StatusCache",
-    "StatusRun",
-    "StatusRuns",
     "branch_detail",
     "build_grid",
     "column_order",
+    "grid_parts",
     "status_against",
     "stream_grid",
     "stream_grid_runs",
 ]
 
 _STATUS_CELLS = 300_000
-_RUN_CELLS = 50_000  # cells of status runs kept (the shared ones are used again soon)
 StatusCache = dict[tuple[int, int], tuple[object, object, dict[str, ArtifactStatus]]]
-StatusRun = dict[str, ArtifactStatus]  # one piece's cells of a row, in the row's order
 
 
 def status_against(
@@ -53,47 +61,6 @@ def status_against(
         cache.clear()
     cache[key] = (arts, prod_arts, status)
     return status
-
-
-class StatusRuns:
-    """Statuses against prod per piece of a tree (`Registry.tree_segments`), cached per
-    (piece, prod) and bounded by cells: a folder many branches share is compared once."""
-
-    def __init__(self, max_cells: int = _RUN_CELLS) -> None:
-        self.max_cells = max_cells
-        self._runs: StatusCache = {}
-        self._cells = 0
-
-    def runs(
-        self, pieces: tuple[dict[str, Artifact], ...], prod_arts: dict[str, Artifact]
-    ) -> tuple[StatusRun, ...]:
-        """One run per piece, in order (the missing cells are not in any). A run is the
-        same object whenever the same piece is compared with the same prod: its cells
-        never change (a writer may keep its text)."""
-        out = []
-        cache = self._runs
-        for piece in pieces:
-            key = (id(piece), id(prod_arts))
-            hit = cache.get(key)
-            if hit is not None and hit[0] is piece and hit[1] is prod_arts:
-                out.append(hit[2])
-                continue
-            run: StatusRun = {}
-            for path, mine in piece.items():
-                theirs = prod_arts.get(path)
-                if theirs is None:
-                    run[path] = ArtifactStatus.NEW
-                elif mine.id == theirs.id:
-                    run[path] = ArtifactStatus.SAME
-                else:
-                    run[path] = ArtifactStatus.CHANGED
-            if self._cells + len(run) > self.max_cells:
-                cache.clear()
-                self._cells = 0
-            cache[key] = (piece, prod_arts, run)
-            self._cells += len(run)
-            out.append(run)
-        return tuple(out)
 
 
 def column_order(reg: Registry, paths: set[str] | frozenset[str]) -> tuple[str, ...]:
@@ -121,83 +88,98 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
     return replace(grid, rows=tuple(rows))
 
 
-def stream_grid_runs(
-    reg: Registry, only: str | None = None
-) -> tuple[Grid, dict[str, str], Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]]:
-    """`stream_grid` with each row's statuses in runs: the row's ``status`` is the runs
-    merged in order. Runs of folders the rows share are the same objects (`StatusRuns`),
-    so a writer can make each run's text once (`mlvc grid --json`)."""
-    branches = reg.branches()
-    if only is not None:
-        branches = tuple(b for b in branches if b.name == only)
-        if not branches:
-            raise RefNotFound(f"no branch named {only!r}")
-    prod = reg.prod
+def _row_maker(
+    reg: Registry, prod: str | None, primary: str | None, changed: set[str]
+) -> Callable[[Branch, str], tuple[BranchSnapshot, tuple[StatusRun, ...]]]:
+    """The function making one branch's row from its root tree, measured against prod,
+    with the row's statuses in runs (`StatusRuns`: one per piece of the tree, shared
+    between the rows that share the piece, then the missing cells; the row's ``status``
+    is the runs merged in order)."""
     prod_arts = reg.artifacts(prod) if prod else {}
-    primary = reg.primary_metric()
     prod_value = reg.metrics(prod).get(primary) if prod and primary else None
-    changes = reg.worktree_changes() if only is None or branches[0].is_head else ()
-    changed = {c.path for c in changes}
-    trees = [reg.objects.commit(b.commit.id)[1] for b in branches]
-    kinds: dict[str, str] = {}  # a path's kind depends on the settings only
-    for tree in trees:
-        for piece in reg.tree_segments(tree):
-            if not piece.keys() <= kinds.keys():
-                kinds.update({p: a.kind for p, a in piece.items()})
-    columns = column_order(reg, {*kinds, *changed})
     higher = reg.config.higher_is_better(primary or "")
 
-    def rows() -> Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]:
-        for branch, tree in zip(branches, trees, strict=True):
-            pieces = reg.tree_segments(tree)
-            arts = reg.artifacts_of_tree(tree, pieces)
-            runs = reg._status_runs.runs(pieces, prod_arts)
-            if sum(map(len, runs)) != len(arts):  # a path in two pieces: a malformed tree
-                status = status_against(reg._status, arts, prod_arts)
-                runs = (status,)
-            else:
-                status = {}
-                for run in runs:
-                    status.update(run)
-                if missing := prod_arts.keys() - arts.keys():
-                    gone = dict.fromkeys(missing, ArtifactStatus.MISSING)
-                    status.update(gone)
-                    runs += (gone,)
-            if branch.is_head and changed:
-                status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
-                runs = (status,)
-            m = reg.metrics_of_tree(tree)
-            value = m.get(primary) if primary else None
-            cmp = (
-                metric_files.compare(primary or "", prod_value, value, higher)
-                if prod_value is not None and value is not None
-                else None
-            )
-            row = BranchSnapshot(
-                branch,
-                arts,
-                status,
-                m,
-                value,
-                cmp.delta if cmp else None,
-                cmp.verdict if cmp else None,
-            )
-            yield row, runs
+    def row(branch: Branch, tree: str) -> tuple[BranchSnapshot, tuple[StatusRun, ...]]:
+        pieces = reg.tree_segments(tree)
+        arts = reg.artifacts_of_tree(tree, pieces)
+        runs = reg._status_runs.runs(pieces, prod_arts)
+        if sum(map(len, runs)) != len(arts):  # a path in two pieces: a malformed tree
+            status = status_against(reg._status, arts, prod_arts)
+            runs = (status,)
+        else:
+            status = {}
+            for run in runs:
+                status.update(run)
+            if missing := prod_arts.keys() - arts.keys():
+                gone = dict.fromkeys(missing, ArtifactStatus.MISSING)
+                status.update(gone)
+                runs += (gone,)
+        if branch.is_head and changed:
+            status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
+            runs = (status,)
+        m = reg.metrics_of_tree(tree)
+        value = m.get(primary) if primary else None
+        cmp = (
+            metric_files.compare(primary or "", prod_value, value, higher)
+            if prod_value is not None and value is not None
+            else None
+        )
+        snapshot = BranchSnapshot(
+            branch, arts, status, m, value, cmp.delta if cmp else None, cmp.verdict if cmp else None
+        )
+        return snapshot, runs
 
-    grid = Grid(
+    return row
+
+
+def _learn_kinds(reg: Registry, tree: str, kinds: dict[str, str]) -> None:
+    """Add the kinds of a root tree's artifacts to ``kinds`` (a path's kind depends on the
+    settings only)."""
+    for piece in reg.tree_segments(tree):
+        if not piece.keys() <= kinds.keys():
+            kinds.update({p: a.kind for p, a in piece.items()})
+
+
+def _empty_grid(
+    reg: Registry, prod: str | None, primary: str | None, changes: tuple[WorktreeChange, ...]
+) -> Grid:
+    return Grid(
         root=str(reg.root),
         prod=prod,
         head=reg.head,
         detached=reg.detached,
         bare=reg.bare,
         primary_metric=primary,
-        columns=columns,
+        columns=(),
         rows=(),
         worktree=changes,
         remote=reg.remote if reg.remote in reg.remotes() else None,
         fetched=reg.last_fetch(),
     )
-    return grid, kinds, rows()
+
+
+def stream_grid_runs(
+    reg: Registry, only: str | None = None
+) -> tuple[Grid, dict[str, str], Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]]:
+    """`stream_grid` with each row's statuses in runs (`_row_maker`): the same run object
+    always holds the same cells, so a writer can make each run's text once."""
+    branches = reg.branches()
+    if only is not None:
+        branches = tuple(b for b in branches if b.name == only)
+        if not branches:
+            raise RefNotFound(f"no branch named {only!r}")
+    prod = reg.prod
+    changes = reg.worktree_changes() if only is None or branches[0].is_head else ()
+    changed = {c.path for c in changes}
+    primary = reg.primary_metric()
+    row = _row_maker(reg, prod, primary, changed)
+    trees = [reg.objects.commit(b.commit.id)[1] for b in branches]
+    kinds: dict[str, str] = {}
+    for tree in trees:
+        _learn_kinds(reg, tree, kinds)
+    columns = column_order(reg, {*kinds, *changed})
+    rows = (row(branch, tree) for branch, tree in zip(branches, trees, strict=True))
+    return replace(_empty_grid(reg, prod, primary, changes), columns=columns), kinds, rows
 
 
 def stream_grid(
@@ -210,4 +192,57 @@ def stream_grid(
     follows the distinct trees, not branches x artifacts.
     """
     grid, kinds, rows = stream_grid_runs(reg, only)
-    return grid, kinds, (row for row, _ in rows)
+    return grid, kinds, (snapshot for snapshot, _ in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class GridPart:
+    """The grid as read so far: every branch in the grid's order, the rows named in
+    ``pending`` placeholders (the branch only: no artifacts, no metrics) still being read.
+    The last part has none pending and equals `build_grid`'s grid."""
+
+    grid: Grid
+    pending: frozenset[str] = frozenset()
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+
+def grid_parts(
+    reg: Registry, first: int = 0, wanted: Collection[str] = (), chunk: int = 500
+) -> Iterator[GridPart]:
+    """The grid in parts, what is on screen first: prod, the branches named in ``wanted``
+    and the ``first`` rows in the grid's order; then the rest, ``chunk`` rows at a time.
+
+    The branches (names, order, tips) are all known from the first part on; only rows are
+    filled in. Advance it while the registry is open: a caller may let others use the
+    registry between two parts.
+    """
+    branches = reg.branches()
+    prod = reg.prod
+    changes = reg.worktree_changes()
+    changed = {c.path for c in changes}
+    primary = reg.primary_metric()
+    row = _row_maker(reg, prod, primary, changed)
+    base = _empty_grid(reg, prod, primary, changes)
+    rows: list[BranchSnapshot | None] = [None] * len(branches)
+    kinds: dict[str, str] = {}
+    wanted = set(wanted)
+    on_screen = {
+        i for i, b in enumerate(branches) if i < first or b.name in wanted or b.name == prod
+    }
+    now = sorted(on_screen, key=lambda i: (branches[i].name != prod, i))  # prod first
+    later = [i for i in range(len(branches)) if i not in on_screen]
+    for batch in (now, *(later[k : k + chunk] for k in range(0, len(later), chunk))):
+        for i in batch:
+            tree = reg.objects.commit(branches[i].commit.id)[1]
+            _learn_kinds(reg, tree, kinds)
+            rows[i] = row(branches[i], tree)[0]
+        pending = frozenset(b.name for b, r in zip(branches, rows, strict=True) if r is None)
+        snaps = tuple(
+            r if r is not None else BranchSnapshot(b, {}, {}, Metrics())
+            for b, r in zip(branches, rows, strict=True)
+        )
+        columns = column_order(reg, {*kinds, *changed})
+        yield GridPart(replace(base, columns=columns, rows=snaps), pending)

@@ -28,14 +28,8 @@ from mlvc_tui.engine.git.refs import peeled_tag, read_refs
 from mlvc_tui.engine.git.remotes import ahead_behind, remote_names, upstream_remote
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import (
-    StatusCache,
-    StatusRun,
-    StatusRuns,
-    branch_detail,
-    build_grid,
-    stream_grid_runs,
-)
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid, stream_grid_runs
+from mlvc_tui.engine.grid_status import StatusRun, StatusRuns
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import history_pair as history_pair_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
