@@ -141,30 +141,69 @@ def _grid_json(grid: Any) -> dict[str, Any]:
     }
 
 
+_RUN_TEXT_CHARS = 4 << 20  # text of status runs kept for reuse (characters)
+_RUN_TEXTS = 8192  # status runs remembered (seen once, or with their text)
+_CELL_TEXTS = 8192  # distinct cells whose text is kept for reuse (the shared ones return)
+
+
 def write_grid_json(
-    grid: Any, out: Any, rows: Iterable[Any] | None = None, kinds: dict[str, str] | None = None
+    grid: Any,
+    out: Any,
+    rows: Iterable[tuple[Any, tuple[dict[str, Any], ...] | None]] | None = None,
+    kinds: dict[str, str] | None = None,
 ) -> None:
     """`mlvc grid --json`: the text of ``dumps(_grid_json(grid), compact=True)``, written a
-    row at a time (``rows``, when given, instead of ``grid.rows``, with the ``kinds`` of
-    the columns). It is the largest output mlvc prints (branches x artifacts cells), so a
-    cell's text is made once per distinct (path, status, artifact) and reused."""
+    row at a time (``rows``, when given, instead of ``grid.rows``: each row with its
+    statuses in runs, as `Registry.stream_grid` gives them, with the ``kinds`` of the
+    columns). It is the largest output mlvc prints (branches x artifacts cells), so a
+    cell's text is made once per distinct (path, status, artifact), and a run's once per
+    run (rows share the runs of the folders they share)."""
     from mlvc_tui.engine import dumps
 
     head = dumps(_grid_head(grid, kinds), compact=True)
     out.write(head[:-1] + ',"branches":[')
-    cells: dict[tuple[str, str, int], tuple[Any, str]] = {}
-    for i, row in enumerate(grid.rows if rows is None else rows):
+    cells: dict[tuple[str, Any, int], tuple[Any, str]] = {}
+    runs_text: dict[int, tuple[Any, str | None]] = {}  # a run's text, from its second use
+    chars = 0
+
+    def run_text(run: dict[str, Any], arts: dict[str, Any]) -> str:
         parts = []
-        for path, status in row.status.items():
-            art = row.artifacts.get(path)
-            key = (path, status.value, id(art))
+        for path, status in run.items():
+            art = arts.get(path)
+            key = (path, status, id(art))
             hit = cells.get(key)
             if hit is None or hit[0] is not art:
                 text = dumps({path: _artifact_json(status.value, art)}, compact=True)[1:-1]
+                if len(cells) >= _CELL_TEXTS:
+                    cells.clear()
                 hit = cells[key] = (art, text)
             parts.append(hit[1])
+        return ",".join(parts)
+
+    pairs = ((row, None) for row in grid.rows) if rows is None else rows
+    for i, (row, runs) in enumerate(pairs):
+        if runs is None:
+            body = run_text(row.status, row.artifacts)
+        else:
+            texts = []
+            for run in runs:
+                hit = runs_text.get(id(run))
+                if hit is not None and hit[0] is run and hit[1] is not None:
+                    texts.append(hit[1])
+                    continue
+                text = run_text(run, row.artifacts)
+                texts.append(text)
+                if chars + len(text) > _RUN_TEXT_CHARS or len(runs_text) > _RUN_TEXTS:
+                    runs_text.clear()
+                    chars = 0
+                if hit is not None and hit[0] is run:  # seen before: shared, keep its text
+                    runs_text[id(run)] = (run, text)
+                    chars += len(text)
+                else:  # the first sight: most runs belong to one row only
+                    runs_text[id(run)] = (run, None)
+            body = ",".join(texts)
         text = dumps(_row_json(row), compact=True)
-        out.write(("," if i else "") + text[:-1] + ',"artifacts":{' + ",".join(parts) + "}}")
+        out.write(("," if i else "") + text[:-1] + ',"artifacts":{' + body + "}}")
     out.write("]}\n")
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.config import ARTIFACT_KINDS
 from mlvc_tui.engine.errors import RefNotFound
+from mlvc_tui.engine.grid_status import StatusRun
 from mlvc_tui.engine.values import (
     Artifact,
     ArtifactStatus,
@@ -32,6 +33,7 @@ __all__ = [
     "grid_parts",
     "status_against",
     "stream_grid",
+    "stream_grid_runs",
 ]
 
 _STATUS_CELLS = 300_000
@@ -88,17 +90,33 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
 
 def _row_maker(
     reg: Registry, prod: str | None, primary: str | None, changed: set[str]
-) -> Callable[[Branch, str], BranchSnapshot]:
-    """The function making one branch's row from its root tree, measured against prod."""
+) -> Callable[[Branch, str], tuple[BranchSnapshot, tuple[StatusRun, ...]]]:
+    """The function making one branch's row from its root tree, measured against prod,
+    with the row's statuses in runs (`StatusRuns`: one per piece of the tree, shared
+    between the rows that share the piece, then the missing cells; the row's ``status``
+    is the runs merged in order)."""
     prod_arts = reg.artifacts(prod) if prod else {}
     prod_value = reg.metrics(prod).get(primary) if prod and primary else None
     higher = reg.config.higher_is_better(primary or "")
 
-    def row(branch: Branch, tree: str) -> BranchSnapshot:
-        arts = reg.artifacts_of_tree(tree)
-        status = status_against(reg._status, arts, prod_arts)
+    def row(branch: Branch, tree: str) -> tuple[BranchSnapshot, tuple[StatusRun, ...]]:
+        pieces = reg.tree_segments(tree)
+        arts = reg.artifacts_of_tree(tree, pieces)
+        runs = reg._status_runs.runs(pieces, prod_arts)
+        if sum(map(len, runs)) != len(arts):  # a path in two pieces: a malformed tree
+            status = status_against(reg._status, arts, prod_arts)
+            runs = (status,)
+        else:
+            status = {}
+            for run in runs:
+                status.update(run)
+            if missing := prod_arts.keys() - arts.keys():
+                gone = dict.fromkeys(missing, ArtifactStatus.MISSING)
+                status.update(gone)
+                runs += (gone,)
         if branch.is_head and changed:
             status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
+            runs = (status,)
         m = reg.metrics_of_tree(tree)
         value = m.get(primary) if primary else None
         cmp = (
@@ -106,9 +124,10 @@ def _row_maker(
             if prod_value is not None and value is not None
             else None
         )
-        return BranchSnapshot(
+        snapshot = BranchSnapshot(
             branch, arts, status, m, value, cmp.delta if cmp else None, cmp.verdict if cmp else None
         )
+        return snapshot, runs
 
     return row
 
@@ -139,15 +158,11 @@ def _empty_grid(
     )
 
 
-def stream_grid(
+def stream_grid_runs(
     reg: Registry, only: str | None = None
-) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
-    """The grid without its rows, each column's kind, and the rows made one at a time.
-
-    The columns come from the distinct subtrees (`Registry.tree_segments`), so a caller
-    that writes each row and drops it (`mlvc grid --json`) holds one row at a time: memory
-    follows the distinct trees, not branches x artifacts.
-    """
+) -> tuple[Grid, dict[str, str], Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]]:
+    """`stream_grid` with each row's statuses in runs (`_row_maker`): the same run object
+    always holds the same cells, so a writer can make each run's text once."""
     branches = reg.branches()
     if only is not None:
         branches = tuple(b for b in branches if b.name == only)
@@ -165,6 +180,19 @@ def stream_grid(
     columns = column_order(reg, {*kinds, *changed})
     rows = (row(branch, tree) for branch, tree in zip(branches, trees, strict=True))
     return replace(_empty_grid(reg, prod, primary, changes), columns=columns), kinds, rows
+
+
+def stream_grid(
+    reg: Registry, only: str | None = None
+) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
+    """The grid without its rows, each column's kind, and the rows made one at a time.
+
+    The columns come from the distinct subtrees (`Registry.tree_segments`), so a caller
+    that writes each row and drops it (`mlvc grid --json`) holds one row at a time: memory
+    follows the distinct trees, not branches x artifacts.
+    """
+    grid, kinds, rows = stream_grid_runs(reg, only)
+    return grid, kinds, (snapshot for snapshot, _ in rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +238,7 @@ def grid_parts(
         for i in batch:
             tree = reg.objects.commit(branches[i].commit.id)[1]
             _learn_kinds(reg, tree, kinds)
-            rows[i] = row(branches[i], tree)
+            rows[i] = row(branches[i], tree)[0]
         pending = frozenset(b.name for b, r in zip(branches, rows, strict=True) if r is None)
         snaps = tuple(
             r if r is not None else BranchSnapshot(b, {}, {}, Metrics())

@@ -23,21 +23,32 @@ _PLAIN = (str, int, bool, type(None))
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+def _non_finite(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
 def to_jsonable(value: Any) -> Any:
     """A structure of dicts, lists, strings, numbers, booleans and None."""
     if type(value) in _PLAIN:  # exactly these types (an Enum of str is not one)
         return value
+    if type(value) is float:
+        return value if math.isfinite(value) else _non_finite(value)
+    if type(value) is dict:  # metrics: many finite floats under str keys, taken as they are
+        return {
+            k if type(k) is str else str(k): v
+            if type(v) is float and math.isfinite(v)
+            else to_jsonable(v)
+            for k, v in value.items()
+        }
     names = _FIELDS.get(type(value))
     if names is not None:
         return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
+        return value if math.isfinite(value) else _non_finite(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
         return {name: to_jsonable(getattr(value, name)) for name in names}

@@ -6,6 +6,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from mlvc_tui.engine.bounded import check_size, load_json, load_yaml
@@ -17,7 +18,9 @@ __all__ = [
     "METRIC_SUFFIXES",
     "compare",
     "diff_metrics",
+    "key_prefix",
     "merge_files",
+    "merge_parsed",
     "parse_metrics_file",
     "primary_metric",
 ]
@@ -101,9 +104,16 @@ def parse_metrics_file(path: str, data: bytes) -> dict[str, float]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(path: str) -> str:
     rel = path.split("/", 1)[1] if path.startswith("metrics/") else path
     return rel.rsplit(".", 1)[0]
+
+
+def key_prefix(path: str) -> str:
+    """What the keys of a file that is not the main one start with (its stem, dotted:
+    metrics/train_history.csv -> ``train_history.``)."""
+    return _stem(path).replace("/", ".") + "."
 
 
 def merge_files(files: Iterable[tuple[str, bytes]], model_stem: str | None) -> Metrics:
@@ -113,21 +123,39 @@ def merge_files(files: Iterable[tuple[str, bytes]], model_stem: str | None) -> M
     else the first JSON or YAML file. Other files' keys start with their stem
     (metrics/train_history.csv -> ``train_history.loss``).
     """
-    files = sorted(files)
+    parsed: list[tuple[str, Mapping[str, float] | str, Mapping[str, float] | None]] = []
+    for path, data in files:
+        try:
+            parsed.append((path, parse_metrics_file(path, data), None))
+        except BadInput as exc:
+            parsed.append((path, str(exc), None))
+    return merge_parsed(parsed, model_stem)
+
+
+def merge_parsed(
+    files: Iterable[tuple[str, Mapping[str, float] | str, Mapping[str, float] | None]],
+    model_stem: str | None,
+) -> Metrics:
+    """`merge_files` over files already parsed: (path, values or the reason it is bad, the
+    values with `key_prefix` already applied or None). Callers that parse each blob once
+    (`MetricBlobs`) pass the prefixed values they keep, so a merge only copies."""
+    files = sorted(files, key=lambda f: f[0])
     mains = {"metrics", "model", model_stem or "model"}
-    main = next((p for p, _ in files if _stem(p) in mains), None) or next(
-        (p for p, _ in files if p.lower().endswith((".json", ".yaml", ".yml"))), None
+    main = next((p for p, _, _ in files if _stem(p) in mains), None) or next(
+        (p for p, _, _ in files if p.lower().endswith((".json", ".yaml", ".yml"))), None
     )
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
-    for path, data in files:
-        try:
-            parsed = parse_metrics_file(path, data)
-        except BadInput as exc:
-            errors[path] = str(exc)
-            continue
-        prefix = "" if path == main or _stem(path) in mains else _stem(path).replace("/", ".") + "."
-        values.update({prefix + k: v for k, v in parsed.items()})
+    for path, parsed, prefixed in files:
+        if isinstance(parsed, str):
+            errors[path] = parsed
+        elif path == main or _stem(path) in mains:
+            values.update(parsed)
+        elif prefixed is not None:
+            values.update(prefixed)
+        else:
+            prefix = key_prefix(path)
+            values.update({prefix + k: v for k, v in parsed.items()})
     return Metrics(values=values, errors=errors)
 
 

@@ -22,3 +22,27 @@ def test_streamed_grid_json_is_the_whole_dump(which: str, request: pytest.Fixtur
     write_grid_json(grid, out)
     assert out.getvalue() == dumps(_grid_json(grid), compact=True) + "\n"
     assert grid.rows and '"artifacts":{' in out.getvalue()
+
+
+@pytest.mark.parametrize("which", ["demo_repo", "hostile_repo", "showcase_repo"])
+def test_grid_json_from_shared_status_runs_is_the_whole_dump(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """What `mlvc grid --json` writes: rows with their statuses in runs shared between rows
+    (each run's text made once), the same bytes as one dump of the whole grid."""
+    path: Path = request.getfixturevalue(which)
+    with Registry.open(path) as reg:
+        grid = reg.grid()
+        head, kinds, rows = reg.stream_grid()
+        pairs = list(rows)
+    for row, runs in pairs:
+        merged: dict[str, object] = {}
+        for run in runs:
+            merged.update(run)
+        assert list(merged.items()) == list(row.status.items())
+    out = io.StringIO()
+    write_grid_json(head, out, iter(pairs), kinds)
+    assert out.getvalue() == dumps(_grid_json(grid), compact=True) + "\n"
+    if which == "demo_repo":  # branches share folders, so rows share runs
+        ids = [id(run) for _, runs in pairs for run in runs]
+        assert len(set(ids)) < len(ids)

@@ -77,3 +77,35 @@ def test_packed_tags_read_as_loose_ones(demo_repo: Path, tmp_path: Path) -> None
     with Registry.open(repo) as reg:
         assert reg.tags() == tags
         assert version_history(reg, "prod") == history
+
+
+def test_metrics_in_the_cache_keep_their_own_budget(
+    demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _copy(demo_repo, tmp_path / "demo")
+    with Registry.open(repo) as reg:
+        expected = reg.grid()
+        trees = len(reg.objects.cache.metrics)
+    assert trees > 2
+    monkeypatch.setattr(diskcache, "MAX_METRIC_VALUES", 40)  # a few trees' worth
+    for _ in range(2):  # an older, larger file is trimmed; new trees stay within too
+        with Registry.open(repo) as reg:
+            assert reg.grid() == expected
+            held = reg.objects.cache.metrics
+            assert 0 < sum(len(v) + 1 for v, _ in held.values()) <= 40 and len(held) < trees
+
+
+def test_a_malformed_metrics_entry_is_ignored_and_rebuilt(demo_repo: Path, tmp_path: Path) -> None:
+    repo = _copy(demo_repo, tmp_path / "demo")
+    with Registry.open(repo) as reg:
+        expected = reg.grid()
+    path = repo / ".git" / "mlvc" / "cache-v1"
+    cache = ObjectCache(path)
+    key = next(iter(cache.metrics))
+    cache.metrics[key] = "not metrics"  # type: ignore[assignment]
+    cache.trees["0" * 40] = ()  # something new, so that it is written
+    cache.save()
+    assert ObjectCache(path).metrics.get(key) is None  # dropped on load
+    with Registry.open(repo) as reg:
+        assert reg.grid() == expected
+    assert isinstance(ObjectCache(path).metrics[key], tuple)  # rebuilt

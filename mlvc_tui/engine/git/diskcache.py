@@ -8,8 +8,10 @@ data, never code) to a temporary file and renamed into place, so readers never s
 
 The file is bounded (`MAX_BYTES`): when what a registry holds is larger, the oldest trees
 and sizes are dropped first (entries are kept in the order they were learnt, so what this
-process read last survives), metrics last. A bounded file keeps every command's start
-cheap; what was dropped is re-read from the packs when needed.
+process read last survives), metrics last. Metrics have their own budget of values
+(`MAX_METRIC_VALUES`, the oldest dropped first): a registry whose every metrics tree holds
+hundreds of values would otherwise fill the file with them. A bounded file keeps every
+command's start cheap; what was dropped is re-read from the packs when needed.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from typing import Any
 
 from mlvc_tui import __version__
 
-__all__ = ["MAX_BYTES", "ObjectCache"]
+__all__ = ["MAX_BYTES", "MAX_METRIC_VALUES", "ObjectCache"]
 
 _VERSION = f"1-{__version__}"  # parsed metrics depend on mlvc's own parser
 MAX_BYTES = 16 << 20  # loading more than this would cost every command more than it saves
+MAX_METRIC_VALUES = 150_000  # metric values kept (a metrics tree costs its values + 1)
 
 
 class ObjectCache:
@@ -39,6 +42,8 @@ class ObjectCache:
         self.metrics: dict[str, tuple[dict[str, float], dict[str, str]]] = {}
         self._loaded = (0, 0, 0)
         self.max_bytes = MAX_BYTES
+        self.max_metric_values = MAX_METRIC_VALUES
+        self._metric_values = 0
         self._oversize = False  # the file on disk is over the cap: rewrite it smaller
         if path is not None:
             self._load(path)
@@ -59,6 +64,36 @@ class ObjectCache:
         if isinstance(trees, dict) and isinstance(sizes, dict) and isinstance(metrics, dict):
             self.trees, self.sizes, self.metrics = trees, sizes, metrics
             self._loaded = self._counts()
+            self._trim_metrics()
+
+    def _trim_metrics(self) -> None:
+        """Count the metric values held, dropping malformed entries and the oldest trees'
+        values beyond the budget (a file from before the budget is rewritten within it)."""
+        total = 0
+        for key, entry in list(self.metrics.items()):
+            if (
+                isinstance(entry, tuple)
+                and len(entry) == 2
+                and isinstance(entry[0], dict)
+                and isinstance(entry[1], dict)
+            ):
+                total += len(entry[0]) + 1
+            else:  # not what this version writes: read the tree again instead
+                del self.metrics[key]
+                self._oversize = True
+        for key in list(self.metrics):
+            if total <= self.max_metric_values:
+                break
+            total -= len(self.metrics.pop(key)[0]) + 1
+            self._oversize = True
+        self._metric_values = total
+
+    def add_metrics(self, key: str, values: dict[str, float], errors: dict[str, str]) -> None:
+        """Keep a metrics tree's parsed values for the next process, within the budget."""
+        cost = len(values) + 1
+        if key not in self.metrics and self._metric_values + cost <= self.max_metric_values:
+            self.metrics[key] = (values, errors)
+            self._metric_values += cost
 
     def _encode(self) -> bytes:
         doc = {"version": _VERSION, "trees": self.trees, "sizes": self.sizes}

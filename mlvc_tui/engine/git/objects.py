@@ -25,6 +25,7 @@ LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 LFS_MAX_POINTER = 1024
 GITLINK = 0o160000
 KEEP_TREE_ENTRIES = 300_000  # tree entries kept in memory (and for the disk cache)
+KEEP_NAMES = 100_000  # distinct entry names whose str is shared
 
 
 def decode(raw: bytes) -> str:
@@ -113,6 +114,7 @@ class ObjectReader:
         self._blobs: dict[tuple[str, bool], BlobInfo] = {}
         self._packs: PackReader | None = None
         self._checked: set[str] = set()
+        self._names: dict[bytes, str] = {}
 
     def forget_packs(self) -> None:
         """Look for new packs on the next read (after a fetch, a gc or a push)."""
@@ -172,8 +174,11 @@ class ObjectReader:
         hit = self._trees.get(sha)
         if hit is None:
             raw = self.raw(sha)
+            names = self._names  # one str per name: trees repeat them (the disk cache too)
+            if len(names) > KEEP_NAMES:
+                names.clear()
             hit = tuple(
-                (decode(name), mode, hexsha.decode("ascii"))
+                (names.get(name) or names.setdefault(name, decode(name)), mode, hexsha.decode())
                 for name, mode, hexsha in parse_tree(raw, 20)
             )
             if self._tree_entries < KEEP_TREE_ENTRIES:  # beyond: re-read, memory stays flat

@@ -68,14 +68,16 @@ class ArtifactIndex:
         self._all_kept = True
         self._kinds: dict[str, str | None] = {}  # path -> kind under the current config
         self._made: dict[tuple[str, str, bool], Artifact] = {}  # one value per path and blob
+        self._model_marks: dict[str, bool] = {}  # tree id -> holds MLmodel / *.lineage.json
 
-    def of_tree(self, tree: str) -> Piece:
-        """The artifacts below a root tree, by path (cached by tree id)."""
+    def of_tree(self, tree: str, segments: tuple[Piece, ...] | None = None) -> Piece:
+        """The artifacts below a root tree, by path (cached by tree id); ``segments`` are
+        its pieces when the caller has them already."""
         hit = self._artifacts.get(tree)
         if hit is not None:
             return hit
         out: Piece = {}
-        for segment in self.segments(tree):
+        for segment in self.segments(tree) if segments is None else segments:
             out.update(segment)
         if self._artifact_cells > ARTIFACT_CELLS:  # bounded by cells, not trees
             self._artifacts.clear()
@@ -113,7 +115,7 @@ class ArtifactIndex:
     def _folder(self, path: str, sha: str, lfs: LfsPaths, lfs_key: str) -> tuple[Piece, ...]:
         key = (path, sha, lfs_key)
         hit = self._segments.get(key)
-        if hit is None and path == "models":
+        if hit is None and path == "models" and self._names_model_files(sha):
             hit = self._models_folder(sha, lfs)
         if hit is None:
             hit = self._pieces(path + "/", self.objects.tree(sha), lfs, lfs_key)
@@ -167,6 +169,24 @@ class ArtifactIndex:
                 made[(path, sha, maybe_lfs)] = art
             out[path] = art
         return out
+
+    def _names_model_files(self, tree: str) -> bool:
+        """Whether an ``MLmodel`` file or a lineage record is anywhere below a tree (cached
+        per subtree): without one, ``models/`` holds no folder model and is read as files."""
+        hit = self._model_marks.get(tree)
+        if hit is None:
+            hit = False
+            for name, mode, sha in self.objects.tree(tree):
+                if mode & 0o170000 == 0o040000:
+                    hit = self._names_model_files(sha)
+                else:
+                    hit = name == "MLmodel" or name.endswith(".lineage.json")
+                if hit:
+                    break
+            if len(self._model_marks) > _SEGMENTS:
+                self._model_marks.clear()
+            self._model_marks[tree] = hit
+        return hit
 
     def _models_folder(self, sha: str, lfs: LfsPaths) -> tuple[Piece, ...] | None:
         """``models/`` as one piece when it holds folder models (each one artifact, its sizes

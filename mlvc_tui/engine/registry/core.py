@@ -21,7 +21,8 @@ from mlvc_tui.engine.git.commits import NotGitRepository, Repo, discover_repo
 from mlvc_tui.engine.git.locks import leftovers, sweep
 from mlvc_tui.engine.git.worktree import worktree_changes, worktree_metrics_files
 from mlvc_tui.engine.git.writer import Transaction
-from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid, stream_grid
+from mlvc_tui.engine.grid import StatusCache, branch_detail, build_grid, stream_grid_runs
+from mlvc_tui.engine.grid_status import StatusRun, StatusRuns
 from mlvc_tui.engine.lineage import history as history_of
 from mlvc_tui.engine.lineage import history_pair as history_pair_of
 from mlvc_tui.engine.lineage import lineage as lineage_of
@@ -60,6 +61,7 @@ class Registry(RegistryRefs):
         self._trees = ArtifactIndex(objects)
         self._tree_metrics = MetricsIndex(objects)
         self._status: StatusCache = {}  # the grid's cell statuses, by artifact ids
+        self._status_runs = StatusRuns()  # the same, per piece shared between rows
         super().__init__(repo, prod, objects)
 
     @classmethod
@@ -151,10 +153,13 @@ class Registry(RegistryRefs):
         """Every artifact of a ref, by path (kinds in DESIGN §4 and `mlvc.toml`)."""
         return self.artifacts_of_tree(self.tree_of(ref))
 
-    def artifacts_of_tree(self, tree: str) -> dict[str, Artifact]:
+    def artifacts_of_tree(
+        self, tree: str, segments: tuple[dict[str, Artifact], ...] | None = None
+    ) -> dict[str, Artifact]:
         """The artifacts below a root tree (cached by tree id), built from pieces shared
-        between trees (`tree_segments`): branches that share subtrees share values too."""
-        return self._trees.of_tree(tree)
+        between trees (`tree_segments`; pass them as ``segments`` when already at hand):
+        branches that share subtrees share values too."""
+        return self._trees.of_tree(tree, segments)
 
     def tree_segments(self, tree: str) -> tuple[dict[str, Artifact], ...]:
         """A root tree's artifacts in pieces, in tree order: each folder's runs of files
@@ -286,10 +291,14 @@ class Registry(RegistryRefs):
 
         return plan_promotion(self, branch, target, run_changed=run_changed).gates
 
-    def stream_grid(self) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
+    def stream_grid(
+        self,
+    ) -> tuple[Grid, dict[str, str], Iterator[tuple[BranchSnapshot, tuple[StatusRun, ...]]]]:
         """`grid` without its rows, each column's kind, and the rows one at a time (read
-        them while the registry is open): for output that need not hold them all."""
-        return stream_grid(self)
+        them while the registry is open): for output that need not hold them all. Each
+        row comes with its statuses in runs (`grid.stream_grid_runs`): the same run object
+        always holds the same cells, so a writer can reuse its text."""
+        return stream_grid_runs(self)
 
     def branch_detail(self, branch: str, commits: int = 30) -> BranchDetail:
         """One branch's row, recent commits and metrics against prod, without the others."""
