@@ -22,6 +22,7 @@ from dulwich.objects import hex_to_sha
 
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.blobreader import CHUNK, BlobReader, _loose_header
+from mlvc_tui.engine.git.ids import object_id
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
@@ -48,7 +49,7 @@ def temp_dir(reg: Registry) -> Path:
 
 
 def _objects_dir(reg: Registry) -> Path:
-    return Path(reg.repo.object_store.path)  # type: ignore[attr-defined]
+    return Path(reg.repo.object_store.path)
 
 
 def _level(sample: bytes) -> int:
@@ -141,8 +142,8 @@ def open_blob(reg: Registry, blob_id: str) -> BinaryIO:
         from mlvc_tui.engine.git.packstream import open_packed
 
         try:
-            packs = list(reg.repo.object_store.packs)  # type: ignore[attr-defined]
-            raw = hex_to_sha(blob_id.encode("ascii"))
+            packs = list(reg.repo.object_store.packs)
+            raw = hex_to_sha(object_id(blob_id))
             found = open_packed(packs, raw, blob_id, temp_dir(reg))
         except (AttributeError, OSError):  # not a pack store, or dulwich's layout changed
             found = None

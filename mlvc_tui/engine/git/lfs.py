@@ -141,7 +141,7 @@ class LfsStore:
                 "is not in this repository's LFS store: run `git lfs fetch` first"
             )
         raw = _Sha256Checked(self.path_of(pointer.oid).open("rb"), pointer, where)
-        return io.BufferedReader(raw, 1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(raw, 1 << 20)
 
     def temp_dir(self) -> Path:
         """A folder on the store's file system for files that will be moved in."""

@@ -160,7 +160,7 @@ class LfsClient:
                         f"the LFS server at {self.url} answered HTTP {resp.status} to the "
                         f"{operation} batch: {data[:200].decode('utf-8', 'replace').strip()}"
                     )
-                return json.loads(data)  # type: ignore[no-any-return]
+                return json.loads(data)
             finally:
                 conn.close()
 

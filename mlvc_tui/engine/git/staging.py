@@ -19,7 +19,7 @@ import time
 import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.attributes import LfsPaths
@@ -63,10 +63,11 @@ class Spool:
         self.path.unlink(missing_ok=True)
 
 
-class BranchFile(io.RawIOBase):
+class BranchFile(io.RawIOBase, BinaryIO):
     """A file being written to a branch: staged when closed (committed too, when alone).
 
     Leaving a ``with`` block by an exception discards it: nothing is staged or committed.
+    ``name`` is its path in the repository.
     """
 
     def __init__(self, tx: FileTransaction, path: str, commit: bool) -> None:
@@ -77,6 +78,14 @@ class BranchFile(io.RawIOBase):
 
     def writable(self) -> bool:
         return True
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    @property
+    def mode(self) -> str:
+        return "wb"
 
     @property
     def sha256(self) -> str:
@@ -138,7 +147,7 @@ class BranchFile(io.RawIOBase):
 
 def _active(reg: Registry) -> dict[str, FileTransaction]:
     """Transactions open in a ``with`` block on this registry object, by branch."""
-    return reg.__dict__.setdefault("_open_transactions", {})  # type: ignore[no-any-return]
+    return reg.__dict__.setdefault("_open_transactions", {})
 
 
 def active_transaction(reg: Registry, branch: str) -> FileTransaction | None:

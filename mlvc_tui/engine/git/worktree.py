@@ -159,18 +159,18 @@ def worktree_changes(
     for path in sorted(on_disk | committed.keys()):
         if path in folders:
             continue
-        art = committed.get(path)
+        known = committed.get(path)
         kind = config.kind_of(path) or "data"
-        if art is None:
+        if known is None:
             changes.append(WorktreeChange(path, kind, "added"))
-        elif art.storage is Storage.SUBMODULE:
+        elif known.storage is Storage.SUBMODULE:
             continue
         elif path not in on_disk:
             changes.append(WorktreeChange(path, kind, "deleted"))
         else:
             key = encode(path)
             entry = index[key] if index is not None and key in index else None
-            if not _same(root / path, art, entry, racy_from):
+            if not _same(root / path, known, entry, racy_from):
                 changes.append(WorktreeChange(path, kind, "modified"))
     return tuple(changes)
 

@@ -200,13 +200,14 @@ def plan_promotion(
         gates.append(files_gate)
     if (tree_gate := worktree_gate(reg, target, target_tree, files)) is not None:
         gates.append(tree_gate)
-    check, check_changes = None, ()
+    check = None
+    check_changes: tuple[str, ...] = ()
     if settings.check and not merge.conflicts:
         check_changes = check_code_changes(
             settings.check,
             merge.files,
             target_files,
-            lambda entry: merge.blob(reg, entry[1]),  # type: ignore[index]
+            lambda entry: merge.blob(reg, entry[1]),
         )
     if settings.check and merge.conflicts:
         gates.append(GateResult("check", False, "not run: the merge has code conflicts"))
