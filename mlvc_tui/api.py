@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from mlvc_tui.engine import (
     BadInput,
@@ -52,6 +52,8 @@ __all__ = [
     "resolve",
     "save_model",
 ]
+
+_T = TypeVar("_T")
 
 
 class _TextFile(io.TextIOWrapper):
@@ -150,7 +152,7 @@ def open(path: str | os.PathLike[str] = ".", prod: str | None = None) -> ModelRe
     return ModelRegistry(Registry.open(path, prod=prod))
 
 
-def _with_registry(repo: Any, use: Any) -> Any:
+def _with_registry(repo: Any, use: Callable[[Registry], _T]) -> _T:
     if isinstance(repo, ModelRegistry):
         return use(repo.registry)
     if isinstance(repo, Registry):

@@ -29,7 +29,7 @@ def add_remote_option(p: argparse.ArgumentParser) -> None:
 def remote_for(args: argparse.Namespace, reg: Any) -> str | None:
     """The remote to write to ('' for the default one), or None for a local write."""
     if getattr(args, "remote", None) is not None:
-        return args.remote
+        return str(args.remote)
     if getattr(args, "local", False):
         return None
     from mlvc_tui.engine import pushes_by_default

@@ -215,7 +215,7 @@ def _build(
     ticks = [(x, label) for x, label in ticks if xrange[0] <= x <= xrange[1]]
     if ticks:
         fig.ruler("x").ticks([x for x, _ in ticks], [visible(label) for _, label in ticks])
-    out = fig.build().string(colorless=no_color)
+    out = str(fig.build().string(colorless=no_color))
     fig.clear()
     return out.rstrip("\n")
 

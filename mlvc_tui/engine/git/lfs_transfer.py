@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
@@ -31,6 +31,7 @@ from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
 __all__ = ["LfsAuthError", "LfsClient", "LfsTransferError", "Progress", "redact"]
 
 CHUNK = 1 << 20
+_T = TypeVar("_T")
 _LOCAL_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG)
 MEDIA = "application/vnd.git-lfs+json"
 Progress = Callable[[str, int, int], None]  # (oid, bytes done, total)
@@ -120,7 +121,7 @@ class LfsClient:
         if resp.status == 429 or resp.status >= 500:
             raise _Retry(f"HTTP {resp.status} for {what}")
 
-    def _attempts(self, what: str, attempt: Callable[[], Any]) -> Any:
+    def _attempts(self, what: str, attempt: Callable[[], _T]) -> _T:
         """Run ``attempt`` until it succeeds, sleeping more after each retryable failure."""
         last = ""
         for n in range(self.retries + 1):
@@ -160,7 +161,10 @@ class LfsClient:
                         f"the LFS server at {self.url} answered HTTP {resp.status} to the "
                         f"{operation} batch: {data[:200].decode('utf-8', 'replace').strip()}"
                     )
-                return json.loads(data)
+                doc = json.loads(data)
+                if not isinstance(doc, dict):
+                    raise ValueError("a batch answer is a JSON object")
+                return doc
             finally:
                 conn.close()
 
@@ -168,7 +172,7 @@ class LfsClient:
             answer = self._attempts(f"{operation} batch at {self.url}", attempt)
         except ValueError:
             raise LfsTransferError(
-                f"the LFS server at {self.url} sent a batch that is not JSON"
+                f"the LFS server at {self.url} sent a batch that is not a JSON object"
             ) from None
         return {o.get("oid", ""): o for o in answer.get("objects", [])}
 

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import warnings
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, BinaryIO
@@ -145,9 +146,13 @@ class BranchFile(io.RawIOBase, BinaryIO):
             self.discard()
 
 
+# Transactions open in a ``with`` block, per registry object, by branch.
+_OPEN: weakref.WeakKeyDictionary[Registry, dict[str, FileTransaction]] = weakref.WeakKeyDictionary()
+
+
 def _active(reg: Registry) -> dict[str, FileTransaction]:
     """Transactions open in a ``with`` block on this registry object, by branch."""
-    return reg.__dict__.setdefault("_open_transactions", {})
+    return _OPEN.setdefault(reg, {})
 
 
 def active_transaction(reg: Registry, branch: str) -> FileTransaction | None:

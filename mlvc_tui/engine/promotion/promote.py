@@ -116,7 +116,10 @@ def _again(
     Anything else up to date stays so (nothing to promote)."""
     if not merge.up_to_date:
         return merge
-    restored = lambda p: reg.config.kind_of(p) in RESTORED_KINDS or p == "data"  # noqa: E731
+
+    def restored(path: str) -> bool:
+        return reg.config.kind_of(path) in RESTORED_KINDS or path == "data"
+
     theirs = reg.objects.files(reg.objects.commit(merge.theirs)[1])
     files = {p: e for p, e in target_files.items() if not restored(p)}
     files.update({p: (e.mode, e.sha) for p, e in theirs.items() if restored(p)})
