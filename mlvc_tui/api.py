@@ -64,8 +64,8 @@ class _TextFile(io.TextIOWrapper):
     ) -> None:
         if t is None:
             self.close()
-        else:
-            self.buffer.discard()  # type: ignore[attr-defined]
+        elif isinstance(self.buffer, BranchFile):  # always: see ModelRegistry.open
+            self.buffer.discard()
 
 
 class ModelRegistry:

@@ -16,7 +16,7 @@ import tempfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from dulwich.objects import hex_to_sha
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK",
     "BlobReader",
+    "Readable",
     "add_blob",
     "add_blob_file",
     "blob_size",
@@ -39,6 +40,13 @@ __all__ = [
 ]
 
 LOOSE_LEVEL = 1  # git's core.loosecompression default: speed over size
+
+
+@runtime_checkable
+class Readable(Protocol):
+    """Anything with ``read(size) -> bytes``: a binary file, a response, a stream."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 def temp_dir(reg: Registry) -> Path:
@@ -104,7 +112,7 @@ def add_blob(reg: Registry, chunks: Iterable[bytes], size: int) -> str:
     return blob_id
 
 
-def read_chunks(fh: IO[bytes], size: int = CHUNK) -> Iterable[bytes]:
+def read_chunks(fh: Readable, size: int = CHUNK) -> Iterable[bytes]:
     """A binary file's content in chunks."""
     while chunk := fh.read(size):
         yield chunk

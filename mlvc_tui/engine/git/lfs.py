@@ -67,7 +67,7 @@ class LfsCorrupt(BadInput):
 class _Sha256Checked(io.RawIOBase):
     """An LFS object's bytes, checked against its oid when the last byte is read."""
 
-    def __init__(self, fh: BinaryIO, pointer: LfsPointer, where: str) -> None:
+    def __init__(self, fh: io.BufferedReader, pointer: LfsPointer, where: str) -> None:
         self.fh, self.pointer, self.where = fh, pointer, where
         self.digest = hashlib.sha256()
         self.left = pointer.size
@@ -91,10 +91,10 @@ class _Sha256Checked(io.RawIOBase):
     def readinto(self, target: Any) -> int:
         view = memoryview(target).cast("B")
         if self.left < 0:
-            return self.fh.readinto(view) or 0  # type: ignore[attr-defined]
+            return self.fh.readinto(view) or 0
         if self.left == 0:
             return 0
-        n = self.fh.readinto(view[: min(len(view), self.left)]) or 0  # type: ignore[attr-defined]
+        n = self.fh.readinto(view[: min(len(view), self.left)]) or 0
         self.digest.update(view[:n])
         self.left -= n
         if self.left > 0 and n == 0:

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +57,14 @@ def redact(url: str) -> str:
 
 class _Retry(Exception):
     """A failure worth another attempt (connection lost, 5xx, 429)."""
+
+
+@dataclass(slots=True)
+class _Download:
+    """How far one object's download got: bytes in, and their sha256 so far."""
+
+    done: int = 0
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +229,7 @@ class LfsClient:
         self, action: _Action, pointer: LfsPointer, store: LfsStore, progress: Progress | None
     ) -> None:
         fd, temp = tempfile.mkstemp(dir=store.temp_dir(), prefix=f"{pointer.oid[:12]}-")
-        state = {"done": 0, "digest": hashlib.sha256()}
+        state = _Download()
         try:
             with os.fdopen(fd, "wb") as out:
 
@@ -229,11 +237,11 @@ class LfsClient:
                     self._stream_into(action, pointer, out, state, progress)
 
                 self._attempts(f"download of {pointer.oid[:12]}", attempt)
-            digest = state["digest"].hexdigest()  # type: ignore[attr-defined]
-            if state["done"] != pointer.size or digest != pointer.oid:
+            digest = state.digest.hexdigest()
+            if state.done != pointer.size or digest != pointer.oid:
                 raise LfsTransferError(
                     f"the LFS server sent a corrupt object for {pointer.oid[:12]}: "
-                    f"{state['done']} bytes hashing to {digest[:12]}, expected "
+                    f"{state.done} bytes hashing to {digest[:12]}, expected "
                     f"{pointer.size} bytes; refused, nothing cached"
                 )
             store.adopt(temp, pointer.oid)
@@ -246,41 +254,41 @@ class LfsClient:
         action: _Action,
         pointer: LfsPointer,
         out: Any,
-        state: dict[str, Any],
+        state: _Download,
         progress: Progress | None,
     ) -> None:
-        """One GET, resumed from ``state["done"]`` with ``Range`` when bytes are already in."""
+        """One GET, resumed from ``state.done`` with ``Range`` when bytes are already in."""
         headers = {**action.header}
         if "Authorization" not in headers and self._same_origin(action.href):
             headers.update(self.auth)
-        if state["done"]:
-            headers["Range"] = f"bytes={state['done']}-"
+        if state.done:
+            headers["Range"] = f"bytes={state.done}-"
         conn, target = self._connect(action.href)
         try:
             conn.request("GET", target, headers=headers)
             resp = conn.getresponse()
             self._check(resp, f"object {pointer.oid[:12]}")
-            if resp.status == 200 and state["done"]:  # Range ignored: start again
+            if resp.status == 200 and state.done:  # Range ignored: start again
                 out.seek(0)
                 out.truncate()
-                state["done"], state["digest"] = 0, hashlib.sha256()
+                state.done, state.digest = 0, hashlib.sha256()
             elif resp.status not in (200, 206):
                 raise LfsTransferError(
                     f"the LFS server answered HTTP {resp.status} for object {pointer.oid[:12]}"
                 )
             while chunk := resp.read(CHUNK):
-                if state["done"] + len(chunk) > pointer.size:
+                if state.done + len(chunk) > pointer.size:
                     raise LfsTransferError(
                         f"the LFS server sent more than {pointer.size} bytes for "
                         f"{pointer.oid[:12]}; refused, nothing cached"
                     )
                 out.write(chunk)
-                state["digest"].update(chunk)
-                state["done"] += len(chunk)
+                state.digest.update(chunk)
+                state.done += len(chunk)
                 if progress:
-                    progress(pointer.oid, state["done"], pointer.size)
-            if state["done"] < pointer.size:
-                raise _Retry(f"connection closed after {state['done']} of {pointer.size} bytes")
+                    progress(pointer.oid, state.done, pointer.size)
+            if state.done < pointer.size:
+                raise _Retry(f"connection closed after {state.done} of {pointer.size} bytes")
         finally:
             conn.close()
 

@@ -29,6 +29,8 @@ from mlvc_tui.engine.git.lfs import LfsStore, pointer_bytes
 from mlvc_tui.engine.git.writer import FILE_MODE, Transaction, check_path
 
 if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
     from mlvc_tui.engine.registry import Registry
 
 __all__ = ["BranchFile", "FileTransaction", "Spool"]
@@ -47,7 +49,7 @@ class Spool:
         self.sha256 = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
+    def write(self, data: Buffer) -> int:
         view = memoryview(data)
         if view.format != "B" or view.ndim != 1:  # e.g. a numpy array's buffer from pickle 5
             view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
@@ -98,7 +100,7 @@ class BranchFile(io.RawIOBase, BinaryIO):
         """How many bytes were written so far."""
         return self._spool.size
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+    def write(self, data: Buffer) -> int:
         if self.closed:
             raise ValueError("write to a closed file")
         return self._spool.write(data)
