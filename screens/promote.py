@@ -179,7 +179,7 @@ class PromoteScreen(ModalScreen[bool]):
         self.query_one(MetricTable).can_focus = False  # the keys scroll the dialog
         body = self.query_one("#body", VerticalScroll)
         body.focus()
-        for what in ("scroll_y", "virtual_size", "size"):  # wheel, keys, check output, resize
+        for what in ("scroll_y", "virtual_size"):  # wheel, keys, check output
             self.watch(body, what, self._ready_after_refresh, init=False)
         self._say("Merging in memory and running the gates…", "dim")
         self._plan()
@@ -316,12 +316,18 @@ class PromoteScreen(ModalScreen[bool]):
         body = self.query_one("#body", VerticalScroll)
         return max(0, round(body.max_scroll_y - body.scroll_y))
 
-    def _say_ready(self) -> None:
+    def _say_ready(self, recheck: bool = True) -> None:
         """The confirm line: what enter does now (read on while some is out of view)."""
         if self.state != "ready" or self.plan is None:
             return
         plan = self.plan
-        if unseen := self._unseen():
+        unseen = self._unseen()
+        # The confirm line's own height moves the body's bottom edge: count again once it is
+        # laid out, and say it again if the count changed (once: a line that wraps differently
+        # at 0 and 1 must not flip for ever; enter checks what is in view anyway).
+        if recheck:
+            self.call_after_refresh(self._say_again_if, unseen)
+        if unseen:
             self._say(
                 f"Every gate passes; {unseen} more line{'s' if unseen > 1 else ''} below: "
                 "enter reads on, then promotes. esc cancels.",
@@ -336,6 +342,10 @@ class PromoteScreen(ModalScreen[bool]):
                 tone(f"bold {GOOD}", self.app.no_color),
             )
         self.refresh_bindings()
+
+    def _say_again_if(self, said: int) -> None:
+        if self.state == "ready" and self._unseen() != said:
+            self._say_ready(recheck=False)
 
     def on_resize(self) -> None:
         """Called when the terminal changes size: what is out of view may have changed."""

@@ -11,14 +11,24 @@ FIXED_NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # after every fixture comm
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until every engine worker has finished and its result is on screen."""
+    """Wait until every engine worker has finished and the screen has stopped changing.
+
+    A result can take a few refreshes to reach its final shape (a message re-lays a widget
+    out, a size watcher calls back after the refresh), and a loaded machine needs more of
+    them: so wait for two paints in a row that show the same thing (at most 50).
+    """
     await pilot.pause()
     while any(not worker.is_finished for worker in pilot.app.workers):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-    # Results a finished worker posted with call_from_thread may still be queued.
-    await pilot.pause()
-    await pilot.pause()
+    before, same = screen_text(pilot), 0
+    for _ in range(50):
+        await pilot.pause()
+        now = screen_text(pilot)
+        same = same + 1 if now == before else 0
+        if same == 2 and all(worker.is_finished for worker in pilot.app.workers):
+            return
+        before = now
 
 
 def keys(*pressed: str) -> Callable[[Pilot], Awaitable[None]]:

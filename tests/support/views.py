@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from mlvc_tui.app import MlvcApp, make_app
 from tests.support.gitrepo import GitRepo
+from tests.support.tui import settle
 
 __all__ = [
     "DRIFT_CSV",
@@ -180,13 +181,6 @@ NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)  # the app's "now": relative date
 def views_app(path: Path) -> MlvcApp:
     """The real app on ``path``, with a fixed clock."""
     return make_app(path, now=NOW)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Wait until every worker is done and its results are on screen."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def open_screen(pilot: Pilot[None], screen: Screen[None]) -> None:
