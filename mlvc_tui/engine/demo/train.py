@@ -59,7 +59,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 def _logits(w: dict[str, Any], z: np.ndarray) -> np.ndarray:
     if "hidden_weights" in w:
         z = np.tanh(z @ w["hidden_weights"] + w["hidden_bias"])
-    return np.asarray(z @ w["weights"] + w["bias"])
+    return z @ w["weights"] + w["bias"]
 
 
 def predict_proba(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
