@@ -1,4 +1,5 @@
-"""Versions: every promotion, rollback and version tag of prod, newest first.
+"""Versions: every promotion, rollback and version tag of prod, newest first, with the GTO
+stages each version holds (a "stage" column, when GTO's tags name any).
 
 ``VersionsScreen(target)``: ``r`` rolls back to the version under the cursor (through
 :class:`RollbackScreen`, re-exported here), ``R`` re-reads, ``esc`` goes back.
@@ -130,29 +131,35 @@ class VersionsScreen(Screen[None]):
         wide = self.size.width >= NARROW
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        heads = ["version", "what", "from", "commit", "date", "who", primary, "Δ"]
-        for head in heads if wide else [h for h in heads if h != "commit"]:
-            table.add_column(Text(visible(head)), key=head)
+        staged = any(e.stages for e in self.entries)  # GTO's tags name a stage: say which
+        heads = ["version", "stage", "what", "from", "commit", "date", "who", "value", "Δ"]
+        shown = [h for h in heads if (h != "commit" or wide) and (h != "stage" or staged)]
+        for head in shown:
+            table.add_column(Text(visible(primary if head == "value" else head)), key=head)
         for entry in self.entries:
             source = entry.source or (entry.source_commit or "—")[:8]
             if entry.kind == "rollback" and entry.record and entry.record.previous:
                 source = f"v{entry.record.previous}"
             missing = entry.tag is not None and not entry.tagged
             who = visible(entry.user.split(" <", 1)[0])
-            cells = [
-                Text(
-                    visible(label(entry)) + (" (tag missing)" if missing else ""),
+            name = label(entry)
+            if staged and not wide:  # room for the stage: "v1.1.0", the model is the title's
+                name = name.rsplit("@", 1)[-1]
+            cells = {
+                "version": Text(
+                    visible(name) + (" (tag missing)" if missing else ""),
                     style="bold" if entry.kind == "promotion" else "",
                 ),
-                Text(present.KIND_WORDS[entry.kind]),
-                Text(visible(source)[:16]),
-                Text(entry.commit.short_id),
-                Text(stamp(entry, wide)),
-                Text(who if wide else who[:14]),
-                Text(present.number(entry.value), justify="right"),
-                Text(present.delta(entry.delta), justify="right"),
-            ]
-            table.add_row(*(cells if wide else cells[:3] + cells[4:]))
+                "stage": Text(visible(", ".join(entry.stages)), style="bold"),
+                "what": Text(present.KIND_WORDS[entry.kind]),
+                "from": Text(visible(source)[:16]),
+                "commit": Text(entry.commit.short_id),
+                "date": Text(stamp(entry, wide)),
+                "who": Text(who if wide else who[:14]),
+                "value": Text(present.number(entry.value), justify="right"),
+                "Δ": Text(present.delta(entry.delta), justify="right"),
+            }
+            table.add_row(*(cells[h] for h in shown))
 
     def action_rollback(self) -> None:
         """Called on r: roll back to the version under the cursor (asks first)."""

@@ -170,7 +170,13 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from mlvc_tui.cli.common import emit, open_registry
     from mlvc_tui.cli.promote_render import render_versions, versions_json
-    from mlvc_tui.engine import gto_state, model_name, repair_tags, version_history
+    from mlvc_tui.engine import (
+        gto_state,
+        model_name,
+        repair_stage_tags,
+        repair_tags,
+        version_history,
+    )
 
     with open_registry(args) as reg:
         target = args.branch or reg.prod
@@ -180,6 +186,9 @@ def cmd_versions(args: argparse.Namespace) -> int:
         repaired = repair_tags(reg, entries)
         if repaired:
             entries = version_history(reg, target)
+        staged = repair_stage_tags(reg, target, entries)
+        if staged:
+            entries, repaired = version_history(reg, target), repaired + staged
         gto = gto_state(reg, model_name(reg, target))
     emit(args, versions_json(entries, repaired, gto), lambda: render_versions(entries, gto))
     if repaired and not args.json:

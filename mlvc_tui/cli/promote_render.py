@@ -120,7 +120,9 @@ def render_versions(entries: tuple[VersionEntry, ...], gto: GtoState | None = No
     """Every promotion and rollback, newest first; then what GTO's tags say, if anything."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     primary = next((e.primary for e in entries if e.primary), None) or "metric"
-    for col in ("version", "what", "from", "commit", "date", "who", primary, "Δ"):
+    staged = any(e.stages for e in entries)  # a column only when GTO's tags name a stage
+    cols = ("version", *(("stage",) if staged else ()), "what", "from", "commit", "date", "who")
+    for col in (*cols, primary, "Δ"):
         table.add_column(t(col), no_wrap=True, justify="right" if col in (primary, "Δ") else "left")
     for e in entries:
         what = KIND_WORDS[e.kind]
@@ -132,6 +134,7 @@ def render_versions(entries: tuple[VersionEntry, ...], gto: GtoState | None = No
             source = f"v{e.record.previous}" if e.record and e.record.previous else "—"
         table.add_row(
             t(tag + mark, "bold" if e.kind == "promotion" else ""),
+            *((t(", ".join(e.stages), "bold"),) if staged else ()),
             what,
             t(source),
             e.commit.short_id,
@@ -142,7 +145,10 @@ def render_versions(entries: tuple[VersionEntry, ...], gto: GtoState | None = No
         )
     if gto is None or not (gto.stages or gto.deregistered or gto.deprecated):
         return table
-    said = [f"{stage} v{v}" if v else f"{stage} (no version)" for stage, v in gto.stages.items()]
+    said = [
+        f"{stage} v{v}" if v else f"{stage} {gto.commits.get(stage, '')[:7]} (no version)"
+        for stage, v in gto.stages.items()
+    ]
     if gto.deregistered:
         said.append("deregistered " + ", ".join(f"v{v}" for v in sorted(gto.deregistered)))
     if gto.deprecated:
@@ -211,6 +217,7 @@ def done_json(base: dict[str, Any], done: PromotionDone) -> dict[str, Any]:
         "done": True,
         "new_commit": done.commit,
         "tag_written": done.tag,
+        "stage_tags": list(done.stage_tags),  # GTO's, written with it
         "repaired": list(done.repaired),
         "record": done.record.to_json(),
     }
@@ -225,6 +232,7 @@ def versions_json(
             "stages": dict(gto.stages),
             "deregistered": sorted(gto.deregistered),
             "deprecated": gto.deprecated,
+            "commits": dict(gto.commits),
         }
         if gto
         else None,
@@ -243,6 +251,7 @@ def versions_json(
                 "value": to_jsonable(e.value),
                 "delta": to_jsonable(e.delta),
                 "record": e.record.to_json() if e.record else None,
+                "stages": list(e.stages),
             }
             for e in entries
         ],

@@ -73,6 +73,11 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     )
     from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
     from mlvc_tui.engine.promotion.sandbox import bwrap
+    from mlvc_tui.engine.promotion.stages import (
+        missing_stage_tags,
+        repair_stage_tags,
+        tag_repairs,
+    )
     from mlvc_tui.engine.promotion.versions import (
         VersionEntry,
         model_name,
@@ -178,6 +183,10 @@ _LAZY: dict[str, str] = {
         "mlvc_tui.engine.promotion.versions",
     ),
     **dict.fromkeys(("GtoState", "gto_state"), "mlvc_tui.engine.promotion.gto"),
+    **dict.fromkeys(
+        ("missing_stage_tags", "repair_stage_tags", "tag_repairs"),
+        "mlvc_tui.engine.promotion.stages",
+    ),
     "redact": "mlvc_tui.engine.git.transport",
     "locks": "mlvc_tui.engine.git.locks",
     **dict.fromkeys(("install_hook", "run_pre_receive"), "mlvc_tui.engine.remote.hook"),

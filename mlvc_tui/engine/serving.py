@@ -182,7 +182,7 @@ def _import_local(src: Path, store: LfsStore, pointer: LfsPointer) -> None:
                 out.write(chunk)
         if digest.hexdigest() != pointer.oid:
             raise ModelIntegrityError(f"LFS object {pointer.oid[:12]} in {src} is corrupt")
-        store.adopt(temp, pointer.oid)
+        store.adopt(temp, pointer.oid, hashed=True)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -64,13 +64,14 @@ def test_promote_yes_json_then_versions(repo: GitRepo) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["done"] and doc["tag_written"] == "model@v1.0.0"
+    assert doc["stage_tags"] == ["model#prod#1"]
     assert doc["new_commit"] == repo.rev("prod")
     assert doc["record"]["user"] == "Ben Okafor <ben@example.com>"
     assert doc["record"]["metrics"]["accuracy"] == [0.8, 0.85]
     listed = mlvc("-C", str(repo.path), "versions")
     assert listed.returncode == 0
     row = listed.stdout.splitlines()[3].split()
-    assert row[:4] == ["model@v1.0.0", "promoted", "exp/better", repo.rev("prod")[:8]]
+    assert row[:5] == ["model@v1.0.0", "prod", "promoted", "exp/better", repo.rev("prod")[:8]]
     assert row[-3:] == ["Okafor", "0.8500", "+0.0500"]  # as the app shows them (present.py)
     data = json.loads(mlvc("-C", str(repo.path), "versions", "--json").stdout)
     assert data["versions"][0]["record"]["gates"][0]["name"] == "merge"
@@ -167,7 +168,7 @@ def test_rollback_command(repo: GitRepo) -> None:
     assert done.stdout.splitlines()[-1].startswith("rolled prod back to model@v1.0.0: commit ")
     assert repo.git("show", "prod:models/model.pkl") == "model-2"
     listed = mlvc("-C", str(repo.path), "versions").stdout.splitlines()
-    assert listed[3].split()[:3] == ["model@v1.0.0", "rolled", "back"]
+    assert listed[3].split()[:4] == ["model@v1.0.0", "prod", "rolled", "back"]
     assert repo.git("fsck", "--strict", "--no-dangling") == ""
 
 

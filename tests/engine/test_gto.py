@@ -61,7 +61,18 @@ def test_gto_show_history_and_stage_agree_with_mlvc_versions(moved: GitRepo) -> 
     versions = json.loads(mlvc("-C", str(moved.path), "versions", "--json").stdout)
     newest = versions["versions"][0]
     assert (newest["kind"], newest["version"]) == ("rollback", "1.0.0")
-    assert versions["gto"] == {"stages": {"prod": "1.0.0"}, "deregistered": [], "deprecated": False}
+    prod = moved.git("rev-parse", "model@v1.0.0^{commit}").strip()
+    assert versions["gto"] == {
+        "stages": {"prod": "1.0.0"},
+        "deregistered": [],
+        "deprecated": False,
+        "commits": {"prod": prod},
+    }
+    assert [(v["version"], v["stages"]) for v in versions["versions"]] == [
+        ("1.0.0", ["prod"]),  # the rollback to 1.0.0 and 1.0.0 itself: the same version
+        ("1.1.0", []),
+        ("1.0.0", ["prod"]),
+    ]
     assert gto(moved, "show", "model#prod", "--ref").strip() == "model@v1.0.0"
     shown = json.loads(gto(moved, "show", "--json"))["model"]
     assert shown["stage"] == {"prod": "v1.0.0"} and shown["version"] == "v1.1.0"

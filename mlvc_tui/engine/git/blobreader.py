@@ -6,17 +6,29 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-__all__ = ["CHUNK", "BlobReader"]
+__all__ = ["CHUNK", "BlobReader", "Mark"]
 
 CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A point of a :class:`BlobReader` to come back to: the inflate and sha1 states there
+    (about 40 KB, zlib's window) and where its input resumes."""
+
+    at: int  # bytes of the blob before this point
+    source: int  # offset of the next compressed byte in the file
+    inflate: Any  # a copy of the zlib.Decompress object
+    sha1: Any  # a copy of the hash of the blob's first ``at`` bytes
 
 
 class BlobReader(io.RawIOBase):
@@ -47,6 +59,27 @@ class BlobReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def position(self) -> int:
+        """Bytes of the blob handed out so far."""
+        return self.size - self._left
+
+    def mark(self) -> Mark | None:
+        """The state here, to :meth:`rewind` to later; None between chunk boundaries (the
+        inflated chunk or its pending input would have to be kept too)."""
+        if self._buffer or self._inflate.unconsumed_tail or self._inflate.eof:
+            return None
+        return Mark(self.position, self._fh.tell(), self._inflate.copy(), self._sha1.copy())
+
+    def rewind(self, mark: Mark) -> None:
+        """Go back (or forward) to ``mark``, taken from this reader or one over the same
+        object; the sha1 check at the end still covers every byte."""
+        self._fh.seek(mark.source)
+        self._inflate = mark.inflate.copy()
+        self._sha1 = mark.sha1.copy()
+        self._buffer = memoryview(b"")
+        self._left = self.size - mark.at
 
     def _fill(self) -> None:
         while not self._buffer and not self._inflate.eof:

@@ -24,7 +24,6 @@ __all__ = [
     "Repo",
     "TagObject",
     "add_ref_if_new",
-    "annotated_tags",
     "discover_repo",
     "is_ancestor",
     "make_tag_object",
@@ -123,18 +122,6 @@ def peel(repo: Repo, sha: str) -> tuple[str, str]:
     while isinstance(obj, Tag):
         obj = repo.object_store[obj.object[1]]
     return obj.id.decode("ascii"), obj.type_name.decode("ascii")
-
-
-def annotated_tags(repo: Repo) -> list[tuple[str, str, int]]:
-    """(name, the id it tags, tag time) of every annotated tag (lightweight ones left out)."""
-    out = []
-    for ref, sha in repo.refs.as_dict(ref_name("refs/tags/")).items():
-        obj = repo.object_store[sha]
-        if isinstance(obj, Tag):
-            out.append(
-                (ref.decode("utf-8", "replace"), obj.object[1].decode("ascii"), obj.tag_time)
-            )
-    return out
 
 
 def tagger_of(repo: Repo, ref: str, sha: str | None = None) -> tuple[str, int] | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
-from mlvc_tui.engine.git.blobio import CHUNK, blob_size, open_blob
+from mlvc_tui.engine.git.blobio import CHUNK, blob_size, open_blob, temp_dir
 from mlvc_tui.engine.git.lfs import MAX_POINTER, LfsPointer, LfsStore, parse_pointer
 from mlvc_tui.engine.git.objects import GITLINK
 from mlvc_tui.engine.git.paths import UnsafePath, refusal, unsafe_name, verify_path
@@ -213,7 +213,7 @@ def checkout_blob(
     if pointer is not None and not (lfs_configured(reg) if smudge is None else smudge):
         pointer = None
     store = LfsStore(reg.repo.controldir())
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlvc-")
+    fd, temp = tempfile.mkstemp(dir=_spool_for(reg, target.parent), prefix=".mlvc-")
     try:
         with os.fdopen(fd, "wb") as out:
             src = (
@@ -229,6 +229,14 @@ def checkout_blob(
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _spool_for(reg: Registry, folder: Path) -> Path:
+    """Where a file is written before it replaces a working-tree one: `.git/mlvc/tmp`, where a
+    crash's leftover is swept and never shows in `git status`, when it is on the same disk
+    (a rename cannot cross disks); else the folder itself."""
+    spool = temp_dir(reg)
+    return spool if spool.stat().st_dev == folder.stat().st_dev else folder
 
 
 def worktree_holds(reg: Registry, target: Path, blob_id: str) -> bool:

@@ -148,10 +148,12 @@ class LfsStore:
         self.tmp.mkdir(parents=True, exist_ok=True)
         return self.tmp
 
-    def adopt(self, temp: str | os.PathLike[str], oid: str) -> Path:
+    def adopt(self, temp: str | os.PathLike[str], oid: str, hashed: bool = False) -> Path:
         """Move a finished temp file (content hashing to ``oid``) into the store.
 
         An object already present is kept (same oid, same bytes) and the temp file dropped.
+        ``hashed``: the caller hashed the bytes it wrote and they matched, so the object is
+        recorded as verified (:mod:`lfs_verified`: a mount passes it through unhashed).
         """
         target = self.path_of(oid)
         if target.exists():
@@ -160,7 +162,39 @@ class LfsStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(temp, 0o644)
         os.replace(temp, target)
+        if hashed:
+            self.remember_verified(oid)
         return target
+
+    # Records of objects hashed whole and found right (see lfs_verified): the object file's
+    # inode, size and mtime when hashed; a record holds only while the file still shows them.
+    def _record(self, oid: str) -> Path:
+        return self.root.parent / "mlvc" / "lfs-verified" / oid
+
+    @staticmethod
+    def _stamp(st: os.stat_result) -> str:
+        return f"{st.st_ino} {st.st_size} {st.st_mtime_ns}"
+
+    def is_verified(self, pointer: LfsPointer) -> bool:
+        """Whether the stored object was hashed whole, right, and has not changed since."""
+        try:
+            st = self.path_of(pointer.oid).stat()
+            seen = self._record(pointer.oid).read_text()
+        except OSError:
+            return False
+        return st.st_size == pointer.size and seen == self._stamp(st)
+
+    def remember_verified(self, oid: str, st: os.stat_result | None = None) -> None:
+        """Record that the object (as ``st`` shows it, else as it is now) hashed right."""
+        try:
+            st = st or self.path_of(oid).stat()
+            record = self._record(oid)
+            record.parent.mkdir(parents=True, exist_ok=True)
+            temp = record.with_name(f".{oid}.{os.getpid()}")
+            temp.write_text(self._stamp(st))
+            os.replace(temp, record)
+        except OSError:
+            pass  # a read-only repository: hashed again next time
 
     def verify(self, oid: str) -> bool:
         """Whether the stored object's bytes still hash to its name."""

@@ -244,7 +244,7 @@ class LfsClient:
                     f"{state.done} bytes hashing to {digest[:12]}, expected "
                     f"{pointer.size} bytes; refused, nothing cached"
                 )
-            store.adopt(temp, pointer.oid)
+            store.adopt(temp, pointer.oid, hashed=True)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise

@@ -133,28 +133,36 @@ def _apply(delta: _Inflated, base: IO[bytes], out: IO[bytes]) -> None:
 
 
 class _Checked(io.RawIOBase):
-    """A file's bytes, checked against the blob id when the last byte is read."""
+    """A resolved delta chain's bytes (a temp file), checked against the blob id before the
+    first read: then read in any order (a backward seek is a file seek)."""
 
     def __init__(self, fh: IO[bytes], size: int, blob_id: str) -> None:
-        self.fh, self.left, self.blob_id = fh, size, blob_id
-        self.sha1 = hashlib.sha1(f"blob {size}\0".encode("ascii"))
+        self.fh, self.size, self.blob_id = fh, size, blob_id
+        sha1 = hashlib.sha1(f"blob {size}\0".encode("ascii"))
+        fh.seek(0)
+        while chunk := fh.read(CHUNK):
+            sha1.update(chunk)
+        if sha1.hexdigest() != blob_id:
+            fh.close()
+            raise BadInput(f"object {blob_id} is corrupt: its bytes hash differently")
+        fh.seek(0)
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.fh.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
     def readinto(self, target: Any) -> int:
-        if self.left <= 0:
-            return 0
-        data = self.fh.read(min(len(target), self.left, CHUNK))
-        if not data:
-            raise BadInput(f"object {self.blob_id} is truncated")
-        n = len(data)
-        target[:n] = data
-        self.sha1.update(data)
-        self.left -= n
-        if self.left == 0 and self.sha1.hexdigest() != self.blob_id:
-            raise BadInput(f"object {self.blob_id} is corrupt: its bytes hash differently")
-        return n
+        data = self.fh.read(min(len(target), CHUNK))
+        target[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         if not self.closed:

@@ -4,11 +4,15 @@
 
 - a small blob (under :data:`SMALL`) is read once and kept (git would inflate it anyway);
 - a bigger blob is one forward zlib stream (:func:`blobio.open_blob`, sha1-checked when read
-  to its end); a read behind the stream's position starts it again from the top;
-- a Git LFS object is read with ``pread`` from the local LFS store. Its sha256 is checked
-  while reads arrive in order: a gap ahead (readahead served out of order) is hashed from
-  the file itself, up to :data:`MAX_GAP`; past that the handle stops checking. The read
-  that reaches the end fails when the bytes hash differently, and the object is marked bad.
+  to its end); a read behind the stream's position rewinds to the nearest mark before it
+  (:class:`blobseek.SeekableBlob`), never to the blob's start once a mark is there;
+- a Git LFS object is read with ``pread`` from the local LFS store (fetched first from the
+  LFS server of the ref's remote when it is not there: :func:`lfs_object`). Its sha256 is
+  checked while reads arrive in order (not at all when :mod:`lfs_verified` holds a record
+  that it was, and the file has not changed since): a gap ahead (readahead served out of
+  order) is hashed from the file itself, up to :data:`MAX_GAP`; past that the handle stops
+  checking. The read that reaches the end fails when the bytes hash differently, and the
+  object is marked bad; when they hash right, the object is recorded as verified.
 """
 
 from __future__ import annotations
@@ -16,17 +20,20 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.blobio import CHUNK, blob_size, open_blob
+from mlvc_tui.engine.git.blobseek import SeekableBlob
 from mlvc_tui.engine.git.files import pointer_at
 from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
+from mlvc_tui.engine.git.lfs_verified import remember, verified
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["MAX_GAP", "SMALL", "Corrupt", "FileSource", "open_source"]
+__all__ = ["MAX_GAP", "SMALL", "Corrupt", "FileSource", "lfs_object", "mark_bad", "open_source"]
 
 SMALL = 256 << 10
 MAX_GAP = 64 << 20
@@ -61,52 +68,36 @@ class _Bytes(FileSource):
 
 
 class _BlobStream(FileSource):
-    """A big blob as a forward stream, restarted for a read behind its position."""
+    """A big blob inflated forward, rewound to marks for reads behind (:mod:`blobseek`)."""
 
     def __init__(self, reg: Registry, lock: threading.Lock, blob_id: str, size: int) -> None:
-        self._reg, self._engine, self._id = reg, lock, blob_id
         self.size, self.storage = size, "blob"
-        self._lock = threading.Lock()
-        self._stream: BinaryIO | None = None
-        self._pos = 0
+        self._reg, self._engine, self._id = reg, lock, blob_id
+        self.blob = SeekableBlob(self._open, size)
 
-    def _restart(self) -> BinaryIO:
-        if self._stream is not None:
-            self._stream.close()
+    def _open(self) -> BinaryIO:
         with self._engine:
-            self._stream = open_blob(self._reg, self._id)
-        self._pos = 0
-        return self._stream
+            return open_blob(self._reg, self._id)
 
     def read(self, offset: int, size: int) -> bytes:
-        with self._lock:
-            stream = self._stream
-            if stream is None or offset < self._pos:
-                stream = self._restart()
-            while self._pos < offset:  # skip forward, a chunk at a time
-                skipped = len(stream.read(min(CHUNK, offset - self._pos)))
-                if not skipped:
-                    return b""
-                self._pos += skipped
-            data = stream.read(size)
-            self._pos += len(data)
-            return data
+        return self.blob.read(offset, size)
 
     def close(self) -> None:
-        with self._lock:
-            if self._stream is not None:
-                self._stream.close()
-                self._stream = None
+        self.blob.close()
 
 
 class _LfsFile(FileSource):
     """An LFS object read with pread; sha256 checked on in-order reads."""
 
-    def __init__(self, path: os.PathLike[str] | str, pointer: LfsPointer) -> None:
+    def __init__(
+        self, path: os.PathLike[str] | str, pointer: LfsPointer, store: LfsStore | None = None
+    ) -> None:
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         self.size, self.storage, self.oid = pointer.size, "lfs", pointer.oid
+        self._pointer, self._store, self._stat = pointer, store, os.fstat(self._fd)
         self._lock = threading.Lock()
-        self._hash: hashlib._Hash | None = None if self.oid in _GOOD else hashlib.sha256()
+        known = self.oid in _GOOD or (store is not None and verified(store, pointer))
+        self._hash: hashlib._Hash | None = None if known else hashlib.sha256()
         self._hashed = 0
 
     def _check(self, offset: int, data: bytes) -> None:
@@ -132,6 +123,8 @@ class _LfsFile(FileSource):
                 good = digest.hexdigest() == self.oid
                 with _BAD_LOCK:
                     (_GOOD if good else _BAD).add(self.oid)
+                if good and self._store is not None:
+                    remember(self._store, self._pointer, self._stat)
                 if not good:
                     raise Corrupt(f"LFS object {self.oid[:12]} is corrupt: it hashes differently")
 
@@ -150,13 +143,84 @@ class _LfsFile(FileSource):
                 self._fd = -1
 
 
+_FETCHING: dict[str, threading.Lock] = {}  # one download per LFS oid at a time (this process)
+
+
+def _fetch_lfs(
+    reg: Registry, lock: threading.Lock, pointer: LfsPointer, path: str, ref: str | None
+) -> None:
+    """Download a missing LFS object into the store from the LFS server of ``ref``'s remote
+    (streamed to a temp file, sha256-checked, renamed in only when whole and right).
+
+    BadInput when no server is known, Refused (LfsTransferError) when the download fails;
+    either way nothing is left in the store.
+    """
+    from mlvc_tui.engine.git.lfs_endpoint import client_for, lfs_url
+    from mlvc_tui.engine.git.lfs_transfer import LfsTransferError
+
+    store = LfsStore(reg.repo.controldir())
+    with lock:
+        url = lfs_url(reg, None, ref)
+        if url is None:
+            raise BadInput(
+                f"{path} is in Git LFS and its object {pointer.oid[:12]} is not in this "
+                "repository's LFS store, and no LFS server is known: run `git lfs fetch` "
+                "or set lfs.url"
+            )
+        client = client_for(reg, None, ref)
+    with _BAD_LOCK:
+        one = _FETCHING.setdefault(pointer.oid, threading.Lock())
+    with one:  # a second open of the same object waits for the first download
+        if store.has(pointer.oid, pointer.size):
+            return
+        try:
+            client.download(pointer, store)
+        except LfsTransferError as exc:
+            raise LfsTransferError(f"{path}: its LFS object was not fetched: {exc}") from None
+
+
+def lfs_object(
+    reg: Registry,
+    lock: threading.Lock,
+    tree: str,
+    path: str,
+    blob_id: str,
+    ref: str | None = None,
+) -> tuple[LfsPointer, Path] | None:
+    """The LFS object blob ``blob_id`` at ``path`` stands for (fetched into the local store
+    when missing, see :func:`open_source`) and its file; None when it is not an LFS file."""
+    with lock:
+        pointer = pointer_at(reg, tree, path, blob_id, blob_size(reg, blob_id))
+    if pointer is None:
+        return None
+    if pointer.oid in _BAD:
+        raise Corrupt(f"{path}: its LFS object {pointer.oid[:12]} is corrupt")
+    store = LfsStore(reg.repo.controldir())
+    if not store.has(pointer.oid, pointer.size):
+        _fetch_lfs(reg, lock, pointer, path, ref)
+    return pointer, store.path_of(pointer.oid)
+
+
+def mark_bad(oid: str) -> None:
+    """Record that an LFS object's bytes hash differently (this process refuses it)."""
+    with _BAD_LOCK:
+        _BAD.add(oid)
+
+
 def open_source(
-    reg: Registry, lock: threading.Lock, tree: str, path: str, blob_id: str
+    reg: Registry,
+    lock: threading.Lock,
+    tree: str,
+    path: str,
+    blob_id: str,
+    ref: str | None = None,
 ) -> FileSource:
     """The content of blob ``blob_id`` at ``path`` of root tree ``tree``: an LFS pointer's
     object when git would smudge it, else the blob. ``lock`` guards the registry.
 
-    BadInput when an LFS object is not in the local store or is known to be corrupt.
+    An LFS object missing from the local store is fetched first from the LFS server of
+    ``ref``'s remote (the default remote when None). BadInput when no server is known or
+    the object is known to be corrupt; LfsTransferError when the download fails.
     """
     with lock:
         size = blob_size(reg, blob_id)
@@ -165,12 +229,6 @@ def open_source(
             return _Bytes(reg.objects.blob(blob_id))
     if pointer is None:
         return _BlobStream(reg, lock, blob_id, size)
-    if pointer.oid in _BAD:
-        raise Corrupt(f"{path}: its LFS object {pointer.oid[:12]} is corrupt")
-    store = LfsStore(reg.repo.controldir())
-    if not store.has(pointer.oid, pointer.size):
-        raise BadInput(
-            f"{path} is in Git LFS and its object {pointer.oid[:12]} is not in this "
-            "repository's LFS store: run `git lfs fetch` first"
-        )
-    return _LfsFile(store.path_of(pointer.oid), pointer)
+    found = lfs_object(reg, lock, tree, path, blob_id, ref)
+    assert found is not None
+    return _LfsFile(found[1], found[0], LfsStore(reg.repo.controldir()))

@@ -231,7 +231,7 @@ class FileTransaction(Transaction):
             if self.lfs_match(path):
                 oid = spool.sha256.hexdigest()
                 self.lfs.temp_dir()
-                self.lfs.adopt(spool.path, oid)
+                self.lfs.adopt(spool.path, oid, hashed=True)
                 return super().put(path, pointer_bytes(oid, spool.size), mode)
             with spool.path.open("rb") as fh:
                 blob = add_blob(self.reg, read_chunks(fh), spool.size)

@@ -6,17 +6,22 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mlvc_tui.engine.errors import MlvcError
 from mlvc_tui.engine.live.watch import Change, RegistryWatcher
 from mlvc_tui.engine.mount.view import MountRef, TreeView, resolve_mount_ref
 
 if TYPE_CHECKING:
-    from mlvc_tui.engine.mount.fs import MountedTree
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["BranchFollower"]
+__all__ = ["BranchFollower", "Switchable"]
+
+
+class Switchable(Protocol):
+    """A served file system whose view can be replaced (either backend)."""
+
+    def switch(self, view: TreeView) -> None: ...
 
 
 class BranchFollower:
@@ -26,7 +31,7 @@ class BranchFollower:
         self,
         reg: Registry,
         lock: threading.Lock,
-        tree: MountedTree,
+        tree: Switchable,
         target: MountRef,
         prefix: str,
     ) -> None:
@@ -55,7 +60,7 @@ class BranchFollower:
                 commit = resolve_mount_ref(self.reg, self.target.text).commit
             if commit == self.commit:
                 return
-            view = TreeView(self.reg, self.lock, commit, self.prefix)
+            view = TreeView(self.reg, self.lock, commit, self.prefix, self.target.branch)
         except MlvcError as exc:  # the branch went away, or the folder did: keep showing
             print(f"mlvc mount: still showing {self.commit[:12]}: {exc}", file=sys.stderr)
             return

@@ -156,7 +156,9 @@ class MountedTree(mfusepy.Operations):
             if node.kind in ("dir", "submodule"):
                 raise _err(errno.EISDIR)
             try:
-                source = open_source(view.reg, view.lock, view.root_tree, node.path, node.id)
+                source = open_source(
+                    view.reg, view.lock, view.root_tree, node.path, node.id, view.ref
+                )
             except MlvcError as exc:
                 print(f"mlvc mount: {exc}", file=sys.stderr)
                 raise _err(errno.EIO) from None

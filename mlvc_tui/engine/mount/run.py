@@ -21,12 +21,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.mount.limits import READ_SIZE
 from mlvc_tui.engine.mount.view import MountRef, TreeView, resolve_mount_ref
 
-__all__ = ["Mounted", "is_stale", "mounted", "preflight", "serve", "spawn", "unmount"]
+if TYPE_CHECKING:
+    from mlvc_tui.engine.mount.follow import BranchFollower
+
+__all__ = ["Mounted", "backend", "is_stale", "mounted", "preflight", "serve", "spawn", "unmount"]
 
 FUSE_DEVICE = "/dev/fuse"
 
@@ -140,6 +144,49 @@ def _start_quiet(start: Callable[[], None]) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def backend() -> str:
+    """Which server a mount uses: ``kernel`` (mlvc speaks /dev/fuse itself, LFS objects
+    passed through to the kernel) as root on Linux 6.9 or later, else ``libfuse``
+    (mfusepy). ``$MLVC_MOUNT_BACKEND`` forces one."""
+    forced = os.environ.get("MLVC_MOUNT_BACKEND", "")
+    if forced in ("kernel", "libfuse"):
+        return forced
+    release = os.uname().release.split("-", 1)[0].split(".")
+    try:
+        version = (int(release[0]), int(release[1]))
+    except (IndexError, ValueError):
+        version = (0, 0)
+    return "kernel" if os.geteuid() == 0 and version >= (6, 9) else "libfuse"
+
+
+def _serve_kernel(
+    view: TreeView,
+    mountpoint: Path,
+    name: str,
+    follow: bool,
+    ready: Callable[[], None],
+    follower_for: Callable[[Any], BranchFollower | None],
+) -> bool:
+    """Serve with :class:`KernelServer`; False (nothing mounted) when the kernel refuses."""
+    from mlvc_tui.engine.mount.lowlevel import KernelServer
+
+    passthrough = os.environ.get("MLVC_MOUNT_PASSTHROUGH", "") != "0"  # 0: tests, diagnosis
+    server = KernelServer(view, follow, ready, passthrough)
+    try:
+        server.mount(mountpoint, name)
+    except OSError:
+        return False
+    follower = follower_for(server)
+    if follower is not None:
+        _start_quiet(follower.start)
+    try:
+        server.serve()
+    finally:
+        if follower is not None:
+            follower.stop()
+    return True
+
+
 def serve(
     repo: str | os.PathLike[str],
     ref: str,
@@ -162,13 +209,26 @@ def serve(
         target = resolve_mount_ref(reg, ref)
         if follow and target.branch is None:
             raise BadInput(f"--follow needs a branch; {ref!r} is not one")
-        view = TreeView(reg, lock, target.commit, prefix)
+        view = TreeView(reg, lock, target.commit, prefix, target.branch)
+
+        def ready() -> None:
+            if on_ready is not None:
+                on_ready(target)
+
+        def follower_for(tree: Any) -> BranchFollower | None:
+            return BranchFollower(reg, lock, tree, target, prefix) if follow else None
+
+        if backend() == "kernel" and _serve_kernel(
+            view, mountpoint, ref, follow, ready, follower_for
+        ):
+            sys.stdout.flush()
+            return
         import mfusepy
 
         from mlvc_tui.engine.mount.fs import MountedTree
 
-        tree = MountedTree(view, follow, lambda: on_ready(target) if on_ready else None)
-        follower = BranchFollower(reg, lock, tree, target, prefix) if follow else None
+        tree = MountedTree(view, follow, ready)
+        follower = follower_for(tree)
         if follower is not None:
             _start_quiet(follower.start)
         try:

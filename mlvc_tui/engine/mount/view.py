@@ -85,10 +85,21 @@ class Node:
 
 
 class TreeView:
-    """One commit's tree below ``prefix``; every registry read is made under ``lock``."""
+    """One commit's tree below ``prefix``; every registry read is made under ``lock``.
 
-    def __init__(self, reg: Registry, lock: threading.Lock, commit: str, prefix: str = "") -> None:
-        self.reg, self.lock, self.commit = reg, lock, commit
+    ``ref`` is the branch the commit was found on (None for a tag or a commit): its remote's
+    LFS server is where a missing LFS object is fetched from.
+    """
+
+    def __init__(
+        self,
+        reg: Registry,
+        lock: threading.Lock,
+        commit: str,
+        prefix: str = "",
+        ref: str | None = None,
+    ) -> None:
+        self.reg, self.lock, self.commit, self.ref = reg, lock, commit, ref
         self.prefix = prefix.strip("/")
         with lock:
             info, self.root_tree = reg.objects.commit(commit)

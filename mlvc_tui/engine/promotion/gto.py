@@ -13,17 +13,25 @@ assigned to the new one, so ``gto which``, ``gto show`` and ``gto history`` say 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlvc_tui.engine.git.commits import add_ref_if_new, annotated_tags, write_tag_object
-from mlvc_tui.engine.promotion.versions import make_tag
+from mlvc_tui.engine.git.commits import make_tag_object
+from mlvc_tui.engine.git.refs import peeled_tag
+from mlvc_tui.engine.git.tagfacts import tag_facts_many
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.promotion.records import PromotionRecord
     from mlvc_tui.engine.registry import Registry
 
-__all__ = ["GtoEvent", "GtoState", "gto_events", "gto_state", "write_stage_tags"]
+__all__ = [
+    "GtoEvent",
+    "GtoState",
+    "gto_events",
+    "gto_state",
+    "stage_tag_objects",
+]
 
 _NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
 _TAG = re.compile(
@@ -31,16 +39,21 @@ _TAG = re.compile(
     rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v\d+\.\d+\.\d+))(?P<cancel>!?)"
     r"|@(?P<deprecated>deprecated))(?:#(?P<counter>\d+))?$"
 )
+STAGE_NAME = re.compile(_NAME)
+# per registry: (artifact, the tag refs read, the events they made), for the next call
+_SEEN: weakref.WeakKeyDictionary[Registry, tuple[str, dict[str, str], tuple[GtoEvent, ...]]]
+_SEEN = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
 class GtoEvent:
-    """One GTO tag: what it did, to which version or stage, when and on which commit."""
+    """One GTO tag: what it did, to which version or stage, on which commit (and, for a
+    stage's assignment or unassignment, when: the only events whose order matters)."""
 
     tag: str
     action: str  # register, deregister, assign, unassign, deprecate
     commit: str
-    time: int
+    time: int | None = None  # the tag's time (stage events only: others are not read)
     version: str | None = None  # "1.2.0" (register, deregister)
     stage: str | None = None  # (assign, unassign)
     counter: int | None = None
@@ -54,6 +67,11 @@ class GtoState:
     deregistered: frozenset[str]
     deprecated: bool
     next_counter: int
+    commits: dict[str, str] = field(default_factory=dict)  # stage -> the commit holding it
+
+    def stages_at(self, *commits: str | None) -> tuple[str, ...]:
+        """The stages a version on one of ``commits`` holds, by name."""
+        return tuple(s for s, c in sorted(self.commits.items()) if c in commits)
 
 
 def _parse(name: str) -> tuple[str, str, str | None, str | None, int | None] | None:
@@ -71,74 +89,95 @@ def _parse(name: str) -> tuple[str, str, str | None, str | None, int | None] | N
 
 
 def gto_events(reg: Registry, artifact: str) -> tuple[GtoEvent, ...]:
-    """Every annotated GTO tag of ``artifact``, oldest first (time, then counter)."""
-    out = []
-    for name, commit, when in annotated_tags(reg.repo):  # GTO ignores lightweight tags
-        parsed = _parse(name)
-        if parsed is None or parsed[0] != artifact:
+    """Every annotated GTO tag of ``artifact``: stage events oldest first (time, then
+    counter), after the others. Only tags whose names are GTO's are looked at; of those,
+    only stage tags' objects are read (for their time, kept across processes by
+    git/tagfacts.py): a registration's commit comes from packed-refs' peeled line."""
+    refs = reg.tag_refs()
+    seen = _SEEN.get(reg)
+    if seen is not None and seen[0] == artifact and seen[1] == refs:
+        return seen[2]  # the same tags as last time: the same events
+    size = len(artifact)
+    found = []
+    for name, sha in refs.items():
+        if not name.startswith(artifact) or name[size : size + 1] not in ("@", "#"):
             continue
-        _, action, version, stage, counter = parsed
-        out.append(GtoEvent(name, action, commit, when, version, stage, counter))
-    return tuple(sorted(out, key=lambda e: (e.time, e.counter or 0, e.tag)))
+        parsed = _parse(name)
+        if parsed is not None and parsed[0] == artifact:
+            found.append((name, sha, parsed, None if parsed[3] else peeled_tag(sha)))
+    facts = tag_facts_many(reg.repo, (sha for _, sha, _, peeled in found if peeled is None))
+    out = []
+    for name, sha, (_, action, version, stage, counter), peeled in found:
+        fact = (peeled, None) if peeled else facts[sha]
+        if fact is None:
+            continue  # a lightweight tag: GTO ignores it
+        commit, when = fact
+        out.append(GtoEvent(name, action, commit, when if stage else None, version, stage, counter))
+    events = tuple(
+        sorted(out, key=lambda e: (e.time is not None, e.time or 0, e.counter or 0, e.tag))
+    )
+    _SEEN[reg] = (artifact, refs, events)
+    return events
+
+
+def _active(events: tuple[GtoEvent, ...], stage: str | None = None) -> dict[tuple[str, str], int]:
+    """(stage, commit) -> time of its last assignment, for those whose last event assigns."""
+    active: dict[tuple[str, str], int] = {}
+    for e in events:
+        if e.stage is None or (stage is not None and e.stage != stage):
+            continue
+        if e.action == "assign":
+            active.pop((e.stage, e.commit), None)  # re-inserted: the newest assignment last
+            active[(e.stage, e.commit)] = e.time or 0
+        else:
+            active.pop((e.stage, e.commit), None)
+    return active
 
 
 def gto_state(reg: Registry, artifact: str) -> GtoState:
     """The stages, deregistrations and deprecation GTO's tags record for ``artifact``."""
-    events = gto_events(reg, artifact)
+    return _state(gto_events(reg, artifact))
+
+
+def _state(events: tuple[GtoEvent, ...]) -> GtoState:
     version_of = {e.commit: e.version for e in events if e.action == "register" and e.version}
-    active: dict[tuple[str, str], int] = {}  # (stage, commit) -> time of its last assignment
-    for e in events:
-        if e.stage is None:
-            continue
-        if e.action == "assign":
-            active[(e.stage, e.commit)] = e.time
-        else:
-            active.pop((e.stage, e.commit), None)
     newest: dict[str, tuple[int, str]] = {}
-    for (stage, commit), when in active.items():
+    for (stage, commit), when in _active(events).items():
         if stage not in newest or when >= newest[stage][0]:
             newest[stage] = (when, commit)
+    held = {stage: commit for stage, (_, commit) in sorted(newest.items())}
     return GtoState(
-        {stage: version_of.get(commit) or "" for stage, (_, commit) in sorted(newest.items())},
+        {stage: version_of.get(commit) or "" for stage, commit in held.items()},
         frozenset(e.version for e in events if e.action == "deregister" and e.version),
         any(e.action == "deprecate" for e in events),
         max((e.counter or 0 for e in events), default=0) + 1,
+        held,
     )
-
-
-def _holders(reg: Registry, artifact: str, stage: str) -> list[str]:
-    """Commits whose last event for ``stage`` is an assignment."""
-    last: dict[str, str] = {}
-    for e in gto_events(reg, artifact):
-        if e.stage == stage:
-            last[e.commit] = e.action
-    return [c for c, action in last.items() if action == "assign"]
 
 
 def stage_tag_objects(
     reg: Registry, artifact: str, stage: str, commit: str, record: PromotionRecord, message: str
 ) -> list[Any]:
     """The annotated tag objects that move GTO's ``stage`` of ``artifact`` to ``commit``
-    (unassign from every other holder, assign here; GTO's counters), not yet written."""
-    n = gto_state(reg, artifact).next_counter
-    holders = _holders(reg, artifact, stage)
+    (unassign from every other holder, assign here; GTO's counters), not yet written.
+    Tagger and time are the record's, so two processes planning the same move write the
+    same objects. GTO orders assignments by their tags' whole seconds (and ignores the
+    unassignment of an unregistered commit), so the time is moved past every other
+    commit's assignment of the stage: a second move within one second is still the newest
+    (the same events give the same time, so a repair writes the same objects)."""
+    events = gto_events(reg, artifact)
+    n = _state(events).next_counter
+    holders = [c for (_, c) in _active(events, stage)]
     plans = [(f"{artifact}#{stage}!", c) for c in holders if c != commit]
     if commit not in holders:
         plans.append((f"{artifact}#{stage}", commit))
-    return [make_tag(f"{name}#{n + i}", at, record, message) for i, (name, at) in enumerate(plans)]
-
-
-def write_stage_tags(
-    reg: Registry, artifact: str, stage: str, commit: str, record: PromotionRecord, message: str
-) -> tuple[str, ...]:
-    """Move GTO's ``stage`` of ``artifact`` to the version on ``commit``: unassign it from
-    every other commit holding it, assign it here (annotated tags, GTO's counters); the
-    tag names written."""
-    written = []
-    for tag in stage_tag_objects(reg, artifact, stage, commit, record, message):
-        tag_id = write_tag_object(reg.repo, tag)
-        if add_ref_if_new(reg.repo, f"refs/tags/{tag.name.decode()}", tag_id):
-            written.append(tag.name.decode())
-    if written:
-        reg.refresh()
-    return tuple(written)
+    others = (
+        e.time or 0
+        for e in events
+        if e.stage == stage and e.action == "assign" and e.commit != commit
+    )
+    when = max([record.time, *(t + 1 for t in others)])
+    return [
+        make_tag_object(f"{name}#{n + i}", at, record.user, when, record.tz_offset, message)
+        for i, (name, at) in enumerate(plans)
+    ]

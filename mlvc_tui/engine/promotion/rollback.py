@@ -126,7 +126,7 @@ def plan_rollback(
     tip = reg.branch_tip(target)
     if tip is None:
         raise BadInput(f"no branch named {target!r}")
-    entries = tuple(e for e in version_history(reg, target) if e.version)
+    entries = tuple(e for e in version_history(reg, target, stages=False) if e.version)
     if not entries:
         raise Refused(f"{target} has no versions yet: nothing to roll back to")
     current = entries[0]

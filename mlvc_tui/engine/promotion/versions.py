@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from mlvc_tui.engine.git.commits import (
 )
 from mlvc_tui.engine.git.locks import recover, ref_lock
 from mlvc_tui.engine.metrics import compare
+from mlvc_tui.engine.promotion.gto import gto_state
 from mlvc_tui.engine.promotion.records import PromotionRecord, parse_record
 from mlvc_tui.engine.values import CommitInfo, Metrics, Verdict
 
@@ -92,6 +93,7 @@ class VersionEntry:
     value: float | None
     delta: float | None  # against the commit's first parent
     record: PromotionRecord | None = None
+    stages: tuple[str, ...] = ()  # GTO stages the version (or commit) holds now, by name
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -185,7 +187,7 @@ def latest_version(reg: Registry, model: str, target: str | None) -> tuple[int, 
         return None
     found = [
         v
-        for e in version_history(reg, target, model)
+        for e in version_history(reg, target, model, stages=False)
         if e.version and (v := parse_version(e.version)) is not None
     ]
     return max(found, default=None)
@@ -214,9 +216,10 @@ def _record_at(info: CommitInfo, target: str) -> PromotionRecord | None:
 
 
 def version_history(
-    reg: Registry, target: str, model: str | None = None
+    reg: Registry, target: str, model: str | None = None, *, stages: bool = True
 ) -> tuple[VersionEntry, ...]:
-    """Every promotion, rollback and version tag on ``target``'s first-parent history."""
+    """Every promotion, rollback and version tag on ``target``'s first-parent history, with
+    the GTO stages each holds (unless ``stages`` is False: then none are read)."""
     tip = reg.branch_tip(target)
     if tip is None:
         raise BadInput(f"no branch named {target!r}")
@@ -278,6 +281,22 @@ def version_history(
                 delta,
             )
         )
+    return _with_stages(reg, model, tuple(out)) if stages else tuple(out)
+
+
+def _with_stages(
+    reg: Registry, model: str, entries: tuple[VersionEntry, ...]
+) -> tuple[VersionEntry, ...]:
+    """``entries`` with the GTO stages each holds: those on its commit, and for a rollback
+    (or a promotion with no version of its own) those on the commit it brought in."""
+    state = gto_state(reg, model)
+    if not state.commits:
+        return entries
+    out = []
+    for e in entries:
+        own = e.kind == "rollback" or (e.kind == "promotion" and not e.version)
+        held = state.stages_at(e.commit.id, e.source_commit if own else None)
+        out.append(replace(e, stages=held) if held else e)
     return tuple(out)
 
 

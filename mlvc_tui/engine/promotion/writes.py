@@ -4,9 +4,10 @@ Order of writes: the commit and the tag object (unreachable until a ref names th
 the target ref by compare-and-swap (which also updates a clean checked-out working tree,
 and refuses a dirty one), then the tag ref. A crash between any two steps leaves the target
 at its old or new commit; a missing tag is recreated from the commit's record by the next
-command (versions.repair_tags). ``MLVC_PAUSE_AT=<step>`` makes a process stop at a step
-(writing ``MLVC_PAUSE_FILE`` and waiting until it is deleted), so tests can kill it there:
-steps ``gates`` (promotions only), ``objects``, ``moved``, ``tagged``.
+command (versions.repair_tags), and so are GTO's stage tags (stages.py), which come last.
+``MLVC_PAUSE_AT=<step>`` makes a process stop at a step (writing ``MLVC_PAUSE_FILE``
+and waiting until it is deleted), so tests can kill it there: steps ``gates`` (promotions
+only), ``objects``, ``moved``, ``tagged``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from mlvc_tui.engine.git.commits import read_ref, write_commit_object
 from mlvc_tui.engine.git.objects import decode
 from mlvc_tui.engine.git.objwrite import add_object
 from mlvc_tui.engine.git.writer import identity, move_branch, pause_point
-from mlvc_tui.engine.promotion.gto import write_stage_tags
 from mlvc_tui.engine.promotion.records import PromotionRecord
+from mlvc_tui.engine.promotion.stages import repair_stage_tags, write_stage_tags
 from mlvc_tui.engine.promotion.versions import make_tag, repair_tags, version_history
 from mlvc_tui.engine.values import MetricDiff, Verdict
 
@@ -123,17 +124,9 @@ def finish(
         written = tag_name
         reg.refresh()
     pause_point("tagged")
-    repaired = tuple(t for t in repair_tags(reg, version_history(reg, target)) if t != written)
-    return PromotionDone(record, new, written, repaired, _stage(reg, target, new, record, message))
-
-
-def _stage(
-    reg: Registry, target: str, new: str, record: PromotionRecord, message: str
-) -> tuple[str, ...]:
-    """GTO's stage tags for the version the target now serves (when it has a version tag)."""
-    at = new if record.kind == "promotion" else record.source_commit
-    if not (record.model and record.version and at):
-        return ()
-    if reg.tags().get(f"{record.model}@v{record.version}") != at:
-        return ()  # no version tag of ours on that commit: GTO would not know the version
-    return write_stage_tags(reg, record.model, target, at, record, message)
+    entries = version_history(reg, target, stages=False)
+    repaired = tuple(t for t in repair_tags(reg, entries) if t != written)
+    before = tuple(e for e in entries if e.commit.id != new)  # the earlier writes
+    repaired += repair_stage_tags(reg, target, before)
+    stage_tags = write_stage_tags(reg, record, new, message)
+    return PromotionDone(record, new, written, repaired, stage_tags)

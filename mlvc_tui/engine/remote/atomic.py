@@ -29,6 +29,7 @@ from mlvc_tui.engine.promotion.gto import stage_tag_objects
 from mlvc_tui.engine.promotion.promote import PromotionPlan, apply_promotion, plan_promotion
 from mlvc_tui.engine.promotion.records import PromotionRecord
 from mlvc_tui.engine.promotion.rollback import RollbackPlan, apply_rollback, plan_rollback
+from mlvc_tui.engine.promotion.stages import stage_of
 from mlvc_tui.engine.promotion.versions import make_tag
 from mlvc_tui.engine.promotion.writes import PromotionDone, pause_point
 from mlvc_tui.engine.remote.sync import (
@@ -176,15 +177,13 @@ def _stage_tags(
     message: str,
     tag_name: str | None,
 ) -> list[Any]:
-    """GTO's stage tags for the version the target will serve, pushed with it (as a local
-    promotion writes them): only where that version has a version tag."""
-    at = new if record.kind == "promotion" else record.source_commit
-    if not (record.model and record.version and at):
+    """GTO's stage tags for what the target will serve, pushed with it (as a local
+    promotion writes them; stages.py says which commit)."""
+    where = stage_of(reg, record, new, tag_name)
+    if where is None:
         return []
-    version_tag = f"{record.model}@v{record.version}"
-    if tag_name != version_tag and reg.tags().get(version_tag) != at:
-        return []
-    return stage_tag_objects(reg, record.model, target, at, record, message)
+    artifact, at = where
+    return stage_tag_objects(reg, artifact, target, at, record, message)
 
 
 def _follow_local(reg: Registry, target: str, new: str) -> None:
