@@ -16,7 +16,6 @@ with the kernel backend, passed through unhashed). Needs /dev/fuse (run as root 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import statistics
@@ -37,6 +36,9 @@ ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
 }
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' repository builders
+from tests.support.mountrepo import lfs_object, lfs_pointer  # noqa: E402
+
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
@@ -47,23 +49,9 @@ def git(repo: Path, *args: str) -> str:
 def add_lfs_file(repo: Path, path: str, size: int, seed: bytes = b"mlvc") -> str:
     """Write ``size`` pseudo-random bytes as an LFS object and its pointer at ``path``;
     the object's sha256 (commit it yourself)."""
-    digest, block = hashlib.sha256(), hashlib.sha256(seed).digest() * (CHUNK // 32)
-    tmp = repo / ".git" / "lfs" / "tmp-object"
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    with tmp.open("wb") as out:
-        written, n = 0, 0
-        while written < size:
-            chunk = (n.to_bytes(8, "little") + block)[: min(CHUNK, size - written)]
-            digest.update(chunk)
-            out.write(chunk)
-            written, n = written + len(chunk), n + 1
-    oid = digest.hexdigest()
-    target = repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, target)
-    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+    oid = lfs_object(repo, size, seed)
     (repo / path).parent.mkdir(parents=True, exist_ok=True)
-    (repo / path).write_text(pointer)
+    (repo / path).write_text(lfs_pointer(oid, size))
     return oid
 
 

@@ -1,13 +1,20 @@
 """The real app in a pseudo-terminal: launch → first screenful of the grid, and the bytes
-written to the terminal per action (first paint, one `j`, `R`, idle).
+written to the terminal per action (first paint, one `j`, `R`, idle), and how long a
+filter keystroke takes to show.
 
     .venv/bin/python bench/bench_tui_pty.py [--branches 500 5000] [--size 120x40] [--runs 3]
+                                            [--app PATH]
 
 `mlvc-tui PATH` runs on a synthetic registry (bench/synth.py, 50 commits per branch, 40
 artifacts) in a pty of the given size, exactly as a terminal would run it (Python start and
-the Textual import included). "First screenful" is the moment the status bar's branch count
-is on the wire: the grid's rows and counts are drawn. Bytes are counted from the pty until
-the app has been quiet for QUIET seconds after each action. Prints a table; times are
+the Textual import included, byte-compiled modules cached as an installed app has them).
+"First screenful" is the moment the status bar's branch count is on the wire: the rows that
+fit and the counts are drawn ("(CPU)": the CPU seconds the app had used by then, steadier
+on a loaded machine); "all rows" the moment the changed count is (every row read).
+Bytes are counted from the pty until the app has been quiet for QUIET seconds after each
+action. "Filter key" is the median, over three keystrokes typed into the filter (`/`
+first: `0`, `1`, backspace), of keypress → the new "N of M branches" count on the wire.
+``--app`` runs another mlvc-tui (an older checkout, to compare). Prints a table; times are
 wall-clock on this machine, so compare runs, not machines.
 """
 
@@ -34,15 +41,21 @@ from synth import cached_registry
 MLVC_TUI = str(Path(sys.executable).with_name("mlvc-tui"))
 QUIET = 0.6  # seconds without output that count as "done drawing"
 READY = re.compile(rb"\d[\d,]* branch")  # the status bar's count: the grid is on screen
+FILLED = re.compile(rb"\d+ changed")  # the changed count: every row has been read
+COUNT = re.compile(rb"\d+ of [\d,]+ branch")  # the filtered count: the filter is applied
+PYC = Path(__file__).resolve().parent / ".cache" / "pyc"  # byte-compiled modules, kept
 
 
 @dataclass
 class Run:
     first_screen: float
+    first_cpu: float
+    filled: float
     first_paint: int
     move: int
     refresh: int
     idle_per_s: float
+    filter_key: float
 
 
 class Pty:
@@ -53,6 +66,8 @@ class Pty:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "MLVC_WATCH": "off", "COLUMNS": ""}
         env.pop("COLUMNS")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed app has its .pyc files
+        env["PYTHONPYCACHEPREFIX"] = str(PYC)  # written here, not into the source tree
         self.start = time.monotonic()
         self.proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
@@ -94,6 +109,20 @@ class Pty:
     def send(self, keys: bytes) -> None:
         os.write(self.master, keys)
 
+    def response(self, keys: bytes, pattern: re.Pattern[bytes], limit: float = 30.0) -> float:
+        """Seconds from sending ``keys`` until ``pattern`` is in what is written after."""
+        start, t0 = len(self.seen), time.monotonic()
+        self.send(keys)
+        while not pattern.search(self.seen, start) and time.monotonic() - t0 < limit:
+            self.read(0.01)
+        return time.monotonic() - t0
+
+    def cpu(self) -> float:
+        """CPU seconds the app has used so far (all its threads): on a loaded machine, the
+        steadier figure."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self.send(b"q")
         try:
@@ -104,10 +133,12 @@ class Pty:
         os.close(self.master)
 
 
-def one_run(path: Path, cols: int, rows: int) -> Run:
-    term = Pty([MLVC_TUI, str(path)], cols, rows)
+def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
+    term = Pty([app, str(path)], cols, rows)
     try:
         first = term.until(READY, timeout=600)
+        first_cpu = term.cpu()
+        filled = term.until(FILLED, timeout=600)
         paint = len(term.seen) + term.quiet()
         term.send(b"j")
         move = term.quiet()
@@ -117,7 +148,12 @@ def one_run(path: Path, cols: int, rows: int) -> Run:
         idle = 0
         while time.monotonic() - t0 < 3.0:
             idle += term.read(0.1)
-        return Run(first, paint, move, refresh, idle / 3.0)
+        term.send(b"/")
+        term.quiet(quiet=0.3)  # (the filter's cursor blinks: never quiet for long)
+        keys = sorted(term.response(key, COUNT) for key in (b"0", b"1", b"\x7f"))  # type, erase
+        term.send(b"\x1b")
+        term.quiet()
+        return Run(first, first_cpu, filled, paint, move, refresh, idle / 3.0, keys[1])
     finally:
         term.close()
 
@@ -128,15 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", type=int, default=40)
     ap.add_argument("--size", default="120x40")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--app", default=MLVC_TUI, help="the mlvc-tui to run (default: this one)")
     args = ap.parse_args(argv)
     cols, rows = (int(v) for v in args.size.split("x"))
     print(f"mlvc-tui in a {cols}x{rows} pty · median of {args.runs} runs (after one warm-up)")
-    print(f"{'branches':>8} {'first screen':>12} {'first paint':>11} {'j':>8} {'R':>8} {'idle':>8}")
+    print(
+        f"{'branches':>8} {'first screen':>12} {'(CPU)':>7} {'all rows':>9} {'first paint':>11} "
+        f"{'j':>8} {'R':>8} {'idle':>8} {'filter key':>10}"
+    )
     for branches in args.branches:
         path = cached_registry(branches, 50, args.artifacts, 1)
-        one_run(path, cols, rows)  # warm-up: the object cache on disk, the page cache
+        one_run(path, cols, rows, args.app)  # warm-up: caches on disk, the page cache
         runs = sorted(
-            (one_run(path, cols, rows) for _ in range(args.runs)), key=lambda r: r.first_screen
+            (one_run(path, cols, rows, args.app) for _ in range(args.runs)),
+            key=lambda r: r.first_screen,
         )
         mid = runs[len(runs) // 2]
 
@@ -144,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             return f"{n / 1024:.1f} KB"
 
         print(
-            f"{branches:>8} {mid.first_screen:>10.2f} s {kb(mid.first_paint):>11} "
-            f"{kb(mid.move):>8} {kb(mid.refresh):>8} {mid.idle_per_s:>4.0f} B/s"
+            f"{branches:>8} {mid.first_screen:>10.2f} s {mid.first_cpu:>5.2f} s "
+            f"{mid.filled:>7.2f} s "
+            f"{kb(mid.first_paint):>11} {kb(mid.move):>8} {kb(mid.refresh):>8} "
+            f"{mid.idle_per_s:>4.0f} B/s {mid.filter_key * 1000:>7.0f} ms"
         )
     return 0
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
 
+import mlvc_tui.engine as engine
 from mlvc_tui.engine import (
     BadInput,
     BranchFile,
@@ -34,8 +35,6 @@ from mlvc_tui.engine import (
     SavedModel,
     active_transaction,
     files,
-    models,
-    serving,
 )
 
 __all__ = [
@@ -110,7 +109,7 @@ class ModelRegistry:
         tx = active_transaction(self.registry, ref)
         alone = tx is None
         if tx is None:
-            start, text = models.branch_start(self.registry, ref, start, message or f"Write {path}")
+            start, text = engine.branch_start(self.registry, ref, start, message or f"Write {path}")
             tx = FileTransaction(self.registry, ref, text, start)
         out = BranchFile(tx, path, commit=alone)
         return out if mode == "wb" else _TextFile(out, encoding=encoding, write_through=True)
@@ -119,7 +118,7 @@ class ModelRegistry:
         """Several writes to ``branch`` as one commit: ``with reg.transaction(b, msg) as tx``.
         Inside the block, ``reg.open(branch, path, "wb")`` stages into it too."""
         self.registry.refresh()
-        start, text = models.branch_start(self.registry, branch, start, message)
+        start, text = engine.branch_start(self.registry, branch, start, message)
         return FileTransaction(self.registry, branch, text, start)
 
     def stat(self, ref: str, path: str) -> FileStat:
@@ -134,17 +133,17 @@ class ModelRegistry:
         self, model: object, path: str = "models/model.pkl", *, branch: str, **kwargs: Any
     ) -> SavedModel:
         """`mlvc.save_model` on this registry."""
-        return models.save_model(self.registry, model, path, branch=branch, **kwargs)
+        return engine.save_model(self.registry, model, path, branch=branch, **kwargs)
 
     def load_model(self, path: str | None = None, **kwargs: Any) -> object:
         """`mlvc.load_model` on this registry."""
-        return models.load_model(self.registry, path, **kwargs)
+        return engine.load_model(self.registry, path, **kwargs)
 
     def fetch_model(
         self, dest: str | os.PathLike[str], path: str | None = None, **kwargs: Any
     ) -> Path:
         """`mlvc.fetch_model` on this registry."""
-        return models.fetch_model(self.registry, dest, path, **kwargs)
+        return engine.fetch_model(self.registry, dest, path, **kwargs)
 
 
 def open(path: str | os.PathLike[str] = ".", prod: str | None = None) -> ModelRegistry:
@@ -182,7 +181,7 @@ def save_model(
     metrics, python and package versions, command, user, time), as one commit."""
     return _with_registry(
         repo,
-        lambda reg: models.save_model(
+        lambda reg: engine.save_model(
             reg,
             model,
             path,
@@ -220,7 +219,7 @@ def load_model(
     ``cache`` (default ``$XDG_CACHE_HOME/mlvc``); no clone, no working tree, no write access.
     """
     if registry is not None:
-        model, _ = serving.load_remote_model(
+        model, _ = engine.load_remote_model(
             path or ("" if ref else "models:/model@prod"),
             registry,
             ref=ref,
@@ -234,8 +233,8 @@ def load_model(
     def local(reg: Registry) -> object:
         where, ref_ = path, ref
         if path and path.startswith("models:"):
-            ref_, where = serving.local_target(reg, path)
-        return models.load_model(reg, where, ref=ref_, format=format, trust=trust, **options)
+            ref_, where = engine.local_target(reg, path)
+        return engine.load_model(reg, where, ref=ref_, format=format, trust=trust, **options)
 
     return _with_registry(repo, local)
 
@@ -250,7 +249,7 @@ def resolve(
 ) -> ResolvedModel:
     """What a model URI names on a registry (remote, ref, commit, version, LFS oid, sha256)
     and the local path of its verified bytes in the cache."""
-    return serving.resolve_model(uri, registry, ref=ref, cache=cache, trust=trust)
+    return engine.resolve_model(uri, registry, ref=ref, cache=cache, trust=trust)
 
 
 def fetch_model(
@@ -263,7 +262,7 @@ def fetch_model(
 ) -> Path:
     """Copy a model to a local file in chunks, only when it matches its lineage record."""
     return _with_registry(
-        repo, lambda reg: models.fetch_model(reg, dest, path, ref=ref, trust=trust)
+        repo, lambda reg: engine.fetch_model(reg, dest, path, ref=ref, trust=trust)
     )
 
 
@@ -282,6 +281,6 @@ def mounted(
     shows one folder of the tree, ``follow`` follows a branch as it moves. BadInput when
     FUSE is not usable here.
     """
-    from mlvc_tui.engine.mount import mounted as mount
+    from mlvc_tui.engine import mounted as mount
 
     return mount(ref, repo, path=path, follow=follow, mountpoint=mountpoint)

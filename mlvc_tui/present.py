@@ -22,6 +22,7 @@ __all__ = [
     "VERDICT_WORDS",
     "commit_date",
     "delta",
+    "left_out",
     "number",
     "relative",
     "relative_time",
@@ -119,6 +120,13 @@ def relative(value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:+.1%}" if abs(value) < 100 else f"{value:+.3g}×"
+
+
+def left_out(branch: str, rows: int, test: str) -> str:
+    """Rows of a variant's results file an A/B report did not count, because they were
+    written before the test began (or after it ended) or carry another test's id:
+    ``ab/b: 6,750 row(s) of other tests left out (test fresh-test-1 only)``."""
+    return f"{branch}: {rows:,} row(s) of other tests left out (test {test} only)"
 
 
 def verdict_label(verdict: Verdict) -> str:

@@ -1,7 +1,8 @@
 """A/B: the traffic split on prod and each variant's results, side by side.
 
 ``ABScreen()``. Variants are columns (branch, role, version, weight, count, mean, interval,
-difference against control, verdict, errors, drift); a chart shows each variant's running
+difference against control, verdict, errors, drift); under it, how many rows of each
+variant's results file belong to other tests and were left out; a chart shows each variant's running
 mean outcome over time; the bar at the top is the traffic split. Keys: ``s`` steps a
 canary, ``x`` aborts it, ``f`` flips blue/green, ``p`` promotes the winner (through the
 promotion dialog when there is one), ``R`` re-reads, ``esc`` goes back. Each key that
@@ -123,6 +124,7 @@ class ABScreen(ReadingScreen[ABReport]):
         with Container(id="body"):
             yield Static(id="table")
             yield Static(id="notes")
+            yield Static(id="left-out")
             yield PlotChart(id="chart")
         yield Static(id="message")
         yield Footer(compact=True, show_command_palette=False)
@@ -161,6 +163,9 @@ class ABScreen(ReadingScreen[ABReport]):
         if not live:
             self.query_one("#table", Static).update(self._table(report))
             self.query_one("#notes", Static).update(self._notes(report))
+            left = self._left_out(report)
+            self.query_one("#left-out", Static).update(left)
+            self.query_one("#left-out").display = bool(left)
             self.query_one(PlotChart).show(outcome_chart(report))
         self.refresh_bindings()
 
@@ -242,6 +247,15 @@ class ABScreen(ReadingScreen[ABReport]):
                 style="dim",
             )
         return out
+
+    def _left_out(self, r: ABReport) -> Text:
+        """One line per variant whose results hold rows of other tests (not counted)."""
+        lines = [
+            visible(present.left_out(v.branch, v.outside, r.delivery.test))
+            for v in r.variants
+            if v.outside
+        ]
+        return Text("\n".join(lines), style="dim", no_wrap=True, overflow="ellipsis")
 
     # -- keys ------------------------------------------------------------------------------
 

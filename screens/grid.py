@@ -1,7 +1,12 @@
-"""The home screen: every branch against every artifact, the primary metric against prod."""
+"""The home screen: every branch against every artifact, the primary metric against prod.
+
+The grid is read in parts (`grid_parts`): prod and the rows that fit on screen first, then
+the rest filled in behind while the first screenful is already drawn and usable.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,13 +16,14 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.widgets import Input, Static
 
-from mlvc_tui.engine import Grid, MlvcError, Registry
+from mlvc_tui.engine import Grid, GridPart, MlvcError, Registry, grid_parts
 from mlvc_tui.live import LiveGrid, grid_lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
-from mlvc_tui.widgets.gridinfo import cursor_text, short_path, status_text
+from mlvc_tui.widgets.gridinfo import changed_rows, cursor_text, short_path, status_text
 from mlvc_tui.widgets.keybar import KeyBar, KeyHint
+from mlvc_tui.widgets.lean import LeanStatic
 from mlvc_tui.widgets.preview import BranchPreview
 
 from .reloading import Read, ReadingScreen
@@ -67,7 +73,7 @@ _NEEDS_BRANCHES = frozenset(
 )
 
 
-class GridScreen(ReadingScreen[Grid]):
+class GridScreen(ReadingScreen[GridPart]):
     """Branches × artifacts; the screens behind a branch open from here."""
 
     CSS_PATH = "grid.tcss"
@@ -96,6 +102,11 @@ class GridScreen(ReadingScreen[Grid]):
     def __init__(self) -> None:
         super().__init__()
         self.grid: Grid | None = None
+        self.pending: frozenset[str] = frozenset()  # rows of self.grid still being read
+        self._first, self._wanted = 0, frozenset[str]()  # what the next read reads first
+        self._drawn = -1  # the generation whose first part is on screen
+        self._said: dict[str, Text] = {}  # what the lines under the grid say
+        self._counted: tuple[Grid | None, int] = (None, 0)  # changed rows of that grid
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -104,10 +115,10 @@ class GridScreen(ReadingScreen[Grid]):
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
         yield BranchPreview(id="preview")
-        yield Static(id="column-key")
-        yield Static(id="cursor-info")
+        yield LeanStatic(id="column-key")
+        yield LeanStatic(id="cursor-info")
         yield Static(legend(), id="legend")
-        yield Static(id="status")
+        yield LeanStatic(id="status")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
@@ -133,13 +144,32 @@ class GridScreen(ReadingScreen[Grid]):
             self.app.refreshes += bool(moved)  # screens behind read again when they resume
         self.generation += 1
         self.refreshes_seen = self.app.refreshes
-        self.on_read(Read(self.generation, grid, error))
+        self.on_read(Read(self.generation, GridPart(grid) if grid else None, error))
 
     # -- loading ---------------------------------------------------------------------------
 
-    def read(self, reg: Registry) -> Grid:
+    def reading(self, refresh: bool) -> None:
+        """As a read starts: the rows on screen are read first (on a first read, as many
+        as the terminal has lines; later, the branches in view)."""
+        table = self.query_one(RegistryGrid)
+        if self.grid is None:
+            self._first, self._wanted = max(self.app.size.height, 1), frozenset()
+        else:
+            top = table.scroll_offset.y
+            view = table.shown[top : top + max(1, table.size.height)]
+            self._first, self._wanted = 0, frozenset(r.branch.name for r in view)
+
+    def read(self, reg: Registry) -> GridPart:
         """On the worker's thread: the whole grid."""
-        return reg.grid()
+        return GridPart(reg.grid())
+
+    def read_parts(self, reg: Registry) -> Iterator[GridPart]:
+        """On the worker's thread: the grid, what is on screen first."""
+        return grid_parts(reg, first=self._first, wanted=self._wanted)
+
+    def more(self, value: GridPart) -> bool:
+        """Rows are still to be read after this part."""
+        return not value.complete
 
     def _config_warning(self) -> None:
         """A bad mlvc.toml (read with the defaults): said over the grid until it is fixed."""
@@ -165,13 +195,15 @@ class GridScreen(ReadingScreen[Grid]):
         self._cursor_info()
         self.refresh_bindings()
 
-    def loaded(self, grid: Grid) -> None:
-        """Show a grid a worker has read."""
+    def loaded(self, part: GridPart) -> None:
+        """Show a grid a worker has read (or the part of it read so far)."""
         self._config_warning()
         text = self.query_one("#message", Static)
         table = self.query_one(RegistryGrid)
         self.remove_class("-failed")
-        self.grid = grid
+        grid = self.grid = part.grid
+        self.pending = part.pending
+        fresh, self._drawn = self._drawn != self.generation, self.generation
         self.refresh_bindings()
         self.app.branch_names = tuple(r.branch.name for r in grid.rows)
         self.app.prod = grid.prod
@@ -179,7 +211,8 @@ class GridScreen(ReadingScreen[Grid]):
         text.display = False
         table.display = True
         self._fill()
-        self._preview(force=True)
+        if fresh:  # a grid read again: the preview too (once, not per part)
+            self._preview(force=True)
 
     def _fill(self) -> None:
         if self.grid is None:
@@ -190,11 +223,14 @@ class GridScreen(ReadingScreen[Grid]):
             text_filter=self.query_one("#filter", Input).value,
             width=self.size.width,
             now=self.app.now(),
+            pending=self.pending,
         )
         key = self.query_one("#column-key", Static)
         key.display = table.compact
         if table.compact:
-            key.update(column_key(self.grid, table.codes, self.size.width - 2))
+            self._update(
+                "#column-key", column_key(self.grid, table.codes, self.size.width - 2), True
+            )
         self._status()
         self._cursor_info()
 
@@ -212,14 +248,34 @@ class GridScreen(ReadingScreen[Grid]):
         shown = len(self.query_one(RegistryGrid).shown)
         watching = live_of(self.app).observer  # "inotify", "polling every 1 s (...)"
         text = status_text(
-            self.grid, where, shown, observer=watching or "", width=self.size.width - 2
+            self.grid,
+            where,
+            shown,
+            observer=watching or "",
+            width=self.size.width - 2,
+            pending=len(self.pending),
+            changed=self._changed(),
         )
-        self.query_one("#status", Static).update(text)
+        self._update("#status", text)
+
+    def _changed(self) -> int | None:
+        """The changed rows of the whole grid, counted once per grid (not per keystroke)."""
+        if self.grid is None or self.pending:
+            return None
+        if self._counted[0] is not self.grid:
+            self._counted = (self.grid, changed_rows(self.grid))
+        return self._counted[1]
+
+    def _update(self, selector: str, text: Text, layout: bool = False) -> None:
+        """Put ``text`` in a line under the grid, unless it says that already (no repaint:
+        on a slow link every byte of a keypress is lag)."""
+        if self._said.get(selector) != text:
+            self._said[selector] = text
+            self.query_one(selector, Static).update(text, layout=layout)  # layout: not one line
 
     def _cursor_info(self) -> None:
         """The line under the grid: what the cell under the cursor means."""
-        text = cursor_text(self.grid, self.query_one(RegistryGrid))
-        self.query_one("#cursor-info", Static).update(text)
+        self._update("#cursor-info", cursor_text(self.grid, self.query_one(RegistryGrid)))
 
     @on(RegistryGrid.CursorMoved)
     def _on_highlight(self) -> None:
@@ -375,7 +431,9 @@ class GridScreen(ReadingScreen[Grid]):
 
     def action_refresh(self) -> None:
         """Called on R: re-read the registry."""
-        self.query_one("#message", Static).update("Refreshing…")
+        message = self.query_one("#message", Static)
+        if message.display:  # in place of an error; over a grid, the grid just updates
+            message.update("Refreshing…")
         self.reload(refresh=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

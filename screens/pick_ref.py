@@ -3,22 +3,20 @@ type; what is typed can also be used as it is (a commit id, ``prod~2``), once it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mlvc_tui.engine import WORKTREE, MlvcError, Registry
 from mlvc_tui.safetext import visible
 
-if TYPE_CHECKING:
-    from mlvc_tui.app import MlvcApp
+from .reloading import ReadingModal
 
 __all__ = ["RefPicker"]
 
@@ -38,10 +36,8 @@ def _refs(reg: Registry) -> Refs:
 _HINT = "enter picks · a commit id or prod~2 can be typed · esc cancels"
 
 
-class RefPicker(ModalScreen[str | None]):
+class RefPicker(ReadingModal[Refs, str | None]):
     """Pick a branch or tag; dismisses with its name, or None on escape."""
-
-    app: MlvcApp
 
     CSS_PATH = "pick_ref.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -65,25 +61,25 @@ class RefPicker(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         """Called when the picker opens: list the refs."""
+        self.reload()
+
+    def read(self, reg: Registry) -> Refs:
+        """On the worker's thread: the working tree, branches and tags to pick from."""
+        return _refs(reg)
+
+    def reading(self, refresh: bool) -> None:
+        """Called as the refs are read: the list shows it is loading."""
         self.query_one(OptionList).loading = True
-        self._load()
 
-    @work(thread=True, exclusive=True, group="pick-ref", exit_on_error=False)
-    def _load(self) -> None:
-        try:
-            refs = self.app.session.run(_refs)
-        except MlvcError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
-            return
-        self.app.call_from_thread(self._loaded, refs)
-
-    def _failed(self, message: str) -> None:
+    def failed(self, error: str) -> None:
+        """Called when the refs could not be read: say why in the list."""
         options = self.query_one(OptionList)
         options.loading = False
-        options.add_option(Option(Text(visible(message), style="red"), disabled=True))
+        options.add_option(Option(Text(visible(error), style="red"), disabled=True))
 
-    def _loaded(self, refs: Refs) -> None:
-        self._refs = refs
+    def loaded(self, value: Refs) -> None:
+        """Called with the refs: list them."""
+        self._refs = value
         self.query_one(OptionList).loading = False
         self._fill("")
 

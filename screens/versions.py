@@ -7,30 +7,25 @@ stages each version holds (a "stage" column, when GTO's tags name any).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mlvc_tui import present
-from mlvc_tui.engine import BadInput, MlvcError, Registry, VersionEntry
+from mlvc_tui.engine import BadInput, Registry, VersionEntry
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD
 from mlvc_tui.widgets.metric_table import tone
 
+from .reloading import ReadingScreen
 from .rollback import RollbackScreen, stamp
-
-if TYPE_CHECKING:
-    from mlvc_tui.app import MlvcApp
 
 __all__ = ["RollbackScreen", "VersionsScreen"]
 
+Versions = tuple[str, tuple[VersionEntry, ...]]  # the target and its versions, newest first
 NARROW = 100  # below this width: no commit column, dates without the time
 
 
@@ -40,7 +35,7 @@ def label(entry: VersionEntry) -> str:
     return name or (f"v{entry.version}" if entry.version else "—")
 
 
-class VersionsScreen(Screen[None]):
+class VersionsScreen(ReadingScreen[Versions]):
     """Every promotion, rollback and version tag on prod, newest first."""
 
     CSS_PATH = "versions.tcss"
@@ -51,16 +46,6 @@ class VersionsScreen(Screen[None]):
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
-
-    @dataclass
-    class Loaded(Message):
-        """The version list read by a worker, or why it could not be."""
-
-        target: str | None
-        entries: tuple[VersionEntry, ...]
-        error: str | None = None
-
-    app: MlvcApp
 
     def __init__(self, target: str | None = None) -> None:
         super().__init__()
@@ -78,38 +63,28 @@ class VersionsScreen(Screen[None]):
         """Called when the screen opens: read the versions."""
         self.reload()
 
-    def reload(self, refresh: bool = False) -> None:
-        """Read the version list (re-reading refs first with ``refresh``)."""
-        self.query_one("#message", Static).update(Text("reading versions…", style="dim"))
-        self._load(refresh)
-
-    @work(thread=True, exclusive=True, group="versions", exit_on_error=False)
-    def _load(self, refresh: bool) -> None:
+    def read(self, reg: Registry) -> Versions:
+        """On the worker's thread: the target and its versions, newest first."""
         from mlvc_tui.engine import version_history
 
-        def read(reg: Registry) -> tuple[str, tuple[VersionEntry, ...]]:
-            if refresh:
-                reg.refresh()
-            target = self.target or reg.prod
-            if target is None:
-                raise BadInput("no prod branch (looked for prod, main, master)")
-            return target, version_history(reg, target)
+        target = self.target or reg.prod
+        if target is None:
+            raise BadInput("no prod branch (looked for prod, main, master)")
+        return target, version_history(reg, target)
 
-        try:
-            target, entries = self.app.session.run(read)
-            self.post_message(self.Loaded(target, entries))
-        except MlvcError as exc:
-            self.post_message(self.Loaded(None, (), str(exc)))
+    def reading(self, refresh: bool) -> None:
+        """Called as a read starts: say so."""
+        self.query_one("#message", Static).update(Text("reading versions…", style="dim"))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
+    def failed(self, error: str) -> None:
+        """Called when the versions could not be read: say why."""
+        self.query_one("#message", Static).update(
+            Text(visible(error), style=tone(f"bold {BAD}", self.app.no_color))
+        )
+
+    def loaded(self, value: Versions) -> None:
         """Called with the version list: fill the table."""
-        if message.error is not None:
-            self.query_one("#message", Static).update(
-                Text(visible(message.error), style=tone(f"bold {BAD}", self.app.no_color))
-            )
-            return
-        self.target, self.entries = message.target, message.entries
+        self.target, self.entries = value
         primary = next((e.primary for e in self.entries if e.primary), None) or "metric"
         self.query_one("#title", Static).update(
             Text.assemble(

@@ -266,3 +266,53 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory):
     server = _server(tmp_path_factory, "ssh", ("/usr/sbin/sshd", "ssh-keygen", "ssh"))
     yield server
     server.stop()
+
+
+# A registry published on git http-backend + giftless on one origin (basic auth):
+# tests/support/lfs_server.py; one server per test module that asks for it.
+
+
+@pytest.fixture(scope="module")
+def lfs_server(tmp_path_factory: pytest.TempPathFactory):
+    """git smart HTTP and giftless (Git LFS) on one origin, one per test module."""
+    from tests.support.lfs_server import registry_server
+
+    with registry_server(tmp_path_factory.mktemp("srv")) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def published(lfs_server):
+    """``lfs_server`` with prod holding models/model.pkl (in LFS), version 1.0.0."""
+    from tests.support.lfs_server import Published
+
+    return Published.with_prod_model(lfs_server)
+
+
+@pytest.fixture
+def fresh_model_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A model cache of this test's own (``XDG_CACHE_HOME``) and a fixed git identity."""
+    from tests.support.gitrepo import use_git_identity
+
+    use_git_identity(monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+# The registries the diff, drift and lineage views read (tests/support/views.py).
+
+
+@pytest.fixture(scope="module")
+def views_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry with metrics history, lineage and a drift log on several branches."""
+    from tests.support.views import build_views_repo
+
+    return build_views_repo(tmp_path_factory.mktemp("views") / "repo")
+
+
+@pytest.fixture(scope="module")
+def hostile_views_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The views' registry with hostile names and contents (markup, escapes, huge values)."""
+    from tests.support.views import build_hostile_views_repo
+
+    return build_hostile_views_repo(tmp_path_factory.mktemp("hostile") / "repo")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 __all__ = ["emit", "open_registry"]
@@ -47,3 +49,22 @@ def ask(question: str) -> None:
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
         raise Refused("cancelled: nothing was changed")
+
+
+def copy_to(source: str | Path, target: Path, name: str, into: bool = False) -> Path:
+    """Copy ``source`` to ``target`` (as ``target/name`` when it is a folder, or ``into``)
+    through a temporary file beside it: the file lands whole or not at all. BadInput when
+    the folder does not exist; the path written."""
+    from mlvc_tui.engine import BadInput
+
+    if into or target.is_dir():
+        target = target / name
+    if not target.parent.is_dir():
+        raise BadInput(f"{target.parent}: no such folder")
+    temp = target.with_name(f".{target.name}.mlvc-tmp")
+    try:
+        shutil.copyfile(source, temp)
+        temp.replace(target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return target

@@ -20,7 +20,7 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.present import AB_GLYPHS as VERDICT_GLYPH
 from mlvc_tui.present import commit_date as when
-from mlvc_tui.present import number
+from mlvc_tui.present import left_out, number
 
 __all__ = ["render_change", "render_delivery", "render_report", "split_line", "verdict_text"]
 
@@ -165,13 +165,7 @@ def render_report(r: ABReport) -> RenderableType:
                 Text(f"{v.branch}: {v.bad_rows} unreadable row(s) skipped", style="yellow")
             )
         if v.outside:
-            parts.append(
-                Text.assemble(
-                    t(v.branch),
-                    f": {v.outside:,} row(s) of earlier tests left out (test {d.test} only)",
-                    style="dim",
-                )
-            )
+            parts.append(t(left_out(v.branch, v.outside, d.test), "dim"))
     if r.bandit is not None:
         b = r.bandit
         parts.append(

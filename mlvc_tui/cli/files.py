@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlvc_tui.cli.common import emit, open_registry
+from mlvc_tui.cli.common import copy_to, emit, open_registry
 from mlvc_tui.engine import BadInput
 
 __all__ = ["register"]
@@ -82,8 +82,6 @@ def _is_folder(reg: Any, ref: str, path: str) -> bool:
 
 def _cp_model(args: argparse.Namespace) -> int:
     """``mlvc cp models:/<name>@<env> DEST [--registry URL]``: the verified model, copied."""
-    import shutil
-
     from mlvc_tui.engine import files, local_target, resolve_model
 
     target = Path(args.dst).expanduser()
@@ -91,16 +89,8 @@ def _cp_model(args: argparse.Namespace) -> int:
         raise BadInput("mlvc cp copies a models:/ URI to a local path only")
     if args.registry:
         found = resolve_model(args.src, args.registry)
-        if target.is_dir() or args.dst.endswith("/"):
-            target = target / Path(found.path).name
-        if not target.parent.is_dir():
-            raise BadInput(f"{target.parent}: no such folder")
-        temp = target.with_name(f".{target.name}.mlvc-tmp")
-        try:
-            shutil.copyfile(found.local_path, temp)
-            temp.replace(target)
-        finally:
-            temp.unlink(missing_ok=True)
+        into = args.dst.endswith("/")
+        target = copy_to(found.local_path, target, Path(found.path).name, into)
         value = {"src": args.src, "dst": str(target), "commit": None, "size": found.size}
         value.update(storage=found.storage, id=found.lfs_oid or found.sha256)
     else:
@@ -173,10 +163,10 @@ def _plain(text: str) -> Any:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine import reproduce as reproduction
+    from mlvc_tui.engine import reproduce_branch
 
     with open_registry(args) as reg:
-        result = reproduction.reproduce(
+        result = reproduce_branch(
             reg,
             args.branch,
             args.model,

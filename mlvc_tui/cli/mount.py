@@ -27,23 +27,23 @@ def _ready_line(args: argparse.Namespace, path: Path, commit: str, pid: int) -> 
 
 
 def cmd_mount(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.mount import preflight, serve, spawn
+    from mlvc_tui.engine import mount_preflight, serve_mount, spawn_mount
 
     if args.background:
-        mount = spawn(args.C, args.ref, args.dir, prefix=args.path or "", follow=args.follow)
+        mount = spawn_mount(args.C, args.ref, args.dir, prefix=args.path or "", follow=args.follow)
         print(_ready_line(args, mount.path, mount.commit, mount.pid))
         return 0
-    path = preflight(args.dir)
+    path = mount_preflight(args.dir)
 
     def ready(target: Any) -> None:
         print(_ready_line(args, path, target.commit, os.getpid()), flush=True)
 
-    serve(args.C, args.ref, path, prefix=args.path or "", follow=args.follow, on_ready=ready)
+    serve_mount(args.C, args.ref, path, prefix=args.path or "", follow=args.follow, on_ready=ready)
     return 0
 
 
 def cmd_umount(args: argparse.Namespace) -> int:
-    from mlvc_tui.engine.mount import unmount
+    from mlvc_tui.engine import unmount
 
     line = unmount(args.dir)
     emit(args, {"unmounted": str(Path(args.dir).absolute())}, lambda: line)

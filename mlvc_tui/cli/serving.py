@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 from typing import Any
 
-from mlvc_tui.cli.common import emit
-from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.cli.common import copy_to, emit
 
 __all__ = ["register"]
 
@@ -20,17 +18,8 @@ def cmd_pull_model(args: argparse.Namespace) -> int:
     found = resolve_model(args.uri, args.registry or args.C, ref=args.ref, trust=args.trust)
     value = found.as_dict()
     if args.dest:
-        target = Path(args.dest).expanduser()
-        if target.is_dir():
-            target = target / Path(found.path).name
-        if not target.parent.is_dir():
-            raise BadInput(f"{target.parent}: no such folder")
-        temp = target.with_name(f".{target.name}.mlvc-tmp")
-        try:
-            shutil.copyfile(found.local_path, temp)
-            temp.replace(target)
-        finally:
-            temp.unlink(missing_ok=True)
+        dest = Path(args.dest).expanduser()
+        target = copy_to(found.local_path, dest, Path(found.path).name)
         value["dest"] = str(target)
     emit(args, value, lambda: _render(value))
     return 0

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     from mlvc_tui.engine.git.files import FileStat
     from mlvc_tui.engine.git.staging import BranchFile, FileTransaction, active_transaction
     from mlvc_tui.engine.git.transport import redact
+    from mlvc_tui.engine.grid import GridPart, grid_parts
     from mlvc_tui.engine.init import init_registry
     from mlvc_tui.engine.jsonable import dumps, to_jsonable
     from mlvc_tui.engine.live.drift import (
@@ -59,7 +60,18 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
         log_files,
     )
     from mlvc_tui.engine.live.watch import Change, RegistryWatcher, apply_change
-    from mlvc_tui.engine.models import ModelIntegrityError, SavedModel
+    from mlvc_tui.engine.models import (
+        ModelIntegrityError,
+        SavedModel,
+        branch_start,
+        fetch_model,
+        load_model,
+        save_model,
+    )
+    from mlvc_tui.engine.mount.run import mounted, unmount
+    from mlvc_tui.engine.mount.run import preflight as mount_preflight
+    from mlvc_tui.engine.mount.run import serve as serve_mount
+    from mlvc_tui.engine.mount.run import spawn as spawn_mount
     from mlvc_tui.engine.promotion.approvals import approvals_of, approve
     from mlvc_tui.engine.promotion.gto import GtoState, gto_state
     from mlvc_tui.engine.promotion.promote import (
@@ -94,6 +106,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     from mlvc_tui.engine.remote.clone import clone
     from mlvc_tui.engine.remote.hook import install_hook, run_pre_receive
     from mlvc_tui.engine.remote.sync import FetchReport, PushReport, fetch, push, stderr_progress
+    from mlvc_tui.engine.reproduce import reproduce as reproduce_branch
     from mlvc_tui.engine.serving import (
         CacheFull,
         ModelWatcher,
@@ -104,8 +117,9 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     )
     from mlvc_tui.engine.timestamps import as_datetime
 
-# name -> the module that defines it. ``files`` and ``locks`` are modules; so are the engine's own
-# submodules (``from mlvc_tui.engine import models``), which Python imports by itself.
+# name -> the module that defines it (``module:name`` when it is named otherwise there).
+# ``files`` and ``locks`` are modules; so are the engine's own submodules
+# (``from mlvc_tui.engine import models``), which Python imports by itself.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
         ("ABReport", "Verdicts", "ab_report", "rebalance"), "mlvc_tui.engine.delivery.report"
@@ -161,7 +175,21 @@ _LAZY: dict[str, str] = {
         "mlvc_tui.engine.live.tail",
     ),
     **dict.fromkeys(("Change", "RegistryWatcher", "apply_change"), "mlvc_tui.engine.live.watch"),
-    **dict.fromkeys(("ModelIntegrityError", "SavedModel"), "mlvc_tui.engine.models"),
+    **dict.fromkeys(
+        (
+            "ModelIntegrityError",
+            "SavedModel",
+            "branch_start",
+            "fetch_model",
+            "load_model",
+            "save_model",
+        ),
+        "mlvc_tui.engine.models",
+    ),
+    **dict.fromkeys(("mounted", "unmount"), "mlvc_tui.engine.mount.run"),
+    "mount_preflight": "mlvc_tui.engine.mount.run:preflight",
+    "serve_mount": "mlvc_tui.engine.mount.run:serve",
+    "spawn_mount": "mlvc_tui.engine.mount.run:spawn",
     **dict.fromkeys(("approvals_of", "approve"), "mlvc_tui.engine.promotion.approvals"),
     **dict.fromkeys(
         (
@@ -217,7 +245,9 @@ _LAZY: dict[str, str] = {
         "mlvc_tui.engine.serving",
     ),
     "FolderModel": "mlvc_tui.engine.folder_models",
+    **dict.fromkeys(("GridPart", "grid_parts"), "mlvc_tui.engine.grid"),
     "as_datetime": "mlvc_tui.engine.timestamps",
+    "reproduce_branch": "mlvc_tui.engine.reproduce:reproduce",
     "bwrap": "mlvc_tui.engine.promotion.sandbox",
 }
 
@@ -242,8 +272,9 @@ def __getattr__(name: str) -> Any:
     where = _LAZY.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    where, _, attr = where.partition(":")
     module = importlib.import_module(where)
-    value = module if name in _MODULES else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, attr or name)
     globals()[name] = value
     return value
 

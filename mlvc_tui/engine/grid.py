@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.config import ARTIFACT_KINDS
 from mlvc_tui.engine.errors import RefNotFound
-from mlvc_tui.engine.values import Artifact, ArtifactStatus, BranchDetail, BranchSnapshot, Grid
+from mlvc_tui.engine.values import (
+    Artifact,
+    ArtifactStatus,
+    Branch,
+    BranchDetail,
+    BranchSnapshot,
+    Grid,
+    Metrics,
+    WorktreeChange,
+)
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
 
 __all__ = [
+    "GridPart",
     "StatusCache",
     "branch_detail",
     "build_grid",
     "column_order",
+    "grid_parts",
     "status_against",
     "stream_grid",
 ]
@@ -75,6 +86,59 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
     return replace(grid, rows=tuple(rows))
 
 
+def _row_maker(
+    reg: Registry, prod: str | None, primary: str | None, changed: set[str]
+) -> Callable[[Branch, str], BranchSnapshot]:
+    """The function making one branch's row from its root tree, measured against prod."""
+    prod_arts = reg.artifacts(prod) if prod else {}
+    prod_value = reg.metrics(prod).get(primary) if prod and primary else None
+    higher = reg.config.higher_is_better(primary or "")
+
+    def row(branch: Branch, tree: str) -> BranchSnapshot:
+        arts = reg.artifacts_of_tree(tree)
+        status = status_against(reg._status, arts, prod_arts)
+        if branch.is_head and changed:
+            status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
+        m = reg.metrics_of_tree(tree)
+        value = m.get(primary) if primary else None
+        cmp = (
+            metric_files.compare(primary or "", prod_value, value, higher)
+            if prod_value is not None and value is not None
+            else None
+        )
+        return BranchSnapshot(
+            branch, arts, status, m, value, cmp.delta if cmp else None, cmp.verdict if cmp else None
+        )
+
+    return row
+
+
+def _learn_kinds(reg: Registry, tree: str, kinds: dict[str, str]) -> None:
+    """Add the kinds of a root tree's artifacts to ``kinds`` (a path's kind depends on the
+    settings only)."""
+    for piece in reg.tree_segments(tree):
+        if not piece.keys() <= kinds.keys():
+            kinds.update({p: a.kind for p, a in piece.items()})
+
+
+def _empty_grid(
+    reg: Registry, prod: str | None, primary: str | None, changes: tuple[WorktreeChange, ...]
+) -> Grid:
+    return Grid(
+        root=str(reg.root),
+        prod=prod,
+        head=reg.head,
+        detached=reg.detached,
+        bare=reg.bare,
+        primary_metric=primary,
+        columns=(),
+        rows=(),
+        worktree=changes,
+        remote=reg.remote if reg.remote in reg.remotes() else None,
+        fetched=reg.last_fetch(),
+    )
+
+
 def stream_grid(
     reg: Registry, only: str | None = None
 ) -> tuple[Grid, dict[str, str], Iterator[BranchSnapshot]]:
@@ -90,54 +154,67 @@ def stream_grid(
         if not branches:
             raise RefNotFound(f"no branch named {only!r}")
     prod = reg.prod
-    prod_arts = reg.artifacts(prod) if prod else {}
-    primary = reg.primary_metric()
-    prod_value = reg.metrics(prod).get(primary) if prod and primary else None
     changes = reg.worktree_changes() if only is None or branches[0].is_head else ()
     changed = {c.path for c in changes}
+    primary = reg.primary_metric()
+    row = _row_maker(reg, prod, primary, changed)
     trees = [reg.objects.commit(b.commit.id)[1] for b in branches]
-    kinds: dict[str, str] = {}  # a path's kind depends on the settings only
+    kinds: dict[str, str] = {}
     for tree in trees:
-        for piece in reg.tree_segments(tree):
-            if not piece.keys() <= kinds.keys():
-                kinds.update({p: a.kind for p, a in piece.items()})
+        _learn_kinds(reg, tree, kinds)
     columns = column_order(reg, {*kinds, *changed})
-    higher = reg.config.higher_is_better(primary or "")
+    rows = (row(branch, tree) for branch, tree in zip(branches, trees, strict=True))
+    return replace(_empty_grid(reg, prod, primary, changes), columns=columns), kinds, rows
 
-    def rows() -> Iterator[BranchSnapshot]:
-        for branch, tree in zip(branches, trees, strict=True):
-            arts = reg.artifacts_of_tree(tree)
-            status = status_against(reg._status, arts, prod_arts)
-            if branch.is_head and changed:
-                status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
-            m = reg.metrics_of_tree(tree)
-            value = m.get(primary) if primary else None
-            cmp = (
-                metric_files.compare(primary or "", prod_value, value, higher)
-                if prod_value is not None and value is not None
-                else None
-            )
-            yield BranchSnapshot(
-                branch,
-                arts,
-                status,
-                m,
-                value,
-                cmp.delta if cmp else None,
-                cmp.verdict if cmp else None,
-            )
 
-    grid = Grid(
-        root=str(reg.root),
-        prod=prod,
-        head=reg.head,
-        detached=reg.detached,
-        bare=reg.bare,
-        primary_metric=primary,
-        columns=columns,
-        rows=(),
-        worktree=changes,
-        remote=reg.remote if reg.remote in reg.remotes() else None,
-        fetched=reg.last_fetch(),
-    )
-    return grid, kinds, rows()
+@dataclass(frozen=True, slots=True)
+class GridPart:
+    """The grid as read so far: every branch in the grid's order, the rows named in
+    ``pending`` placeholders (the branch only: no artifacts, no metrics) still being read.
+    The last part has none pending and equals `build_grid`'s grid."""
+
+    grid: Grid
+    pending: frozenset[str] = frozenset()
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+
+def grid_parts(
+    reg: Registry, first: int = 0, wanted: Collection[str] = (), chunk: int = 500
+) -> Iterator[GridPart]:
+    """The grid in parts, what is on screen first: prod, the branches named in ``wanted``
+    and the ``first`` rows in the grid's order; then the rest, ``chunk`` rows at a time.
+
+    The branches (names, order, tips) are all known from the first part on; only rows are
+    filled in. Advance it while the registry is open: a caller may let others use the
+    registry between two parts.
+    """
+    branches = reg.branches()
+    prod = reg.prod
+    changes = reg.worktree_changes()
+    changed = {c.path for c in changes}
+    primary = reg.primary_metric()
+    row = _row_maker(reg, prod, primary, changed)
+    base = _empty_grid(reg, prod, primary, changes)
+    rows: list[BranchSnapshot | None] = [None] * len(branches)
+    kinds: dict[str, str] = {}
+    wanted = set(wanted)
+    on_screen = {
+        i for i, b in enumerate(branches) if i < first or b.name in wanted or b.name == prod
+    }
+    now = sorted(on_screen, key=lambda i: (branches[i].name != prod, i))  # prod first
+    later = [i for i in range(len(branches)) if i not in on_screen]
+    for batch in (now, *(later[k : k + chunk] for k in range(0, len(later), chunk))):
+        for i in batch:
+            tree = reg.objects.commit(branches[i].commit.id)[1]
+            _learn_kinds(reg, tree, kinds)
+            rows[i] = row(branches[i], tree)
+        pending = frozenset(b.name for b, r in zip(branches, rows, strict=True) if r is None)
+        snaps = tuple(
+            r if r is not None else BranchSnapshot(b, {}, {}, Metrics())
+            for b, r in zip(branches, rows, strict=True)
+        )
+        columns = column_order(reg, {*kinds, *changed})
+        yield GridPart(replace(base, columns=columns, rows=snaps), pending)

@@ -4,7 +4,9 @@ A line-API `ScrollView`: only the lines on screen are rendered, so a registry of
 branches scrolls and filters as you type. The branch and metric columns stay put while the
 artifact columns scroll sideways; the cursor lights its cell, its branch and its column's
 header. Columns adapt to the width: names when they fit, else two-character codes (kind
-letter + number) explained by `column_key()`.
+letter + number) explained by `column_key()`. While a grid is still being read, its
+``pending`` rows show their branch only; as parts come in, only the lines on screen that
+changed are repainted.
 """
 
 from __future__ import annotations
@@ -94,11 +96,13 @@ class RegistryGrid(ScrollView, can_focus=True):
         self.compact = False
         self.codes: dict[str, str] = {}
         self.shown: tuple[BranchSnapshot, ...] = ()
+        self.pending: frozenset[str] = frozenset()  # rows still being read (placeholders)
         self._columns: list[_Column] = []
         self._fixed = 0  # how many columns stay put
         self._cells: dict[str, list[Text]] = {}
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._version = 0
+        self._laid_out = 0  # the width self._columns were laid out for
         self._now = datetime.now()
 
     # -- what the cursor is on -------------------------------------------------------------
@@ -184,18 +188,41 @@ class RegistryGrid(ScrollView, can_focus=True):
 
     # -- filling ---------------------------------------------------------------------------
 
-    def show(self, grid: Grid, *, text_filter: str = "", width: int, now: datetime) -> None:
-        """Show ``grid`` (rows matching ``text_filter``) laid out for ``width`` cells."""
+    def show(
+        self,
+        grid: Grid,
+        *,
+        text_filter: str = "",
+        width: int,
+        now: datetime,
+        pending: frozenset[str] = frozenset(),
+    ) -> None:
+        """Show ``grid`` (rows matching ``text_filter``) laid out for ``width`` cells; the
+        rows named in ``pending`` are still being read."""
         keep_branch, keep_column = self.branch, self.cursor_column
-        layout = self._layout(grid, width)
+        if grid is self.grid and width == self._laid_out:
+            layout = self._columns  # a filter typed: the same grid, the same columns
+        else:
+            layout = self._layout(grid, width)
+        self._laid_out = width
         needle = text_filter.casefold()
-        if (grid, layout, needle) == (self.grid, self._columns, self._needle):
+        if (grid, layout, needle, pending) == (
+            self.grid,
+            self._columns,
+            self._needle,
+            self.pending,
+        ):
             return  # R on an unchanged registry: nothing to repaint, nothing to send
+        shown = tuple(r for r in grid.rows if needle in r.branch.name.casefold())
         self._needle = needle
+        if self._same_lines(layout, shown):
+            self._fill_in(grid, shown, pending, now)
+            return
+        self.pending = pending
         if grid is not self.grid or layout != self._columns:
             self._cells.clear()
         self.grid, self._columns = grid, layout
-        self.shown = tuple(r for r in grid.rows if needle in r.branch.name.casefold())
+        self.shown = shown
         self._now = now
         self._version += 1
         self._lines.clear()
@@ -204,6 +231,34 @@ class RegistryGrid(ScrollView, can_focus=True):
         row = names.index(keep_branch) if keep_branch in names else 0
         self.move_cursor(row=row, column=keep_column)
         self.refresh()
+
+    def _same_lines(self, layout: list[_Column], shown: tuple[BranchSnapshot, ...]) -> bool:
+        """Whether the same branches would be on the same lines, in the same columns."""
+        return (
+            self.grid is not None
+            and layout == self._columns
+            and len(shown) == len(self.shown)
+            and all(a.branch.name == b.branch.name for a, b in zip(shown, self.shown, strict=True))
+        )
+
+    def _fill_in(
+        self, grid: Grid, shown: tuple[BranchSnapshot, ...], pending: frozenset[str], now: datetime
+    ) -> None:
+        """Rows read (or read again) on the same lines: repaint those on screen that changed."""
+        old, was_pending = self.shown, self.pending
+        top = self.scroll_offset.y
+        changed = [
+            row
+            for row in range(top, min(len(shown), top + max(0, self.size.height - 1)))
+            if shown[row] != old[row]
+            or (shown[row].branch.name in pending) != (old[row].branch.name in was_pending)
+        ]
+        self.grid, self.shown, self.pending, self._now = grid, shown, pending, now
+        self._cells.clear()
+        self._lines.clear()
+        self._version += 1
+        for row in changed:
+            self._refresh_row(row)
 
     def _layout(self, grid: Grid, width: int) -> list[_Column]:
         self.codes = column_codes(grid)
@@ -262,9 +317,12 @@ class RegistryGrid(ScrollView, can_focus=True):
         if branch.is_head:
             name.stylize("bold cyan", 0, 1)
         prod = branch.kind is BranchKind.PROD
+        waiting = branch.name in self.pending
         cells = [
             name,
-            verdict_cell(
+            Text("…", style="dim")
+            if waiting
+            else verdict_cell(
                 snap.primary_value,
                 None if prod else snap.primary_delta,
                 None if prod else snap.primary_verdict,
@@ -273,7 +331,10 @@ class RegistryGrid(ScrollView, can_focus=True):
         ]
         if self._fixed == 3:
             cells.append(Text(present.relative_time(branch.commit.time, now), style="dim"))
-        cells.extend(status_cell(snap.status.get(p)) for p in grid.columns)
+        if waiting:  # not read yet: its cells come with the next part
+            cells.extend(Text("") for _ in grid.columns)
+        else:
+            cells.extend(status_cell(snap.status.get(p)) for p in grid.columns)
         return cells
 
     # -- rendering -------------------------------------------------------------------------
@@ -295,7 +356,8 @@ class RegistryGrid(ScrollView, can_focus=True):
             start = self._x_of(self.cursor_column) - fixed
             end = start + self._columns[self.cursor_column].width + 2
             x = start if start < x else (end - area if area > 0 and end > x + area else x)
-        self.scroll_to(x, y, animate=False, immediate=True)
+        if (x, y) != tuple(self.scroll_offset):  # scrolling in place repaints the scrollbar
+            self.scroll_to(x, y, animate=False, immediate=True)
 
     def _fit(self, cell: Text, column: _Column, style: Style | None) -> Text:
         out = cell.copy()
@@ -328,7 +390,8 @@ class RegistryGrid(ScrollView, can_focus=True):
         scrolled = scrolled.crop(
             self.scroll_offset.x, self.scroll_offset.x + width - fixed.cell_length
         )
-        return Strip.join([fixed, scrolled]).extend_cell_length(width, styles[1]).crop(0, width)
+        line = Strip.join([fixed, scrolled]).extend_cell_length(width, styles[1])
+        return line.crop(0, width).simplify()  # fewer style runs: fewer bytes per repaint
 
     def render_line(self, y: int) -> Strip:
         """Called for each line on screen: the header, or the branch at that line."""

@@ -12,7 +12,7 @@ from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, tilde
 from mlvc_tui.widgets.grid import RegistryGrid
 
-__all__ = ["cursor_text", "plural", "short_path", "status_text"]
+__all__ = ["changed_rows", "cursor_text", "plural", "short_path", "status_text"]
 
 
 def short_path(path: str, width: int) -> str:
@@ -28,12 +28,26 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
+def changed_rows(grid: Grid) -> int:
+    """Rows with an artifact that is not the same as prod's."""
+    return sum(1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values()))
+
+
 def status_text(
-    grid: Grid | None, where: str, shown: int, *, observer: str = "", width: int = 0
+    grid: Grid | None,
+    where: str,
+    shown: int,
+    *,
+    observer: str = "",
+    width: int = 0,
+    pending: int = 0,
+    changed: int | None = None,
 ) -> Text:
     """Repository (``where``), checked-out branch, counts, and how changes are watched;
-    ``shown`` rows pass the filter. In ``width`` cells the path is cut first, then the
-    artifact count: the counts and the observer stay."""
+    ``shown`` rows pass the filter, ``pending`` rows are still being read (the artifact
+    and changed counts wait for them); ``changed`` is `changed_rows` when known already.
+    In ``width`` cells the path is cut first, then the artifact count: the counts and the
+    observer stay."""
     parts: list[tuple[str, str]] = []  # (text, style) after the place
     if grid is not None:
         if grid.bare:
@@ -43,9 +57,6 @@ def status_text(
         else:
             head = f"detached at {(grid.detached or '?')[:8]}"
         total = len(grid.rows)
-        changed = sum(
-            1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values())
-        )
         parts.append((head, ""))
         if grid.prod is None:
             parts.append(("no prod branch", f"bold {BAD}"))
@@ -53,8 +64,12 @@ def status_text(
             parts.append((f"{shown} of {plural(total, 'branch')}", "bold"))
         else:
             parts.append((plural(total, "branch"), ""))
-        parts.append((plural(len(grid.columns), "artifact"), "artifacts"))
-        parts.append((f"{changed} changed", ""))
+        if pending:
+            parts.append((f"reading {pending:,} more…", "dim"))
+        else:
+            changed = changed_rows(grid) if changed is None else changed
+            parts.append((plural(len(grid.columns), "artifact"), "artifacts"))
+            parts.append((f"{changed} changed", ""))
         if grid.worktree:
             parts.append((f"{len(grid.worktree)} uncommitted", f"bold {LOCAL}"))
         if grid.remote:
@@ -101,7 +116,9 @@ def cursor_text(grid: Grid | None, table: RegistryGrid) -> Text:
         )
     out.append(visible(snap.branch.name), style="bold")
     path = table.column_path
-    if path is not None:
+    if snap.branch.name in table.pending:
+        out.append(" · reading…", style="dim")
+    elif path is not None:
         glyph, style, word = GLYPHS[snap.status.get(path)]
         code = f"{table.codes[path]} " if table.compact else ""
         out.append(f" · {code}{visible(path)}: ").append(glyph, style=style).append(f" {word}")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+
+from mlvc_tui.widgets.lean import LeanStatic
 
 __all__ = ["KeyBar", "KeyHint", "fit_hints"]
 
@@ -57,7 +58,7 @@ def _append(text: Text, hint: KeyHint) -> None:
     text.append(f" {hint.label}", style=click)
 
 
-class KeyBar(Static):
+class KeyBar(LeanStatic):
     """The footer line: call `show(hints, pinned)` whenever what matters changes."""
 
     DEFAULT_CSS = """
@@ -86,4 +87,4 @@ class KeyBar(Static):
 
     def _render_fit(self) -> None:
         width = self.size.width - 1 if self.size.width else 79
-        self.update(fit_hints(self._hints, width, self._pinned))
+        self.update(fit_hints(self._hints, width, self._pinned), layout=False)

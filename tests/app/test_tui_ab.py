@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +17,9 @@ import pytest
 from textual.pilot import Pilot
 
 from mlvc_tui.app import make_app
-from mlvc_tui.engine import Registry
+from mlvc_tui.engine import Registry, ab_report
 from mlvc_tui.engine.delivery.rollout import canary, switch
-from mlvc_tui.engine.delivery.traffic import stop_ab
+from mlvc_tui.engine.delivery.traffic import start_ab, stop_ab
 from mlvc_tui.screens.ab import ABScreen
 from mlvc_tui.screens.promote import PromoteScreen
 from tests.support.tui import FIXED_NOW, keys, screen_words, settle
@@ -58,6 +59,12 @@ def _canary(percent: float) -> Callable[[Registry], object]:
 
 def _bluegreen(reg: Registry) -> None:
     switch(reg, "staging", now=SHIFT_AT, run_changed=True)
+
+
+def _fresh_test(at: datetime) -> Callable[[Registry], object]:
+    """A new test of the demo's two arms, started at ``at`` (the demo's rows run from
+    09-29 to 10-08 and carry no test column)."""
+    return lambda reg: start_ab(reg, ["ab/test-a", "ab/test-b"], test="fresh-test-1", now=at)
 
 
 async def _open(pilot: Pilot[None]) -> None:
@@ -158,6 +165,37 @@ async def test_p_offers_the_winner_to_the_promotion_dialog(demo_repo: Path) -> N
         assert isinstance(app.screen, ABScreen)
 
 
+async def test_rows_of_other_tests_are_counted_as_left_out(fresh: Callable[..., Path]) -> None:
+    """A test started mid-way counts only its own rows, and says how many it left out,
+    in the words `mlvc ab report` uses."""
+    repo = fresh(_fresh_test(datetime(2026, 10, 4, 0, 0, tzinfo=UTC)))
+    with Registry.open(repo) as reg:
+        r = ab_report(reg)
+    assert all(v.count > 0 and v.outside > 0 for v in r.variants)
+    cli = subprocess.run(
+        [str(Path(sys.executable).with_name("mlvc")), "-C", str(repo), "ab", "report"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160", "NO_COLOR": "1"},
+        check=True,
+    ).stdout
+    app = make_app(repo, now=FIXED_NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open(pilot)
+        words = screen_words(pilot)
+    for v in r.variants:
+        line = f"{v.branch}: {v.outside:,} row(s) of other tests left out (test fresh-test-1 only)"
+        assert f"{v.count:,}" in words
+        assert line in words and line in cli
+
+
+async def test_a_test_with_every_row_its_own_says_nothing_left_out(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open(pilot)
+        assert "left out" not in screen_words(pilot)
+
+
 class TestABSnapshots:
     """What the A/B screen looks like in each mode."""
 
@@ -173,6 +211,16 @@ class TestABSnapshots:
         """The same at 120×40: the chart gets the room under the table."""
         assert snap_compare(
             make_app(demo_repo, now=FIXED_NOW), terminal_size=(120, 40), run_before=keys("a")
+        )
+
+    def test_fresh_test_80x24(self, fresh: Callable[..., Path], snap_compare: SnapCompare) -> None:
+        """A test started after the demo's last row: both arms at count 0, ab/test-b at
+        `… not enough data yet`, and one dim line per arm counting the earlier rows left
+        out (test fresh-test-1 only)."""
+        assert snap_compare(
+            make_app(fresh(_fresh_test(SHIFT_AT)), now=FIXED_NOW),
+            terminal_size=(80, 24),
+            run_before=keys("a"),
         )
 
     def test_canary_80x24(self, fresh: Callable[..., Path], snap_compare: SnapCompare) -> None:

@@ -16,8 +16,6 @@ from mlvc_tui.screens.diff import DiffScreen
 from mlvc_tui.screens.pick_ref import RefPicker
 from mlvc_tui.widgets.plot import PlotChart
 from tests.support.views import (
-    build_hostile_views_repo,
-    build_views_repo,
     open_screen,
     rev,
     settle,
@@ -29,16 +27,6 @@ from tests.support.views import (
 def _no_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
     """Charts load as soon as the cursor lands: tests wait for workers, not for a timer."""
     monkeypatch.setattr(DiffScreen, "HISTORY_DEBOUNCE", 0.0)
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_views_repo(tmp_path_factory.mktemp("views") / "repo")
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_hostile_views_repo(tmp_path_factory.mktemp("hostile") / "repo")
 
 
 async def _open(pilot: Pilot[None], a: str = "prod", b: str = "exp/feature-eng") -> None:
@@ -61,8 +49,8 @@ def _text(app: MlvcApp, selector: str) -> str:
     return content.plain if hasattr(content, "plain") else str(content)
 
 
-async def test_opens_with_every_metric_errors_and_the_first_history(repo: Path) -> None:
-    app = views_app(repo)
+async def test_opens_with_every_metric_errors_and_the_first_history(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         cells = _cells(app)
@@ -81,8 +69,8 @@ async def test_opens_with_every_metric_errors_and_the_first_history(repo: Path) 
         assert chart.series[1].y == (0.86, 0.87, 0.88)  # from the fork: the promotion merge
 
 
-async def test_chart_follows_the_cursor(repo: Path) -> None:
-    app = views_app(repo)
+async def test_chart_follows_the_cursor(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         await pilot.press("down")
@@ -102,8 +90,8 @@ async def test_chart_follows_the_cursor(repo: Path) -> None:
         assert chart is not None and chart.title.startswith("accuracy")
 
 
-async def test_only_changed_toggles_rows(repo: Path) -> None:
-    app = views_app(repo)
+async def test_only_changed_toggles_rows(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         await pilot.press("down", "down")  # latency_ms, which is the same on both
@@ -117,8 +105,8 @@ async def test_only_changed_toggles_rows(repo: Path) -> None:
         assert table.row_count == 6 and "only changed" not in _text(app, "#summary")
 
 
-async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
-    app = views_app(repo)
+async def test_pick_the_other_side_from_branches_and_tags(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         await pilot.press("o")
@@ -144,8 +132,8 @@ async def test_pick_the_other_side_from_branches_and_tags(repo: Path) -> None:
         assert "model@v1.0.0 → exp/feature-eng" in _text(app, "#title")
 
 
-async def test_pick_the_working_tree_or_a_typed_commit_id(repo: Path) -> None:
-    app = views_app(repo)
+async def test_pick_the_working_tree_or_a_typed_commit_id(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         await pilot.press("o")
@@ -160,13 +148,13 @@ async def test_pick_the_working_tree_or_a_typed_commit_id(repo: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, RefPicker)
         assert "nosuchref" in str(app.screen.query_one("#picker-hint", Static).render())
-        await pilot.press(*(["backspace"] * 9), *rev(repo, "prod")[:10], "enter")
+        await pilot.press(*(["backspace"] * 9), *rev(views_repo, "prod")[:10], "enter")
         await settle(pilot)
-        assert isinstance(app.screen, DiffScreen) and app.screen.a == rev(repo, "prod")[:10]
+        assert isinstance(app.screen, DiffScreen) and app.screen.a == rev(views_repo, "prod")[:10]
 
 
-async def test_escape_in_the_picker_keeps_the_side(repo: Path) -> None:
-    app = views_app(repo)
+async def test_escape_in_the_picker_keeps_the_side(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         await pilot.press("o")
@@ -176,8 +164,8 @@ async def test_escape_in_the_picker_keeps_the_side(repo: Path) -> None:
         assert isinstance(app.screen, DiffScreen) and app.screen.a == "prod"
 
 
-async def test_swap_compares_the_other_way(repo: Path) -> None:
-    app = views_app(repo)
+async def test_swap_compares_the_other_way(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         await pilot.press("s")
@@ -190,8 +178,8 @@ async def test_swap_compares_the_other_way(repo: Path) -> None:
         assert cells["f1"][-1] == "- missing"
 
 
-async def test_unknown_ref_is_a_message_in_place(repo: Path) -> None:
-    app = views_app(repo)
+async def test_unknown_ref_is_a_message_in_place(views_repo: Path) -> None:
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot, b="no-such-branch")
         assert "no branch, tag or commit named 'no-such-branch'" in _text(app, "#message")
@@ -201,8 +189,8 @@ async def test_unknown_ref_is_a_message_in_place(repo: Path) -> None:
         assert not isinstance(app.screen, DiffScreen)
 
 
-async def test_hostile_keys_and_names_render_literally(hostile: Path) -> None:
-    app = views_app(hostile)
+async def test_hostile_keys_and_names_render_literally(hostile_views_repo: Path) -> None:
+    app = views_app(hostile_views_repo)
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(pilot, b="exp/ünï-模型-x]")
         cells = _cells(app)
@@ -215,9 +203,11 @@ async def test_hostile_keys_and_names_render_literally(hostile: Path) -> None:
         assert chart is not None and chart.title.startswith("[red]evil[/red]")
 
 
-async def test_no_color_chart_is_plain_text(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_color_chart_is_plain_text(
+    views_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    app = views_app(repo)
+    app = views_app(views_repo)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         assert app.no_color
@@ -238,8 +228,8 @@ async def test_demo_rows_match_the_engine(demo_repo: Path) -> None:
         assert chart is not None and all(s.y for s in chart.series)
 
 
-async def test_history_is_debounced_while_the_cursor_runs(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_history_is_debounced_while_the_cursor_runs(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, DiffScreen)
@@ -251,7 +241,7 @@ async def test_history_is_debounced_while_the_cursor_runs(repo: Path) -> None:
         assert chart is not None and chart.title.startswith("auc")
 
 
-async def test_same_ref_on_both_sides_suggests_picking_another(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(100, 24)) as pilot:
+async def test_same_ref_on_both_sides_suggests_picking_another(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(100, 24)) as pilot:
         await _open(pilot, b="prod")
         assert "both sides are prod: o picks another" in _text(pilot.app, "#summary")

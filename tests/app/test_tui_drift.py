@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
@@ -17,22 +16,10 @@ from mlvc_tui.widgets.plot import PlotChart
 from tests.support.gitrepo import GitRepo
 from tests.support.promote import mlvc
 from tests.support.views import (
-    build_hostile_views_repo,
-    build_views_repo,
     open_screen,
     settle,
     views_app,
 )
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_views_repo(tmp_path_factory.mktemp("views") / "repo")
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_hostile_views_repo(tmp_path_factory.mktemp("hostile") / "repo")
 
 
 def _big_log(rows: int) -> str:
@@ -63,8 +50,8 @@ async def _open(pilot: Pilot[None], branch: str = "prod") -> None:
     await open_screen(pilot, DriftScreen(branch))
 
 
-async def test_summary_table_alert_first_and_its_chart(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_summary_table_alert_first_and_its_chart(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         assert "over threshold · 36 rows · 5 alerts · income" in _text(pilot.app, "#summary")
         assert "36 rows · 5 alerts" in _text(pilot.app, "#summary")
@@ -77,8 +64,8 @@ async def test_summary_table_alert_first_and_its_chart(repo: Path) -> None:
         assert chart.x_times[0] is not None and chart.x_times[0].day == 1
 
 
-async def test_chart_follows_the_cursor(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_chart_follows_the_cursor(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         await _open(pilot)
         await pilot.press("down")
         chart = pilot.app.screen.query_one(PlotChart).data
@@ -89,8 +76,8 @@ async def test_chart_follows_the_cursor(repo: Path) -> None:
         assert chart is not None and chart.title == "tenure · ks"
 
 
-async def test_branch_without_a_drift_log_says_so(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_branch_without_a_drift_log_says_so(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         await _open(pilot, "exp/feature-eng")
         assert not pilot.app.screen.query_one("#body").display
         assert "exp/feature-eng has no monitoring/drift.csv" in _text(pilot.app, "#message")
@@ -98,8 +85,8 @@ async def test_branch_without_a_drift_log_says_so(repo: Path) -> None:
         assert not isinstance(pilot.app.screen, DriftScreen)
 
 
-async def test_corrupt_drift_log_says_why(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_corrupt_drift_log_says_why(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         await _open(pilot, "exp/corrupt-drift")
         message = _text(pilot.app, "#message")
         assert "monitoring/drift.csv on exp/corrupt-drift cannot be read" in message
@@ -147,8 +134,8 @@ async def test_reread_picks_up_a_new_commit(tmp_path: Path) -> None:
         assert _rows(pilot.app)[0][0] == "!"
 
 
-async def test_hostile_cells_render_literally(hostile: Path) -> None:
-    async with views_app(hostile).run_test(size=(100, 30)) as pilot:
+async def test_hostile_cells_render_literally(hostile_views_repo: Path) -> None:
+    async with views_app(hostile_views_repo).run_test(size=(100, 30)) as pilot:
         await _open(pilot)
         rows = _rows(pilot.app)
         assert [r[1] for r in rows] == ["[red]age[/red]", "\\x1b]0;pwned\\x07x"]

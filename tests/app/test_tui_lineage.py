@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
@@ -13,22 +12,10 @@ from textual.widgets.tree import TreeNode
 from mlvc_tui.screens.lineage import LineageScreen
 from tests.support.gitrepo import GitRepo
 from tests.support.views import (
-    build_hostile_views_repo,
-    build_views_repo,
     open_screen,
     rev,
     views_app,
 )
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_views_repo(tmp_path_factory.mktemp("views") / "repo")
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_hostile_views_repo(tmp_path_factory.mktemp("hostile") / "repo")
 
 
 def _labels(node: TreeNode[None], depth: int = 0) -> list[str]:
@@ -59,16 +46,16 @@ async def _open(pilot: Pilot[None], branch: str = "prod", model: str | None = No
     return pilot.app.screen.query_one(Tree)
 
 
-async def test_model_version_commit_code_data_config_params_and_promotion(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_model_version_commit_code_data_config_params_and_promotion(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         tree = await _open(pilot)
-        model = rev(repo, "prod:models/model.pkl")[:8]
+        model = rev(views_repo, "prod:models/model.pkl")[:8]
         assert tree.root.label.plain.startswith(f"models/model.pkl  {model}  8 B")
         top = [n.label.plain for n in tree.root.children]
         assert top[0] == "version  model@v1.2.0"
-        merge = rev(repo, "model@v1.2.0")[:8]
+        merge = rev(views_repo, "model@v1.2.0")[:8]
         assert top[1].startswith(f"commit  {merge}  2026-08-29 15:40 UTC  Ana Ruiz")
-        assert top[2] == f"promoted from  exp/lr-sweep  ({rev(repo, 'exp/lr-sweep')[:8]})"
+        assert top[2] == f"promoted from  exp/lr-sweep  ({rev(views_repo, 'exp/lr-sweep')[:8]})"
         assert top[3] == "code  src/  tree 8cdfa48b"
         assert top[4:7] == ["data  (1)", "config  (2)", "parameters  (3)"]
         labels = _labels(tree.root)
@@ -78,8 +65,8 @@ async def test_model_version_commit_code_data_config_params_and_promotion(repo: 
         assert _node(tree, "commit").children[0].label.plain == "Promote exp/lr-sweep to prod"
 
 
-async def test_lineage_record_fields(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(120, 40)) as pilot:
+async def test_lineage_record_fields(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(120, 40)) as pilot:
         tree = await _open(pilot)
         record = _node(tree, "lineage record")
         assert record.is_expanded  # there is room at 120×40
@@ -100,8 +87,8 @@ async def test_lineage_record_fields(repo: Path) -> None:
         assert [n.label.plain for n in packages.children] == ["numpy  2.1.0", "scikit-learn  1.5.2"]
 
 
-async def test_earlier_versions_with_their_tags(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_earlier_versions_with_their_tags(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         tree = await _open(pilot)
         earlier = _node(tree, "earlier versions")
         assert earlier.label.plain == "earlier versions  (2)" and earlier.is_expanded
@@ -112,8 +99,8 @@ async def test_earlier_versions_with_their_tags(repo: Path) -> None:
         assert earlier.children[0].children[0].label.plain == "models/model.pkl  64646607  8 B"
 
 
-async def test_enter_and_vim_keys_open_and_close_nodes(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_enter_and_vim_keys_open_and_close_nodes(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         tree = await _open(pilot)
         data = _node(tree, "data  (1)")
         assert not data.is_expanded
@@ -134,8 +121,8 @@ async def test_enter_and_vim_keys_open_and_close_nodes(repo: Path) -> None:
         assert all(n.is_expanded for n in (data, _node(tree, "config"), _node(tree, "packages")))
 
 
-async def test_record_of_an_older_model_is_flagged(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_record_of_an_older_model_is_flagged(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         tree = await _open(pilot, "exp/feature-eng")
         record = _node(tree, "lineage record")
         assert record.children[0].label.plain == (
@@ -146,8 +133,8 @@ async def test_record_of_an_older_model_is_flagged(repo: Path) -> None:
         assert earlier.label.plain == "earlier versions  (4)"
 
 
-async def test_errors_are_messages_in_place(repo: Path) -> None:
-    async with views_app(repo).run_test(size=(80, 24)) as pilot:
+async def test_errors_are_messages_in_place(views_repo: Path) -> None:
+    async with views_app(views_repo).run_test(size=(80, 24)) as pilot:
         tree = await _open(pilot, "no-such-branch")
         message = pilot.app.screen.query_one("#message", Static)
         assert not tree.display and message.display
@@ -160,8 +147,8 @@ async def test_errors_are_messages_in_place(repo: Path) -> None:
         )
 
 
-async def test_hostile_messages_paths_and_params_render_literally(hostile: Path) -> None:
-    async with views_app(hostile).run_test(size=(100, 30)) as pilot:
+async def test_hostile_messages_paths_and_params_render_literally(hostile_views_repo: Path) -> None:
+    async with views_app(hostile_views_repo).run_test(size=(100, 30)) as pilot:
         tree = await _open(pilot, "prod")
         labels = _labels(tree.root)
         assert "  [bold red]init[/] \\x1b[31mred\\x1b[0m" in labels

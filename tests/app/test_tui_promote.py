@@ -8,7 +8,6 @@ pictures never change. Every test that writes works on a copy of a registry.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from mlvc_tui.screens.grid import GridScreen
 from mlvc_tui.screens.promote import PromoteScreen
 from mlvc_tui.screens.rollback import RollbackScreen
 from mlvc_tui.screens.versions import VersionsScreen
+from tests.support.gitrepo import git_in
 from tests.support.promote import base_registry, branch, metrics
 from tests.support.tui import FIXED_NOW, keys, screen_words, settle
 
@@ -55,12 +55,6 @@ def conflict_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     r.commit("prod: hotfix", {"src/train.py": text.replace("step_4 = 4", "step_4 = -4")})
     return r.path
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def grid_to(name: str) -> list[str]:
@@ -101,7 +95,7 @@ async def test_gates_passing_offer_enter_and_show_the_check(demo_repo: Path) -> 
 
 
 async def test_a_failing_gate_refuses_and_enter_does_nothing(demo_repo: Path) -> None:
-    before = git(demo_repo, "for-each-ref")
+    before = git_in(demo_repo, "for-each-ref")
     app = make_app(demo_repo, now=FIXED_NOW)
     async with app.run_test(size=(100, 30)) as pilot:
         dialog = await open_dialog(pilot, "dev")
@@ -113,7 +107,7 @@ async def test_a_failing_gate_refuses_and_enter_does_nothing(demo_repo: Path) ->
         await pilot.press("enter")
         await settle(pilot)
         assert dialog.state == "refused"
-    assert git(demo_repo, "for-each-ref") == before
+    assert git_in(demo_repo, "for-each-ref") == before
 
 
 async def test_a_code_conflict_is_shown_and_the_check_not_run(conflict_repo: Path) -> None:
@@ -131,18 +125,18 @@ async def test_a_code_conflict_is_shown_and_the_check_not_run(conflict_repo: Pat
 
 
 async def test_enter_promotes_and_the_grid_shows_it_at_once(demo: Path) -> None:
-    old = git(demo, "rev-parse", "prod").strip()
+    old = git_in(demo, "rev-parse", "prod").strip()
     app = make_app(demo, now=FIXED_NOW)
     async with app.run_test(size=(100, 30)) as pilot:
         dialog = await open_dialog(pilot, "staging")
         await pilot.press("enter")
         await settle(pilot)
         assert dialog.state == "done"
-        new = git(demo, "rev-parse", "prod").strip()
+        new = git_in(demo, "rev-parse", "prod").strip()
         assert f"Promoted staging into prod: commit {new[:8]}, tag model@v2.0.1" in screen_words(
             pilot
         )
-        assert git(demo, "rev-list", "--parents", "-n1", "prod").split()[1] == old
+        assert git_in(demo, "rev-list", "--parents", "-n1", "prod").split()[1] == old
         grid = app.screen_stack[-2]
         assert isinstance(grid, GridScreen) and grid.grid is not None
         assert grid.grid.row("prod").branch.commit.id == new  # read again behind the dialog
@@ -150,21 +144,21 @@ async def test_enter_promotes_and_the_grid_shows_it_at_once(demo: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, GridScreen)
     assert (
-        git(demo, "tag", "-n1")
+        git_in(demo, "tag", "-n1")
         .splitlines()[-1]
         .startswith("model@v2.0.1    Promote staging to prod as model@v2.0.1")
     )
     assert (
-        git(demo, "log", "-1", "--format=%an %ad", "--date=iso", "prod").strip()
+        git_in(demo, "log", "-1", "--format=%an %ad", "--date=iso", "prod").strip()
         == "Ana Ruiz 2026-11-02 09:30:00 +0000"
     )
-    assert git(demo, "fsck", "--strict", "--no-dangling") == ""
+    assert git_in(demo, "fsck", "--strict", "--no-dangling") == ""
 
 
 async def test_at_50x15_enter_reads_on_before_it_promotes(demo: Path) -> None:
     """Nothing is confirmed that was not in view: enter scrolls while part of the dialog is
     below, and promotes only once the metrics and the confirm line were on screen."""
-    before = git(demo, "for-each-ref")
+    before = git_in(demo, "for-each-ref")
     app = make_app(demo, now=FIXED_NOW)
     async with app.run_test(size=(50, 15)) as pilot:
         dialog = await open_dialog(pilot, "staging")
@@ -175,7 +169,7 @@ async def test_at_50x15_enter_reads_on_before_it_promotes(demo: Path) -> None:
         while "⏎ Promote" not in screen_words(pilot):
             await pilot.press("enter")
             await settle(pilot)
-            assert dialog.state == "ready" and git(demo, "for-each-ref") == before
+            assert dialog.state == "ready" and git_in(demo, "for-each-ref") == before
             presses += 1
             assert presses < 20
         assert "accuracy 0.8167 0.8167" in screen_words(pilot)  # the metric table, in view
@@ -185,7 +179,7 @@ async def test_at_50x15_enter_reads_on_before_it_promotes(demo: Path) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert dialog.state == "done"
-    assert git(demo, "for-each-ref") != before
+    assert git_in(demo, "for-each-ref") != before
 
 
 async def test_every_gate_reason_is_shown_whole(demo_repo: Path) -> None:
@@ -247,11 +241,13 @@ async def test_r_on_prod_rolls_back_after_enter(demo: Path) -> None:
         assert screen_words(pilot).startswith(
             "Versions of prod 5 promotions, rollbacks and version tags"
         )
-    assert git(demo, "log", "-1", "--format=%s", "prod").strip() == "Roll back prod to model@v1.1.1"
-    assert git(demo, "rev-parse", "prod:models/model.pkl") == git(
+    assert (
+        git_in(demo, "log", "-1", "--format=%s", "prod").strip() == "Roll back prod to model@v1.1.1"
+    )
+    assert git_in(demo, "rev-parse", "prod:models/model.pkl") == git_in(
         demo, "rev-parse", "model@v1.1.1:models/model.pkl"
     )
-    assert git(demo, "fsck", "--strict", "--no-dangling") == ""
+    assert git_in(demo, "fsck", "--strict", "--no-dangling") == ""
 
 
 async def test_versions_r_picks_the_version_under_the_cursor(demo_repo: Path) -> None:
@@ -382,4 +378,4 @@ async def test_keys_hammered_on_the_dialogs_never_crash(demo: Path, seed: int) -
             await pilot.press(rng.choice(["p", "r", "v"]), *pressed)
         await settle(pilot)
         assert app.is_running and app._exception is None
-    assert git(demo, "fsck", "--strict", "--no-dangling") == ""
+    assert git_in(demo, "fsck", "--strict", "--no-dangling") == ""

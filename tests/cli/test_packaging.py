@@ -71,5 +71,5 @@ def test_wheel_installs_screens_under_the_package(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "mlvc_tui/screens/__init__.py" in names
     assert not any(n.startswith("screens/") for n in names)
-    assert "mlvc_tui/engine/registry.py" in names and "mlvc_tui/app.tcss" in names
+    assert "mlvc_tui/engine/registry/core.py" in names and "mlvc_tui/app.tcss" in names
     assert any(n.endswith("entry_points.txt") for n in names)

@@ -10,6 +10,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.support.gitrepo import git_in
+
 SYNTH = Path(__file__).resolve().parents[2] / "bench" / "synth.py"
 
 
@@ -23,14 +25,8 @@ def synth() -> ModuleType:
     return module
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
-
-
 def heads(repo: Path) -> dict[str, str]:
-    out = git(repo, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads")
+    out = git_in(repo, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads")
     return dict(line.split() for line in out.splitlines())
 
 
@@ -40,12 +36,12 @@ def test_tiny_registry_is_valid_and_complete(synth: ModuleType, tmp_path: Path) 
     names = heads(repo)
     assert sorted(names) == sorted(synth.branch_names(5))
     assert {"prod", "staging", "dev"} <= set(names)
-    assert int(git(repo, "rev-list", "--count", "--all")) == 5 * 3
-    listed = git(repo, "ls-tree", "-r", "--name-only", "prod").split()
+    assert int(git_in(repo, "rev-list", "--count", "--all")) == 5 * 3
+    listed = git_in(repo, "ls-tree", "-r", "--name-only", "prod").split()
     assert set(synth.artifact_paths(6)) | {"src/train.py", "params.yaml"} <= set(listed)
-    assert git(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/prod"
-    assert git(repo, "status", "--porcelain") == ""
-    assert git(repo, "count-objects", "-v").split("\n")[0] == "count: 0"  # all packed
+    assert git_in(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/prod"
+    assert git_in(repo, "status", "--porcelain") == ""
+    assert git_in(repo, "count-objects", "-v").split("\n")[0] == "count: 0"  # all packed
     assert (repo / ".git" / "packed-refs").exists()
     assert not (repo / ".git" / "logs").exists()  # no reflogs: copies may share files
 
@@ -54,7 +50,7 @@ def test_same_seed_gives_same_commit_ids(synth: ModuleType, tmp_path: Path) -> N
     a = synth.make_registry(tmp_path / "a", branches=5, commits=3, artifacts=6, seed=7)
     b = synth.make_registry(tmp_path / "b", branches=5, commits=3, artifacts=6, seed=7)
     c = synth.make_registry(tmp_path / "c", branches=5, commits=3, artifacts=6, seed=8)
-    assert git(a, "rev-parse", "prod", "dev") == git(b, "rev-parse", "prod", "dev")
+    assert git_in(a, "rev-parse", "prod", "dev") == git_in(b, "rev-parse", "prod", "dev")
     assert heads(a) == heads(b)
     assert heads(a) != heads(c)
 

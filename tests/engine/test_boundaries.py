@@ -92,3 +92,17 @@ def test_engine_module_imports_no_ui(module: str) -> None:
     code = f"import sys, {module}\nprint(sorted(m for m in {UI!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", module
+
+
+def test_every_public_engine_name_resolves() -> None:
+    """Each name of ``mlvc_tui.engine.__all__`` loads; a ``module:name`` entry of ``_LAZY``
+    gives that module's ``name`` under the public one (``serve_mount`` is mount.run's serve)."""
+    import importlib
+
+    import mlvc_tui.engine as engine
+
+    missing = [name for name in engine.__all__ if getattr(engine, name, None) is None]
+    assert missing == []
+    run = importlib.import_module("mlvc_tui.engine.mount.run")
+    assert (engine.serve_mount, engine.spawn_mount) == (run.serve, run.spawn)
+    assert engine.reproduce_branch is importlib.import_module("mlvc_tui.engine.reproduce").reproduce

@@ -18,6 +18,7 @@ import pytest
 
 from mlvc_tui.engine.demo.build import build_demo
 from mlvc_tui.engine.errors import BadInput
+from tests.support.gitrepo import git_in
 
 BRANCHES = {
     "prod",
@@ -45,12 +46,6 @@ FILES = {
 }
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
-
-
 def show(repo: Path, spec: str) -> bytes:
     return subprocess.run(
         ["git", "-C", str(repo), "show", spec], check=True, capture_output=True
@@ -58,7 +53,9 @@ def show(repo: Path, spec: str) -> bytes:
 
 
 def heads(repo: Path) -> dict[str, str]:
-    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags")
+    out = git_in(
+        repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags"
+    )
     return dict(line.split() for line in out.splitlines())
 
 
@@ -75,10 +72,10 @@ def test_fsck_strict_is_clean(demo: Path) -> None:
 
 
 def test_branches_head_and_files(demo: Path) -> None:
-    names = git(demo, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+    names = git_in(demo, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
     assert set(names) == BRANCHES
-    assert git(demo, "symbolic-ref", "--short", "HEAD").strip() == "dev"
-    trees = {b: set(git(demo, "ls-tree", "-r", "--name-only", b).split()) for b in BRANCHES}
+    assert git_in(demo, "symbolic-ref", "--short", "HEAD").strip() == "dev"
+    trees = {b: set(git_in(demo, "ls-tree", "-r", "--name-only", b).split()) for b in BRANCHES}
     for branch, files in trees.items():
         assert files >= FILES, branch
     # a branch-by-artifact grid shows same, changed, new and missing cells
@@ -88,7 +85,7 @@ def test_branches_head_and_files(demo: Path) -> None:
     assert "monitoring/experiments/results.csv" in trees["ab/test-b"] - trees["prod"]
 
     def blob(branch: str, path: str) -> str:
-        return git(demo, "rev-parse", f"{branch}:{path}").strip()
+        return git_in(demo, "rev-parse", f"{branch}:{path}").strip()
 
     assert blob("staging", "data/train.csv") == blob("prod", "data/train.csv")  # same
     assert blob("exp/feature-eng", "data/schema.json") != blob("prod", "data/schema.json")
@@ -98,28 +95,28 @@ def test_branches_head_and_files(demo: Path) -> None:
 
 
 def test_annotated_version_tags_on_prod(demo: Path) -> None:
-    listed = git(demo, "tag", "-n1").splitlines()
+    listed = git_in(demo, "tag", "-n1").splitlines()
     assert [line.split()[0] for line in listed] == TAGS
     assert all("model v" in line for line in listed)
-    out = git(demo, "for-each-ref", "--format=%(objecttype) %(taggername)", "refs/tags")
+    out = git_in(demo, "for-each-ref", "--format=%(objecttype) %(taggername)", "refs/tags")
     assert out.splitlines() == ["tag mlvc-ci[bot]"] * len(TAGS)
-    first_parent = git(demo, "rev-list", "--first-parent", "prod").split()
+    first_parent = git_in(demo, "rev-list", "--first-parent", "prod").split()
     for tag in TAGS:
-        assert git(demo, "rev-parse", f"{tag}^{{commit}}").strip() in first_parent
+        assert git_in(demo, "rev-parse", f"{tag}^{{commit}}").strip() in first_parent
 
 
 def test_prod_history_has_promotion_merges(demo: Path) -> None:
-    assert len(git(demo, "rev-list", "--first-parent", "prod").split()) >= 10
-    merges = git(demo, "log", "--merges", "--first-parent", "--format=%H %P|%s", "prod")
+    assert len(git_in(demo, "rev-list", "--first-parent", "prod").split()) >= 10
+    merges = git_in(demo, "log", "--merges", "--first-parent", "--format=%H %P|%s", "prod")
     merges = merges.splitlines()
     assert len(merges) >= 3
     assert all(len(m.split("|")[0].split()) == 3 for m in merges)  # two parents
     assert all(m.split("|")[1].startswith("Promote staging to prod") for m in merges)
-    v2 = git(demo, "rev-parse", "model@v2.0.0^{commit}").strip()
-    assert len(git(demo, "rev-list", "--parents", "-n1", v2).split()) == 3
-    authors = set(git(demo, "log", "--all", "--format=%an").split("\n")) - {""}
+    v2 = git_in(demo, "rev-parse", "model@v2.0.0^{commit}").strip()
+    assert len(git_in(demo, "rev-list", "--parents", "-n1", v2).split()) == 3
+    authors = set(git_in(demo, "log", "--all", "--format=%an").split("\n")) - {""}
     assert {"Ana Ruiz", "Ben Okafor", "Chen Wei", "mlvc-ci[bot]"} <= authors
-    dates = git(demo, "log", "--all", "--format=%ad", "--date=format:%Y-%m-%d").split()
+    dates = git_in(demo, "log", "--all", "--format=%ad", "--date=format:%Y-%m-%d").split()
     assert min(dates) == "2026-09-01"
     assert "2026-10-05" < max(dates) < "2026-10-20"
 
@@ -134,9 +131,9 @@ def test_same_seed_same_ids_other_seed_other_ids(demo: Path, tmp_path: Path) -> 
     ids = heads(other)
     assert ids.keys() == heads(demo).keys()
     assert not set(ids.values()) & set(heads(demo).values())
-    assert git(again, "status", "--porcelain") == ""
-    assert git(demo, "status", "--porcelain").splitlines() == [" M logs/train.log"]
-    assert git(demo, "diff", "--numstat").split()[:2] != ["0", "0"]
+    assert git_in(again, "status", "--porcelain") == ""
+    assert git_in(demo, "status", "--porcelain").splitlines() == [" M logs/train.log"]
+    assert git_in(demo, "diff", "--numstat").split()[:2] != ["0", "0"]
 
 
 def _model_and_table(demo: Path, branch: str) -> tuple[dict, dict[str, list[str]], bytes]:
@@ -174,10 +171,10 @@ def test_lineage_matches_model_code_and_data(demo: Path) -> None:
     assert lineage["sha256"] == hashlib.sha256(raw).hexdigest()
     assert lineage["size"] == len(raw) and lineage["format"] == "pickle"
     assert lineage["data"] == {
-        "data/train.csv": git(demo, "rev-parse", "prod:data/train.csv").strip()
+        "data/train.csv": git_in(demo, "rev-parse", "prod:data/train.csv").strip()
     }
     code = lineage["code_commit"]
-    assert git(demo, "cat-file", "-t", code).strip() == "commit"
+    assert git_in(demo, "cat-file", "-t", code).strip() == "commit"
     assert show(demo, f"{code}:src/train.py") == show(demo, "prod:src/train.py")
     assert lineage["metrics"] == json.loads(show(demo, "prod:metrics/model.json"))
     assert lineage["command"] == "python src/train.py" and lineage["time"].startswith("2026-")

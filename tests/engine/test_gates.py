@@ -1,15 +1,21 @@
 """The metric gates as pure functions: directions, infinities, exact boundaries, and metrics
-the candidate dropped. Every case here let a wrong gate pass the older suite."""
+the candidate dropped; `[gates]` settings; and `evaluate` over one real registry. Every case
+here let a wrong gate pass the older suite (many found by a mutation run, mutmut)."""
 
 from __future__ import annotations
 
 import math
+import tomllib
+from pathlib import Path
 
 import pytest
 
 from mlvc_tui.engine.config import parse_config
-from mlvc_tui.engine.promotion.gates import GateSettings, approval_gate, metric_gates
+from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.promotion.gates import GateSettings, approval_gate, evaluate, metric_gates
+from mlvc_tui.engine.registry import Registry
 from mlvc_tui.engine.values import Metrics
+from tests.support.promote import CHECK, branch, metrics, toml, two_candidates
 
 INF = math.inf
 PLAIN = parse_config(None)
@@ -236,3 +242,93 @@ def test_approval_reasons_name_people_not_addresses() -> None:
         True,
         "1 of 1 approvals: Ana (recorded by Ben)",
     )
+
+
+# -- [gates] in mlvc.toml --------------------------------------------------------------------
+
+
+def settings(text: str, target: str = "prod") -> GateSettings:
+    return GateSettings.from_table(tomllib.loads(text), target)
+
+
+def test_gate_settings_default_share_and_override_per_target() -> None:
+    assert settings("") == GateSettings()
+    text = "min_delta = 0.01\napprovals = 1\ncheck = 'python check.py'\n[prod]\napprovals = 2\n"
+    prod, staging = settings(text), settings(text, "staging")
+    assert (prod.approvals, prod.min_delta, prod.check) == (2, 0.01, "python check.py")
+    assert (staging.approvals, staging.min_delta) == (1, 0.01)  # [prod] is not a gate
+    every = settings(
+        "min_delta = 1\nslice_tolerance = 0\napprovals = 0\nrequire_stage = 'staging'\n"
+        "check = 'x'\ncheck_timeout = 2\n"
+    )
+    assert every == GateSettings(1.0, 0.0, 0, "staging", "x", 2.0)
+    assert [type(v) for v in (every.min_delta, every.check_timeout, every.approvals)] == [
+        float,
+        float,
+        int,
+    ]
+    assert settings("check_timeout = 0.5\n").check_timeout == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("approvals = true\n", "mlvc.toml: gates.approvals must be a number"),
+        ("approvals = 1.5\n", "mlvc.toml: gates.approvals must be a number"),
+        ("min_delta = '0.1'\n", "mlvc.toml: gates.min_delta must be a number"),
+        ("slice_tolerance = false\n", "mlvc.toml: gates.slice_tolerance must be a number"),
+        ("check_timeout = 'long'\n", "mlvc.toml: gates.check_timeout must be a number"),
+        ("check = 5\n", "mlvc.toml: gates.check must be a string"),
+        ("require_stage = ['staging']\n", "mlvc.toml: gates.require_stage must be a string"),
+        ("[prod]\ncheck = true\n", "mlvc.toml: gates.check must be a string"),
+        ("approvals = -1\n", "mlvc.toml: gates.approvals must be >= 0 and check_timeout > 0"),
+        ("check_timeout = 0\n", "mlvc.toml: gates.approvals must be >= 0 and check_timeout > 0"),
+        (
+            "aprovals = 2\nmin_dleta = 1\n",
+            "mlvc.toml: unknown gate 'aprovals' (see docs/promotion.md)",
+        ),
+        ("prod = 5\n", "mlvc.toml: unknown gate 'prod' (see docs/promotion.md)"),
+    ],
+)
+def test_wrong_gate_settings_are_bad_input_naming_the_key(text: str, message: str) -> None:
+    with pytest.raises(BadInput) as err:
+        settings(text)
+    assert str(err.value) == message
+
+
+def test_rounding_noise_at_the_edge_is_not_a_drop() -> None:
+    """A loss of exactly 1e-12 (float noise) is not worse, on the primary and on a slice
+    with no tolerance at all."""
+    noise = run({"accuracy": 1e-12}, {"accuracy": 0.0})["primary"]
+    assert noise == (True, "accuracy 1e-12 -> 0 (-1e-12)")
+    sliced = run(
+        {"accuracy": 0.8, "slices.eu.accuracy": 1e-12},
+        {"accuracy": 0.8, "slices.eu.accuracy": 0.0},
+        settings=GateSettings(slice_tolerance=0),
+    )["slices"]
+    assert sliced == (True, "1 slice metrics within 0, largest drop 1e-12 (slices.eu.accuracy)")
+
+
+# -- evaluate: the gates of a real registry --------------------------------------------------
+
+
+def test_evaluate_judges_the_named_target_and_runs_changed_checks_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Ben Okafor")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ben@example.com")
+    r = two_candidates(tmp_path / "reg")
+    branch(r, "staging", {"metrics/model.json": metrics(0.6)})
+    with Registry.open(r.path) as reg:
+        into_prod = {g.name: g.passed for g in evaluate(reg, "exp/worse")}
+        into_staging = {g.name: g.passed for g in evaluate(reg, "exp/worse", "staging")}
+    assert into_prod["primary"] is False and into_staging["primary"] is True
+    r.commit("check", {"mlvc.toml": toml('check = "python src/check.py"\ncheck_timeout = 60')})
+    branch(
+        r, "exp/code", {"src/check.py": CHECK + "# faster\n", "metrics/model.json": metrics(0.9)}
+    )
+    with Registry.open(r.path) as reg:
+        asked = {g.name: g for g in evaluate(reg, "exp/code", run_changed=True)}
+        held = {g.name: g for g in evaluate(reg, "exp/code")}
+    assert asked["check"].passed, asked["check"].reason
+    assert not held["check"].passed and "src/check.py" in held["check"].reason

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,10 @@ from mlvc_tui.engine.git.lfs_push import lfs_objects_to_push, upload_for_push
 from mlvc_tui.engine.git.lfs_transfer import LfsClient, LfsTransferError
 from mlvc_tui.engine.registry import Registry
 from tests.support.gitrepo import GitRepo, use_git_identity
-from tests.support.lfs_server import AUTH, LfsServer, giftless_available, registry_server
+from tests.support.lfs_server import AUTH, LfsServer, giftless_available
 
 pytestmark = pytest.mark.skipif(not giftless_available(), reason="giftless is not installed")
 ATTRS = "models/*.bin filter=lfs diff=lfs merge=lfs -text\n"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LfsServer]:
-    with registry_server(tmp_path_factory.mktemp("srv")) as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +34,7 @@ def _write(repo: GitRepo, branch: str, data: bytes) -> LfsPointer:
     return LfsPointer(hashlib.sha256(data).hexdigest(), len(data))
 
 
-def test_only_the_objects_of_the_pushed_commits(server: LfsServer, tmp_path: Path) -> None:
+def test_only_the_objects_of_the_pushed_commits(lfs_server: LfsServer, tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "reg")
     repo.commit("first", {".gitattributes": ATTRS, "README": "x"})
     v1 = _write(repo, "prod", os.urandom(50_000))
@@ -49,7 +42,7 @@ def test_only_the_objects_of_the_pushed_commits(server: LfsServer, tmp_path: Pat
     v2 = _write(repo, "prod", os.urandom(60_000))
     repo.git("branch", "exp/a", "prod")
     v3 = _write(repo, "exp/a", os.urandom(70_000))
-    repo.git("remote", "add", "origin", server.git_url("team/push1", auth=AUTH))
+    repo.git("remote", "add", "origin", lfs_server.git_url("team/push1", auth=AUTH))
     with Registry.open(repo.path) as reg:
         assert lfs_objects_to_push(reg, [repo.rev("prod")], [pushed]) == [v2]
         everything = lfs_objects_to_push(reg, [repo.rev("exp/a")], [])
@@ -58,31 +51,31 @@ def test_only_the_objects_of_the_pushed_commits(server: LfsServer, tmp_path: Pat
         assert upload_for_push(reg, "origin", [repo.rev("exp/a")], []) == 1  # v1 only
         assert upload_for_push(reg, "origin", [repo.rev("exp/a")], []) == 0
     for p in (v1, v2, v3):
-        assert server.object_path(p.oid, "team/push1").stat().st_size == p.size
+        assert lfs_server.object_path(p.oid, "team/push1").stat().st_size == p.size
 
 
 def test_server_stopped_mid_upload_then_the_retry_completes(
-    server: LfsServer, tmp_path: Path
+    lfs_server: LfsServer, tmp_path: Path
 ) -> None:
     data = os.urandom(24 << 20)
     pointer = LfsPointer(hashlib.sha256(data).hexdigest(), len(data))
     store = LfsStore(tmp_path / "src")
     store.path_of(pointer.oid).parent.mkdir(parents=True)
     store.path_of(pointer.oid).write_bytes(data)
-    url = server.url("team/halfway", auth=AUTH)
+    url = lfs_server.url("team/halfway", auth=AUTH)
 
     def stop_halfway(oid: str, done: int, total: int) -> None:
-        if done >= total // 2 and server.proc is not None:
-            server.stop()
+        if done >= total // 2 and lfs_server.proc is not None:
+            lfs_server.stop()
 
     client = LfsClient(url, retries=1, backoff=0.05)
     try:
         with pytest.raises(LfsTransferError, match="upload of"):
             client.upload_many([pointer], store, stop_halfway)
     finally:
-        server.start()  # same port, same storage
+        lfs_server.start()  # same port, same storage
     fresh = LfsStore(tmp_path / "reader")
-    stored = server.object_path(pointer.oid, "team/halfway")
+    stored = lfs_server.object_path(pointer.oid, "team/halfway")
     if stored.exists():  # giftless wrote part of it: a reader refuses those bytes
         assert stored.stat().st_size < pointer.size
         with pytest.raises(LfsTransferError):
@@ -94,14 +87,14 @@ def test_server_stopped_mid_upload_then_the_retry_completes(
 
 
 def test_an_object_missing_locally_stops_the_push_before_anything_is_sent(
-    server: LfsServer, tmp_path: Path
+    lfs_server: LfsServer, tmp_path: Path
 ) -> None:
     repo = GitRepo(tmp_path / "reg")
     repo.commit("first", {".gitattributes": ATTRS})
     v1 = _write(repo, "prod", os.urandom(10_000))
     (repo.path / ".git" / "lfs" / "objects" / v1.oid[:2] / v1.oid[2:4] / v1.oid).unlink()
-    repo.git("remote", "add", "origin", server.git_url("team/push2", auth=AUTH))
+    repo.git("remote", "add", "origin", lfs_server.git_url("team/push2", auth=AUTH))
     with Registry.open(repo.path) as reg, pytest.raises(Exception, match="nor in the local"):
         upload_for_push(reg, "origin", [repo.rev("prod")])
-    assert not server.object_path(v1.oid, "team/push2").exists()
+    assert not lfs_server.object_path(v1.oid, "team/push2").exists()
     subprocess.run(["git", "-C", str(repo.path), "fsck", "--strict"], check=True)

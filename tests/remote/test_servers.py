@@ -8,23 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.gitrepo import GitRepo, git_env
+from tests.support.gitrepo import GitRepo, git_env, run_git
 
 HOOK = """#!/bin/sh
 echo "${REMOTE_USER:-nobody}" > "$GIT_DIR/pusher"
 """
-
-
-def _git(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    out = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**git_env(), **(env or {})},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout
 
 
 @pytest.mark.parametrize("kind", ["http", "git", "ssh"])
@@ -41,12 +29,12 @@ def test_push_then_clone(kind: str, request: pytest.FixtureRequest, tmp_path: Pa
     env = server.env(user)
     repo = GitRepo(tmp_path / "work")
     head = repo.commit("first", {"a.txt": "1"})
-    _git("push", url, "prod", env=env, cwd=repo.path)
-    assert _git("ls-remote", url, env=env).split()[0] == head
-    _git("clone", "-q", url, str(tmp_path / "copy"), env=env)
+    run_git("push", url, "prod", env=env, cwd=repo.path)
+    assert run_git("ls-remote", url, env=env).split()[0] == head
+    run_git("clone", "-q", url, str(tmp_path / "copy"), env=env)
     assert (tmp_path / "copy" / "a.txt").read_text() == "1"
     assert (bare / "pusher").read_text().strip() == (user or "nobody")
-    _git("fsck", "--strict", cwd=bare)
+    run_git("fsck", "--strict", cwd=bare)
 
 
 def test_http_refuses_a_wrong_password(http_server, tmp_path: Path) -> None:

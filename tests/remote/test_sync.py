@@ -9,24 +9,12 @@ from pathlib import Path
 import pytest
 
 from mlvc_tui.engine import Registry
-from tests.support.gitrepo import GitRepo, git_env
+from tests.support.gitrepo import GitRepo, run_git
 from tests.support.promote import base_registry, branch, metrics, mlvc, refs, run_env
 
 
-def _git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    out = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**git_env(), **(env or {})},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout
-
-
 def _ls_remote(url: str, env: dict[str, str] | None = None) -> dict[str, str]:
-    out = _git("ls-remote", url, env=env)
+    out = run_git("ls-remote", url, env=env)
     return {line.split()[1]: line.split()[0] for line in out.splitlines()}
 
 
@@ -37,7 +25,7 @@ def seeded(http_server, tmp_path: Path, request: pytest.FixtureRequest):
     branch(r, "exp/better", {"models/model.pkl": b"model-2", "metrics/model.json": metrics(0.85)})
     bare = http_server.new_repo(f"{request.node.name}.git")
     url = http_server.url(bare.name, "trainer1")
-    _git("push", "-q", url, "prod", "exp/better", cwd=r.path)
+    run_git("push", "-q", url, "prod", "exp/better", cwd=r.path)
     return r, url, bare
 
 
@@ -66,10 +54,10 @@ def test_fetch_reports_moves_prunes_and_push_refuses_non_fast_forward(
     seeded, tmp_path: Path
 ) -> None:
     r, url, _ = seeded
-    _git("clone", "-q", url, str(tmp_path / "a"))
+    run_git("clone", "-q", url, str(tmp_path / "a"))
     a = GitRepo.existing(tmp_path / "a")
     branch(r, "exp/new", {"params.yaml": "target: churned\nlr: 0.2\n"})
-    _git("push", "-q", url, "exp/new", ":exp/better", cwd=r.path)
+    run_git("push", "-q", url, "exp/new", ":exp/better", cwd=r.path)
     out = mlvc("-C", str(a.path), "fetch", "--json", "-q")
     assert out.returncode == 0, out.stderr
     moved = {m["name"]: (m["old"], m["new"]) for m in json.loads(out.stdout)["branches"]}
@@ -86,7 +74,7 @@ def test_fetch_reports_moves_prunes_and_push_refuses_non_fast_forward(
         row = next(b for b in reg.branches() if b.name == "prod")
         assert (row.ahead, row.behind) == (0, 0)
     r.commit("diverge", {"params.yaml": "target: churned\nlr: 0.9\n"})
-    _git("remote", "add", "origin", url, cwd=r.path)
+    run_git("remote", "add", "origin", url, cwd=r.path)
     before = refs(r)
     out = mlvc("-C", str(r.path), "push", "-q", "prod")
     assert out.returncode == 1
@@ -108,7 +96,7 @@ def test_clone_and_push_over_git_and_ssh(kind, request, tmp_path: Path) -> None:
     bare = server.new_repo(f"sync-{kind}.git")
     env = server.env("trainer1")
     url = server.url(bare.name)
-    _git("push", "-q", url, "prod", cwd=r.path, env=env)
+    run_git("push", "-q", url, "prod", cwd=r.path, env=env)
     out = mlvc("clone", "-q", url, str(tmp_path / "c"), env=run_env(**env))
     assert out.returncode == 0, out.stderr
     c = GitRepo.existing(tmp_path / "c")
@@ -117,7 +105,7 @@ def test_clone_and_push_over_git_and_ssh(kind, request, tmp_path: Path) -> None:
     out = mlvc("-C", str(c.path), "push", "-q", "origin", "exp/x", env=run_env(**env))
     assert out.returncode == 0, out.stderr
     assert _ls_remote(url, env)["refs/heads/exp/x"] == c.rev("exp/x")
-    _git("fsck", "--strict", cwd=bare)
+    run_git("fsck", "--strict", cwd=bare)
 
 
 def test_wrong_url_failed_login_stopped_server_change_nothing(
@@ -134,7 +122,7 @@ def test_wrong_url_failed_login_stopped_server_change_nothing(
     out = mlvc("clone", "-q", url.replace(bare.name, "missing.git"), str(tmp_path / "c2"))
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
     assert not (tmp_path / "c2").exists()
-    _git("clone", "-q", url, str(tmp_path / "a"))
+    run_git("clone", "-q", url, str(tmp_path / "a"))
     a = GitRepo.existing(tmp_path / "a")
     dead = f"http://127.0.0.1:{servers.free_port()}/git/{bare.name}"
     a.git("remote", "set-url", "origin", dead)
@@ -173,6 +161,6 @@ def test_three_training_boxes_push_experiments_at_once(seeded, tmp_path: Path) -
     server = _ls_remote(url)
     for i, box in enumerate(boxes):
         assert server[f"refs/heads/exp/box{i}"] == box.rev(f"exp/box{i}")
-    _git("fsck", "--strict", cwd=bare)
+    run_git("fsck", "--strict", cwd=bare)
     out = json.loads(mlvc("-C", str(boxes[0].path), "fetch", "--json", "-q").stdout)
     assert {m["name"] for m in out["branches"]} == {"exp/box1", "exp/box2"}

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-__all__ = ["GitRepo", "git_env", "use_git_identity"]
+__all__ = ["GitRepo", "git_env", "git_in", "run_git", "use_git_identity"]
 
 
 def git_env(when: int = 1_788_000_000) -> dict[str, str]:
@@ -31,6 +31,26 @@ def use_git_identity(monkeypatch: object) -> None:
     for key, value in git_env().items():
         if key.startswith("GIT_") and "DATE" not in key:
             monkeypatch.setenv(key, value)  # type: ignore[attr-defined]
+
+
+def run_git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """git with `git_env` (and ``env`` over it) in ``cwd``; its stdout (text)."""
+    out = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**git_env(), **(env or {})},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout
+
+
+def git_in(repo: Path, *args: str) -> str:
+    """``git -C repo ...`` in this process's own environment; its stdout (text)."""
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
 
 
 class GitRepo:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.support.gitrepo import GitRepo, git_env
 
-__all__ = ["HOSTILE_NAMES", "build_mount_repo", "lfs_object"]
+__all__ = ["HOSTILE_NAMES", "build_mount_repo", "lfs_object", "lfs_pointer"]
 
 CHUNK = 1 << 20
 HOSTILE_NAMES = ("..", ".git", ".GIT", ".git.", "git~1", ".g\u200cit", "a\\b")
@@ -36,7 +36,8 @@ def lfs_object(repo: Path, size: int, seed: bytes) -> str:
     return oid
 
 
-def _pointer(oid: str, size: int) -> str:
+def lfs_pointer(oid: str, size: int) -> str:
+    """The text of an LFS pointer file."""
     return f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
 
 
@@ -92,7 +93,7 @@ def build_mount_repo(path: Path, lfs_size: int) -> GitRepo:
         "Model and friends",
         {
             ".gitattributes": "models/*.bin filter=lfs diff=lfs merge=lfs -text\n",
-            "models/model.bin": _pointer(oid, lfs_size),
+            "models/model.bin": lfs_pointer(oid, lfs_size),
             "models/weights.npy": big,
             "src/train.sh": "#!/bin/sh\necho train\n",
             "data/rows.csv": "a,b\n1,2\n3,4\n",
@@ -112,7 +113,7 @@ def build_mount_repo(path: Path, lfs_size: int) -> GitRepo:
     g.git("update-ref", "refs/heads/exp/hostile", commit)
     g.git("checkout", "-q", "-b", "exp/corrupt")
     bad = lfs_object(path, 4096, b"corrupt")
-    g.commit("Corrupt LFS object", {"models/small.bin": _pointer(bad, 4096)})
+    g.commit("Corrupt LFS object", {"models/small.bin": lfs_pointer(bad, 4096)})
     store = path / ".git" / "lfs" / "objects" / bad[:2] / bad[2:4] / bad
     data = bytearray(store.read_bytes())
     data[100] ^= 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mlvc_tui.engine.demo.build import build_demo
+from tests.support.gitrepo import git_in
 from tests.support.web import CHROMIUM, app_processes, browser, gone, open_tab, serve
 
 pytestmark = pytest.mark.skipif(
@@ -58,12 +58,6 @@ def shoot(tab: Any, name: str, tmp: Path) -> None:
         shutil.copy(out, SNAPSHOTS / out.name)
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
 def test_grid_diff_and_a_promotion_in_the_browser(
     context: Any, pristine: Path, tmp_path: Path
 ) -> None:
@@ -83,12 +77,12 @@ def test_grid_diff_and_a_promotion_in_the_browser(
         shoot(tab, "promote", tmp_path)
         tab.press("Enter", PROMOTED, timeout=40)
 
-        assert "model@v2.0.1" in git(registry, "tag", "--list", "model@*")
-        assert git(registry, "rev-parse", "model@v2.0.1^{commit}") == git(
+        assert "model@v2.0.1" in git_in(registry, "tag", "--list", "model@*")
+        assert git_in(registry, "rev-parse", "model@v2.0.1^{commit}") == git_in(
             registry, "rev-parse", "prod"
         )
-        assert "staging" in git(registry, "log", "-1", "--format=%s", "prod")
-        git(registry, "fsck", "--strict")
+        assert "staging" in git_in(registry, "log", "-1", "--format=%s", "prod")
+        git_in(registry, "fsck", "--strict")
 
         hosts = {urlsplit(url).hostname for url in tab.requests}
         assert hosts == {"127.0.0.1"}, tab.requests

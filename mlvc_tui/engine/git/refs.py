@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dulwich.objects import ObjectID
+from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from mlvc_tui.engine.git.objects import decode
+from mlvc_tui.engine.git.objects import decode, encode
 
-__all__ = ["peeled_tag", "read_refs"]
+__all__ = ["objects_named", "peeled_tag", "raw_ref", "read_refs"]
 
 # packed-refs' ``^<id>`` lines: annotated tag object id -> the object it finally points at.
 # A tag object's target never changes, so these are kept per process for every repository.
@@ -87,3 +89,18 @@ def read_refs(repo: Repo) -> dict[str, str]:
                 elif not value.startswith("ref: "):
                     refs.pop(ref, None)  # being written: the packed value, if any, stays
     return refs
+
+
+def raw_ref(repo: Repo, name: str) -> str | None:
+    """What a ref holds, unfollowed: an id, or ``ref: <target>`` for a symbolic ref."""
+    value = repo.refs.read_ref(Ref(encode(name)))
+    return decode(value) if value is not None else None
+
+
+def objects_named(repo: Repo, prefix: str) -> list[str]:
+    """The ids of stored objects starting with a lower-case hex ``prefix`` (a whole id:
+    itself, when it is stored)."""
+    store = repo.object_store
+    if len(prefix) == 40:
+        return [prefix] if ObjectID(prefix.encode("ascii")) in store else []
+    return [s.decode("ascii") for s in store.iter_prefix(prefix.encode("ascii"))]

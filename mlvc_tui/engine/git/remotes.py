@@ -25,6 +25,7 @@ ZERO_HEX = "0" * 40
 __all__ = [
     "ahead_behind",
     "init_clone",
+    "local_setting",
     "open_pushed",
     "remote_names",
     "remote_url",
@@ -87,6 +88,14 @@ def upstream_remote(repo: Repo, branch: str) -> str | None:
     config = repo.get_config()
     try:
         return decode(config.get((b"branch", encode(branch)), b"remote"))
+    except KeyError:
+        return None
+
+
+def local_setting(repo: Repo, section: str, key: str) -> str | None:
+    """``<section>.<key>`` from the repository's own git config, or None."""
+    try:
+        return decode(repo.get_config().get((encode(section),), encode(key)))
     except KeyError:
         return None
 

@@ -210,7 +210,7 @@ def _record_at(info: CommitInfo, target: str) -> PromotionRecord | None:
         return None
     if info.parents[0] != record.target_commit:
         return None
-    if record.kind == "promotion" and info.parents[1:2] != (record.source_commit,):
+    if record.kind == "promotion" and tuple(info.parents[1:]) != (record.source_commit,):
         return None
     return record if record.kind in ("promotion", "rollback") else None
 
@@ -268,7 +268,7 @@ def version_history(
         out.append(
             VersionEntry(
                 "tag",
-                name.split("@", 1)[1].removeprefix("v"),
+                name.rsplit("@", 1)[1].removeprefix("v"),  # a model's name may hold "@"
                 name,
                 True,
                 source,
