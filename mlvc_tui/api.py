@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import mlvc_tui.engine as engine
 from mlvc_tui.engine import (
@@ -52,6 +52,8 @@ __all__ = [
     "save_model",
 ]
 
+_T = TypeVar("_T")
+
 
 class _TextFile(io.TextIOWrapper):
     """Text over a `BranchFile`: an exception in the ``with`` block discards the write."""
@@ -61,8 +63,8 @@ class _TextFile(io.TextIOWrapper):
     ) -> None:
         if t is None:
             self.close()
-        else:
-            self.buffer.discard()  # type: ignore[attr-defined]
+        elif isinstance(self.buffer, BranchFile):  # always: see ModelRegistry.open
+            self.buffer.discard()
 
 
 class ModelRegistry:
@@ -149,7 +151,7 @@ def open(path: str | os.PathLike[str] = ".", prod: str | None = None) -> ModelRe
     return ModelRegistry(Registry.open(path, prod=prod))
 
 
-def _with_registry(repo: Any, use: Any) -> Any:
+def _with_registry(repo: Any, use: Callable[[Registry], _T]) -> _T:
     if isinstance(repo, ModelRegistry):
         return use(repo.registry)
     if isinstance(repo, Registry):

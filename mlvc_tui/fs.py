@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 from fsspec import AbstractFileSystem
 
@@ -34,6 +35,8 @@ from mlvc_tui.engine import (
 )
 
 __all__ = ["MlvcFileSystem"]
+
+_T = TypeVar("_T")
 
 
 def _close_all(registries: dict[str, Registry]) -> None:
@@ -82,7 +85,7 @@ class MlvcFileSystem(AbstractFileSystem):
             reg.refresh()
         return reg
 
-    def _call(self, path: str, verb: Any) -> Any:
+    def _call(self, path: str, verb: Callable[[Registry, str, str, str], _T]) -> _T:
         repo, ref, inner, prefix = self._split(path)
         reg = self._registry(repo)
         try:
@@ -119,7 +122,7 @@ class MlvcFileSystem(AbstractFileSystem):
         )
         return entries if detail else [e["name"] for e in entries]
 
-    def _open_model(self, uri: str) -> Any:
+    def _open_model(self, uri: str) -> BinaryIO:
         """``models:/<name>@<env>`` or ``models:/<name>/<version>`` on ``repo`` (a path, or a
         registry URL: then fetched into the cache and verified first)."""
         from mlvc_tui.engine import local_target, resolve_model
@@ -146,7 +149,7 @@ class MlvcFileSystem(AbstractFileSystem):
         autocommit: bool = True,
         cache_options: Any = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> BinaryIO:
         if mode == "rb" and self._strip_protocol(path).startswith("models:/"):
             return self._open_model(self._strip_protocol(path))
         if mode == "rb":

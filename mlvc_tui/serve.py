@@ -84,8 +84,22 @@ def _die_with(server: int) -> Callable[[], None]:
 class AppSession(AppService):
     """One tab's app: textual-serve's service, started in its own process group."""
 
-    def __init__(self, argv: tuple[str, ...], **kwargs: object) -> None:
-        super().__init__(" ".join(argv), **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        argv: tuple[str, ...],
+        *,
+        write_bytes: Callable[[bytes], Awaitable[None]],
+        write_str: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[None]],
+        download_manager: DownloadManager,
+    ) -> None:
+        super().__init__(
+            " ".join(argv),
+            write_bytes=write_bytes,
+            write_str=write_str,
+            close=close,
+            download_manager=download_manager,
+        )
         self.argv = argv
         self.stopped = False
 
@@ -216,11 +230,15 @@ class Dashboard:
         session: AppSession | None = None
         try:
             await socket.prepare(request)
+
+            async def close() -> None:  # aiohttp's close says whether it closed: unused
+                await socket.close()
+
             session = AppSession(
                 self.options.app_argv,
                 write_bytes=socket.send_bytes,
                 write_str=socket.send_str,
-                close=socket.close,
+                close=close,
                 download_manager=self.downloads,
             )
             await session.start(width, height)

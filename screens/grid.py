@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.widgets import Input, Static
 
 from mlvc_tui.engine import Grid, GridPart, MlvcError, Registry, grid_parts
@@ -398,6 +399,7 @@ class GridScreen(ReadingScreen[GridPart]):
         """Fetch or push off the UI thread; the outcome comes back as one notification."""
         from mlvc_tui.engine import fetch, push
 
+        severity: SeverityLevel
         try:
             if verb == "fetch":
                 report = self.app.session.run(lambda reg: fetch(reg))
@@ -423,8 +425,8 @@ class GridScreen(ReadingScreen[GridPart]):
             text, severity = f"Could not {verb}: {exc!r}", "error"
         self.app.call_from_thread(self._transferred, text, severity)
 
-    def _transferred(self, text: str, severity: str) -> None:
-        self.notify(visible(text), severity=severity, markup=False)  # type: ignore[arg-type]
+    def _transferred(self, text: str, severity: SeverityLevel) -> None:
+        self.notify(visible(text), severity=severity, markup=False)
         self.reload(refresh=True)
 
     def action_refresh(self) -> None:

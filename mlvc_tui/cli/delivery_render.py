@@ -183,8 +183,8 @@ def render_report(r: ABReport) -> RenderableType:
             box=box.SIMPLE_HEAD, pad_edge=False, title="allocation over time", title_justify="left"
         )
         alloc.add_column("from", no_wrap=True)
-        for v in d.variants:
-            alloc.add_column(t(v.branch), justify="right")
+        for variant in d.variants:
+            alloc.add_column(t(variant.branch), justify="right")
         for i, start in enumerate(b.bins):
             if all(math.isnan(b.allocation[v.branch][i]) for v in d.variants):
                 continue  # no unit in this bin

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich import box
-from rich.console import Group
+from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -36,14 +36,15 @@ __all__ = [
 
 def _metric_rows(diff: MetricDiff, primary: str | None, limit: int = 12) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("metric", "left"),
         (diff.a, "right"),
         ("after", "right"),
         ("delta", "right"),
         ("", "left"),
-    ):
-        table.add_column(t(col), justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    )
+    for col, justify in columns:
+        table.add_column(t(col), justify=justify, no_wrap=True)
     rows = [r for r in diff.rows if r.key == primary] + list(diff.changed)
     for row in list(dict.fromkeys(rows))[:limit]:
         label, style = VERDICTS[row.verdict]

@@ -29,7 +29,7 @@ def add_remote_option(p: argparse.ArgumentParser) -> None:
 def remote_for(args: argparse.Namespace, reg: Any) -> str | None:
     """The remote to write to ('' for the default one), or None for a local write."""
     if getattr(args, "remote", None) is not None:
-        return args.remote
+        return str(args.remote)
     if getattr(args, "local", False):
         return None
     from mlvc_tui.engine import pushes_by_default
@@ -62,13 +62,13 @@ def run_promote(args: argparse.Namespace, reg: Any, remote: str) -> int:
         raise BadInput("--remote promotes into prod only: drop --to, or promote locally")
     if args.dry_run or not args.yes:
         preview = remote_promote(reg, args.branch, name, dry_run=True, progress=_progress(args))
-        plan = preview.plan
+        plan = preview.promotion
         emit(args, {**plan_json(plan), "remote": preview.remote}, lambda: render_plan(plan))
         if args.dry_run:
             return 0
         _ask(f"Promote {plan.branch} into {plan.target} on {_where(preview)} as {plan.tag}?")
     result = remote_promote(reg, args.branch, name, progress=_progress(args))
-    plan, done = result.plan, result.done
+    plan, done = result.promotion, result.landed
     value = {**done_json(plan_json(plan), done), "remote": result.remote}
     value["attempts"] = result.attempts
     if args.json:
@@ -92,13 +92,13 @@ def run_rollback(args: argparse.Namespace, reg: Any, remote: str) -> int:
     name = remote or None
     if args.dry_run or not args.yes:
         preview = remote_rollback(reg, args.to, name, dry_run=True, progress=_progress(args))
-        plan = preview.plan
+        plan = preview.rollback
         emit(args, rollback_json(plan), lambda: render_rollback(plan))
         if args.dry_run:
             return 0
         _ask(f"Roll {plan.target} on {_where(preview)} back to {plan.to.tag or plan.to.version}?")
     result = remote_rollback(reg, args.to, name, progress=_progress(args))
-    plan, done = result.plan, result.done
+    plan, done = result.rollback, result.landed
     value = {**done_json(rollback_json(plan), done), "remote": result.remote}
     if args.json:
         emit(args, value, lambda: None)
@@ -116,7 +116,7 @@ def run_approve(args: argparse.Namespace, reg: Any, remote: str) -> int:
     from mlvc_tui.safetext import visible
 
     result = remote_approve(reg, args.branch, remote or None, args.user, progress=_progress(args))
-    mine = result.approval
+    mine = result.approved
     everyone = approvals_of(reg, mine.commit)
     value = {
         "branch": args.branch,

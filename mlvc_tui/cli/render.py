@@ -6,7 +6,7 @@ import os
 import sys
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -159,15 +159,16 @@ def render_diff(diff: MetricDiff, only_changed: bool = False) -> Table:
         title=Text.assemble(t(diff.b, "bold"), " against ", t(diff.a, "bold")),
         title_justify="left",
     )
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("metric", "left"),
         (diff.a, "right"),
         (diff.b, "right"),
         ("delta", "right"),
         ("rel", "right"),
         ("", "left"),
-    ):
-        table.add_column(t(col), justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    )
+    for col, justify in columns:
+        table.add_column(t(col), justify=justify, no_wrap=True)
     for row in diff.changed if only_changed else diff.rows:
         label, style = VERDICTS[row.verdict]
         rel = relative(row.relative)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput, ModelIntegrityError
-from mlvc_tui.engine.git.blobio import CHUNK, read_chunks, temp_dir
+from mlvc_tui.engine.git.blobio import CHUNK, Readable, read_chunks, temp_dir
 from mlvc_tui.engine.git.files import file_mode, open_read, stat
 from mlvc_tui.engine.git.lfs import LfsCorrupt
 from mlvc_tui.engine.git.staging import BranchFile, FileTransaction
@@ -100,8 +100,8 @@ def _dump(model: object, fmt: str, out: IO[bytes]) -> None:
             with open(model, "rb") as fh:
                 for chunk in read_chunks(fh):
                     out.write(chunk)
-        elif hasattr(model, "read"):
-            for chunk in read_chunks(model):  # type: ignore[arg-type]
+        elif isinstance(model, Readable):  # as hasattr(model, "read")
+            for chunk in read_chunks(model):
                 out.write(chunk)
         else:
             raise BadInput(

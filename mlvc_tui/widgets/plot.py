@@ -61,7 +61,7 @@ def time_ticks(times: Sequence[datetime | None], count: int = 4) -> tuple[tuple[
     else:
         formats = _TICK_FORMATS[1:]
     for fmt in formats:
-        labels = [times[i].strftime(fmt) for i in picks]  # type: ignore[union-attr]
+        labels = [t.strftime(fmt) for i in picks if (t := times[i]) is not None]
         if len(set(labels)) == len(labels) or fmt == formats[-1]:
             break
     return tuple((float(i), label) for i, label in zip(picks, labels, strict=True))
@@ -215,7 +215,7 @@ def _build(
     ticks = [(x, label) for x, label in ticks if xrange[0] <= x <= xrange[1]]
     if ticks:
         fig.ruler("x").ticks([x for x, _ in ticks], [visible(label) for _, label in ticks])
-    out = fig.build().string(colorless=no_color)
+    out = str(fig.build().string(colorless=no_color))
     fig.clear()
     return out.rstrip("\n")
 

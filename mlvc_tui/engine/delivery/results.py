@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from mlvc_tui.engine.errors import BadInput
 
@@ -34,6 +35,7 @@ _NAMES = {
 }
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no", "")
 MAX_ERRORS = 5
+_Cell = TypeVar("_Cell")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,9 @@ class Results:
         return len(self.units)
 
     def _pick(self, idx: list[int], outside: int = 0) -> Results:
-        pick = lambda col: tuple(col[i] for i in idx)  # noqa: E731
+        def pick(col: tuple[_Cell, ...]) -> tuple[_Cell, ...]:
+            return tuple(col[i] for i in idx)
+
         return replace(
             self,
             times=pick(self.times),

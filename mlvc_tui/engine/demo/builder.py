@@ -143,7 +143,7 @@ class Builder:
         )
 
     def metric(self, branch: str, key: str = "accuracy") -> float:
-        return json.loads(self.files[self.heads[branch]]["metrics/model.json"])[key]
+        return float(json.loads(self.files[self.heads[branch]]["metrics/model.json"])[key])
 
     def train(self, branch: str, when: datetime) -> bytes:
         """Run the branch's own src/train.py logic on its params and data; commit as CI."""

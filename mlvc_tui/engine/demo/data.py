@@ -139,7 +139,7 @@ def schema_json(features: list[str], version: int) -> bytes:
 
 
 def params_yaml(params: dict[str, Any]) -> bytes:
-    return yaml.safe_dump(params, sort_keys=False, default_flow_style=False).encode()
+    return str(yaml.safe_dump(params, sort_keys=False, default_flow_style=False)).encode()
 
 
 def _hours(end: datetime, count: int) -> list[str]:

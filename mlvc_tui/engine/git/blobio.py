@@ -16,12 +16,13 @@ import tempfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from dulwich.objects import hex_to_sha
 
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.git.blobreader import CHUNK, BlobReader, _loose_header
+from mlvc_tui.engine.git.ids import object_id
 
 if TYPE_CHECKING:
     from mlvc_tui.engine.registry import Registry
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK",
     "BlobReader",
+    "Readable",
     "add_blob",
     "add_blob_file",
     "blob_size",
@@ -40,6 +42,13 @@ __all__ = [
 LOOSE_LEVEL = 1  # git's core.loosecompression default: speed over size
 
 
+@runtime_checkable
+class Readable(Protocol):
+    """Anything with ``read(size) -> bytes``: a binary file, a response, a stream."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
 def temp_dir(reg: Registry) -> Path:
     """``.git/mlvc/tmp``: temp files that end up in the object or LFS store (one disk)."""
     path = Path(reg.repo.controldir()) / "mlvc" / "tmp"
@@ -48,7 +57,7 @@ def temp_dir(reg: Registry) -> Path:
 
 
 def _objects_dir(reg: Registry) -> Path:
-    return Path(reg.repo.object_store.path)  # type: ignore[attr-defined]
+    return Path(reg.repo.object_store.path)
 
 
 def _level(sample: bytes) -> int:
@@ -103,7 +112,7 @@ def add_blob(reg: Registry, chunks: Iterable[bytes], size: int) -> str:
     return blob_id
 
 
-def read_chunks(fh: IO[bytes], size: int = CHUNK) -> Iterable[bytes]:
+def read_chunks(fh: Readable, size: int = CHUNK) -> Iterable[bytes]:
     """A binary file's content in chunks."""
     while chunk := fh.read(size):
         yield chunk
@@ -141,8 +150,8 @@ def open_blob(reg: Registry, blob_id: str) -> BinaryIO:
         from mlvc_tui.engine.git.packstream import open_packed
 
         try:
-            packs = list(reg.repo.object_store.packs)  # type: ignore[attr-defined]
-            raw = hex_to_sha(blob_id.encode("ascii"))
+            packs = list(reg.repo.object_store.packs)
+            raw = hex_to_sha(object_id(blob_id))
             found = open_packed(packs, raw, blob_id, temp_dir(reg))
         except (AttributeError, OSError):  # not a pack store, or dulwich's layout changed
             found = None

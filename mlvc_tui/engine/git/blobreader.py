@@ -8,9 +8,12 @@ import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["CHUNK", "BlobReader", "Mark"]
 
@@ -85,15 +88,16 @@ class BlobReader(io.RawIOBase):
                 return
             self._buffer = memoryview(self._inflate.decompress(data, CHUNK))
 
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, target: Buffer) -> int:
         if self._left <= 0:
             return 0
         if not self._buffer:
             self._fill()
             if not self._buffer:
                 raise BadInput(f"object {self._blob_id} is truncated")
-        n = min(len(target), len(self._buffer), self._left)
-        target[:n] = self._buffer[:n]
+        view = memoryview(target)
+        n = min(len(view), len(self._buffer), self._left)
+        view[:n] = self._buffer[:n]
         self._sha1.update(self._buffer[:n])
         self._buffer = self._buffer[n:]
         self._left -= n

@@ -12,6 +12,7 @@ from dulwich.refs import check_ref_format
 from dulwich.repo import Repo
 
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.ids import HEAD, branch_ref, ref_name
 from mlvc_tui.engine.git.objects import encode
 
 __all__ = ["adopt_repository", "check_branch_name"]
@@ -30,7 +31,7 @@ def _identity(repo: Repo) -> bytes:
 
 def check_branch_name(name: str) -> None:
     """BadInput unless ``name`` is a valid branch name."""
-    if not name or not check_ref_format(b"refs/heads/" + encode(name)):
+    if not name or not check_ref_format(branch_ref(name)):
         raise BadInput(f"{name!r} is not a valid branch name")
 
 
@@ -47,12 +48,12 @@ def adopt_repository(
     except NotGitRepository:
         root.mkdir(parents=True, exist_ok=True)
         repo = Repo.init(str(root))
-        repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/" + encode(prod))
+        repo.refs.set_symbolic_ref(HEAD, branch_ref(prod))
         done.append(f"created a git repository in {root.resolve()}")
     with repo:
-        ref = b"refs/heads/" + encode(prod)
+        ref = branch_ref(prod)
         text = content
-        if not repo.refs.as_dict(b"refs/heads/"):
+        if not repo.refs.as_dict(ref_name("refs/heads/")):
             if repo.bare:
                 raise BadInput("an empty bare repository: push a first commit to it instead")
             blob = Blob.from_string(text)
@@ -68,12 +69,12 @@ def adopt_repository(
                 repo.object_store.add_object(obj)
             if not repo.refs.add_if_new(ref, commit.id):
                 raise BadInput(f"branch {prod} appeared meanwhile: run init again")
-            repo.refs.set_symbolic_ref(b"HEAD", ref)
+            repo.refs.set_symbolic_ref(HEAD, ref)
             Path(repo.path, name).write_bytes(text)
             repo.get_worktree().stage([encode(name)])
             done.append(f"committed {name} on a new branch {prod}")
         elif ref not in repo.refs:
-            head = repo.refs.read_ref(b"HEAD")
+            head = repo.refs.read_ref(HEAD)
             target = repo.head()
             repo.refs.add_if_new(ref, target)
             done.append(f"created branch {prod} at {target.decode()[:8]} (from {head!r})")

@@ -26,6 +26,7 @@ from dulwich.index import Index, index_entry_from_stat
 
 from mlvc_tui.engine.errors import Refused
 from mlvc_tui.engine.git.files import checkout_blob
+from mlvc_tui.engine.git.ids import HEAD
 from mlvc_tui.engine.git.locks import describe, recover, ref_lock
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.paths import safe_target, verify_path
@@ -75,7 +76,7 @@ class IndexLock:
         exts = getattr(index, "_extensions", None)
         if isinstance(exts, list):
             exts[:] = [e for e in exts if getattr(e, "signature", b"") not in _DROP_EXTENSIONS]
-        index._filename = str(self.path)  # type: ignore[attr-defined]  # GitFile: .lock.lock
+        index._filename = str(self.path)  # GitFile: .lock.lock
         inner = self.path.with_name(self.path.name + ".lock")
         inner.unlink(missing_ok=True)  # a killed writer's: we hold index.lock, nobody else can
         index.write()
@@ -176,7 +177,7 @@ def _replay(reg: Registry, journal: Journal, lock: IndexLock) -> bool:
     doc = journal.read()
     branch, old, new = (doc or {}).get("branch"), (doc or {}).get("old"), (doc or {}).get("new")
     tip = reg.branch_tip(branch) if isinstance(branch, str) else None
-    head = reg.repo.refs.read_ref(b"HEAD") or b""
+    head = reg.repo.refs.read_ref(HEAD) or b""
     if not isinstance(new, str) or tip != new or head != b"ref: refs/heads/" + encode(branch or ""):
         journal.remove()  # the branch never moved (or moved on): nothing half-done of ours
         return True

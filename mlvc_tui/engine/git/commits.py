@@ -14,6 +14,7 @@ from dulwich.graph import can_fast_forward
 from dulwich.objects import Commit, Tag
 from dulwich.repo import Repo
 
+from mlvc_tui.engine.git.ids import object_id, ref_name
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.objwrite import add_object
 
@@ -54,8 +55,8 @@ def write_commit_object(
 ) -> str:
     """Store a commit (author = committer = ``who``); its id."""
     commit = Commit()
-    commit.tree = tree.encode("ascii")
-    commit.parents = [p.encode("ascii") for p in parents]
+    commit.tree = object_id(tree)
+    commit.parents = [object_id(p) for p in parents]
     commit.author = commit.committer = encode(who)
     commit.author_time = commit.commit_time = when
     commit.author_timezone = commit.commit_timezone = tz_offset
@@ -70,7 +71,7 @@ def make_tag_object(
     """An annotated tag of ``commit`` (not yet stored; ``.id`` is its id)."""
     tag = Tag()
     tag.name = encode(name)
-    tag.object = (Commit, commit.encode("ascii"))
+    tag.object = (Commit, object_id(commit))
     tag.tagger = encode(tagger)
     tag.tag_time, tag.tag_timezone = when, tz_offset
     tag.message = encode(message.rstrip("\n") + "\n")
@@ -85,7 +86,7 @@ def write_tag_object(repo: Repo, tag: Tag) -> str:
 
 def read_ref(repo: Repo, ref: str) -> str | None:
     """The id ``ref`` points at (None when there is no such ref)."""
-    sha = repo.refs.read_ref(encode(ref))
+    sha = repo.refs.read_ref(ref_name(ref))
     return sha.decode("ascii") if sha is not None else None
 
 
@@ -93,7 +94,7 @@ def add_ref_if_new(repo: Repo, ref: str, target: str, locked_raises: bool = Fals
     """Create ``ref`` at ``target`` unless it exists; False if it does (or is locked,
     unless ``locked_raises``: then RefLocked)."""
     try:
-        return bool(repo.refs.add_if_new(encode(ref), target.encode("ascii")))
+        return bool(repo.refs.add_if_new(ref_name(ref), object_id(target)))
     except FileLocked:
         if locked_raises:
             raise
@@ -104,20 +105,20 @@ def set_ref_if_equals(repo: Repo, ref: str, old: str | None, new: str) -> bool:
     """Move ``ref`` from ``old`` (None: create it) to ``new``; False if it moved or is locked."""
     try:
         if old is None:
-            return bool(repo.refs.add_if_new(encode(ref), new.encode("ascii")))
-        return bool(repo.refs.set_if_equals(encode(ref), old.encode("ascii"), new.encode("ascii")))
+            return bool(repo.refs.add_if_new(ref_name(ref), object_id(new)))
+        return bool(repo.refs.set_if_equals(ref_name(ref), object_id(old), object_id(new)))
     except FileLocked:
         return False
 
 
 def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     """Whether ``descendant`` contains ``ancestor`` (moving to it would fast-forward)."""
-    return bool(can_fast_forward(repo, ancestor.encode("ascii"), descendant.encode("ascii")))
+    return bool(can_fast_forward(repo, object_id(ancestor), object_id(descendant)))
 
 
 def peel(repo: Repo, sha: str) -> tuple[str, str]:
     """(id, type name) of what ``sha`` names once annotated tags are followed."""
-    obj = repo.object_store[sha.encode("ascii")]
+    obj = repo.object_store[object_id(sha)]
     while isinstance(obj, Tag):
         obj = repo.object_store[obj.object[1]]
     return obj.id.decode("ascii"), obj.type_name.decode("ascii")
@@ -126,7 +127,7 @@ def peel(repo: Repo, sha: str) -> tuple[str, str]:
 def tagger_of(repo: Repo, ref: str, sha: str | None = None) -> tuple[str, int] | None:
     """(tagger, time) of an annotated tag ref (or of the tag object ``sha`` it names, when
     known); None for a lightweight one."""
-    obj = repo.object_store[sha.encode("ascii") if sha else repo.refs[encode(ref)]]
+    obj = repo.object_store[object_id(sha) if sha else repo.refs[ref_name(ref)]]
     if isinstance(obj, Tag):
         return obj.tagger.decode("utf-8", "replace"), obj.tag_time
     return None

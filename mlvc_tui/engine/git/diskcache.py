@@ -21,7 +21,7 @@ import marshal
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mlvc_tui import __version__
 
@@ -30,6 +30,7 @@ __all__ = ["MAX_BYTES", "MAX_METRIC_VALUES", "ObjectCache"]
 _VERSION = f"1-{__version__}"  # parsed metrics depend on mlvc's own parser
 MAX_BYTES = 16 << 20  # loading more than this would cost every command more than it saves
 MAX_METRIC_VALUES = 150_000  # metric values kept (a metrics tree costs its values + 1)
+_V = TypeVar("_V")
 
 
 class ObjectCache:
@@ -104,14 +105,10 @@ class ObjectCache:
         """Drop the oldest trees and sizes, the same share of each, about enough to fit
         (metrics only once nothing else is left); False when nothing is left to drop."""
         keep = max(0.0, self.max_bytes / size * 0.9)  # the share of entries to keep
-        tables = [t for t in (self.trees, self.sizes) if t] or [self.metrics]
-        dropped = False
-        for table in tables:
-            cut = max(1, len(table) - int(len(table) * keep)) if table else 0
-            for key in list(table)[:cut]:
-                del table[key]
-            dropped = dropped or cut > 0
-        return dropped
+        if not (self.trees or self.sizes):
+            return _drop_oldest(self.metrics, keep)
+        dropped = _drop_oldest(self.trees, keep)
+        return _drop_oldest(self.sizes, keep) or dropped
 
     def _counts(self) -> tuple[int, int, int]:
         return len(self.trees), len(self.sizes), len(self.metrics)
@@ -142,3 +139,12 @@ class ObjectCache:
             return
         self._loaded = self._counts()
         self._oversize = False
+
+
+def _drop_oldest(table: dict[str, _V], keep: float) -> bool:
+    """Drop the oldest entries of ``table``, keeping about the share ``keep``; whether any
+    were dropped."""
+    cut = max(1, len(table) - int(len(table) * keep)) if table else 0
+    for key in list(table)[:cut]:
+        del table[key]
+    return cut > 0

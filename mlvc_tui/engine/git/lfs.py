@@ -67,7 +67,7 @@ class LfsCorrupt(BadInput):
 class _Sha256Checked(io.RawIOBase):
     """An LFS object's bytes, checked against its oid when the last byte is read."""
 
-    def __init__(self, fh: BinaryIO, pointer: LfsPointer, where: str) -> None:
+    def __init__(self, fh: io.BufferedReader, pointer: LfsPointer, where: str) -> None:
         self.fh, self.pointer, self.where = fh, pointer, where
         self.digest = hashlib.sha256()
         self.left = pointer.size
@@ -91,10 +91,10 @@ class _Sha256Checked(io.RawIOBase):
     def readinto(self, target: Any) -> int:
         view = memoryview(target).cast("B")
         if self.left < 0:
-            return self.fh.readinto(view) or 0  # type: ignore[attr-defined]
+            return self.fh.readinto(view) or 0
         if self.left == 0:
             return 0
-        n = self.fh.readinto(view[: min(len(view), self.left)]) or 0  # type: ignore[attr-defined]
+        n = self.fh.readinto(view[: min(len(view), self.left)]) or 0
         self.digest.update(view[:n])
         self.left -= n
         if self.left > 0 and n == 0:
@@ -141,7 +141,7 @@ class LfsStore:
                 "is not in this repository's LFS store: run `git lfs fetch` first"
             )
         raw = _Sha256Checked(self.path_of(pointer.oid).open("rb"), pointer, where)
-        return io.BufferedReader(raw, 1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(raw, 1 << 20)
 
     def temp_dir(self) -> Path:
         """A folder on the store's file system for files that will be moved in."""

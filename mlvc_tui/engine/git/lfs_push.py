@@ -61,7 +61,8 @@ def lfs_objects_to_push(
         attrs = reg.lfs_paths(commit.tree.decode("ascii"))
         parents: list[ObjectID | None] = list(commit.parents) or [None]
         for parent in parents:
-            base = store[parent].tree if parent is not None else None  # type: ignore[attr-defined]
+            above = store[parent] if parent is not None else None
+            base = above.tree if isinstance(above, Commit) else None
             for change in tree_changes(store, base, commit.tree):
                 new = change.new
                 if new is None or new.sha is None or new.path is None:

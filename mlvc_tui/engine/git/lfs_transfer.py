@@ -20,10 +20,10 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
@@ -31,6 +31,7 @@ from mlvc_tui.engine.git.lfs import LfsPointer, LfsStore
 __all__ = ["LfsAuthError", "LfsClient", "LfsTransferError", "Progress", "redact"]
 
 CHUNK = 1 << 20
+_T = TypeVar("_T")
 _LOCAL_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG)
 MEDIA = "application/vnd.git-lfs+json"
 Progress = Callable[[str, int, int], None]  # (oid, bytes done, total)
@@ -56,6 +57,14 @@ def redact(url: str) -> str:
 
 class _Retry(Exception):
     """A failure worth another attempt (connection lost, 5xx, 429)."""
+
+
+@dataclass(slots=True)
+class _Download:
+    """How far one object's download got: bytes in, and their sha256 so far."""
+
+    done: int = 0
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +129,7 @@ class LfsClient:
         if resp.status == 429 or resp.status >= 500:
             raise _Retry(f"HTTP {resp.status} for {what}")
 
-    def _attempts(self, what: str, attempt: Callable[[], Any]) -> Any:
+    def _attempts(self, what: str, attempt: Callable[[], _T]) -> _T:
         """Run ``attempt`` until it succeeds, sleeping more after each retryable failure."""
         last = ""
         for n in range(self.retries + 1):
@@ -160,7 +169,10 @@ class LfsClient:
                         f"the LFS server at {self.url} answered HTTP {resp.status} to the "
                         f"{operation} batch: {data[:200].decode('utf-8', 'replace').strip()}"
                     )
-                return json.loads(data)  # type: ignore[no-any-return]
+                doc = json.loads(data)
+                if not isinstance(doc, dict):
+                    raise ValueError("a batch answer is a JSON object")
+                return doc
             finally:
                 conn.close()
 
@@ -168,7 +180,7 @@ class LfsClient:
             answer = self._attempts(f"{operation} batch at {self.url}", attempt)
         except ValueError:
             raise LfsTransferError(
-                f"the LFS server at {self.url} sent a batch that is not JSON"
+                f"the LFS server at {self.url} sent a batch that is not a JSON object"
             ) from None
         return {o.get("oid", ""): o for o in answer.get("objects", [])}
 
@@ -217,7 +229,7 @@ class LfsClient:
         self, action: _Action, pointer: LfsPointer, store: LfsStore, progress: Progress | None
     ) -> None:
         fd, temp = tempfile.mkstemp(dir=store.temp_dir(), prefix=f"{pointer.oid[:12]}-")
-        state = {"done": 0, "digest": hashlib.sha256()}
+        state = _Download()
         try:
             with os.fdopen(fd, "wb") as out:
 
@@ -225,11 +237,11 @@ class LfsClient:
                     self._stream_into(action, pointer, out, state, progress)
 
                 self._attempts(f"download of {pointer.oid[:12]}", attempt)
-            digest = state["digest"].hexdigest()  # type: ignore[attr-defined]
-            if state["done"] != pointer.size or digest != pointer.oid:
+            digest = state.digest.hexdigest()
+            if state.done != pointer.size or digest != pointer.oid:
                 raise LfsTransferError(
                     f"the LFS server sent a corrupt object for {pointer.oid[:12]}: "
-                    f"{state['done']} bytes hashing to {digest[:12]}, expected "
+                    f"{state.done} bytes hashing to {digest[:12]}, expected "
                     f"{pointer.size} bytes; refused, nothing cached"
                 )
             store.adopt(temp, pointer.oid, hashed=True)
@@ -242,41 +254,41 @@ class LfsClient:
         action: _Action,
         pointer: LfsPointer,
         out: Any,
-        state: dict[str, Any],
+        state: _Download,
         progress: Progress | None,
     ) -> None:
-        """One GET, resumed from ``state["done"]`` with ``Range`` when bytes are already in."""
+        """One GET, resumed from ``state.done`` with ``Range`` when bytes are already in."""
         headers = {**action.header}
         if "Authorization" not in headers and self._same_origin(action.href):
             headers.update(self.auth)
-        if state["done"]:
-            headers["Range"] = f"bytes={state['done']}-"
+        if state.done:
+            headers["Range"] = f"bytes={state.done}-"
         conn, target = self._connect(action.href)
         try:
             conn.request("GET", target, headers=headers)
             resp = conn.getresponse()
             self._check(resp, f"object {pointer.oid[:12]}")
-            if resp.status == 200 and state["done"]:  # Range ignored: start again
+            if resp.status == 200 and state.done:  # Range ignored: start again
                 out.seek(0)
                 out.truncate()
-                state["done"], state["digest"] = 0, hashlib.sha256()
+                state.done, state.digest = 0, hashlib.sha256()
             elif resp.status not in (200, 206):
                 raise LfsTransferError(
                     f"the LFS server answered HTTP {resp.status} for object {pointer.oid[:12]}"
                 )
             while chunk := resp.read(CHUNK):
-                if state["done"] + len(chunk) > pointer.size:
+                if state.done + len(chunk) > pointer.size:
                     raise LfsTransferError(
                         f"the LFS server sent more than {pointer.size} bytes for "
                         f"{pointer.oid[:12]}; refused, nothing cached"
                     )
                 out.write(chunk)
-                state["digest"].update(chunk)
-                state["done"] += len(chunk)
+                state.digest.update(chunk)
+                state.done += len(chunk)
                 if progress:
-                    progress(pointer.oid, state["done"], pointer.size)
-            if state["done"] < pointer.size:
-                raise _Retry(f"connection closed after {state['done']} of {pointer.size} bytes")
+                    progress(pointer.oid, state.done, pointer.size)
+            if state.done < pointer.size:
+                raise _Retry(f"connection closed after {state.done} of {pointer.size} bytes")
         finally:
             conn.close()
 

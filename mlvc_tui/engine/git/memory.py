@@ -15,6 +15,8 @@ from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree
 from dulwich.pack import write_pack
 from dulwich.repo import Repo
 
+from mlvc_tui.engine.git.ids import HEAD, object_id, ref_name
+
 __all__ = ["MemoryObjects", "write_repository"]
 
 DIR_MODE, FILE_MODE = 0o040000, 0o100644
@@ -40,15 +42,15 @@ class MemoryObjects:
         """A tree of (name, mode, id) entries (DIR_MODE or FILE_MODE)."""
         tree = Tree()
         for name, mode, sha in entries:
-            tree.add(name.encode(), mode, sha)
+            tree.add(name.encode(), mode, object_id(sha))
         return self._add(tree)
 
     def commit(
         self, tree: bytes, parents: list[bytes], who: str, when: int, tz: int, message: str
     ) -> bytes:
         c = Commit()
-        c.tree = tree
-        c.parents = list(parents)
+        c.tree = object_id(tree)
+        c.parents = [object_id(p) for p in parents]
         c.author = c.committer = who.encode()
         c.author_time = c.commit_time = when
         c.author_timezone = c.commit_timezone = tz
@@ -59,7 +61,7 @@ class MemoryObjects:
         """An annotated tag of a commit."""
         t = Tag()
         t.name = name.encode()
-        t.object = (Commit, commit)
+        t.object = (Commit, object_id(commit))
         t.tagger = who.encode()
         t.tag_time, t.tag_timezone = when, tz
         t.message = message.rstrip("\n").encode() + b"\n"
@@ -83,9 +85,11 @@ def write_repository(
                 tmp + ext, os.path.join(repo.object_store.pack_dir, f"pack-{checksum.hex()}{ext}")
             )
         for name, cid in heads.items():
-            repo.refs[f"refs/heads/{name}".encode()] = cid
+            repo.refs[ref_name(f"refs/heads/{name}")] = object_id(cid)
         for name, tid in tags.items():
-            repo.refs[f"refs/tags/{name}".encode()] = tid
-        repo.refs.set_symbolic_ref(b"HEAD", f"refs/heads/{head}".encode())
-        tree = repo[heads[head]].tree
+            repo.refs[ref_name(f"refs/tags/{name}")] = object_id(tid)
+        repo.refs.set_symbolic_ref(HEAD, ref_name(f"refs/heads/{head}"))
+        commit = repo[object_id(heads[head])]
+        assert isinstance(commit, Commit)
+        tree = commit.tree
         build_index_from_tree(repo.path, repo.index_path(), repo.object_store, tree)

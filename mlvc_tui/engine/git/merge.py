@@ -16,12 +16,13 @@ from __future__ import annotations
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from dulwich.graph import find_merge_base
 from dulwich.merge import merge_blobs
 from dulwich.objects import Blob, Tree
 
+from mlvc_tui.engine.git.ids import hex_of, object_id
 from mlvc_tui.engine.git.objects import GITLINK, TreeEntry, encode
 from mlvc_tui.engine.git.objwrite import add_object
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["MergeResult", "merge_commits", "write_merge_tree"]
 
 Entry = tuple[int, str]  # (mode, blob id)
+_Folder: TypeAlias = "dict[str, _Folder | Entry]"  # the merged files as nested folders
 _TRAVEL_TOGETHER = ("models", "metrics")
 
 
@@ -75,8 +77,8 @@ def _merge_text(reg: Registry, path: str, b: Entry | None, o: Entry, t: Entry) -
 
 def merge_commits(reg: Registry, ours: str, theirs: str) -> MergeResult:
     """Merge commit ``theirs`` (the candidate) into ``ours`` (the target's tip)."""
-    bases = find_merge_base(reg.repo, [ours.encode("ascii"), theirs.encode("ascii")])
-    base = bases[0].decode("ascii") if bases else None
+    bases = find_merge_base(reg.repo, [object_id(ours), object_id(theirs)])
+    base = hex_of(bases[0]) if bases else None
     t_files = _flat(reg, theirs)
     if base == theirs:
         return MergeResult(base, ours, theirs, _flat(reg, ours), up_to_date=True)
@@ -130,22 +132,24 @@ def write_merge_tree(reg: Registry, merge: MergeResult) -> str:
     store = reg.repo.object_store
     for data in merge.new_blobs.values():
         add_object(store, Blob.from_string(data))
-    root: dict[str, object] = {}
+    root: _Folder = {}
     for path, entry in merge.files.items():
         *dirs, name = path.split("/")
         node = root
         for part in dirs:
-            node = node.setdefault(part, {})  # type: ignore[assignment]
+            child = node.setdefault(part, {})
+            assert isinstance(child, dict), f"{path}: a file where a folder is (a conflict)"
+            node = child
         node[name] = entry
 
-    def write(node: dict[str, object]) -> str:
+    def write(node: _Folder) -> str:
         tree = Tree()
         for name, value in node.items():
             if isinstance(value, dict):
-                tree.add(encode(name), stat.S_IFDIR, write(value).encode("ascii"))
+                tree.add(encode(name), stat.S_IFDIR, object_id(write(value)))
             else:
-                mode, sha = value  # type: ignore[misc]
-                tree.add(encode(name), mode, sha.encode("ascii"))
+                mode, sha = value
+                tree.add(encode(name), mode, object_id(sha))
         add_object(store, tree)
         return tree.id.decode("ascii")
 

@@ -13,6 +13,7 @@ from dulwich.notes import NotesTree
 from dulwich.objects import Commit, Tree
 from dulwich.repo import Repo
 
+from mlvc_tui.engine.git.ids import object_id
 from mlvc_tui.engine.git.objects import encode
 from mlvc_tui.engine.git.objwrite import RetryingStore, add_object
 
@@ -20,7 +21,7 @@ __all__ = ["merge_notes", "notes_lines", "read_note", "write_note"]
 
 
 def _tree(repo: Repo, tip: str) -> NotesTree:
-    commit = repo.object_store[tip.encode("ascii")]
+    commit = repo.object_store[object_id(tip)]
     assert isinstance(commit, Commit)
     tree = repo.object_store[commit.tree]
     assert isinstance(tree, Tree)
@@ -49,7 +50,7 @@ def write_note(
     tree = notes.set_note(obj.encode("ascii"), content)
     commit = Commit()
     commit.tree = tree.id
-    commit.parents = [tip.encode("ascii")] if tip else []
+    commit.parents = [object_id(tip)] if tip else []
     commit.author = commit.committer = encode(who)
     commit.author_time = commit.commit_time = when
     commit.author_timezone = commit.commit_timezone = 0
@@ -82,7 +83,7 @@ def merge_notes(repo: Repo, ours: str, theirs: str, who: str, message: str) -> s
         notes.set_note(obj.encode("ascii"), merged)
     commit = Commit()
     commit.tree = notes._tree.id
-    commit.parents = [ours.encode("ascii"), theirs.encode("ascii")]
+    commit.parents = [object_id(ours), object_id(theirs)]
     commit.author = commit.committer = encode(who)
     commit.author_time = commit.commit_time = int(time.time())
     commit.author_timezone = commit.commit_timezone = 0

@@ -15,6 +15,7 @@ from dulwich.objects import Commit, hex_to_sha, parse_time_entry, parse_tree
 from mlvc_tui.engine.errors import UnsafePath
 from mlvc_tui.engine.git.blobio import loose_size
 from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.ids import object_id
 from mlvc_tui.engine.git.packread import PackReader
 from mlvc_tui.engine.git.paths import refusal, unsafe_name
 from mlvc_tui.engine.values import CommitInfo, Storage
@@ -123,7 +124,7 @@ class ObjectReader:
     def _pack_reader(self) -> PackReader | None:
         if self._packs is None:
             try:
-                self._packs = PackReader(list(self.store.packs))  # type: ignore[attr-defined]
+                self._packs = PackReader(list(self.store.packs))
             except Exception:  # not a pack-based store
                 return None
         return self._packs
@@ -137,12 +138,12 @@ class ObjectReader:
         reader = self._pack_reader()
         if reader is not None:
             try:
-                found = reader.raw(hex_to_sha(sha.encode("ascii")))
+                found = reader.raw(hex_to_sha(object_id(sha)))
             except Exception:  # private pack layout changed: use the public path
                 found = None
             if found is not None:
                 return found
-        return self.store.get_raw(sha.encode("ascii"))
+        return self.store.get_raw(object_id(sha))
 
     def commit(self, sha: str) -> tuple[CommitInfo, str]:
         """The commit's info and its tree id."""
@@ -155,7 +156,7 @@ class ObjectReader:
             if hit is not None:
                 self._commits[sha] = hit
                 return hit
-            obj = Commit.from_raw_string(kind, raw, sha.encode("ascii"))
+            obj = Commit.from_raw_string(kind, raw, object_id(sha))
             if not isinstance(obj, Commit):
                 raise KeyError(sha)
             info = CommitInfo(
@@ -272,7 +273,7 @@ class ObjectReader:
             reader = self._pack_reader()
             if reader is not None:
                 try:
-                    size = reader.size(hex_to_sha(sha.encode("ascii")))
+                    size = reader.size(hex_to_sha(object_id(sha)))
                 except Exception:  # private pack layout changed: read it whole
                     size = None
             if size is None and hasattr(self.store, "path"):  # a loose object: its header

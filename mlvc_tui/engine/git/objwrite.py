@@ -15,6 +15,7 @@ from dulwich.object_store import BaseObjectStore
 from dulwich.objects import ShaFile
 
 from mlvc_tui.engine.errors import Refused
+from mlvc_tui.engine.git.ids import object_id
 
 __all__ = ["RetryingStore", "add_object"]
 
@@ -49,10 +50,10 @@ class RetryingStore:
         add_object(self._store, obj)
 
     def __getitem__(self, sha: bytes) -> ShaFile:
-        return self._store[sha]
+        return self._store[object_id(sha)]
 
     def __contains__(self, sha: object) -> bool:
-        return sha in self._store
+        return isinstance(sha, bytes) and object_id(sha) in self._store
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)

@@ -113,8 +113,9 @@ class PackReader:
             kind, size, pos, base = _header(buffer, offset, len(raw_sha))
             chunk = _inflate(buffer, pos, size)
             if kind == OFS_DELTA:
+                assert isinstance(base, int)  # an OFS_DELTA's base is a pack offset
                 stack.append((offset, chunk))
-                offset = base  # type: ignore[assignment]
+                offset = base
             elif kind == REF_DELTA:
                 stack.append((offset, chunk))
                 offset = pack.index.object_offset(base)

@@ -198,11 +198,11 @@ def open_packed(packs: list[Any], raw_sha: bytes, blob_id: str, tmp: Path) -> Bi
                 chain.append(pos)
                 if kind == _REF_DELTA:
                     try:
-                        base = pack.index.object_offset(bytes(base))  # type: ignore[arg-type]
+                        base = pack.index.object_offset(bytes(base))
                     except KeyError:
                         fh.close()
                         return None  # a thin pack's base elsewhere: the caller's slow path
-                kind, size, pos, base = _header(fh, int(base), len(raw_sha))  # type: ignore[arg-type]
+                kind, size, pos, base = _header(fh, int(base), len(raw_sha))
             if kind != _BLOB:
                 fh.close()
                 return None

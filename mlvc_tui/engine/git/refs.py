@@ -67,9 +67,9 @@ def read_refs(repo: Repo) -> dict[str, str]:
         last = ""
         if not line or line[:1] == b"#":
             continue
-        sha, _, name = line.partition(b" ")
+        sha, _, raw_name = line.partition(b" ")
         last = sha.decode("ascii", "replace")
-        text = decode(name)
+        text = decode(raw_name)
         if text.startswith(_PREFIXES) and _is_sha(sha.decode("ascii", "replace")):
             refs[text] = sha.decode("ascii")
     for top in ("heads", "remotes", "tags"):

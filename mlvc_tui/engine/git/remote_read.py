@@ -5,15 +5,15 @@ bare cache repository. Needs no write access to the remote and no working tree.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 
-from dulwich.client import get_transport_and_path
+from dulwich.client import GitClient, get_transport_and_path
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
-from dulwich.objects import ObjectID
-from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from mlvc_tui.engine.errors import Refused
+from mlvc_tui.engine.git.ids import ObjectID, Ref, hex_of, object_id, ref_name
 from mlvc_tui.engine.git.lfs_transfer import redact
 
 __all__ = ["RemoteUnreachable", "cache_repo", "fetch_commit", "has_commit", "ls_remote"]
@@ -25,7 +25,7 @@ class RemoteUnreachable(Refused):
     """The registry's server cannot be reached or refused the request."""
 
 
-def _client(url: str) -> tuple[object, str]:
+def _client(url: str) -> tuple[GitClient, str]:
     parts = urllib.parse.urlsplit(url)
     user = urllib.parse.unquote(parts.username) if parts.username else None
     password = urllib.parse.unquote(parts.password) if parts.password else None
@@ -47,21 +47,20 @@ def ls_remote(url: str) -> dict[str, str]:
     """Every ref of the remote (``refs/heads/prod`` ...) as the commit it names (tags peeled)."""
     client, path = _client(url)
     try:
-        result = client.get_refs(path.encode() if isinstance(path, str) else path)  # type: ignore[attr-defined]
+        result = client.get_refs(path.encode())
     except (OSError, GitProtocolError, HangupException, NotGitRepository) as exc:
         raise _failed(url, exc) from None
     except Exception as exc:  # urllib3 and http errors differ by transport
         raise _failed(url, exc) from None
-    refs = getattr(result, "refs", result)
     out: dict[str, str] = {}
-    for name, sha in refs.items():
+    for name, sha in result.refs.items():
         if sha is None:
             continue
         key = name.decode("utf-8", "surrogateescape")
         if key.endswith(PEELED):
-            out[key.removesuffix(PEELED)] = sha.decode("ascii")
+            out[key.removesuffix(PEELED)] = hex_of(sha)
         else:
-            out.setdefault(key, sha.decode("ascii"))
+            out.setdefault(key, hex_of(sha))
     return out
 
 
@@ -85,7 +84,7 @@ def cache_repo(path: Path, url: str) -> None:
 def has_commit(path: Path, sha: str) -> bool:
     """Whether the cache already holds the commit."""
     with Repo(str(path)) as repo:
-        return ObjectID(sha.encode("ascii")) in repo.object_store
+        return object_id(sha) in repo.object_store
 
 
 def fetch_commit(path: Path, url: str, ref: str, sha: str, local_ref: str) -> None:
@@ -94,22 +93,22 @@ def fetch_commit(path: Path, url: str, ref: str, sha: str, local_ref: str) -> No
     client, remote_path = _client(url)
     with Repo(str(path)) as repo:
 
-        def wants(refs: dict[bytes, bytes], depth: int | None = None) -> list[bytes]:
-            found = refs.get(ref.encode())
-            peeled = refs.get(ref.encode() + PEELED.encode())
-            return [found or peeled or sha.encode("ascii")]
+        def wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
+            found = refs.get(ref_name(ref))
+            peeled = refs.get(ref_name(ref + PEELED))
+            return [found or peeled or object_id(sha)]
 
         try:
             try:
-                client.fetch(remote_path, repo, determine_wants=wants, depth=1)  # type: ignore[attr-defined]
+                client.fetch(remote_path, repo, determine_wants=wants, depth=1)
             except (NotImplementedError, TypeError, GitProtocolError) as exc:
                 if "shallow" not in str(exc).lower() and not isinstance(exc, NotImplementedError):
                     raise
-                client.fetch(remote_path, repo, determine_wants=wants)  # type: ignore[attr-defined]
+                client.fetch(remote_path, repo, determine_wants=wants)
         except (OSError, HangupException, NotGitRepository, GitProtocolError) as exc:
             if isinstance(exc, OSError) and exc.errno == 28:
                 raise
             raise _failed(url, exc) from None
-        if ObjectID(sha.encode("ascii")) not in repo.object_store:
+        if object_id(sha) not in repo.object_store:
             raise RemoteUnreachable(f"{redact(url)} did not send commit {sha[:12]} of {ref}")
-        repo.refs[Ref(local_ref.encode())] = ObjectID(sha.encode("ascii"))
+        repo.refs[ref_name(local_ref)] = object_id(sha)

@@ -17,6 +17,7 @@ from dulwich.file import FileLocked
 from dulwich.objects import Commit
 from dulwich.repo import Repo
 
+from mlvc_tui.engine.git.ids import HEAD, ObjectID, branch_ref, object_id, ref_name
 from mlvc_tui.engine.git.objects import decode, encode
 
 ZERO_HEX = "0" * 40
@@ -50,14 +51,14 @@ def open_pushed(path: str) -> Repo:
 def init_clone(path: str, head_branch: str) -> Repo:
     """A new non-bare repository whose HEAD names ``head_branch`` (not created yet)."""
     repo = Repo.init(path, mkdir=False)
-    repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/" + encode(head_branch))
+    repo.refs.set_symbolic_ref(HEAD, branch_ref(head_branch))
     return repo
 
 
 def read_ref(repo: Repo, name: str) -> str | None:
     """The id a ref holds (symbolic refs followed), or None."""
     try:
-        sha = repo.refs[encode(name)]
+        sha = repo.refs[ref_name(name)]
     except KeyError:
         return None
     return sha.decode("ascii")
@@ -133,15 +134,15 @@ def update_refs(
         return list(changes) if proc.returncode == 0 else []
     done = []
     for name, (old, new) in changes.items():
-        ref = encode(name)
+        ref = ref_name(name)
         try:
             if new is None:
-                ok = repo.refs.remove_if_equals(ref, old.encode("ascii") if old else None)
+                ok = repo.refs.remove_if_equals(ref, object_id(old) if old else None)
             elif old is None:
-                ok = repo.refs.add_if_new(ref, new.encode("ascii"), message=encode(message))
+                ok = repo.refs.add_if_new(ref, object_id(new), message=encode(message))
             else:
                 ok = repo.refs.set_if_equals(
-                    ref, old.encode("ascii"), new.encode("ascii"), message=encode(message)
+                    ref, object_id(old), object_id(new), message=encode(message)
                 )
         except FileLocked:
             ok = False
@@ -157,10 +158,10 @@ def ahead_behind(repo: Repo, mine: str, theirs: str, limit: int = 5000) -> tuple
     """
     if mine == theirs:
         return 0, 0
-    flags: dict[bytes, int] = {}
-    heap: list[tuple[int, bytes]] = []
+    flags: dict[ObjectID, int] = {}
+    heap: list[tuple[int, ObjectID]] = []
 
-    def push(sha: bytes, flag: int) -> None:
+    def push(sha: ObjectID, flag: int) -> None:
         old = flags.get(sha, 0)
         if old | flag == old:
             return
@@ -172,8 +173,8 @@ def ahead_behind(repo: Repo, mine: str, theirs: str, limit: int = 5000) -> tuple
         if isinstance(obj, Commit):
             heapq.heappush(heap, (-obj.commit_time, sha))
 
-    push(mine.encode("ascii"), 1)
-    push(theirs.encode("ascii"), 2)
+    push(object_id(mine), 1)
+    push(object_id(theirs), 2)
     ahead = behind = steps = 0
     while heap and steps < limit:
         if all(flags[s] == 3 for _, s in heap):

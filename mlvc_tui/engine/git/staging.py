@@ -17,9 +17,10 @@ import sys
 import tempfile
 import time
 import warnings
+import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.attributes import LfsPaths
@@ -28,6 +29,8 @@ from mlvc_tui.engine.git.lfs import LfsStore, pointer_bytes
 from mlvc_tui.engine.git.writer import FILE_MODE, Transaction, check_path
 
 if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
     from mlvc_tui.engine.registry import Registry
 
 __all__ = ["BranchFile", "FileTransaction", "Spool"]
@@ -46,7 +49,7 @@ class Spool:
         self.sha256 = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
+    def write(self, data: Buffer) -> int:
         view = memoryview(data)
         if view.format != "B" or view.ndim != 1:  # e.g. a numpy array's buffer from pickle 5
             view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
@@ -63,10 +66,11 @@ class Spool:
         self.path.unlink(missing_ok=True)
 
 
-class BranchFile(io.RawIOBase):
+class BranchFile(io.RawIOBase, BinaryIO):
     """A file being written to a branch: staged when closed (committed too, when alone).
 
     Leaving a ``with`` block by an exception discards it: nothing is staged or committed.
+    ``name`` is its path in the repository.
     """
 
     def __init__(self, tx: FileTransaction, path: str, commit: bool) -> None:
@@ -79,6 +83,14 @@ class BranchFile(io.RawIOBase):
         return True
 
     @property
+    def name(self) -> str:
+        return self.path
+
+    @property
+    def mode(self) -> str:
+        return "wb"
+
+    @property
     def sha256(self) -> str:
         """The sha256 of what was written so far."""
         return self._spool.sha256.hexdigest()
@@ -88,7 +100,7 @@ class BranchFile(io.RawIOBase):
         """How many bytes were written so far."""
         return self._spool.size
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+    def write(self, data: Buffer) -> int:
         if self.closed:
             raise ValueError("write to a closed file")
         return self._spool.write(data)
@@ -136,9 +148,13 @@ class BranchFile(io.RawIOBase):
             self.discard()
 
 
+# Transactions open in a ``with`` block, per registry object, by branch.
+_OPEN: weakref.WeakKeyDictionary[Registry, dict[str, FileTransaction]] = weakref.WeakKeyDictionary()
+
+
 def _active(reg: Registry) -> dict[str, FileTransaction]:
     """Transactions open in a ``with`` block on this registry object, by branch."""
-    return reg.__dict__.setdefault("_open_transactions", {})  # type: ignore[no-any-return]
+    return _OPEN.setdefault(reg, {})
 
 
 def active_transaction(reg: Registry, branch: str) -> FileTransaction | None:

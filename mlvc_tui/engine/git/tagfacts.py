@@ -20,6 +20,8 @@ from pathlib import Path
 from dulwich.objects import Tag
 from dulwich.repo import Repo
 
+from mlvc_tui.engine.git.ids import object_id
+
 __all__ = ["MAX_ENTRIES", "tag_facts", "tag_facts_many"]
 
 MAX_ENTRIES = 100_000  # about 9 MB on disk
@@ -32,7 +34,7 @@ def tag_facts(repo: Repo, sha: str) -> tuple[str, int] | None:
     is not a tag object (a lightweight tag's commit). Remembered by id: it never changes."""
     if sha in _KNOWN:
         return _KNOWN[sha]
-    obj = repo.object_store[sha.encode("ascii")]
+    obj = repo.object_store[object_id(sha)]
     facts = (obj.object[1].decode("ascii"), obj.tag_time) if isinstance(obj, Tag) else None
     if len(_KNOWN) >= MAX_ENTRIES:
         _KNOWN.clear()

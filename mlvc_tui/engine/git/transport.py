@@ -15,8 +15,10 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dulwich.client import GitClient, HTTPUnauthorized, LocalGitClient, get_transport_and_path
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
@@ -24,7 +26,11 @@ from dulwich.objects import ZERO_SHA, Commit, Tag
 from dulwich.repo import Repo
 
 from mlvc_tui.engine.errors import BadInput
+from mlvc_tui.engine.git.ids import HEAD, ObjectID, Ref, hex_of, object_id, ref_name
 from mlvc_tui.engine.git.objects import decode, encode
+
+if TYPE_CHECKING:
+    from dulwich.pack import UnpackedObject
 
 __all__ = [
     "ZERO",
@@ -93,11 +99,11 @@ except ImportError:  # pragma: no cover
     pass
 
 
-def _clean(refs: Mapping[bytes, bytes | None]) -> dict[str, str]:
+def _clean(refs: Mapping[Ref, ObjectID | None]) -> dict[str, str]:
     return {
-        decode(k): v.decode("ascii")
+        decode(k): hex_of(v)
         for k, v in refs.items()
-        if v is not None and not k.endswith(b"^{}") and k != b"HEAD"
+        if v is not None and not k.endswith(b"^{}") and k != HEAD
     }
 
 
@@ -108,7 +114,7 @@ def list_refs(url: str) -> dict[str, str]:
         result = client.get_refs(encode(path))
     except _TRANSPORT_ERRORS as exc:
         raise _explain(url, exc) from None
-    return _clean(getattr(result, "refs", result))
+    return _clean(result.refs)
 
 
 def fetch_objects(
@@ -121,10 +127,10 @@ def fetch_objects(
     client, path = _client(url)
     store = repo.object_store
 
-    def determine_wants(refs: Mapping[bytes, bytes | None], depth: int | None = None):
-        out = []
+    def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
+        out: list[ObjectID] = []
         for name, sha in refs.items():
-            if sha is None or sha == ZERO_SHA or name.endswith(b"^{}") or name == b"HEAD":
+            if sha is None or sha == ZERO_SHA or name.endswith(b"^{}") or name == HEAD:
                 continue
             if wanted(decode(name)) and sha not in store and sha not in out:
                 out.append(sha)
@@ -247,21 +253,30 @@ def send_updates(
         if progress:
             progress(data)
 
-    def update_refs(refs: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    def update_refs(refs: dict[Ref, ObjectID]) -> dict[Ref, ObjectID]:
         for ref, (old, _) in updates.items():
-            now = refs.get(encode(ref), ZERO_SHA) or ZERO_SHA
-            if now.decode("ascii") != old:
-                moved[ref] = now.decode("ascii")
+            now = refs.get(ref_name(ref), ZERO_SHA) or ZERO_SHA
+            if hex_of(now) != old:
+                moved[ref] = hex_of(now)
         if moved:
             return dict(refs)  # nothing changes
         out = dict(refs)
         for ref, (_, new) in updates.items():
-            out[encode(ref)] = new.encode("ascii")
+            out[ref_name(ref)] = object_id(new)
         return out
 
-    def generate_pack_data(have, want, *, ofs_delta=True, progress=None):  # type: ignore[no-untyped-def]
-        have = [h for h in have if h in repo.object_store]
-        return repo.generate_pack_data(have, want, progress=progress, ofs_delta=ofs_delta)
+    def generate_pack_data(
+        have: AbstractSet[ObjectID],
+        want: AbstractSet[ObjectID],
+        *,
+        ofs_delta: bool = True,
+        progress: Progress | None = None,
+    ) -> tuple[int, Iterator[UnpackedObject]]:
+        present = {h for h in have if h in repo.object_store}
+        # as Repo.generate_pack_data, whose annotation says str progress (dulwich sends bytes)
+        return repo.object_store.generate_pack_data(
+            present, set(want), shallow=repo.get_shallow(), progress=progress, ofs_delta=ofs_delta
+        )
 
     try:
         result = client.send_pack(
@@ -285,7 +300,7 @@ def _strip_remote(lines: Iterable[str]) -> list[str]:
 def peel(repo: Repo, sha: str) -> str | None:
     """The commit an id names (annotated tags followed); None for other objects."""
     try:
-        obj = repo.object_store[sha.encode("ascii")]
+        obj = repo.object_store[object_id(sha)]
         while isinstance(obj, Tag):
             obj = repo.object_store[obj.object[1]]
     except KeyError:
@@ -297,11 +312,11 @@ def is_ancestor(repo: Repo, ancestor: str, commit: str, limit: int = 100_000) ->
     """Whether ``ancestor`` is ``commit`` or reachable from it (objects must be local)."""
     if ancestor == commit:
         return True
-    if ancestor.encode("ascii") not in repo.object_store:
+    target = object_id(ancestor)
+    if target not in repo.object_store:
         return False
-    seen: set[bytes] = set()
-    todo = [commit.encode("ascii")]
-    target = ancestor.encode("ascii")
+    seen: set[ObjectID] = set()
+    todo = [object_id(commit)]
     while todo and len(seen) < limit:
         sha = todo.pop()
         if sha in seen:

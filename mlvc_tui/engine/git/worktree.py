@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dulwich.ignore import IgnoreFilterManager
+from dulwich.index import ConflictedIndexEntry, Index, IndexEntry
 from dulwich.repo import Repo
 
 from mlvc_tui.engine.config import RegistryConfig
@@ -96,9 +97,9 @@ def _same(path: Path, art: Artifact, index_entry: object | None, racy_from: int)
     return blob_id == art.blob_id
 
 
-def _entry(index: object | None, path: str) -> object | None:
+def _entry(index: Index | None, path: str) -> IndexEntry | ConflictedIndexEntry | None:
     key = encode(path)
-    return index[key] if index is not None and key in index else None  # type: ignore[index,operator]
+    return index[key] if index is not None and key in index else None
 
 
 def _tree_files(repo: Repo, folder: str, tree_id: str) -> dict[str, Artifact] | None:
@@ -159,18 +160,18 @@ def worktree_changes(
     for path in sorted(on_disk | committed.keys()):
         if path in folders:
             continue
-        art = committed.get(path)
+        known = committed.get(path)
         kind = config.kind_of(path) or "data"
-        if art is None:
+        if known is None:
             changes.append(WorktreeChange(path, kind, "added"))
-        elif art.storage is Storage.SUBMODULE:
+        elif known.storage is Storage.SUBMODULE:
             continue
         elif path not in on_disk:
             changes.append(WorktreeChange(path, kind, "deleted"))
         else:
             key = encode(path)
             entry = index[key] if index is not None and key in index else None
-            if not _same(root / path, art, entry, racy_from):
+            if not _same(root / path, known, entry, racy_from):
                 changes.append(WorktreeChange(path, kind, "modified"))
     return tuple(changes)
 

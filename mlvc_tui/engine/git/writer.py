@@ -23,6 +23,7 @@ from dulwich.refs import check_ref_format
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.checkout import IndexLock, Journal, update_worktree
 from mlvc_tui.engine.git.files import worktree_holds
+from mlvc_tui.engine.git.ids import HEAD, Ref, branch_ref, object_id
 from mlvc_tui.engine.git.locks import describe, recover, ref_lock, stale
 from mlvc_tui.engine.git.objects import decode, encode
 from mlvc_tui.engine.git.objwrite import add_object
@@ -71,7 +72,7 @@ def check_path(path: str) -> str:
 
 def check_branch_name(name: str) -> str:
     """A branch name git accepts, else BadInput."""
-    if not name or name.startswith("-") or not check_ref_format(b"refs/heads/" + encode(name)):
+    if not name or name.startswith("-") or not check_ref_format(branch_ref(name)):
         raise BadInput(f"{name!r} is not a valid branch name")
     return name
 
@@ -119,7 +120,7 @@ def write_tree(reg: Registry, base: str | None, changes: list[FileChange]) -> st
             entries[name] = (change.mode, change.blob_id)
     tree = Tree()
     for name, (mode, sha) in entries.items():
-        tree.add(encode(name), mode, sha.encode("ascii"))
+        tree.add(encode(name), mode, object_id(sha))
     add_object(store, tree)
     return tree.id.decode("ascii")
 
@@ -129,8 +130,8 @@ def make_commit(
 ) -> str:
     """Write a commit object; its id."""
     commit = Commit()
-    commit.tree = tree.encode("ascii")
-    commit.parents = [p.encode("ascii") for p in parents]
+    commit.tree = object_id(tree)
+    commit.parents = [object_id(p) for p in parents]
     commit.author = commit.committer = author or identity(reg)
     commit.author_time = commit.commit_time = int(time.time())
     offset = -time.timezone if not time.localtime().tm_isdst else -time.altzone
@@ -160,7 +161,7 @@ def move_branch(
     When the branch is checked out, the working tree must hold ``old``'s version of every
     path the move changes (else Refused, nothing moved); those paths are then updated.
     """
-    ref = b"refs/heads/" + encode(check_branch_name(branch))
+    ref = branch_ref(check_branch_name(branch))
     writer = getattr(reg, "branch_writer", None)
     if writer is not None:  # a remote write: the server's ref moves (atomic push), not ours
         writer(branch, old, new)
@@ -171,7 +172,7 @@ def move_branch(
         old = old_tree = None  # the first local write of a branch only the remote had
     if (current.decode("ascii", "replace") if current else None) != old:
         _raise_moved(branch, old, current)
-    checked_out = not reg.bare and reg.repo.refs.read_ref(b"HEAD") == b"ref: " + ref
+    checked_out = not reg.bare and reg.repo.refs.read_ref(HEAD) == b"ref: " + ref
     new_tree = reg.objects.commit(new)[1]
     reg.objects.checked_files(new_tree, branch)  # no branch write makes a hostile tree
     if not checked_out:
@@ -233,7 +234,7 @@ def pause_point(step: str) -> None:
         time.sleep(0.01)
 
 
-def _swap(reg: Registry, branch: str, ref: bytes, old: str | None, new: str, message: str) -> bool:
+def _swap(reg: Registry, branch: str, ref: Ref, old: str | None, new: str, message: str) -> bool:
     """The compare-and-swap itself; a lock left by a writer that is provably gone is
     removed (once), any other lock refuses, naming the lock file and its age."""
     who = identity(reg)
@@ -242,14 +243,14 @@ def _swap(reg: Registry, branch: str, ref: bytes, old: str | None, new: str, mes
             if old is None:
                 return bool(
                     reg.repo.refs.add_if_new(
-                        ref, new.encode("ascii"), committer=who, message=encode(message)
+                        ref, object_id(new), committer=who, message=encode(message)
                     )
                 )
             return bool(
                 reg.repo.refs.set_if_equals(
                     ref,
-                    old.encode("ascii"),
-                    new.encode("ascii"),
+                    object_id(old),
+                    object_id(new),
                     committer=who,
                     message=encode(message),
                 )

@@ -42,6 +42,8 @@ __all__ = ["MAX_PATHS", "Change", "RegistryWatcher", "apply_change"]
 _STOP_WAIT = 2.0  # seconds to wait for the observer's threads when stopping
 
 MAX_PATHS = 1000  # more changed files than this in one Change: "everything changed"
+DEBOUNCE = 0.03  # seconds of quiet before a Change is handed out
+MAX_DELAY = 0.1  # seconds at most between the first event and its Change
 _EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
     FileModifiedEvent,
@@ -128,8 +130,8 @@ class RegistryWatcher:
         roots: tuple[str, ...] | None = None,
         polling: bool | None = None,
         interval: float | None = None,
-        debounce: float = 0.03,
-        max_delay: float = 0.1,
+        debounce: float = DEBOUNCE,
+        max_delay: float = MAX_DELAY,
         native: Callable[[], BaseObserver] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
@@ -157,7 +159,15 @@ class RegistryWatcher:
 
     @classmethod
     def of(
-        cls, reg: Registry, callback: Callable[[Change], None], **options: object
+        cls,
+        reg: Registry,
+        callback: Callable[[Change], None],
+        *,
+        polling: bool | None = None,
+        interval: float | None = None,
+        debounce: float = DEBOUNCE,
+        max_delay: float = MAX_DELAY,
+        native: Callable[[], BaseObserver] | None = None,
     ) -> RegistryWatcher:
         """A watcher on an open registry (options as for the constructor)."""
         repo = reg.repo
@@ -168,8 +178,12 @@ class RegistryWatcher:
             common_dir=Path(repo.commondir()),
             bare=reg.bare,
             roots=reg.config.artifact_roots,
-            **options,
-        )  # type: ignore[arg-type]
+            polling=polling,
+            interval=interval,
+            debounce=debounce,
+            max_delay=max_delay,
+            native=native,
+        )
 
     # -- starting and stopping -------------------------------------------------------------
 
@@ -277,8 +291,8 @@ class RegistryWatcher:
     def _on_event(self, event: FileSystemEvent) -> None:
         """Called on the observer's thread for each event: note what it touched."""
         is_dir = isinstance(event, _DIR_EVENTS)
-        found = [self._classify(str(p), is_dir) for p in (event.src_path, event.dest_path) if p]
-        found = [f for f in found if f is not None]
+        hits = (self._classify(str(p), is_dir) for p in (event.src_path, event.dest_path) if p)
+        found = [hit for hit in hits if hit is not None]
         if not found:
             return
         now = time.monotonic()
@@ -299,6 +313,7 @@ class RegistryWatcher:
 
     def _run(self) -> None:
         """The watcher's thread: wait for a quiet spell, then hand out one Change."""
+        pending: _Pending | None
         while True:
             with self._cond:
                 while self._pending is None and not self._stopping:

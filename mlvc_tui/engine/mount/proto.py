@@ -191,7 +191,7 @@ def kernel_umount(target: str, lazy: bool = False) -> int:
 def backing_open(dev: int, fd: int) -> int:
     """Register ``fd`` as a backing file with the kernel; its backing id."""
     arg = bytearray(struct.pack("<iIQ", fd, 0, 0))
-    return fcntl.ioctl(dev, BACKING_OPEN, arg, True)
+    return int(fcntl.ioctl(dev, BACKING_OPEN, arg, True))  # typeshed: Any for a buffer
 
 
 def backing_close(dev: int, backing_id: int) -> None:

@@ -133,9 +133,9 @@ def _primary_gate(
     if a is None:
         return GateResult("primary", True, f"{target_name} has no {primary} yet: {_fmt(b)}")
     d = compare(primary, a, b, config.higher_is_better(primary))
-    if d.verdict is Verdict.INVALID:
+    if d.verdict is Verdict.INVALID or d.delta is None:  # with both sides set, no delta = INVALID
         return GateResult("primary", False, f"{primary} is not a finite number")
-    gain = d.delta if d.higher_is_better else -d.delta  # type: ignore[operator]
+    gain = d.delta if d.higher_is_better else -d.delta
     need = settings.min_delta
     text = f"{primary} {_fmt(a)} -> {_fmt(b)} ({gain:+.4g}"
     if gain + 1e-12 < need:

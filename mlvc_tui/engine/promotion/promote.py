@@ -116,7 +116,10 @@ def _again(
     Anything else up to date stays so (nothing to promote)."""
     if not merge.up_to_date:
         return merge
-    restored = lambda p: reg.config.kind_of(p) in RESTORED_KINDS or p == "data"  # noqa: E731
+
+    def restored(path: str) -> bool:
+        return reg.config.kind_of(path) in RESTORED_KINDS or path == "data"
+
     theirs = reg.objects.files(reg.objects.commit(merge.theirs)[1])
     files = {p: e for p, e in target_files.items() if not restored(p)}
     files.update({p: (e.mode, e.sha) for p, e in theirs.items() if restored(p)})
@@ -200,13 +203,14 @@ def plan_promotion(
         gates.append(files_gate)
     if (tree_gate := worktree_gate(reg, target, target_tree, files)) is not None:
         gates.append(tree_gate)
-    check, check_changes = None, ()
+    check = None
+    check_changes: tuple[str, ...] = ()
     if settings.check and not merge.conflicts:
         check_changes = check_code_changes(
             settings.check,
             merge.files,
             target_files,
-            lambda entry: merge.blob(reg, entry[1]),  # type: ignore[index]
+            lambda entry: merge.blob(reg, entry[1]),
         )
     if settings.check and merge.conflicts:
         gates.append(GateResult("check", False, "not run: the merge has code conflicts"))

@@ -133,6 +133,7 @@ def plan_rollback(
     tree = reg.objects.commit(tip)[1]
     now = {p: (e.mode, e.sha) for p, e in reg.objects.checked_files(tree, target).items()}
     skipped: tuple[str, ...] = ()
+    chosen: VersionEntry | None
     if to is not None:
         chosen = _find(entries, to, target)
     else:  # the newest version promoted before the current one, with other artifacts

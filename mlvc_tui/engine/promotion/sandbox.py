@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["bwrap", "check_code_changes", "sandbox_argv", "sandbox_env"]
 
@@ -90,6 +91,9 @@ def _python_folders() -> set[str]:
     return {os.path.realpath(folder) for folder in found}
 
 
+_Entry = TypeVar("_Entry")  # a tree entry of the caller's kind (read gives its bytes)
+
+
 def _named_files(command: str, files: Mapping[str, object]) -> set[str]:
     try:
         words = shlex.split(command)
@@ -109,7 +113,7 @@ _IMPORT = re.compile(rb"^\s*(?:from|import)\s+([A-Za-z_][\w.]*)", re.M)
 
 
 def _imported(
-    scripts: set[str], tree: Mapping[str, object], read: Callable[[object], bytes] | None
+    scripts: set[str], tree: Mapping[str, _Entry], read: Callable[[_Entry], bytes] | None
 ) -> set[str]:
     """Python modules beside the named scripts that they import (one level, by name)."""
     found: set[str] = set()
@@ -134,9 +138,9 @@ def _imported(
 
 def check_code_changes(
     command: str,
-    files: Mapping[str, object],
-    target: Mapping[str, object],
-    read: Callable[[object], bytes] | None = None,
+    files: Mapping[str, _Entry],
+    target: Mapping[str, _Entry],
+    read: Callable[[_Entry], bytes] | None = None,
 ) -> tuple[str, ...]:
     """Paths the check executes whose content in ``files`` (the merge result) differs from
     the target's: the files its command names and (with ``read``, which gives an entry's

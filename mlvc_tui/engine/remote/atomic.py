@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlvc_tui.engine.errors import BadInput, Refused
 from mlvc_tui.engine.git.objwrite import add_object
@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 ATTEMPTS = 6
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,32 @@ class RemoteWrite:
     value: Any = None  # what a delivery change returned
     approval: Approval | None = None
     added: bool = False
+
+    @property
+    def promotion(self) -> PromotionPlan:
+        """The plan of a promotion (TypeError for another write)."""
+        return _expect(self.plan, PromotionPlan)
+
+    @property
+    def rollback(self) -> RollbackPlan:
+        """The plan of a rollback (TypeError for another write)."""
+        return _expect(self.plan, RollbackPlan)
+
+    @property
+    def landed(self) -> PromotionDone:
+        """What a promotion or rollback wrote (TypeError for a dry run or another write)."""
+        return _expect(self.done, PromotionDone)
+
+    @property
+    def approved(self) -> Approval:
+        """The approval an approval write added or found (TypeError for another write)."""
+        return _expect(self.approval, Approval)
+
+
+def _expect(value: object, kind: type[_T]) -> _T:
+    if not isinstance(value, kind):
+        raise TypeError(f"this remote write has no {kind.__name__}")
+    return value
 
 
 def pushes_by_default(reg: Registry) -> bool:
