@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
@@ -94,12 +95,18 @@ class MetricTable(DataTable[Text]):
         ]
         names = 12 if width < 100 else 24
         heads = [_clip(visible(a), names), _clip(visible(b), names), "Δ", "rel", "verdict"]
-        used = sum(max([len(h)] + [len(str(c[i])) for c in cells]) + 2 for i, h in enumerate(heads))
+        # Every width is set here, none measured by the table later: a DataTable keeps lines
+        # it drew before measuring its new rows (its caches are keyed by update count only).
+        widths = [
+            max([cell_len(h)] + [cell_len(str(c[i])) for c in cells]) for i, h in enumerate(heads)
+        ]
+        used = sum(w + 2 for w in widths)
         longest = max((len(visible(r.key)) for r in rows), default=KEY_MIN)
         key_width = max(KEY_MIN, min(KEY_MAX, longest, width - used - 4))
         self.add_column(Text("metric"), key="metric", width=key_width)
-        for head, key in zip(heads, ("a", "b", "delta", "relative", "verdict"), strict=True):
-            self.add_column(Text(head), key=key)
+        columns = ("a", "b", "delta", "relative", "verdict")
+        for head, key, w in zip(heads, columns, widths, strict=True):
+            self.add_column(Text(head), key=key, width=w)
         for row, (va, vb, delta, rel, verdict) in zip(rows, cells, strict=True):
             _, _, style = verdict_look(row.verdict, mono)
             self.add_row(
