@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,21 +16,11 @@ from mlvc_tui.engine.promotion.gto import gto_state
 from mlvc_tui.engine.promotion.promote import apply_promotion, plan_promotion
 from mlvc_tui.engine.promotion.rollback import apply_rollback, plan_rollback
 from tests.support.gitrepo import GitRepo
-from tests.support.promote import branch, copy_registry, metrics, mlvc, run_env, two_candidates
+from tests.support.gto import gto, needs_gto
+from tests.support.promote import branch, copy_registry, metrics, mlvc, two_candidates
 
-GTO = Path(sys.executable).with_name("gto")
-pytestmark = pytest.mark.skipif(
-    not GTO.exists(), reason="gto is not installed: pip install -e '.[test,gto]'"
-)
+pytestmark = needs_gto
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def gto(repo: GitRepo, *args: str) -> str:
-    out = subprocess.run(
-        [str(GTO), *args], cwd=repo.path, env=run_env(), capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 @pytest.fixture(autouse=True)
