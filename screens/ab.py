@@ -223,7 +223,7 @@ class ABScreen(ReadingScreen[ABReport]):
         return table
 
     def _notes(self, r: ABReport) -> Text:
-        out = Text(no_wrap=True, overflow="ellipsis")
+        out = Text()  # wrapped: the legend is read, never cut at 80 columns
         if r.sample_ratio_mismatch:
             out.append("! sample ratio mismatch · ", style=tone(f"bold {BAD}", self.app.no_color))
         out.append(f"α={r.alpha:g} per comparison · ", style="dim")
