@@ -191,14 +191,19 @@ def lfs_object(
     when missing, see :func:`open_source`) and its file; None when it is not an LFS file."""
     with lock:
         pointer = pointer_at(reg, tree, path, blob_id, blob_size(reg, blob_id))
-    if pointer is None:
-        return None
+    return None if pointer is None else (pointer, _local_object(reg, lock, pointer, path, ref))
+
+
+def _local_object(
+    reg: Registry, lock: threading.Lock, pointer: LfsPointer, path: str, ref: str | None
+) -> Path:
+    """The file of an LFS object in the local store, fetched first when missing."""
     if pointer.oid in _BAD:
         raise Corrupt(f"{path}: its LFS object {pointer.oid[:12]} is corrupt")
     store = LfsStore(reg.repo.controldir())
     if not store.has(pointer.oid, pointer.size):
         _fetch_lfs(reg, lock, pointer, path, ref)
-    return pointer, store.path_of(pointer.oid)
+    return store.path_of(pointer.oid)
 
 
 def mark_bad(oid: str) -> None:
@@ -229,6 +234,5 @@ def open_source(
             return _Bytes(reg.objects.blob(blob_id))
     if pointer is None:
         return _BlobStream(reg, lock, blob_id, size)
-    found = lfs_object(reg, lock, tree, path, blob_id, ref)
-    assert found is not None
-    return _LfsFile(found[1], found[0], LfsStore(reg.repo.controldir()))
+    local = _local_object(reg, lock, pointer, path, ref)  # the pointer is parsed once
+    return _LfsFile(local, pointer, LfsStore(reg.repo.controldir()))
