@@ -16,6 +16,7 @@ from textual.widgets import Input
 
 from mlvc_tui.engine.demo.build import build_demo
 from tests.support.gitrepo import GitRepo
+from tests.support.promote import copy_registry, two_candidates
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -215,6 +216,18 @@ def showcase_repo(test_home: Path) -> Path:
 def hostile_repo(test_home: Path) -> Path:
     """`build_hostile_repo`, built once; tests must not change it."""
     return build_hostile_repo(test_home / "hostile")
+
+
+@pytest.fixture(scope="session")
+def candidates_template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
+    """The two-candidates registry (tests/support/promote.py), built once: never write to it."""
+    return two_candidates(tmp_path_factory.mktemp("candidates") / "reg")
+
+
+@pytest.fixture
+def candidates(candidates_template: GitRepo, tmp_path: Path) -> GitRepo:
+    """A fresh copy of the two-candidates registry, free to change."""
+    return copy_registry(candidates_template, tmp_path / "reg")
 
 
 @pytest.fixture

@@ -14,11 +14,9 @@ import pytest
 
 from tests.support.gitrepo import GitRepo
 from tests.support.promote import (
-    copy_registry,
     mlvc,
     refs,
     run_env,
-    two_candidates,
     wait_for,
 )
 
@@ -35,14 +33,9 @@ except MlvcError as exc:
 """
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
-    return two_candidates(tmp_path_factory.mktemp("races") / "reg")
-
-
 @pytest.fixture
-def repo(template: GitRepo, tmp_path: Path) -> GitRepo:
-    return copy_registry(template, tmp_path / "reg")
+def repo(candidates: GitRepo) -> GitRepo:
+    return candidates  # a fresh copy of the two-candidates registry (tests/conftest.py)
 
 
 def _saver(repo: GitRepo, i: int, branch: str = "prod", **env: str) -> subprocess.Popen[str]:

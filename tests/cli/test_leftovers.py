@@ -15,17 +15,12 @@ import pytest
 import mlvc_tui as mlvc_api
 from mlvc_tui.engine.errors import BadInput
 from tests.support.gitrepo import GitRepo
-from tests.support.promote import copy_registry, mlvc, run_env, two_candidates
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
-    return two_candidates(tmp_path_factory.mktemp("leftovers") / "reg")
+from tests.support.promote import mlvc, run_env
 
 
 @pytest.fixture
-def repo(template: GitRepo, tmp_path: Path) -> GitRepo:
-    return copy_registry(template, tmp_path / "reg")
+def repo(candidates: GitRepo) -> GitRepo:
+    return candidates  # a fresh copy of the two-candidates registry (tests/conftest.py)
 
 
 def _old(path: Path, data: bytes = b"x" * 1000) -> Path:

@@ -5,31 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.support.gitrepo import GitRepo
 from tests.support.promote import (
     branch,
-    copy_registry,
     metrics,
     mlvc,
     objects,
     refs,
     run_env,
-    two_candidates,
 )
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
-    return two_candidates(tmp_path_factory.mktemp("tpl") / "reg")
-
-
 @pytest.fixture
-def repo(template: GitRepo, tmp_path: Path) -> GitRepo:
-    return copy_registry(template, tmp_path / "reg")
+def repo(candidates: GitRepo) -> GitRepo:
+    return candidates  # a fresh copy of the two-candidates registry (tests/conftest.py)
 
 
 def test_promote_without_a_terminal_needs_yes(repo: GitRepo) -> None:

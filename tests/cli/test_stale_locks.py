@@ -13,17 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.gitrepo import GitRepo
-from tests.support.promote import copy_registry, mlvc, refs, two_candidates
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
-    return two_candidates(tmp_path_factory.mktemp("locks") / "reg")
+from tests.support.promote import mlvc, refs
 
 
 @pytest.fixture
-def repo(template: GitRepo, tmp_path: Path) -> GitRepo:
-    return copy_registry(template, tmp_path / "reg")
+def repo(candidates: GitRepo) -> GitRepo:
+    return candidates  # a fresh copy of the two-candidates registry (tests/conftest.py)
 
 
 def _lock(repo: GitRepo, ref: str, age: float = 3600) -> Path:

@@ -15,13 +15,11 @@ from mlvc_tui.engine.promotion.versions import version_history
 from tests.support.gitrepo import GitRepo
 from tests.support.promote import (
     branch,
-    copy_registry,
     metrics,
     mlvc,
     objects,
     refs,
     toml,
-    two_candidates,
 )
 
 
@@ -31,14 +29,9 @@ def _identity(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ben@example.com")
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
-    return two_candidates(tmp_path_factory.mktemp("tpl") / "reg")
-
-
 @pytest.fixture
-def repo(template: GitRepo, tmp_path: Path) -> GitRepo:
-    return copy_registry(template, tmp_path / "reg")
+def repo(candidates: GitRepo) -> GitRepo:
+    return candidates  # a fresh copy of the two-candidates registry (tests/conftest.py)
 
 
 def promote(r: GitRepo, name: str, target: str | None = None) -> str:
