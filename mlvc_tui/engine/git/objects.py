@@ -14,7 +14,7 @@ from dulwich.objects import Commit, hex_to_sha, parse_time_entry, parse_tree
 
 from mlvc_tui.engine.errors import UnsafePath
 from mlvc_tui.engine.git.blobio import loose_size
-from mlvc_tui.engine.git.diskcache import ObjectCache
+from mlvc_tui.engine.git.diskcache import CommitEntry, ObjectCache
 from mlvc_tui.engine.git.ids import object_id
 from mlvc_tui.engine.git.packread import PackReader
 from mlvc_tui.engine.git.paths import refusal, unsafe_name
@@ -27,6 +27,8 @@ LFS_MAX_POINTER = 1024
 GITLINK = 0o160000
 KEEP_TREE_ENTRIES = 300_000  # tree entries kept in memory (and for the disk cache)
 KEEP_NAMES = 100_000  # distinct entry names whose str is shared
+EARLY_TREES = 32  # trees read from the packs before the disk cache's are decoded
+KEEP_MESSAGE = 2048  # longest commit message kept in the disk cache
 
 
 def decode(raw: bytes) -> str:
@@ -99,6 +101,24 @@ def _parse_commit(sha: str, raw: bytes) -> tuple[CommitInfo, str] | None:
     return info, tree.decode("ascii")
 
 
+def _from_entry(sha: str, entry: CommitEntry | None) -> tuple[CommitInfo, str] | None:
+    """A commit from the disk cache, if the entry has the shape this version writes."""
+    if not (isinstance(entry, tuple) and len(entry) == 6):
+        return None
+    author, when, offset, message, parents, tree = entry
+    if not (
+        isinstance(author, str)
+        and type(when) is int
+        and type(offset) is int
+        and isinstance(message, str)
+        and isinstance(parents, tuple)
+        and all(isinstance(p, str) for p in parents)
+        and isinstance(tree, str)
+    ):
+        return None
+    return CommitInfo(sha, author, when, offset, message, parents), tree
+
+
 class ObjectReader:
     """Cached reads of commits, trees and blobs from one object store."""
 
@@ -106,9 +126,10 @@ class ObjectReader:
         self.store = store
         self.cache = cache or ObjectCache(None)
         self._commits: dict[str, tuple[CommitInfo, str]] = {}
-        self._trees = self.cache.trees
-        self._tree_entries = sum(len(t) for t in self._trees.values())
-        self._sizes = self.cache.sizes
+        self._trees: dict[str, tuple[tuple[str, int, str], ...]] = {}  # the cache's, once used
+        self._trees_decoded = False
+        self._tree_entries = 0
+        self._sizes: dict[str, int] | None = None  # the disk cache's, decoded on first use
         self._flat: dict[str, dict[str, TreeEntry]] = {}
         self._flat_entries = 0
         self._named: dict[str, dict[str, tuple[int, str]]] = {}
@@ -116,6 +137,13 @@ class ObjectReader:
         self._packs: PackReader | None = None
         self._checked: set[str] = set()
         self._names: dict[bytes, str] = {}
+
+    def save(self) -> None:
+        """Save the disk cache when something is new (with the trees read before it was
+        decoded: the file is being written anyway)."""
+        if self.cache.changed() and not self._trees_decoded and self._trees:
+            self._tree_table()
+        self.cache.save()
 
     def forget_packs(self) -> None:
         """Look for new packs on the next read (after a fetch, a gc or a push)."""
@@ -145,34 +173,55 @@ class ObjectReader:
                 return found
         return self.store.get_raw(object_id(sha))
 
-    def commit(self, sha: str) -> tuple[CommitInfo, str]:
-        """The commit's info and its tree id."""
+    def commit(self, sha: str, keep: bool = False) -> tuple[CommitInfo, str]:
+        """The commit's info and its tree id; ``keep`` remembers it in the disk cache too
+        (for ref tips: listing branches then reads no commit object)."""
         hit = self._commits.get(sha)
-        if hit is None:
-            kind, raw = self.typed_raw(sha)
-            if kind != Commit.type_num:
-                raise KeyError(sha)
-            hit = _parse_commit(sha, raw)
+        if hit is None and keep:
+            hit = _from_entry(sha, self.cache.commits.get(sha))
             if hit is not None:
                 self._commits[sha] = hit
-                return hit
-            obj = Commit.from_raw_string(kind, raw, object_id(sha))
-            if not isinstance(obj, Commit):
-                raise KeyError(sha)
-            info = CommitInfo(
-                id=sha,
-                author=decode(obj.author),
-                time=obj.author_time,
-                tz_offset=obj.author_timezone,
-                message=decode(obj.message).rstrip("\n"),
-                parents=tuple(p.decode("ascii") for p in obj.parents),
-            )
-            hit = self._commits[sha] = (info, obj.tree.decode("ascii"))
+        if hit is None:
+            hit = self._read_commit(sha)
+            if keep:
+                self._keep_commit(hit)
         return hit
+
+    def _read_commit(self, sha: str) -> tuple[CommitInfo, str]:
+        kind, raw = self.typed_raw(sha)
+        if kind != Commit.type_num:
+            raise KeyError(sha)
+        hit = _parse_commit(sha, raw)
+        if hit is not None:
+            self._commits[sha] = hit
+            return hit
+        obj = Commit.from_raw_string(kind, raw, object_id(sha))
+        if not isinstance(obj, Commit):
+            raise KeyError(sha)
+        info = CommitInfo(
+            id=sha,
+            author=decode(obj.author),
+            time=obj.author_time,
+            tz_offset=obj.author_timezone,
+            message=decode(obj.message).rstrip("\n"),
+            parents=tuple(p.decode("ascii") for p in obj.parents),
+        )
+        hit = self._commits[sha] = (info, obj.tree.decode("ascii"))
+        return hit
+
+    def _keep_commit(self, hit: tuple[CommitInfo, str]) -> None:
+        info, tree = hit
+        if len(info.message) <= KEEP_MESSAGE:  # a long one is read again instead
+            entry = (info.author, info.time, info.tz_offset, info.message, info.parents, tree)
+            self.cache.add_commit(info.id, entry)
 
     def tree(self, sha: str) -> tuple[tuple[str, int, str], ...]:
         """The entries (name, mode, id) of one tree object."""
-        hit = self._trees.get(sha)
+        trees = self._trees
+        hit = trees.get(sha)
+        if hit is None and not self._trees_decoded and len(trees) >= EARLY_TREES:
+            trees = self._tree_table()
+            hit = trees.get(sha)
         if hit is None:
             raw = self.raw(sha)
             names = self._names  # one str per name: trees repeat them (the disk cache too)
@@ -183,9 +232,18 @@ class ObjectReader:
                 for name, mode, hexsha in parse_tree(raw, 20)
             )
             if self._tree_entries < KEEP_TREE_ENTRIES:  # beyond: re-read, memory stays flat
-                self._trees[sha] = hit
+                trees[sha] = hit
                 self._tree_entries += len(hit)
         return hit
+
+    def _tree_table(self) -> dict[str, tuple[tuple[str, int, str], ...]]:
+        """The disk cache's trees (decoded once this process has read `EARLY_TREES` trees
+        itself: a command that reads a few trees does not pay for decoding them all)."""
+        early, self._trees = self._trees, self.cache.trees
+        self._trees.update(early)
+        self._trees_decoded = True
+        self._tree_entries = sum(len(t) for t in self._trees.values())
+        return self._trees
 
     def files(self, tree_sha: str) -> dict[str, TreeEntry]:
         """Every file (and gitlink) below a tree, by path relative to it."""
@@ -267,6 +325,8 @@ class ObjectReader:
 
         dulwich has no public call for this, so any surprise falls back to a full read.
         """
+        if self._sizes is None:
+            self._sizes = self.cache.sizes
         hit = self._sizes.get(sha)
         if hit is None:
             size = None

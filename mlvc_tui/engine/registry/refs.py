@@ -83,7 +83,7 @@ class RegistryRefs:
         """Save what was learnt about objects for the next process, and close the repo."""
         _OPEN.discard(self)
         try:
-            self.objects.cache.save()
+            self.objects.save()
         finally:
             self.repo.close()
 

@@ -31,17 +31,17 @@ def commit_of(reg: RegistryRefs, sha: str) -> CommitInfo | None:
     peeled = reg._peeled.get(sha)
     if peeled is None and (packed := peeled_tag(sha)) is not None:
         try:  # packed-refs named the target: read it only if it is new to us
-            return reg.objects.commit(packed)[0]
+            return reg.objects.commit(packed, keep=True)[0]
         except KeyError:  # not a commit (a tag of a tree or blob): the slow way
             pass
     if peeled is None:
-        try:  # most refs name a commit: one read
-            return reg.objects.commit(sha)[0]
+        try:  # most refs name a commit: one read (or none: tips are kept on disk)
+            return reg.objects.commit(sha, keep=True)[0]
         except KeyError:
             pass
         target, kind = peel(reg.repo, sha)
         peeled = reg._peeled[sha] = target if kind == "commit" else ""
-    return reg.objects.commit(peeled)[0] if peeled else None
+    return reg.objects.commit(peeled, keep=True)[0] if peeled else None
 
 
 def resolve(reg: RegistryRefs, ref: str) -> str:
