@@ -59,7 +59,7 @@ class ObjectCache:
         self._loaded: dict[str, int] = {}  # entries each decoded kind had
         self._sections: dict[str, tuple[int, bytes]] | None = None  # as read: (crc, data)
         self._metric_values = 0
-        self._oversize = False  # the file on disk is over the cap or wrong: rewrite it
+        self._oversize = False  # the file on disk is over the cap or wrong: write it again
 
     @property
     def trees(self) -> dict[str, tuple[tuple[str, int, str], ...]]:
@@ -169,7 +169,8 @@ class ObjectCache:
     def add_commit(self, sha: str, entry: CommitEntry) -> None:
         """Keep a commit for the next process (the oldest dropped beyond `MAX_COMMITS`)."""
         commits = self.commits
-        if sha not in commits:
+        if commits.get(sha) != entry:
+            self._oversize |= sha in commits  # a malformed entry replaced: write it again
             commits[sha] = entry
             if len(commits) > self.max_commits:
                 _drop_oldest(commits, 0.9)
