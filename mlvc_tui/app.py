@@ -42,10 +42,15 @@ class MlvcApp(App[None]):
     ]
 
     def __init__(
-        self, path: str | Path, *, now: datetime | None = None, label: str | None = None
+        self,
+        path: str | Path,
+        *,
+        now: datetime | None = None,
+        label: str | None = None,
+        registry: Registry | None = None,
     ) -> None:
         super().__init__()
-        self.session = Session(path)
+        self.session = Session(path, registry)
         self.fixed_now = now
         self.label = label  # shown instead of the path (e.g. for the temporary demo)
         self.state = AppState()
@@ -172,9 +177,16 @@ class MlvcApp(App[None]):
                 break
 
 
-def make_app(path: str | Path, *, now: datetime | None = None, label: str | None = None) -> MlvcApp:
-    """The app on the registry at ``path``; a fixed ``now`` makes relative dates stable."""
-    return MlvcApp(path, now=now, label=label)
+def make_app(
+    path: str | Path,
+    *,
+    now: datetime | None = None,
+    label: str | None = None,
+    registry: Registry | None = None,
+) -> MlvcApp:
+    """The app on the registry at ``path``; a fixed ``now`` makes relative dates stable.
+    ``registry``: that registry already opened (the app takes it over and closes it)."""
+    return MlvcApp(path, now=now, label=label, registry=registry)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -269,13 +281,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             make_app(path, label=label).run()
         return 0
     try:
-        Registry.open(args.path).close()
+        registry = Registry.open(args.path)  # checked here, then used by the app
     except MlvcError as exc:
         print(f"mlvc-tui: {exc}", file=sys.stderr)
         return 2
     if args.serve:
+        registry.close()
         return _serve(args, Path(args.path), args.label)
-    make_app(args.path, label=args.label).run()
+    app = make_app(args.path, label=args.label, registry=registry)
+    try:
+        app.run()
+    finally:
+        app.session.close()  # (already closed when the app unmounted: then nothing)
     return 0
 
 

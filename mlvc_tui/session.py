@@ -32,10 +32,11 @@ class AppState:
 class Session:
     """The registry the app is looking at, safe to use from worker threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, registry: Registry | None = None) -> None:
+        """``registry``: the one at ``path``, already open (else opened on first use)."""
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._registry: Registry | None = None
+        self._registry: Registry | None = registry
 
     def run(self, call: Callable[[Registry], T]) -> T:
         """Run ``call(registry)`` under the lock, opening the registry on first use.
