@@ -123,7 +123,7 @@ class ObjectCache:
         return self._sections
 
     def _decode(self, kind: str) -> dict[str, Any]:
-        entry = self._read().get(kind)
+        entry = self._read().pop(kind, None)  # decoded once: its bytes are not kept
         if entry is None:
             return {}
         try:
