@@ -72,8 +72,9 @@ class Pty(AppInPty):
         """Seconds from sending ``keys`` until what the screen shows of ``pattern`` changes."""
         before, t0 = self.shows(pattern), time.monotonic()
         self.send(keys)
-        while self.shows(pattern) in (None, before) and time.monotonic() - t0 < limit:
-            self.read(0.01)
+        while time.monotonic() - t0 < limit:
+            if self.read(0.01) and self.shows(pattern) not in (None, before):
+                break  # (the screen is read only when something arrived)
         return time.monotonic() - t0
 
 

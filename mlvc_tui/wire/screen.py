@@ -32,7 +32,7 @@ _TOKEN: Final = re.compile(
     r"\x1b\[([0-9;:]*)m"  # 1: a style (SGR)
     r"|\x1b\[(\d*)(?:;(\d*))?H"  # 2, 3: move the cursor to row;column
     r"|(\x1b\[\?(?!1049|1047|47[hl])[\d;]*[hl]"  # 4: a terminal mode (the alternate screen's
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\))"  # excepted), or OSC: neither draws nor moves
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x07)"  # excepted), OSC, the bell: none draws or moves
     r"|(\n)(?=\x1b\[\d*(?:;\d*)?H)"  # 5: a newline a cursor move makes moot
     r"|([^\x00-\x1f\x7f]+)"  # 6: text
     r"|(\x1b\[[0-?]*[ -/]*[@-~]|\x1b[^\[]?|[\x00-\x1f\x7f])",  # 7: anything else

@@ -47,7 +47,7 @@ SGR = st.sampled_from(
     ]
 )  # fmt: skip  (no "4:3" or 58: pyte misreads them; see the parse tests)
 GLYPHS = st.sampled_from(["a", "b", " ", " ", "=", "─", "█", "漢", "é", "e\u0301", "·"])
-OTHER = st.sampled_from(["\x1b[K", "\x1b[2J", "\x1b[?25l", "\x1b]0;title\x07", "\x1b[1A"])
+OTHER = st.sampled_from(["\x1b[K", "\x1b[2J", "\x1b[?25l", "\x1b]0;title\x07", "\x1b[1A", "\x07"])
 
 
 @st.composite

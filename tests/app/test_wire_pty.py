@@ -1,8 +1,8 @@
 """The real app in a pseudo-terminal: what it sends shows the same screens as Textual's own
 stream (``MLVC_WIRE=raw``), in fewer bytes.
 
-Both runs get the same keys; after each, the two terminal emulators must show the same
-cells. The bytes are counted, never timed.
+Both runs get the same keys and a resize; after each, the two terminal emulators must show
+the same cells. The bytes are counted, never timed.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ def run(repo: Path, size: tuple[int, int], env: dict[str, str]) -> list[tuple[in
             app.until(expected, timeout=30)
             app.quiet(0.5, limit=5.0)
             seen.append((len(app.seen) - before, app.terminal.cells() if compare else None))
+        before, shown = len(app.seen), app.terminal.cells()
+        app.resize(columns - 20, lines - 6)  # a resize: the app draws the screen anew
+        app.until_changed(shown, timeout=30)
+        app.quiet(0.5, limit=5.0)
+        seen.append((len(app.seen) - before, app.terminal.cells()))
         return seen
     finally:
         app.close()

@@ -126,6 +126,12 @@ class AppInPty:
                 total, last = total + n, time.monotonic()
         return total
 
+    def resize(self, columns: int, lines: int) -> None:
+        """Resize the terminal, as a window manager would (and the emulator with it)."""
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        self.terminal.screen.resize(lines, columns)
+        os.killpg(self.proc.pid, signal.SIGWINCH)
+
     def send(self, keys: bytes) -> None:
         os.write(self.master, keys)
 
