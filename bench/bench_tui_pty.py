@@ -3,7 +3,8 @@ written to the terminal per action (first paint, one `j`, `R`, idle), and how lo
 filter keystroke takes to show.
 
     .venv/bin/python bench/bench_tui_pty.py [--branches 500 5000] [--size 120x40] [--runs 3]
-                                            [--app PATH]
+                                            [--app PATH] [--commits 50] [--artifacts 40]
+                                            [--tags N] [--repo PATH]
 
 `mlvc-tui PATH` runs on a synthetic registry (bench/synth.py, 50 commits per branch, 40
 artifacts) in a pty of the given size, exactly as a terminal would run it (Python start and
@@ -16,6 +17,17 @@ action. "Filter key" is the median, over three keystrokes typed into the filter 
 first: `0`, `1`, backspace), of keypress → the new "N of M branches" count on the wire.
 ``--app`` runs another mlvc-tui (an older checkout, to compare). Prints a table; times are
 wall-clock on this machine, so compare runs, not machines.
+
+A second table has, per registry, how long `R` takes (keypress → the status bar's
+"reading M more…" of its first part, and → its "N changed" again: every row read anew; the
+status bar is only re-sent when its text changes, so the second is the refresh's end) and
+the app's peak RSS (VmHWM from /proc just before quitting; "(first)": when the first
+screenful was on the wire). The largest size of issue 16:
+
+    .venv/bin/python bench/bench_tui_pty.py --branches 5000 --commits 5 --artifacts 2000 \\
+        --tags 10000 --runs 1
+
+(``--repo PATH`` runs on a registry made beforehand, e.g. by bench/synth.py, instead.)
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ QUIET = 0.6  # seconds without output that count as "done drawing"
 READY = re.compile(rb"\d[\d,]* branch")  # the status bar's count: the grid is on screen
 FILLED = re.compile(rb"\d+ changed")  # the changed count: every row has been read
 COUNT = re.compile(rb"\d+ of [\d,]+ branch")  # the filtered count: the filter is applied
+READING = re.compile(rb"reading [\d,]+ more")  # a read's first part is on screen
 PYC = Path(__file__).resolve().parent / ".cache" / "pyc"  # byte-compiled modules, kept
 
 
@@ -56,6 +69,10 @@ class Run:
     refresh: int
     idle_per_s: float
     filter_key: float
+    refresh_first: float = 0.0  # R → its first part on screen
+    refresh_done: float = 0.0  # R → every row read again
+    rss_first: int = 0  # peak RSS (bytes) when the first screenful was on the wire
+    rss: int = 0  # peak RSS before quitting
 
 
 class Pty:
@@ -123,6 +140,13 @@ class Pty:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def peak_rss(self) -> int:
+        """The app's peak resident memory so far, in bytes (VmHWM)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
     def close(self) -> None:
         self.send(b"q")
         try:
@@ -137,13 +161,22 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
     term = Pty([app, str(path)], cols, rows)
     try:
         first = term.until(READY, timeout=600)
-        first_cpu = term.cpu()
+        first_cpu, rss_first = term.cpu(), term.peak_rss()
         filled = term.until(FILLED, timeout=600)
         paint = len(term.seen) + term.quiet()
         term.send(b"j")
         move = term.quiet()
+        start, t0 = len(term.seen), time.monotonic()
         term.send(b"R")
-        refresh = term.quiet(quiet=1.5)
+        refresh_first = refresh_done = 0.0
+        while time.monotonic() - t0 < 600:
+            term.read(0.01)
+            if not refresh_first and READING.search(term.seen, start):
+                refresh_first = time.monotonic() - t0
+            if refresh_first and FILLED.search(term.seen, start):
+                refresh_done = time.monotonic() - t0
+                break
+        refresh = len(term.seen) - start + term.quiet(quiet=1.5)
         t0 = time.monotonic()
         idle = 0
         while time.monotonic() - t0 < 3.0:
@@ -153,7 +186,21 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
         keys = sorted(term.response(key, COUNT) for key in (b"0", b"1", b"\x7f"))  # type, erase
         term.send(b"\x1b")
         term.quiet()
-        return Run(first, first_cpu, filled, paint, move, refresh, idle / 3.0, keys[1])
+        rss = term.peak_rss()
+        return Run(
+            first,
+            first_cpu,
+            filled,
+            paint,
+            move,
+            refresh,
+            idle / 3.0,
+            keys[1],
+            refresh_first,
+            refresh_done,
+            rss_first,
+            rss,
+        )
     finally:
         term.close()
 
@@ -161,7 +208,10 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--branches", type=int, nargs="+", default=[500, 5000])
+    ap.add_argument("--commits", type=int, default=50, help="commits per branch")
     ap.add_argument("--artifacts", type=int, default=40)
+    ap.add_argument("--tags", type=int, default=None, help="version tags on prod")
+    ap.add_argument("--repo", type=Path, help="run on this registry (not a synthetic one)")
     ap.add_argument("--size", default="120x40")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--app", default=MLVC_TUI, help="the mlvc-tui to run (default: this one)")
@@ -172,14 +222,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{'branches':>8} {'first screen':>12} {'(CPU)':>7} {'all rows':>9} {'first paint':>11} "
         f"{'j':>8} {'R':>8} {'idle':>8} {'filter key':>10}"
     )
-    for branches in args.branches:
-        path = cached_registry(branches, 50, args.artifacts, 1)
+    extra = []
+    for branches in [0] if args.repo else args.branches:
+        path = args.repo or cached_registry(
+            branches, args.commits, args.artifacts, 1, tags=args.tags
+        )
         one_run(path, cols, rows, args.app)  # warm-up: caches on disk, the page cache
         runs = sorted(
             (one_run(path, cols, rows, args.app) for _ in range(args.runs)),
             key=lambda r: r.first_screen,
         )
         mid = runs[len(runs) // 2]
+        extra.append((branches, mid))
 
         def kb(n: float) -> str:
             return f"{n / 1024:.1f} KB"
@@ -189,6 +243,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{mid.filled:>7.2f} s "
             f"{kb(mid.first_paint):>11} {kb(mid.move):>8} {kb(mid.refresh):>8} "
             f"{mid.idle_per_s:>4.0f} B/s {mid.filter_key * 1000:>7.0f} ms"
+        )
+    print(
+        f"{'branches':>8} {'R: first part':>13} {'R: all rows':>11} {'peak RSS':>10} {'(first)':>9}"
+    )
+    for branches, mid in extra:
+        print(
+            f"{branches:>8} {mid.refresh_first:>11.2f} s {mid.refresh_done:>9.2f} s "
+            f"{mid.rss / 2**20:>7.0f} MB {mid.rss_first / 2**20:>6.0f} MB"
         )
     return 0
 
