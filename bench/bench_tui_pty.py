@@ -19,8 +19,9 @@ first: `0`, `1`, backspace), of keypress → the new "N of M branches" count on 
 wall-clock on this machine, so compare runs, not machines.
 
 A second table has, per registry, how long `R` takes (keypress → the status bar's
-"reading M more…" of its first part, and → its "N changed" again: every row read anew; the
-status bar is only re-sent when its text changes, so the second is the refresh's end) and
+"reading M more…" of its first part, the rows in view, and → its "N changed" again: every
+row read anew; the status bar is only re-sent when its text changes, so the second is the
+refresh's end; 0 when every row fits on screen, as there is then no second part) and
 the app's peak RSS (VmHWM from /proc just before quitting; "(first)": when the first
 screenful was on the wire). The largest size of issue 16:
 
@@ -56,6 +57,7 @@ READY = re.compile(rb"\d[\d,]* branch")  # the status bar's count: the grid is o
 FILLED = re.compile(rb"\d+ changed")  # the changed count: every row has been read
 COUNT = re.compile(rb"\d+ of [\d,]+ branch")  # the filtered count: the filter is applied
 READING = re.compile(rb"reading [\d,]+ more")  # a read's first part is on screen
+QUIET_R = 5.0  # seconds of silence after R that mean it was read in one part
 PYC = Path(__file__).resolve().parent / ".cache" / "pyc"  # byte-compiled modules, kept
 
 
@@ -169,13 +171,17 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
         start, t0 = len(term.seen), time.monotonic()
         term.send(b"R")
         refresh_first = refresh_done = 0.0
+        last = t0
         while time.monotonic() - t0 < 600:
-            term.read(0.01)
+            if term.read(0.01):
+                last = time.monotonic()
             if not refresh_first and READING.search(term.seen, start):
                 refresh_first = time.monotonic() - t0
             if refresh_first and FILLED.search(term.seen, start):
                 refresh_done = time.monotonic() - t0
                 break
+            if not refresh_first and time.monotonic() - last > QUIET_R:
+                break  # every row fits on screen: one part, nothing to see on the wire
         refresh = len(term.seen) - start + term.quiet(quiet=1.5)
         t0 = time.monotonic()
         idle = 0
@@ -223,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'j':>8} {'R':>8} {'idle':>8} {'filter key':>10}"
     )
     extra = []
-    for branches in [0] if args.repo else args.branches:
+    for branches in [args.repo.name] if args.repo else args.branches:
         path = args.repo or cached_registry(
             branches, args.commits, args.artifacts, 1, tags=args.tags
         )

@@ -326,15 +326,15 @@ def grid_parts(
     }
     now = sorted(on_screen, key=lambda i: (branches[i].name != prod, i))  # prod first
     order = now + [i for i in range(len(branches)) if i not in on_screen]
-    pos, budget = 0, len(now) * _READ_COST  # the first part: the rows on screen, whatever
+    pos, end = 0, len(now)  # the first part: the rows on screen, whatever they cost
     while True:
         spent = 0
-        while pos < len(order) and spent < budget:
+        while pos < len(order) and (pos < end if end else spent < chunk * _READ_COST):
             i = order[pos]
             rows[i], cost = make(branches[i])
             spent += cost
             pos += 1
-        budget = chunk * _READ_COST
+        end = 0
         pending = frozenset(b.name for b, r in zip(branches, rows, strict=True) if r is None)
         snaps = tuple(
             r if r is not None else BranchSnapshot(b, {}, {}, Metrics())
