@@ -175,6 +175,8 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
         while time.monotonic() - t0 < 600:
             if term.read(0.01):
                 last = time.monotonic()
+            elif term.proc.poll() is not None:
+                raise RuntimeError(f"the app exited ({term.proc.returncode}): {term.seen[-500:]!r}")
             if not refresh_first and READING.search(term.seen, start):
                 refresh_first = time.monotonic() - t0
             if refresh_first and FILLED.search(term.seen, start):
