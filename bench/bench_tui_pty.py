@@ -21,7 +21,8 @@ wall-clock on this machine, so compare runs, not machines.
 A second table has, per registry, how long `R` takes (keypress → the status bar's
 "reading M more…" of its first part, the rows in view, and → its "N changed" again: every
 row read anew; the status bar is only re-sent when its text changes, so the second is the
-refresh's end; 0 when every row fits on screen, as there is then no second part) and
+refresh's end; 0 when no "reading" reached the wire: every row fits on screen, or the
+rest was read before the next frame) and
 the app's peak RSS (VmHWM from /proc just before quitting; "(first)": when the first
 screenful was on the wire). The largest size of issue 16:
 
