@@ -104,32 +104,18 @@ def _row_maker(
     prod_arts = reg.artifacts(prod) if prod else {}
     prod_value = reg.metrics(prod).get(primary) if prod and primary else None
     higher = reg.config.higher_is_better(primary or "")
-    in_prod: dict[int, tuple[StatusRun, int]] = {}  # run -> its cells that prod has too
-
-    def present(run: StatusRun) -> int:
-        hit = in_prod.get(id(run))
-        if hit is None or hit[0] is not run:
-            count = len(run) - sum(1 for s in run.values() if s is ArtifactStatus.NEW)
-            hit = in_prod[id(run)] = (run, count)
-        return hit[1]
-
-    def cells(
-        pieces: tuple[dict[str, Artifact], ...], runs: tuple[StatusRun, ...]
-    ) -> tuple[Mapping[str, Artifact], Mapping[str, ArtifactStatus], tuple[StatusRun, ...]]:
-        """A row's artifacts and statuses, joined, and its runs (with the missing cells)."""
-        arts = Joined(pieces)
-        if sum(map(present, runs)) != len(prod_arts):
-            gone = dict.fromkeys(prod_arts.keys() - arts.keys(), ArtifactStatus.MISSING)
-            runs += (gone,)
-        return arts, Joined(runs), runs
 
     def row(branch: Branch, tree: str) -> tuple[BranchSnapshot, tuple[StatusRun, ...]]:
         pieces = reg.tree_segments(tree)
-        runs = reg._status_runs.runs(pieces, prod_arts)
+        runs, present = reg._status_runs.runs_in_prod(pieces, prod_arts)
         arts: Mapping[str, Artifact]
         status: Mapping[str, ArtifactStatus]
-        if joined and _disjoint(pieces):
-            arts, status, runs = cells(pieces, runs)
+        if joined and _disjoint(pieces):  # the pieces as they are, shared
+            arts = Joined(pieces)
+            if present != len(prod_arts):
+                gone = dict.fromkeys(prod_arts.keys() - arts.keys(), ArtifactStatus.MISSING)
+                runs += (gone,)
+            status = Joined(runs)
         else:
             arts = whole = reg.artifacts_of_tree(tree, pieces)
             if sum(map(len, runs)) != len(whole):  # a path in two pieces: a malformed tree
@@ -164,16 +150,13 @@ def _row_maker(
 def _disjoint(pieces: tuple[dict[str, Artifact], ...]) -> bool:
     """Whether no path is in two pieces. Only pieces of one folder can share a path (a
     malformed tree naming a file twice, or a subfolder twice), so only those are compared."""
-    folders: dict[str, dict[str, Artifact]] = {}
+    folders: dict[str, list[dict[str, Artifact]]] = {}
     for piece in pieces:
         folder = next(iter(piece), "").rpartition("/")[0]
-        seen = folders.get(folder)
-        if seen is None:
-            folders[folder] = piece
-        elif not seen.keys().isdisjoint(piece):
+        seen = folders.setdefault(folder, [])
+        if any(not other.keys().isdisjoint(piece) for other in seen):
             return False
-        else:
-            folders[folder] = {**seen, **piece}
+        seen.append(piece)
     return True
 
 
