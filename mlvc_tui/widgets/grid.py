@@ -11,6 +11,7 @@ changed are repainted.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -388,13 +389,9 @@ class RegistryGrid(ScrollView, can_focus=True):
         starts, fixed = self._starts, self._fixed
         left = starts[fixed] + self.scroll_offset.x  # the scrolled part's view, as x
         right = left + max(0, width - starts[fixed])
-        first = fixed
-        while first < len(self._columns) and starts[first + 1] <= left:
-            first += 1  # (a linear walk: a scroll of thousands of columns is rare)
-        last = first
-        while last < len(self._columns) and starts[last] < right:
-            last += 1
-        return range(first, last)
+        count = len(self._columns)
+        first = min(max(fixed, bisect_right(starts, left) - 1), count)
+        return range(first, min(bisect_left(starts, right, first), count))
 
     def _line(
         self, cell: Callable[[int], Text], styles: tuple[Style, Style], lit: set[int], width: int
