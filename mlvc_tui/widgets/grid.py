@@ -412,7 +412,7 @@ class RegistryGrid(ScrollView, can_focus=True):
         skip = self.scroll_offset.x - (self._starts[view.start] - self._starts[self._fixed])
         scrolled = scrolled.crop(skip, skip + width - fixed.cell_length)
         line = Strip.join([fixed, scrolled]).extend_cell_length(width, styles[1])
-        return line.crop(0, width).simplify()  # fewer style runs: fewer bytes per repaint
+        return line.crop(0, width)
 
     def render_line(self, y: int) -> Strip:
         """Called for each line on screen: the header, or the branch at that line."""
