@@ -172,7 +172,8 @@ async def test_at_50x15_enter_reads_on_before_it_promotes(demo: Path) -> None:
             assert dialog.state == "ready" and git_in(demo, "for-each-ref") == before
             presses += 1
             assert presses < 20
-        assert "accuracy 0.8167 0.8167" in screen_words(pilot)  # the metric table, in view
+        words = screen_words(pilot)  # the metric table in view, two lines a metric
+        assert "metric prod Δ verdict" in words and "accuracy 0.8167 0 = same" in words
         state = str(dialog.query_one("#state").render())
         assert "Every gate passes. enter promotes staging into prod" in state
         assert dialog.query_one("#metrics").region.bottom <= dialog.query_one("#state").region.y
@@ -293,12 +294,23 @@ class TestPromoteSnapshots:
     def test_gates_pass_read_to_the_end_50x15(
         self, demo_repo: Path, snap_compare: SnapCompare
     ) -> None:
-        """At 50x15, scrolled to the end (end): the metric table (accuracy = same) and the
-        green "Every gate passes" line in view, ⏎ Promote in the footer."""
+        """At 50x15, scrolled to the end (end): the metric table in two lines a metric
+        (prod over after, Δ over rel, then "= same"), the green "Every gate passes" line in
+        view, ⏎ Promote in the footer."""
         assert snap_compare(
             make_app(demo_repo, now=FIXED_NOW),
             terminal_size=(50, 15),
             run_before=keys("j", "p", "r", "end"),
+        )
+
+    def test_gate_fails_metrics_50x15(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
+        """dev → prod at 50x15, scrolled to the end: every metric's row whole in two lines
+        (its name wrapped, not cut), each verdict ("↓ worse", "↑ better") and the header
+        "verdict" readable, no horizontal scrollbar; "Refused by gates primary, stage"."""
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW),
+            terminal_size=(50, 15),
+            run_before=keys("j", "j", "p", "r", "end"),
         )
 
     def test_gate_fails_120x40(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
