@@ -28,6 +28,7 @@ from mlvc_tui.widgets.cells import (
     status_cell,
     tilde,
 )
+from mlvc_tui.widgets.widths import add_sized_columns
 
 from .reloading import ReadingScreen
 
@@ -158,28 +159,33 @@ class BranchScreen(ReadingScreen[BranchDetail]):
         table = self.query_one("#artifacts", DataTable)
         table.clear(columns=True)
         special = any(a.storage is not Storage.BLOB for a in snap.artifacts.values())
-        table.add_columns(
+        order = [*detail.columns, *sorted(set(snap.artifacts) - set(detail.columns))]
+        paths = [p for p in order if p in snap.artifacts or p in snap.status]
+        rows = []
+        for path in paths:
+            art, status = snap.artifacts.get(path), snap.status.get(path)
+            stored = [Text(present.storage_mark(art.storage) if art else "", style="cyan")]
+            rows.append(
+                [
+                    status_cell(status),
+                    literal(path),
+                    Text(present.size(art.size if art else None), justify="right"),
+                    Text(art.id[:8] if art else "—", style="yellow"),
+                    *(stored if special else []),
+                    Text(present.STATUS_WORDS[status], style=GLYPHS[status][1]),
+                ]
+            )
+        heads = [
             Text(""),
             Text("path"),
             Text("size", justify="right"),
             Text("id"),
             *([Text("stored")] if special else []),
             Text("vs prod"),
-        )
-        order = [*detail.columns, *sorted(set(snap.artifacts) - set(detail.columns))]
-        paths = [p for p in order if p in snap.artifacts or p in snap.status]
-        for path in paths:
-            art, status = snap.artifacts.get(path), snap.status.get(path)
-            stored = [Text(present.storage_mark(art.storage) if art else "", style="cyan")]
-            table.add_row(
-                status_cell(status),
-                literal(path),
-                Text(present.size(art.size if art else None), justify="right"),
-                Text(art.id[:8] if art else "—", style="yellow"),
-                *(stored if special else []),
-                Text(present.STATUS_WORDS[status], style=GLYPHS[status][1]),
-                key=path,
-            )
+        ]
+        add_sized_columns(table, heads, rows)
+        for path, row in zip(paths, rows, strict=True):
+            table.add_row(*row, key=path)
         table.border_title = f"Artifacts ({len(snap.artifacts)})"
 
     def _commits(self, detail: BranchDetail) -> None:
@@ -208,10 +214,11 @@ class BranchScreen(ReadingScreen[BranchDetail]):
         table = self.query_one("#metrics", DataTable)
         table.clear(columns=True)
         values = detail.snapshot.metrics.values
-        table.add_columns(Text("metric"), Text("value", justify="right"))
+        heads = [Text("metric"), Text("value", justify="right")]
         rows = {r.key: r for r in detail.diff.rows} if detail.diff else {}
         if detail.diff is not None:
-            table.add_columns(Text(visible(detail.prod or "prod"), justify="right"), Text(""))
+            heads += [Text(visible(detail.prod or "prod"), justify="right"), Text("")]
+        lines = []
         for key, value in values.items():
             cells = [literal(key), Text(present.number(value, missing=""), justify="right")]
             if detail.diff is not None:
@@ -225,6 +232,9 @@ class BranchScreen(ReadingScreen[BranchDetail]):
                     ),
                     Text(glyph, style=f"bold {style}"),
                 ]
+            lines.append(cells)
+        add_sized_columns(table, heads, lines)
+        for key, cells in zip(values, lines, strict=True):
             table.add_row(*cells, key=key)
         table.border_title = f"Metrics ({len(values)})"
 

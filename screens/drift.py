@@ -33,6 +33,7 @@ from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
+from mlvc_tui.widgets.widths import add_sized_columns
 
 from .reloading import ReadingScreen
 
@@ -202,40 +203,34 @@ class DriftScreen(ReadingScreen[DriftReport]):
         table = self.query_one(DriftTable)
         current = table.cursor_row
         table.clear(columns=True)
-        for label, key in (
-            ("", "mark"),
-            ("feature", "feature"),
-            ("metric", "metric"),
-            ("latest", "latest"),
-            ("max", "max"),
-            ("threshold", "threshold"),
-            ("alerts", "alerts"),
-        ):
-            table.add_column(Text(label), key=key)
         order = sorted(
             range(len(report.series)),
             key=lambda i: (not report.series[i].alert, not report.series[i].alerts, i),
         )
-        for i in order:
-            s = report.series[i]
-            mark, style = (
-                ("!", f"bold {BAD}") if s.alert else ("~", CHANGED) if s.alerts else ("", "")
-            )
-            style = tone(style, self.app.no_color)
-            table.add_row(
-                Text(mark, style=style),
-                Text(visible(s.feature)[:40], style=style),
-                Text(visible(s.metric)[:20], style=style),
-                Text(present.number(s.latest.value), style=style, justify="right"),
-                Text(present.number(s.max), justify="right"),
-                Text(present.number(s.threshold), justify="right"),
-                Text(f"{s.alerts}/{s.count}", style=style, justify="right"),
-                key=str(i),
-            )
+        rows = [self._row(report.series[i]) for i in order]
+        heads = ["", "feature", "metric", "latest", "max", "threshold", "alerts"]
+        keys = ["mark", "feature", "metric", "latest", "max", "threshold", "alerts"]
+        add_sized_columns(table, [Text(h) for h in heads], rows, keys)
+        for i, row in zip(order, rows, strict=True):
+            table.add_row(*row, key=str(i))
         if not report.series:
             self.query_one(PlotChart).show_message("the drift log has a header but no rows")
         elif 0 < current < table.row_count:
             table.move_cursor(row=current)
+
+    def _row(self, s: DriftSeries) -> list[Text]:
+        """One series' cells: a mark and its style for alerting now or earlier."""
+        mark, style = ("!", f"bold {BAD}") if s.alert else ("~", CHANGED) if s.alerts else ("", "")
+        style = tone(style, self.app.no_color)
+        return [
+            Text(mark, style=style),
+            Text(visible(s.feature)[:40], style=style),
+            Text(visible(s.metric)[:20], style=style),
+            Text(present.number(s.latest.value), style=style, justify="right"),
+            Text(present.number(s.max), justify="right"),
+            Text(present.number(s.threshold), justify="right"),
+            Text(f"{s.alerts}/{s.count}", style=style, justify="right"),
+        ]
 
     @on(DataTable.RowHighlighted, "#table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

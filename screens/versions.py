@@ -19,6 +19,7 @@ from mlvc_tui.engine import BadInput, Registry, VersionEntry
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD
 from mlvc_tui.widgets.metric_table import tone
+from mlvc_tui.widgets.widths import add_sized_columns
 
 from .reloading import ReadingScreen
 from .rollback import RollbackScreen, stamp
@@ -109,32 +110,38 @@ class VersionsScreen(ReadingScreen[Versions]):
         staged = any(e.stages for e in self.entries)  # GTO's tags name a stage: say which
         heads = ["version", "stage", "what", "from", "commit", "date", "who", "value", "Δ"]
         shown = [h for h in heads if (h != "commit" or wide) and (h != "stage" or staged)]
-        for head in shown:
-            table.add_column(Text(visible(primary if head == "value" else head)), key=head)
-        for entry in self.entries:
-            source = entry.source or (entry.source_commit or "—")[:8]
-            if entry.kind == "rollback" and entry.record and entry.record.previous:
-                source = f"v{entry.record.previous}"
-            missing = entry.tag is not None and not entry.tagged
-            who = visible(entry.user.split(" <", 1)[0])
-            name = label(entry)
-            if staged and not wide:  # room for the stage: "v1.1.0", the model is the title's
-                name = name.rsplit("@", 1)[-1]
-            cells = {
-                "version": Text(
-                    visible(name) + (" (tag missing)" if missing else ""),
-                    style="bold" if entry.kind == "promotion" else "",
-                ),
-                "stage": Text(visible(", ".join(entry.stages)), style="bold"),
-                "what": Text(present.KIND_WORDS[entry.kind]),
-                "from": Text(visible(source)[:16]),
-                "commit": Text(entry.commit.short_id),
-                "date": Text(stamp(entry, wide)),
-                "who": Text(who if wide else who[:14]),
-                "value": Text(present.number(entry.value), justify="right"),
-                "Δ": Text(present.delta(entry.delta), justify="right"),
-            }
-            table.add_row(*(cells[h] for h in shown))
+        rows = [self._cells(entry, staged, wide) for entry in self.entries]
+        labels = [Text(visible(primary if head == "value" else head)) for head in shown]
+        picked = [[cells[h] for h in shown] for cells in rows]
+        add_sized_columns(table, labels, picked, shown)
+        for row in picked:
+            table.add_row(*row)
+
+    @staticmethod
+    def _cells(entry: VersionEntry, staged: bool, wide: bool) -> dict[str, Text]:
+        """One version's cells by column."""
+        source = entry.source or (entry.source_commit or "—")[:8]
+        if entry.kind == "rollback" and entry.record and entry.record.previous:
+            source = f"v{entry.record.previous}"
+        missing = entry.tag is not None and not entry.tagged
+        who = visible(entry.user.split(" <", 1)[0])
+        name = label(entry)
+        if staged and not wide:  # room for the stage: "v1.1.0", the model is the title's
+            name = name.rsplit("@", 1)[-1]
+        return {
+            "version": Text(
+                visible(name) + (" (tag missing)" if missing else ""),
+                style="bold" if entry.kind == "promotion" else "",
+            ),
+            "stage": Text(visible(", ".join(entry.stages)), style="bold"),
+            "what": Text(present.KIND_WORDS[entry.kind]),
+            "from": Text(visible(source)[:16]),
+            "commit": Text(entry.commit.short_id),
+            "date": Text(stamp(entry, wide)),
+            "who": Text(who if wide else who[:14]),
+            "value": Text(present.number(entry.value), justify="right"),
+            "Δ": Text(present.delta(entry.delta), justify="right"),
+        }
 
     def action_rollback(self) -> None:
         """Called on r: roll back to the version under the cursor (asks first)."""

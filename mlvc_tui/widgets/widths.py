@@ -9,11 +9,13 @@ computed from the same cells by `column_widths`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.widgets import DataTable
 
-__all__ = ["column_widths", "text_width"]
+__all__ = ["add_sized_columns", "column_widths", "text_width"]
 
 
 def text_width(cell: str | Text) -> int:
@@ -28,3 +30,16 @@ def column_widths(heads: Sequence[str | Text], rows: Iterable[Sequence[str | Tex
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], text_width(cell))
     return widths
+
+
+def add_sized_columns(
+    table: DataTable[Any],
+    heads: Sequence[str | Text],
+    rows: Sequence[Sequence[str | Text]],
+    keys: Sequence[str] | None = None,
+) -> None:
+    """Add ``heads`` as ``table``'s columns, each as wide as its widest cell in ``rows``
+    (the rows the caller adds next) or its header."""
+    widths = column_widths(heads, rows)
+    for i, (head, width) in enumerate(zip(heads, widths, strict=True)):
+        table.add_column(head, key=keys[i] if keys else None, width=width)
