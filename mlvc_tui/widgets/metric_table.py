@@ -18,7 +18,7 @@ from mlvc_tui import present
 from mlvc_tui.engine import MetricDelta, Verdict
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import VERDICT_GLYPHS
-from mlvc_tui.widgets.widths import column_widths
+from mlvc_tui.widgets.widths import column_widths, size_now
 
 __all__ = [
     "MetricTable",
@@ -145,6 +145,7 @@ class MetricTable(DataTable[Text]):
         order = [r.key for r in rows]
         if current in order:
             self.move_cursor(row=order.index(current), animate=False)
+        size_now(self)
 
     def current_key(self) -> str | None:
         """The metric under the cursor."""
