@@ -28,7 +28,7 @@ from mlvc_tui.widgets.cells import (
     status_cell,
     tilde,
 )
-from mlvc_tui.widgets.widths import add_sized_columns
+from mlvc_tui.widgets.widths import add_sized_columns, size_now
 
 from .reloading import ReadingScreen
 
@@ -186,6 +186,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
         add_sized_columns(table, heads, rows)
         for path, row in zip(paths, rows, strict=True):
             table.add_row(*row, key=path)
+        size_now(table)
         table.border_title = f"Artifacts ({len(snap.artifacts)})"
 
     def _commits(self, detail: BranchDetail) -> None:
@@ -208,6 +209,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
                 literal(commit.summary),
                 key=commit.id,
             )
+        size_now(table)
         table.border_title = f"Commits (last {len(detail.log)})"
 
     def _metrics(self, detail: BranchDetail) -> None:
@@ -236,6 +238,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
         add_sized_columns(table, heads, lines)
         for key, cells in zip(values, lines, strict=True):
             table.add_row(*cells, key=key)
+        size_now(table)
         table.border_title = f"Metrics ({len(values)})"
 
     # -- actions ---------------------------------------------------------------------------
