@@ -33,7 +33,7 @@ from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
-from mlvc_tui.widgets.widths import add_sized_columns
+from mlvc_tui.widgets.widths import add_sized_columns, size_now
 
 from .reloading import ReadingScreen
 
@@ -117,6 +117,7 @@ class DriftScreen(ReadingScreen[DriftReport]):
         super().__init__()
         self.branch = branch
         self.report: DriftReport | None = None
+        self._laid_out_for = 0  # the screen width the table's columns were chosen for
 
     def compose(self) -> ComposeResult:
         title = Text.assemble(("Drift  ", "bold"))
@@ -210,13 +211,24 @@ class DriftScreen(ReadingScreen[DriftReport]):
         rows = [self._row(report.series[i]) for i in order]
         heads = ["", "feature", "metric", "latest", "max", "threshold", "alerts"]
         keys = ["mark", "feature", "metric", "latest", "max", "threshold", "alerts"]
-        add_sized_columns(table, [Text(h) for h in heads], rows, keys)
+        # Too narrow for all: leave out the max, the alert counts, then the metric's name.
+        width = self._laid_out_for = self.size.width
+        room = (width // 2 if width >= 150 else width) - 2  # beside the chart; the scrollbar
+        kept = add_sized_columns(
+            table, [Text(h) for h in heads], rows, keys, room=room, drop=[4, 6, 2]
+        )
         for i, row in zip(order, rows, strict=True):
-            table.add_row(*row, key=str(i))
+            table.add_row(*(row[k] for k in kept), key=str(i))
+        size_now(table)
         if not report.series:
             self.query_one(PlotChart).show_message("the drift log has a header but no rows")
         elif 0 < current < table.row_count:
             table.move_cursor(row=current)
+
+    def on_resize(self) -> None:
+        """Called when the terminal is resized: choose the columns for the new width."""
+        if self.report is not None and self.size.width != self._laid_out_for:
+            self._fill(self.report)
 
     def _row(self, s: DriftSeries) -> list[Text]:
         """One series' cells: a mark and its style for alerting now or earlier."""

@@ -351,6 +351,13 @@ class TestPromoteSnapshots:
             make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("v")
         )
 
+    def test_versions_50x15(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
+        """v at 50 columns: version, date, accuracy and Δ whole (who, from and what left
+        out), the title cut with "…"."""
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(50, 15), run_before=keys("v")
+        )
+
 
 async def test_palette_offers_promote_versions_and_rollback(demo_repo: Path) -> None:
     from textual.command import CommandPalette
