@@ -11,6 +11,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -73,6 +74,19 @@ class LineageTree(Tree[None]):
         Binding("l", "expand_node", "Open", show=False),
         Binding("h", "collapse_or_parent", "Close", show=False),
     ]
+
+    def render_label(self, node: TreeNode[None], base_style: Style, style: Style) -> Text:
+        """A node's label, ending in "…" where it would run past the right edge (the tree
+        never scrolls sideways; a commit's whole message is one level down)."""
+        text = super().render_label(node, base_style, style)
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        # The scrollbar's room is kept whether it shows or not: lines are cached by width.
+        room = self.size.width - self.styles.scrollbar_size_vertical - depth * self.guide_depth
+        if room > 1 and text.cell_len > room:
+            text.truncate(room, overflow="ellipsis")
+        return text
 
     def action_expand_node(self) -> None:
         """Called on l: open the node under the cursor."""
