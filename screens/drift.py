@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from mlvc_tui import present
 from mlvc_tui.engine import (
@@ -31,6 +31,7 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
 from mlvc_tui.widgets.widths import add_sized_columns, size_now
@@ -131,7 +132,7 @@ class DriftScreen(ReadingScreen[DriftReport]):
             yield DriftTable(id="table", cursor_type="row", zebra_stripes=True)
             yield PlotChart(id="chart", message="")
         yield Static(id="message")
-        yield Footer(show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the drift log (unless it was closed already)."""

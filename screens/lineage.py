@@ -16,13 +16,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from mlvc_tui import present
 from mlvc_tui.engine import CommitInfo, Lineage, ModelVersion, Registry, Storage
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import GOOD, LOCAL
+from mlvc_tui.widgets.fit_footer import FitFooter
 
 from .reloading import ReadingScreen
 
@@ -123,7 +124,7 @@ class LineageScreen(ReadingScreen[LineageView]):
         tree.show_root = True
         yield tree
         yield Static(id="message")
-        yield Footer(show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the lineage (unless it was closed already)."""
