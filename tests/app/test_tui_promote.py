@@ -345,6 +345,14 @@ class TestPromoteSnapshots:
             make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("r")
         )
 
+    def test_rollback_50x15(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
+        """r on prod at 50x15: the MAJOR warning and "enter rolls back anyway; esc cancels"
+        whole, accuracy's row (two lines) under the table's two-line header, the details
+        above cut to three lines."""
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(50, 15), run_before=keys("r")
+        )
+
     def test_versions_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
         """v: the demo's four version tags, newest first, with accuracy and its change."""
         assert snap_compare(
