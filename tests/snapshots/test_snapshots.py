@@ -67,6 +67,12 @@ class TestGridScreens:
         assert snap_compare(make_app(showcase_repo, now=FIXED_NOW), terminal_size=size,
                             run_before=keys("j", "j", "enter"))
 
+    def test_branch_detail_50x15(self, snap_compare, showcase_repo: Path) -> None:
+        """dev's detail at 50 columns: artifacts keep path, size and "vs prod" (the id and
+        how it is stored left out), commits keep id, when and the message (not the author)."""
+        assert snap_compare(make_app(showcase_repo, now=FIXED_NOW), terminal_size=(50, 15),
+                            run_before=keys("j", "j", "enter"))
+
     @pytest.mark.parametrize("size", SIZES)
     def test_help(self, snap_compare, showcase_repo: Path, size: tuple[int, int]) -> None:
         """Every key by screen: Everywhere, Grid (home) with its cursor keys, then the other
