@@ -8,12 +8,13 @@ filter keystroke takes to show.
 `mlvc-tui PATH` runs on a synthetic registry (bench/synth.py, 50 commits per branch, 40
 artifacts) in a pty of the given size, exactly as a terminal would run it (Python start and
 the Textual import included, byte-compiled modules cached as an installed app has them).
-"First screenful" is the moment the status bar's branch count is on the wire: the rows that
-fit and the counts are drawn ("(CPU)": the CPU seconds the app had used by then, steadier
+What the app writes is fed to a terminal emulator (pyte), and the moments are read off its
+screen. "First screenful" is the moment the status bar's branch count is on screen: the
+rows that fit and the counts are drawn ("(CPU)": the CPU seconds the app had used by then, steadier
 on a loaded machine); "all rows" the moment the changed count is (every row read).
 Bytes are counted from the pty until the app has been quiet for QUIET seconds after each
 action. "Filter key" is the median, over three keystrokes typed into the filter (`/`
-first: `0`, `1`, backspace), of keypress → the new "N of M branches" count on the wire.
+first: `0`, `1`, backspace), of keypress → the new "N of M branches" count on screen.
 ``--app`` runs another mlvc-tui (an older checkout, to compare). Prints a table; times are
 wall-clock on this machine, so compare runs, not machines.
 """
@@ -21,28 +22,24 @@ wall-clock on this machine, so compare runs, not machines.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
-import pty
 import re
-import select
-import signal
-import struct
-import subprocess
 import sys
-import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from synth import cached_registry
+
+from tests.support.terminal import AppInPty
 
 MLVC_TUI = str(Path(sys.executable).with_name("mlvc-tui"))
 QUIET = 0.6  # seconds without output that count as "done drawing"
-READY = re.compile(rb"\d[\d,]* branch")  # the status bar's count: the grid is on screen
-FILLED = re.compile(rb"\d+ changed")  # the changed count: every row has been read
-COUNT = re.compile(rb"\d+ of [\d,]+ branch")  # the filtered count: the filter is applied
+READY = re.compile(r"\d[\d,]* branch")  # the status bar's count: the grid is on screen
+FILLED = re.compile(r"\d+ changed")  # the changed count: every row has been read
+COUNT = re.compile(r"\d+ of [\d,]+ branch")  # the filtered count: the filter is applied
 PYC = Path(__file__).resolve().parent / ".cache" / "pyc"  # byte-compiled modules, kept
 
 
@@ -58,79 +55,27 @@ class Run:
     filter_key: float
 
 
-class Pty:
-    """A child process on a pseudo-terminal of a given size; counts what it writes."""
+class Pty(AppInPty):
+    """The app on a pseudo-terminal, as an installed app runs (its .pyc files kept)."""
 
     def __init__(self, argv: list[str], cols: int, rows: int) -> None:
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "MLVC_WATCH": "off", "COLUMNS": ""}
-        env.pop("COLUMNS")
+        env = {**os.environ, "TERM": "xterm-256color", "MLVC_WATCH": "off"}
+        env.pop("COLUMNS", None)
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed app has its .pyc files
         env["PYTHONPYCACHEPREFIX"] = str(PYC)  # written here, not into the source tree
-        self.start = time.monotonic()
-        self.proc = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
-        )
-        os.close(slave)
-        self.seen = bytearray()
-
-    def read(self, timeout: float) -> int:
-        """Read what arrives within ``timeout`` s; returns the bytes read."""
-        got = 0
-        ready, _, _ = select.select([self.master], [], [], timeout)
-        if ready:
-            try:
-                chunk = os.read(self.master, 1 << 16)
-            except OSError:
-                return 0
-            self.seen += chunk
-            got = len(chunk)
-        return got
-
-    def until(self, pattern: re.Pattern[bytes], timeout: float) -> float:
-        """Seconds from launch until ``pattern`` is in the output."""
-        end = time.monotonic() + timeout
-        while not pattern.search(self.seen) and time.monotonic() < end:
-            self.read(0.05)
-        if not pattern.search(self.seen):
-            raise TimeoutError(f"{pattern.pattern!r} not seen in {timeout} s")
-        return time.monotonic() - self.start
+        super().__init__(argv, cols, rows, env)
 
     def quiet(self, quiet: float = QUIET, limit: float = 120.0) -> int:
-        """Bytes written until the app is quiet for ``quiet`` seconds."""
-        total, last, end = 0, time.monotonic(), time.monotonic() + limit
-        while time.monotonic() - last < quiet and time.monotonic() < end:
-            n = self.read(0.05)
-            if n:
-                total, last = total + n, time.monotonic()
-        return total
+        return super().quiet(quiet, limit)
 
-    def send(self, keys: bytes) -> None:
-        os.write(self.master, keys)
-
-    def response(self, keys: bytes, pattern: re.Pattern[bytes], limit: float = 30.0) -> float:
-        """Seconds from sending ``keys`` until ``pattern`` is in what is written after."""
-        start, t0 = len(self.seen), time.monotonic()
+    def response(self, keys: bytes, pattern: re.Pattern[str], limit: float = 30.0) -> float:
+        """Seconds from sending ``keys`` until what the screen shows of ``pattern`` changes."""
+        before, t0 = self.shows(pattern), time.monotonic()
         self.send(keys)
-        while not pattern.search(self.seen, start) and time.monotonic() - t0 < limit:
-            self.read(0.01)
+        while time.monotonic() - t0 < limit:
+            if self.read(0.01) and self.shows(pattern) not in (None, before):
+                break  # (the screen is read only when something arrived)
         return time.monotonic() - t0
-
-    def cpu(self) -> float:
-        """CPU seconds the app has used so far (all its threads): on a loaded machine, the
-        steadier figure."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def close(self) -> None:
-        self.send(b"q")
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        os.close(self.master)
 
 
 def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:

@@ -19,12 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
+from textual.widgets import Input
 
 from mlvc_tui.engine import DRIFT_PATH, MlvcError, Registry
 from mlvc_tui.palette import MlvcCommands
 from mlvc_tui.session import AppState, Session
+from mlvc_tui.wire import lean_driver
 
 __all__ = ["MlvcApp", "main", "make_app"]
 
@@ -87,11 +91,24 @@ class MlvcApp(App[None]):
         """The time relative dates are measured from (fixed in tests)."""
         return self.fixed_now or datetime.now(UTC)
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal (or the browser), sending only the cells a
+        repaint changes (mlvc_tui/wire)."""
+        return lean_driver(super().get_driver_class())
+
     def on_mount(self) -> None:
         """Called when the app starts: show the grid."""
         from mlvc_tui.screens.grid import GridScreen
 
         self.push_screen(GridScreen())
+
+    def on_key(self, event: events.Key) -> None:
+        """Called on a key no widget took. Typed while a text box has focus, it was sent
+        on before the box took focus (the `exp` of a quickly typed `/exp`): the box's."""
+        box = self.focused
+        if isinstance(box, Input) and event.is_printable and event.character is not None:
+            event.stop()
+            box.insert_text_at_cursor(event.character)
 
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         """Open a screen or dialog; hints said for the screen behind go (they would hide its

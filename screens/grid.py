@@ -23,7 +23,6 @@ from mlvc_tui.widgets.cells import BAD, legend, tilde
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 from mlvc_tui.widgets.gridinfo import changed_rows, cursor_text, short_path, status_text
 from mlvc_tui.widgets.keybar import KeyBar, KeyHint
-from mlvc_tui.widgets.lean import LeanStatic
 from mlvc_tui.widgets.preview import BranchPreview
 
 from .reloading import Read, ReadingScreen
@@ -31,13 +30,14 @@ from .reloading import Read, ReadingScreen
 __all__ = ["GridScreen"]
 
 # The footer, most important first (the least important drop when the width runs out);
-# p shows on a branch that can be promoted, r on the prod row.
+# p shows on a branch that can be promoted, r in its place on the prod row (so the keys
+# after them stay put as the cursor moves: nothing else of the line is sent again).
 _KEYS = (
-    KeyHint("p", "Promote", "promote"),
+    KeyHint("p", "Promote", "promote", width=11),
+    KeyHint("r", "Roll back", "rollback", width=11),
     KeyHint("v", "Versions", "versions"),
     KeyHint("a", "A/B", "ab"),
     KeyHint("T", "Tail", "live_tail"),
-    KeyHint("r", "Roll back", "rollback"),
     KeyHint("d", "Diff", "diff"),
     KeyHint("l", "Lineage", "lineage"),
     KeyHint("t", "Drift", "drift"),
@@ -115,10 +115,10 @@ class GridScreen(ReadingScreen[GridPart]):
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
         yield BranchPreview(id="preview")
-        yield LeanStatic(id="column-key")
-        yield LeanStatic(id="cursor-info")
+        yield Static(id="column-key")
+        yield Static(id="cursor-info")
         yield Static(legend(), id="legend")
-        yield LeanStatic(id="status")
+        yield Static(id="status")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
@@ -453,8 +453,8 @@ class GridScreen(ReadingScreen[GridPart]):
         """Called on /: type to filter branches."""
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
-        self.refresh_bindings()
+        self.set_focus(box)  # now, not later (as box.focus() would): keys typed right after
+        self.refresh_bindings()  # the slash are queued already, and go to the box ("/exp")
 
     def action_focus_grid(self) -> None:
         """Called on a click on "⏎ Keep filter": back to the grid, filter kept."""

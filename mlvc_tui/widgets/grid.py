@@ -391,7 +391,7 @@ class RegistryGrid(ScrollView, can_focus=True):
             self.scroll_offset.x, self.scroll_offset.x + width - fixed.cell_length
         )
         line = Strip.join([fixed, scrolled]).extend_cell_length(width, styles[1])
-        return line.crop(0, width).simplify()  # fewer style runs: fewer bytes per repaint
+        return line.crop(0, width)
 
     def render_line(self, y: int) -> Strip:
         """Called for each line on screen: the header, or the branch at that line."""

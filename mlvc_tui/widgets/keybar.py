@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
-
-from mlvc_tui.widgets.lean import LeanStatic
+from textual.widgets import Static
 
 __all__ = ["KeyBar", "KeyHint", "fit_hints"]
 
@@ -22,11 +21,14 @@ _GAP = "  "
 
 @dataclass(frozen=True)
 class KeyHint:
-    """One key in the bar: what to press, what it does, the screen action a click runs."""
+    """One key in the bar: what to press, what it does, the screen action a click runs;
+    ``width``: the cells it takes at least (hints that take turns in one place keep the
+    ones after them from moving)."""
 
     key: str
     label: str
     action: str
+    width: int = 0
 
 
 def fit_hints(hints: Sequence[KeyHint], width: int, pinned: KeyHint | None = None) -> Text:
@@ -55,10 +57,11 @@ def fit_hints(hints: Sequence[KeyHint], width: int, pinned: KeyHint | None = Non
 def _append(text: Text, hint: KeyHint) -> None:
     click = Style.from_meta({"@click": f"screen.{hint.action}"})
     text.append(hint.key, style=Style(bold=True) + click)
-    text.append(f" {hint.label}", style=click)
+    label = f" {hint.label}"
+    text.append(label.ljust(hint.width - len(hint.key)), style=click)
 
 
-class KeyBar(LeanStatic):
+class KeyBar(Static):
     """The footer line: call `show(hints, pinned)` whenever what matters changes."""
 
     DEFAULT_CSS = """

@@ -16,13 +16,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from mlvc_tui import present
 from mlvc_tui.engine import CommitInfo, MetricDiff, Metrics, MlvcError, Registry
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, VERDICT_GLYPHS, literal, tilde
-from mlvc_tui.widgets.pane import LinePane
 
 if TYPE_CHECKING:
     from mlvc_tui.app import MlvcApp
@@ -48,7 +48,7 @@ class BranchPreview(Horizontal):
 
     DEFAULT_CSS = """
     BranchPreview { height: 12; }
-    BranchPreview > LinePane {
+    BranchPreview > Static {
         height: 1fr; padding: 0 1; border-top: solid $primary-muted;
         border-title-color: $text; border-title-style: bold;
     }
@@ -75,8 +75,8 @@ class BranchPreview(Horizontal):
 
     def compose(self) -> ComposeResult:
         """Called to build the two panes."""
-        yield LinePane(id="preview-commits")
-        yield LinePane(id="preview-metrics")
+        yield Static(id="preview-commits")
+        yield Static(id="preview-metrics")
 
     def follow(self, branch: str | None, *, force: bool = False) -> None:
         """Show ``branch`` (read again with ``force``); nothing while the preview is hidden."""
@@ -119,9 +119,9 @@ class BranchPreview(Horizontal):
     def clear(self, message: str = "") -> None:
         """Show nothing (or a one-line message) until the next branch is read."""
         self._shown = None
-        for pane in self.query(LinePane):
-            pane.show(Text(visible(message), style=BAD) if message else "")
-            pane.title("")
+        for pane in self.query(Static):
+            pane.update(Text(visible(message), style=BAD) if message else "", layout=False)
+            pane.border_title = ""
 
     def show(
         self,
@@ -145,9 +145,9 @@ class BranchPreview(Horizontal):
                 literal(_name(commit.author)),
                 literal(commit.summary),
             )
-        pane = self.query_one("#preview-commits", LinePane)
-        pane.show(commits)
-        pane.title(f"{shown}: latest commits")
+        pane = self.query_one("#preview-commits", Static)
+        pane.update(commits, layout=False)
+        pane.border_title = f"{shown}: latest commits"
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(no_wrap=True, ratio=1)
         table.add_column(justify="right", no_wrap=True)
@@ -169,7 +169,7 @@ class BranchPreview(Horizontal):
                 table.add_row(literal(key), present.number(value, missing=""))
         for path, reason in metrics.errors.items():
             table.add_row(Text(f"! {visible(path)}: {visible(reason)}", style=BAD))
-        pane = self.query_one("#preview-metrics", LinePane)
-        pane.show(table)
+        pane = self.query_one("#preview-metrics", Static)
+        pane.update(table, layout=False)
         against = f" vs {visible(diff.a)}" if diff is not None else ""
-        pane.title(f"metrics{against}")
+        pane.border_title = f"metrics{against}"

@@ -14,15 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.segment import Segment
-from rich.style import Style
-from textual.strip import Strip
 
 import mlvc_tui.screens.grid as grid_screen
 from mlvc_tui.app import make_app
 from mlvc_tui.engine import GridPart, Registry, grid_parts
 from mlvc_tui.widgets.grid import RegistryGrid
-from mlvc_tui.widgets.pane import changed_span
 from tests.support.gitrepo import GitRepo
 from tests.support.tui import FIXED_NOW, screen_text, settle
 
@@ -153,18 +149,3 @@ async def test_filter_typed_before_the_rows_are_in(
         assert f"{len(matching)} of {BRANCHES + 1} branches" in screen_text(pilot)
         await pilot.press("escape")
         assert len(table.shown) == BRANCHES + 1
-
-
-def test_changed_span_covers_only_the_cells_that_differ() -> None:
-    def strip(*parts: tuple[str, str]) -> Strip:
-        return Strip([Segment(text, Style.parse(style)) for text, style in parts])
-
-    old = strip(("abc1234", "yellow"), (" 2 days ago ", "dim"), ("alice", ""))
-    assert changed_span(old, old) is None
-    new = strip(("abd1234", "yellow"), (" 2 days ago ", "dim"), ("alice", ""))
-    assert changed_span(old, new) == (2, 3)  # one character
-    restyled = strip(("abc1234", "yellow"), (" 2 days ago ", "bold"), ("alice", ""))
-    assert changed_span(old, restyled) == (7, 19)  # same text, another style
-    assert changed_span(None, new) == (0, new.cell_length)
-    wide = strip(("日本", ""))
-    assert changed_span(strip(("abcd", "")), wide) == (0, 4)  # wide characters: all of it

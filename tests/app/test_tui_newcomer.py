@@ -49,12 +49,14 @@ async def test_grid_footer_follows_the_row_most_important_first(showcase_repo: P
         async with app.run_test(size=size) as pilot:
             await settle(pilot)
             on_prod = _footer(app)  # the cursor starts on prod
-            assert on_prod.startswith("v Versions  a A/B") and on_prod.endswith("? Help")
-            assert "r Roll back" in on_prod and "Promote" not in on_prod
+            assert on_prod.startswith("r Roll back  v Versions  a A/B")
+            assert on_prod.endswith("? Help") and "Promote" not in on_prod
             assert "Commands" not in on_prod and len(on_prod) < size[0]
             await pilot.press("j")
             on_staging = _footer(app)
-            assert on_staging.startswith("p Promote  v Versions") and "Roll back" not in on_staging
+            assert on_staging.startswith("p Promote    v Versions")
+            assert "Roll back" not in on_staging
+            assert on_staging[11:] == on_prod[11:]  # p takes r's place: the rest stays put
             if size[0] == 80:
                 assert "d Diff  l Lineage  t Drift" in on_staging
             await pilot.press("slash")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.gitrepo import git_env
+from tests.support.terminal import Terminal
 
 __all__ = [
     "CHROMIUM",
@@ -153,27 +154,30 @@ def browser(tmp: Path) -> Iterator[Any]:
 
 @dataclass
 class Tab:
-    """A page on the dashboard: every request it made, and the text the app sent it."""
+    """A page on the dashboard: every request it made, and the screen the app drew on it."""
 
     page: Any
     requests: list[str] = field(default_factory=list)
-    frames: list[str] = field(default_factory=list)
+    frames: int = 0  # the terminal output frames received
+    # what they show: wider and taller than the page's terminal, as the app only ever
+    # moves the cursor, never wraps or scrolls
+    screen: Terminal = field(default_factory=lambda: Terminal(400, 150))
 
-    @property
-    def text(self) -> str:
-        """Everything the app has drawn so far (terminal output, escapes included)."""
-        return "".join(self.frames)
+    def received(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):  # terminal output (text frames are JSON metadata)
+            self.screen.feed(frame)
+            self.frames += 1
 
     def wait_for(self, needle: str, timeout: float = 20.0, since: int = 0) -> None:
-        """Wait until the app has drawn ``needle`` (in frames after index ``since``)."""
+        """Wait until ``needle`` is on screen, drawn by a frame after number ``since``."""
         deadline = time.monotonic() + timeout
-        while needle not in "".join(self.frames[since:]):
-            assert time.monotonic() < deadline, f"{needle!r} never appeared"
+        while self.frames <= since or needle not in self.screen.text():
+            assert time.monotonic() < deadline, f"{needle!r} never appeared:\n" + self.screen.text()
             self.page.wait_for_timeout(50)
 
     def press(self, key: str, then: str, timeout: float = 20.0) -> None:
         """Press ``key`` and wait until the app draws ``then``."""
-        mark = len(self.frames)
+        mark = self.frames
         self.page.keyboard.press(key)
         self.wait_for(then, timeout, since=mark)
 
@@ -186,12 +190,8 @@ def open_tab(context: Any, url: str) -> Tab:
 
     def on_websocket(socket: Any) -> None:
         tab.requests.append(socket.url)
-        socket.on("framereceived", lambda frame: tab.frames.append(_text(frame)))
+        socket.on("framereceived", tab.received)
 
     page.on("websocket", on_websocket)
     page.goto(url)
     return tab
-
-
-def _text(frame: str | bytes) -> str:
-    return frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
