@@ -304,9 +304,9 @@ class TestPromoteSnapshots:
         )
 
     def test_gate_fails_metrics_50x15(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
-        """dev → prod at 50x15, scrolled to the end: every metric's row whole in two lines
-        (its name wrapped, not cut), each verdict ("↓ worse", "↑ better") and the header
-        "verdict" readable, no horizontal scrollbar; "Refused by gates primary, stage"."""
+        """dev → prod at 50x15, scrolled to the end: the table's last metrics, each row
+        whole in two lines (its name wrapped), each verdict ("↓ worse", "↑ better")
+        readable, no horizontal scrollbar; "Refused by gates primary, stage"."""
         assert snap_compare(
             make_app(demo_repo, now=FIXED_NOW),
             terminal_size=(50, 15),
