@@ -17,6 +17,17 @@ action. "Filter key" is the median, over three keystrokes typed into the filter 
 first: `0`, `1`, backspace), of keypress → the new "N of M branches" count on screen.
 ``--app`` runs another mlvc-tui (an older checkout, to compare). Prints a table; times are
 wall-clock on this machine, so compare runs, not machines.
+
+A second table has, per registry, how long `R` takes (keypress → the status bar's
+"reading M more…" of its first part on screen, the rows in view, and → its "N changed"
+again: every row read anew; 0 when no "reading" showed: every row fits on screen, or the
+rest was read before the next frame) and the app's peak RSS (VmHWM from /proc just before
+quitting; "(first)": when the first screenful was on screen). The largest size of issue 16:
+
+    .venv/bin/python bench/bench_tui_pty.py --branches 5000 --commits 5 --artifacts 2000 \\
+        --tags 10000 --runs 1
+
+(``--repo PATH`` runs on a registry made beforehand, e.g. by bench/synth.py, instead.)
 """
 
 from __future__ import annotations
@@ -40,6 +51,8 @@ QUIET = 0.6  # seconds without output that count as "done drawing"
 READY = re.compile(r"\d[\d,]* branch")  # the status bar's count: the grid is on screen
 FILLED = re.compile(r"\d+ changed")  # the changed count: every row has been read
 COUNT = re.compile(r"\d+ of [\d,]+ branch")  # the filtered count: the filter is applied
+READING = re.compile(r"reading [\d,]+ more")  # a read's first part is on screen
+QUIET_R = 5.0  # seconds of silence after R that mean it was read in one part
 PYC = Path(__file__).resolve().parent / ".cache" / "pyc"  # byte-compiled modules, kept
 
 
@@ -53,6 +66,10 @@ class Run:
     refresh: int
     idle_per_s: float
     filter_key: float
+    refresh_first: float = 0.0  # R → its first part on screen
+    refresh_done: float = 0.0  # R → every row read again
+    rss_first: int = 0  # peak RSS (bytes) when the first screenful was on screen
+    rss: int = 0  # peak RSS before quitting
 
 
 class Pty(AppInPty):
@@ -77,18 +94,46 @@ class Pty(AppInPty):
                 break  # (the screen is read only when something arrived)
         return time.monotonic() - t0
 
+    def peak_rss(self) -> int:
+        """The app's peak resident memory so far, in bytes (VmHWM)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def refresh_times(self) -> tuple[float, float]:
+        """Seconds from `R` to its first part on screen ("reading M more…") and to every
+        row read again (the changed count back); (0, 0) when no part showed."""
+        first = done = 0.0
+        t0 = last = time.monotonic()
+        self.send(b"R")
+        while time.monotonic() - t0 < 600:
+            if self.read(0.01):
+                last = time.monotonic()
+                if not first and self.shows(READING):
+                    first = time.monotonic() - t0
+                if first and not self.shows(READING) and self.shows(FILLED):
+                    done = time.monotonic() - t0
+                    break
+            elif self.proc.poll() is not None:
+                raise RuntimeError(f"the app exited ({self.proc.returncode})")
+            elif not first and time.monotonic() - last > QUIET_R:
+                break  # every row fits on screen: one part, nothing to see
+        return first, done
+
 
 def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
     term = Pty([app, str(path)], cols, rows)
     try:
         first = term.until(READY, timeout=600)
-        first_cpu = term.cpu()
+        first_cpu, rss_first = term.cpu(), term.peak_rss()
         filled = term.until(FILLED, timeout=600)
         paint = len(term.seen) + term.quiet()
         term.send(b"j")
         move = term.quiet()
-        term.send(b"R")
-        refresh = term.quiet(quiet=1.5)
+        start = len(term.seen)
+        refresh_first, refresh_done = term.refresh_times()
+        refresh = len(term.seen) - start + term.quiet(quiet=1.5)
         t0 = time.monotonic()
         idle = 0
         while time.monotonic() - t0 < 3.0:
@@ -98,7 +143,21 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
         keys = sorted(term.response(key, COUNT) for key in (b"0", b"1", b"\x7f"))  # type, erase
         term.send(b"\x1b")
         term.quiet()
-        return Run(first, first_cpu, filled, paint, move, refresh, idle / 3.0, keys[1])
+        rss = term.peak_rss()
+        return Run(
+            first,
+            first_cpu,
+            filled,
+            paint,
+            move,
+            refresh,
+            idle / 3.0,
+            keys[1],
+            refresh_first,
+            refresh_done,
+            rss_first,
+            rss,
+        )
     finally:
         term.close()
 
@@ -106,7 +165,10 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--branches", type=int, nargs="+", default=[500, 5000])
+    ap.add_argument("--commits", type=int, default=50, help="commits per branch")
     ap.add_argument("--artifacts", type=int, default=40)
+    ap.add_argument("--tags", type=int, default=None, help="version tags on prod")
+    ap.add_argument("--repo", type=Path, help="run on this registry (not a synthetic one)")
     ap.add_argument("--size", default="120x40")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--app", default=MLVC_TUI, help="the mlvc-tui to run (default: this one)")
@@ -117,14 +179,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{'branches':>8} {'first screen':>12} {'(CPU)':>7} {'all rows':>9} {'first paint':>11} "
         f"{'j':>8} {'R':>8} {'idle':>8} {'filter key':>10}"
     )
-    for branches in args.branches:
-        path = cached_registry(branches, 50, args.artifacts, 1)
+    extra = []
+    for branches in [args.repo.name] if args.repo else args.branches:
+        path = args.repo or cached_registry(
+            branches, args.commits, args.artifacts, 1, tags=args.tags
+        )
         one_run(path, cols, rows, args.app)  # warm-up: caches on disk, the page cache
         runs = sorted(
             (one_run(path, cols, rows, args.app) for _ in range(args.runs)),
             key=lambda r: r.first_screen,
         )
         mid = runs[len(runs) // 2]
+        extra.append((branches, mid))
 
         def kb(n: float) -> str:
             return f"{n / 1024:.1f} KB"
@@ -134,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{mid.filled:>7.2f} s "
             f"{kb(mid.first_paint):>11} {kb(mid.move):>8} {kb(mid.refresh):>8} "
             f"{mid.idle_per_s:>4.0f} B/s {mid.filter_key * 1000:>7.0f} ms"
+        )
+    print(
+        f"{'branches':>8} {'R: first part':>13} {'R: all rows':>11} {'peak RSS':>10} {'(first)':>9}"
+    )
+    for branches, mid in extra:
+        print(
+            f"{branches:>8} {mid.refresh_first:>11.2f} s {mid.refresh_done:>9.2f} s "
+            f"{mid.rss / 2**20:>7.0f} MB {mid.rss_first / 2**20:>6.0f} MB"
         )
     return 0
 

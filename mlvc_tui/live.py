@@ -26,6 +26,7 @@ from mlvc_tui.engine import (
     Registry,
     RegistryWatcher,
     apply_change,
+    grid_parts,
     watching_off,
 )
 
@@ -278,7 +279,9 @@ def grid_lane(
 
     def read(change: Change) -> tuple[frozenset[str], Grid]:
         def both(reg: Registry) -> tuple[frozenset[str], Grid]:
-            return apply_change(reg, change), reg.grid()
+            moved = apply_change(reg, change)
+            *_, whole = grid_parts(reg, chunk=1 << 30)  # unmoved branches keep their rows
+            return moved, whole.grid
 
         return app.session.run(both)
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # what the lazy names are, for mypy and readers
     from mlvc_tui.engine.git.transport import redact
     from mlvc_tui.engine.grid import GridPart, grid_parts
     from mlvc_tui.engine.init import init_registry
+    from mlvc_tui.engine.joined import Joined
     from mlvc_tui.engine.jsonable import dumps, to_jsonable
     from mlvc_tui.engine.live.drift import (
         DRIFT_FORMATS,
@@ -246,6 +247,7 @@ _LAZY: dict[str, str] = {
     ),
     "FolderModel": "mlvc_tui.engine.folder_models",
     **dict.fromkeys(("GridPart", "grid_parts"), "mlvc_tui.engine.grid"),
+    "Joined": "mlvc_tui.engine.joined",
     "as_datetime": "mlvc_tui.engine.timestamps",
     "reproduce_branch": "mlvc_tui.engine.reproduce:reproduce",
     "bwrap": "mlvc_tui.engine.promotion.sandbox",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from mlvc_tui.engine import metrics as metric_files
 from mlvc_tui.engine.config import ARTIFACT_KINDS
 from mlvc_tui.engine.errors import RefNotFound
 from mlvc_tui.engine.grid_status import StatusRun
+from mlvc_tui.engine.joined import Joined
 from mlvc_tui.engine.values import (
     Artifact,
     ArtifactStatus,
@@ -89,31 +91,44 @@ def build_grid(reg: Registry, only: str | None = None) -> Grid:
 
 
 def _row_maker(
-    reg: Registry, prod: str | None, primary: str | None, changed: set[str]
+    reg: Registry, prod: str | None, primary: str | None, changed: set[str], joined: bool = False
 ) -> Callable[[Branch, str], tuple[BranchSnapshot, tuple[StatusRun, ...]]]:
     """The function making one branch's row from its root tree, measured against prod,
     with the row's statuses in runs (`StatusRuns`: one per piece of the tree, shared
     between the rows that share the piece, then the missing cells; the row's ``status``
-    is the runs merged in order)."""
+    is the runs merged in order).
+
+    ``joined`` rows hold their pieces and runs as they are (`Joined`) instead of merged
+    copies: a grid held whole then costs the distinct pieces, not branches x artifacts.
+    """
     prod_arts = reg.artifacts(prod) if prod else {}
     prod_value = reg.metrics(prod).get(primary) if prod and primary else None
     higher = reg.config.higher_is_better(primary or "")
 
     def row(branch: Branch, tree: str) -> tuple[BranchSnapshot, tuple[StatusRun, ...]]:
         pieces = reg.tree_segments(tree)
-        arts = reg.artifacts_of_tree(tree, pieces)
-        runs = reg._status_runs.runs(pieces, prod_arts)
-        if sum(map(len, runs)) != len(arts):  # a path in two pieces: a malformed tree
-            status = status_against(reg._status, arts, prod_arts)
-            runs = (status,)
-        else:
-            status = {}
-            for run in runs:
-                status.update(run)
-            if missing := prod_arts.keys() - arts.keys():
-                gone = dict.fromkeys(missing, ArtifactStatus.MISSING)
-                status.update(gone)
+        runs, present = reg._status_runs.runs_in_prod(pieces, prod_arts)
+        arts: Mapping[str, Artifact]
+        status: Mapping[str, ArtifactStatus]
+        if joined and _disjoint(pieces):  # the pieces as they are, shared
+            arts = Joined(pieces)
+            if present != len(prod_arts):
+                gone = dict.fromkeys(prod_arts.keys() - arts.keys(), ArtifactStatus.MISSING)
                 runs += (gone,)
+            status = Joined(runs)
+        else:
+            arts = whole = reg.artifacts_of_tree(tree, pieces)
+            if sum(map(len, runs)) != len(whole):  # a path in two pieces: a malformed tree
+                status = status_against(reg._status, whole, prod_arts)
+                runs = (status,)
+            else:
+                status = merged = {}
+                for run in runs:
+                    merged.update(run)
+                if missing := prod_arts.keys() - whole.keys():
+                    gone = dict.fromkeys(missing, ArtifactStatus.MISSING)
+                    merged.update(gone)
+                    runs += (gone,)
         if branch.is_head and changed:
             status = {**status, **dict.fromkeys(changed, ArtifactStatus.MODIFIED)}
             runs = (status,)
@@ -130,6 +145,19 @@ def _row_maker(
         return snapshot, runs
 
     return row
+
+
+def _disjoint(pieces: tuple[dict[str, Artifact], ...]) -> bool:
+    """Whether no path is in two pieces. Only pieces of one folder can share a path (a
+    malformed tree naming a file twice, or a subfolder twice), so only those are compared."""
+    folders: dict[str, list[dict[str, Artifact]]] = {}
+    for piece in pieces:
+        folder = next(iter(piece), "").rpartition("/")[0]
+        seen = folders.setdefault(folder, [])
+        if any(not other.keys().isdisjoint(piece) for other in seen):
+            return False
+        seen.append(piece)
+    return True
 
 
 def _learn_kinds(reg: Registry, tree: str, kinds: dict[str, str]) -> None:
@@ -209,11 +237,29 @@ class GridPart:
         return not self.pending
 
 
+class _Rows:
+    """The rows of a registry's last whole grid read, by commit id, for the next read: a
+    branch whose tip did not move is not read again (``R`` where little changed)."""
+
+    def __init__(self) -> None:
+        self.context: tuple[object, ...] = ()  # what every row was measured against
+        self.rows: dict[str, BranchSnapshot] = {}
+
+
+_LAST_ROWS: WeakKeyDictionary[Registry, _Rows] = WeakKeyDictionary()
+_READ_COST = 50  # a row read costs as much as this many rows taken from the last read
+
+
 def grid_parts(
     reg: Registry, first: int = 0, wanted: Collection[str] = (), chunk: int = 500
 ) -> Iterator[GridPart]:
     """The grid in parts, what is on screen first: prod, the branches named in ``wanted``
-    and the ``first`` rows in the grid's order; then the rest, ``chunk`` rows at a time.
+    and the ``first`` rows in the grid's order; then the rest, ``chunk`` rows read at a
+    time. A branch whose tip has not moved since this registry's last whole read keeps
+    its row from it (at a fiftieth of the cost of reading it).
+
+    Rows hold their pieces and statuses `Joined`, as shared between rows, so a grid held
+    whole costs the distinct trees, not branches x artifacts.
 
     The branches (names, order, tips) are all known from the first part on; only rows are
     filled in. Advance it while the registry is open: a caller may let others use the
@@ -224,25 +270,62 @@ def grid_parts(
     changes = reg.worktree_changes()
     changed = {c.path for c in changes}
     primary = reg.primary_metric()
-    row = _row_maker(reg, prod, primary, changed)
+    row = _row_maker(reg, prod, primary, changed, joined=True)
     base = _empty_grid(reg, prod, primary, changes)
+    last = _LAST_ROWS.setdefault(reg, _Rows())
+    context = (prod, reg.tree_of(prod) if prod else None, primary, reg.config)
+    if last.context != context:
+        last.context, last.rows = context, {}
+    before, kept = last.rows, dict[str, BranchSnapshot]()
     rows: list[BranchSnapshot | None] = [None] * len(branches)
     kinds: dict[str, str] = {}
+    learned: dict[int, Mapping[str, Artifact]] = {}  # pieces whose kinds are in kinds
+
+    def make(branch: Branch) -> tuple[BranchSnapshot, int]:
+        """One branch's row and its cost (`_READ_COST` when read, 1 when kept)."""
+        sha, dirty = branch.commit.id, branch.is_head and bool(changed)
+        snap = None if dirty else before.get(sha)
+        cost = 1
+        if snap is None:
+            tree = reg.objects.commit(sha)[1]
+            snap, cost = row(branch, tree)[0], _READ_COST
+            if not isinstance(snap.artifacts, Joined):  # a malformed tree
+                _learn_kinds(reg, tree, kinds)
+        elif snap.branch != branch:
+            snap = replace(snap, branch=branch)
+        if isinstance(snap.artifacts, Joined):
+            for piece in snap.artifacts.parts:  # each shared piece once
+                if learned.get(id(piece)) is not piece:
+                    learned[id(piece)] = piece  # (kept alive: its id stays its own)
+                    if not piece.keys() <= kinds.keys():
+                        kinds.update({p: a.kind for p, a in piece.items()})
+        if not dirty:
+            kept[sha] = snap
+        return snap, cost
+
     wanted = set(wanted)
     on_screen = {
         i for i, b in enumerate(branches) if i < first or b.name in wanted or b.name == prod
     }
     now = sorted(on_screen, key=lambda i: (branches[i].name != prod, i))  # prod first
-    later = [i for i in range(len(branches)) if i not in on_screen]
-    for batch in (now, *(later[k : k + chunk] for k in range(0, len(later), chunk))):
-        for i in batch:
-            tree = reg.objects.commit(branches[i].commit.id)[1]
-            _learn_kinds(reg, tree, kinds)
-            rows[i] = row(branches[i], tree)[0]
+    order = now + [i for i in range(len(branches)) if i not in on_screen]
+    pos, end = 0, len(now)  # the first part: the rows on screen, whatever they cost
+    while True:
+        spent = 0
+        while pos < len(order) and (pos < end if end else spent < chunk * _READ_COST):
+            i = order[pos]
+            rows[i], cost = make(branches[i])
+            spent += cost
+            pos += 1
+        end = 0
         pending = frozenset(b.name for b, r in zip(branches, rows, strict=True) if r is None)
         snaps = tuple(
             r if r is not None else BranchSnapshot(b, {}, {}, Metrics())
             for b, r in zip(branches, rows, strict=True)
         )
         columns = column_order(reg, {*kinds, *changed})
+        if not pending:
+            last.rows = kept  # the next read starts from this one
         yield GridPart(replace(base, columns=columns, rows=snaps), pending)
+        if not pending:
+            return

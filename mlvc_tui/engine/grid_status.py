@@ -8,7 +8,7 @@ __all__ = ["RUN_CELLS", "StatusRun", "StatusRuns"]
 
 RUN_CELLS = 50_000  # cells of status runs kept (the shared ones are used again soon)
 StatusRun = dict[str, ArtifactStatus]  # one piece's cells of a row, in the row's order
-_RunCache = dict[tuple[int, int], tuple[object, object, StatusRun]]
+_RunCache = dict[tuple[int, int], tuple[object, object, StatusRun, int]]
 
 
 class StatusRuns:
@@ -26,19 +26,30 @@ class StatusRuns:
         """One run per piece, in order (the missing cells are not in any). A run is the
         same object whenever the same piece is compared with the same prod: its cells
         never change (a writer may keep its text)."""
+        return self.runs_in_prod(pieces, prod_arts)[0]
+
+    def runs_in_prod(
+        self, pieces: tuple[dict[str, Artifact], ...], prod_arts: dict[str, Artifact]
+    ) -> tuple[tuple[StatusRun, ...], int]:
+        """`runs`, and how many of the pieces' paths prod has too (when that is all of
+        prod's, no cell is missing)."""
         out = []
+        present = 0
         cache = self._runs
         for piece in pieces:
             key = (id(piece), id(prod_arts))
             hit = cache.get(key)
             if hit is not None and hit[0] is piece and hit[1] is prod_arts:
                 out.append(hit[2])
+                present += hit[3]
                 continue
             run: StatusRun = {}
+            new = 0
             for path, mine in piece.items():
                 theirs = prod_arts.get(path)
                 if theirs is None:
                     run[path] = ArtifactStatus.NEW
+                    new += 1
                 elif mine.id == theirs.id:
                     run[path] = ArtifactStatus.SAME
                 else:
@@ -46,7 +57,8 @@ class StatusRuns:
             if self._cells + len(run) > self.max_cells:
                 cache.clear()
                 self._cells = 0
-            cache[key] = (piece, prod_arts, run)
+            cache[key] = (piece, prod_arts, run, len(run) - new)
             self._cells += len(run)
             out.append(run)
-        return tuple(out)
+            present += len(run) - new
+        return tuple(out), present

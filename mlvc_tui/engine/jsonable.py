@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import re
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -52,7 +53,7 @@ def to_jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
         return {name: to_jsonable(getattr(value, name)) for name in names}
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a dict subclass, or the grid's `Joined` cells
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [to_jsonable(v) for v in value]

@@ -7,6 +7,7 @@ strings; times are POSIX seconds (UTC) with the author's offset in seconds.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -162,8 +163,8 @@ class BranchSnapshot:
     """One row of the grid: a branch, its artifacts and how they compare with prod."""
 
     branch: Branch
-    artifacts: dict[str, Artifact]
-    status: dict[str, ArtifactStatus]  # every grid column -> status (absent: not on either)
+    artifacts: Mapping[str, Artifact]  # a dict, or the pieces it is made of (`Joined`)
+    status: Mapping[str, ArtifactStatus]  # every grid column -> status (absent: on neither)
     metrics: Metrics
     primary_value: float | None = None
     primary_delta: float | None = None  # against prod

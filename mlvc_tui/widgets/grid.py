@@ -11,8 +11,11 @@ changed are repainted.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -29,7 +32,7 @@ from textual.strip import Strip
 
 from mlvc_tui import present
 from mlvc_tui.columns import artifact_label, column_codes, column_key
-from mlvc_tui.engine import BranchKind, BranchSnapshot, Grid
+from mlvc_tui.engine import ArtifactStatus, BranchKind, BranchSnapshot, Grid
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import literal, status_cell, verdict_cell
 
@@ -99,7 +102,9 @@ class RegistryGrid(ScrollView, can_focus=True):
         self.pending: frozenset[str] = frozenset()  # rows still being read (placeholders)
         self._columns: list[_Column] = []
         self._fixed = 0  # how many columns stay put
-        self._cells: dict[str, list[Text]] = {}
+        self._cells: dict[str, list[Text]] = {}  # a row's fixed cells, by branch
+        self._glyphs: dict[ArtifactStatus | None, Text] = {}  # one cell per status
+        self._starts: list[int] = [0]  # where each column starts (and the last one ends)
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._version = 0
         self._laid_out = 0  # the width self._columns were laid out for
@@ -222,6 +227,7 @@ class RegistryGrid(ScrollView, can_focus=True):
         if grid is not self.grid or layout != self._columns:
             self._cells.clear()
         self.grid, self._columns = grid, layout
+        self._starts = list(accumulate((c.width + 2 for c in layout), initial=0))
         self.shown = shown
         self._now = now
         self._version += 1
@@ -304,7 +310,8 @@ class RegistryGrid(ScrollView, can_focus=True):
         return columns
 
     def _row_cells(self, snap: BranchSnapshot, now: datetime) -> list[Text]:
-        """The cells of one branch's row (made when the row first shows, then kept)."""
+        """The fixed cells of one branch's row (made when the row first shows, then kept);
+        its artifact cells are made as they come into view (`_status_cell`)."""
         grid = self.grid
         assert grid is not None
         branch = snap.branch
@@ -331,17 +338,25 @@ class RegistryGrid(ScrollView, can_focus=True):
         ]
         if self._fixed == 3:
             cells.append(Text(present.relative_time(branch.commit.time, now), style="dim"))
-        if waiting:  # not read yet: its cells come with the next part
-            cells.extend(Text("") for _ in grid.columns)
-        else:
-            cells.extend(status_cell(snap.status.get(p)) for p in grid.columns)
         return cells
+
+    def _status_cell(self, snap: BranchSnapshot, index: int) -> Text:
+        """The cell of artifact column ``index`` (counting every column) in a row: a
+        registry of thousands of artifacts makes only the cells in view."""
+        if snap.branch.name in self.pending:  # not read yet: its cells come with the next part
+            return Text("")
+        assert self.grid is not None
+        status = snap.status.get(self.grid.columns[index - self._fixed])
+        cell = self._glyphs.get(status)
+        if cell is None:
+            cell = self._glyphs[status] = status_cell(status)
+        return cell
 
     # -- rendering -------------------------------------------------------------------------
 
     def _x_of(self, index: int) -> int:
         """Where column ``index`` starts, counting every column before it."""
-        return sum(c.width + 2 for c in self._columns[:index])
+        return self._starts[min(index, len(self._starts) - 1)]
 
     def _scroll_to_cursor(self) -> None:
         height = self.scrollable_content_region.height - 1
@@ -369,27 +384,33 @@ class RegistryGrid(ScrollView, can_focus=True):
             out.stylize(style)
         return out
 
+    def _in_view(self, width: int) -> range:
+        """The scrolled columns at least partly in view in ``width`` cells."""
+        starts, fixed = self._starts, self._fixed
+        left = starts[fixed] + self.scroll_offset.x  # the scrolled part's view, as x
+        right = left + max(0, width - starts[fixed])
+        count = len(self._columns)
+        first = min(max(fixed, bisect_right(starts, left) - 1), count)
+        return range(first, min(bisect_left(starts, right, first), count))
+
     def _line(
-        self, cells: list[Text], styles: tuple[Style, Style], lit: set[int], width: int
+        self, cell: Callable[[int], Text], styles: tuple[Style, Style], lit: set[int], width: int
     ) -> Strip:
-        """One line: the fixed columns in ``styles[0]``, the scrolled ones in ``styles[1]``."""
+        """One line: the fixed columns in ``styles[0]``, the scrolled ones in ``styles[1]``
+        (only those in view are made: ``cell(i)`` is column i's cell)."""
         console, cursor = self.app.console, self.get_component_rich_style("registry-grid--cursor")
         if self.app.no_color:  # greys alone do not show the cursor on every terminal
             cursor += Style(reverse=True)
         parts = []
-        for group, style in zip(
-            (range(self._fixed), range(self._fixed, len(self._columns))), styles, strict=True
-        ):
+        view = self._in_view(width)
+        for group, style in zip((range(self._fixed), view), styles, strict=True):
             text = Text(end="")
             for i in group:
-                text.append_text(
-                    self._fit(cells[i], self._columns[i], cursor if i in lit else None)
-                )
+                text.append_text(self._fit(cell(i), self._columns[i], cursor if i in lit else None))
             parts.append(Strip(text.render(console)).apply_style(style))
         fixed, scrolled = parts
-        scrolled = scrolled.crop(
-            self.scroll_offset.x, self.scroll_offset.x + width - fixed.cell_length
-        )
+        skip = self.scroll_offset.x - (self._starts[view.start] - self._starts[self._fixed])
+        scrolled = scrolled.crop(skip, skip + width - fixed.cell_length)
         line = Strip.join([fixed, scrolled]).extend_cell_length(width, styles[1])
         return line.crop(0, width)
 
@@ -414,8 +435,9 @@ class RegistryGrid(ScrollView, can_focus=True):
         base, component = self.rich_style, self.get_component_rich_style
         if y == 0:
             header = base + component("registry-grid--header")
+            columns = self._columns
             line = self._line(
-                [c.label for c in self._columns], (header, header), {self.cursor_column}, width
+                lambda i: columns[i].label, (header, header), {self.cursor_column}, width
             )
         elif 0 <= row < len(self.shown):
             snap = self.shown[row]
@@ -423,11 +445,16 @@ class RegistryGrid(ScrollView, can_focus=True):
             if cells is None:
                 cells = self._cells[snap.branch.name] = self._row_cells(snap, self._now)
             fixed = base + component("registry-grid--fixed")
+            n = self._fixed
+
+            def cell(i: int) -> Text:
+                return cells[i] if i < n else self._status_cell(snap, i)
+
             if row == self.cursor_row:
                 lit, lift = {0, self.cursor_column}, component("registry-grid--cursor-row")
-                line = self._line(cells, (fixed + lift, base + lift), lit, width)
+                line = self._line(cell, (fixed + lift, base + lift), lit, width)
             else:
-                line = self._line(cells, (fixed, base), set(), width)
+                line = self._line(cell, (fixed, base), set(), width)
         else:
             line = Strip.blank(width, base)
         self._lines[key] = line

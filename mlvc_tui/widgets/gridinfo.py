@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from rich.text import Text
 
 from mlvc_tui import present
-from mlvc_tui.engine import ArtifactStatus, Grid
+from mlvc_tui.engine import ArtifactStatus, Grid, Joined
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, tilde
 from mlvc_tui.widgets.grid import RegistryGrid
@@ -29,8 +30,25 @@ def plural(count: int, word: str) -> str:
 
 
 def changed_rows(grid: Grid) -> int:
-    """Rows with an artifact that is not the same as prod's."""
-    return sum(1 for r in grid.rows if any(s is not ArtifactStatus.SAME for s in r.status.values()))
+    """Rows with an artifact that is not the same as prod's. Rows read in parts share
+    their status runs (`Joined`): each shared run is looked at once."""
+    seen: dict[int, tuple[Mapping[str, ArtifactStatus], bool]] = {}  # run -> not all same
+
+    def changed(run: Mapping[str, ArtifactStatus]) -> bool:
+        hit = seen.get(id(run))
+        if hit is None or hit[0] is not run:
+            hit = seen[id(run)] = (run, any(s is not ArtifactStatus.SAME for s in run.values()))
+        return hit[1]
+
+    return sum(
+        1
+        for r in grid.rows
+        if (
+            any(map(changed, r.status.parts))
+            if isinstance(r.status, Joined)
+            else any(s is not ArtifactStatus.SAME for s in r.status.values())
+        )
+    )
 
 
 def status_text(

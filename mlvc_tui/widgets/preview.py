@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -148,6 +149,9 @@ class BranchPreview(Horizontal):
         pane = self.query_one("#preview-commits", Static)
         pane.update(commits, layout=False)
         pane.border_title = f"{shown}: latest commits"
+        # Only the rows the pane has lines for are made: a registry with hundreds of
+        # metric files would otherwise lay out hundreds of unseen rows per cursor move.
+        room = max(self.size.height, 12)
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(no_wrap=True, ratio=1)
         table.add_column(justify="right", no_wrap=True)
@@ -155,6 +159,8 @@ class BranchPreview(Horizontal):
             table.add_column(justify="right", style="dim", no_wrap=True)
             table.add_column(no_wrap=True)
             for row in diff.rows:
+                if table.row_count >= room:
+                    break
                 if row.b is None:
                     continue
                 glyph, style = VERDICT_GLYPHS[row.verdict]
@@ -165,9 +171,9 @@ class BranchPreview(Horizontal):
                     Text(glyph, style=f"bold {style}"),
                 )
         else:
-            for key, value in metrics.values.items():
+            for key, value in islice(metrics.values.items(), room):
                 table.add_row(literal(key), present.number(value, missing=""))
-        for path, reason in metrics.errors.items():
+        for path, reason in islice(metrics.errors.items(), max(0, room - table.row_count)):
             table.add_row(Text(f"! {visible(path)}: {visible(reason)}", style=BAD))
         pane = self.query_one("#preview-metrics", Static)
         pane.update(table, layout=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from sys import intern
 
 from mlvc_tui.engine.config import RegistryConfig
 from mlvc_tui.engine.git.attributes import LfsPaths
@@ -138,8 +139,8 @@ class ArtifactIndex:
                     pieces.append(self._piece(run, lfs))
                     run = []
                 pieces.extend(self._folder(prefix + name, sha, lfs, lfs_key))
-            else:
-                run.append((prefix + name, mode, sha))
+            else:  # one str per path, however many trees and pieces hold it
+                run.append((intern(prefix + name), mode, sha))
         if run:
             pieces.append(self._piece(run, lfs))
         return tuple(p for p in pieces if p)
