@@ -56,16 +56,18 @@ _BAR = "█▓▒░"
 
 def split_bar(d: Delivery, width: int) -> Text:
     """The traffic split as one line: a shaded block per variant, then names and weights."""
-    out = Text("traffic ", style="bold", no_wrap=True, overflow="ellipsis", end="")
+    out = Text("traffic ", style="bold", end="")
     bar = max(10, min(40, width // 3))
     for i, v in enumerate(d.variants):
         out.append(_BAR[i % len(_BAR)] * round(v.weight * bar / 100))
-    out.append("  ")
+    names = Text()
     for i, v in enumerate(d.variants):
-        out.append(f"{_BAR[i % len(_BAR)]} ")
-        out.append(visible(v.branch), style="bold")
-        out.append(f" {v.weight:g}%  ")
-    return out
+        names.append(f"{_BAR[i % len(_BAR)]} ")
+        names.append(visible(v.branch), style="bold")
+        names.append(f" {v.weight:g}%  ")
+    # Beside the bar when they fit (the screen's padding is 2), else on the line below.
+    out.append("  " if out.cell_len + names.cell_len <= width - 2 else "\n")
+    return out.append_text(names)
 
 
 def outcome_chart(r: ABReport) -> ChartData:

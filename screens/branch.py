@@ -28,6 +28,7 @@ from mlvc_tui.widgets.cells import (
     status_cell,
     tilde,
 )
+from mlvc_tui.widgets.widths import add_sized_columns, size_now
 
 from .reloading import ReadingScreen
 
@@ -127,8 +128,9 @@ class BranchScreen(ReadingScreen[BranchDetail]):
             self.query_one("#artifacts").focus()
 
     def on_resize(self) -> None:
-        """Called when the terminal changes size: fit the commit messages again."""
+        """Called when the terminal changes size: fit the columns and messages again."""
         if self.detail is not None:
+            self._artifacts(self.detail)
             self._commits(self.detail)
 
     def _title(self, detail: BranchDetail) -> None:
@@ -156,30 +158,41 @@ class BranchScreen(ReadingScreen[BranchDetail]):
     def _artifacts(self, detail: BranchDetail) -> None:
         snap = detail.snapshot
         table = self.query_one("#artifacts", DataTable)
+        current = table.cursor_row
         table.clear(columns=True)
         special = any(a.storage is not Storage.BLOB for a in snap.artifacts.values())
-        table.add_columns(
+        order = [*detail.columns, *sorted(set(snap.artifacts) - set(detail.columns))]
+        paths = [p for p in order if p in snap.artifacts or p in snap.status]
+        rows = []
+        for path in paths:
+            art, status = snap.artifacts.get(path), snap.status.get(path)
+            stored = [Text(present.storage_mark(art.storage) if art else "", style="cyan")]
+            rows.append(
+                [
+                    status_cell(status),
+                    literal(path),
+                    Text(present.size(art.size if art else None), justify="right"),
+                    Text(art.id[:8] if art else "—", style="yellow"),
+                    *(stored if special else []),
+                    Text(present.STATUS_WORDS[status], style=GLYPHS[status][1]),
+                ]
+            )
+        heads = [
             Text(""),
             Text("path"),
             Text("size", justify="right"),
             Text("id"),
             *([Text("stored")] if special else []),
             Text("vs prod"),
-        )
-        order = [*detail.columns, *sorted(set(snap.artifacts) - set(detail.columns))]
-        paths = [p for p in order if p in snap.artifacts or p in snap.status]
-        for path in paths:
-            art, status = snap.artifacts.get(path), snap.status.get(path)
-            stored = [Text(present.storage_mark(art.storage) if art else "", style="cyan")]
-            table.add_row(
-                status_cell(status),
-                literal(path),
-                Text(present.size(art.size if art else None), justify="right"),
-                Text(art.id[:8] if art else "—", style="yellow"),
-                *(stored if special else []),
-                Text(present.STATUS_WORDS[status], style=GLYPHS[status][1]),
-                key=path,
-            )
+        ]
+        # Too narrow for all: leave out the id, how it is stored, then the size.
+        drop = [3, *([4] if special else []), 2]
+        kept = add_sized_columns(table, heads, rows, room=self.size.width - 2, drop=drop)
+        for path, row in zip(paths, rows, strict=True):
+            table.add_row(*(row[i] for i in kept), key=path)
+        size_now(table)
+        if 0 < current < table.row_count:
+            table.move_cursor(row=current, animate=False)
         table.border_title = f"Artifacts ({len(snap.artifacts)})"
 
     def _commits(self, detail: BranchDetail) -> None:
@@ -188,30 +201,35 @@ class BranchScreen(ReadingScreen[BranchDetail]):
         now = self.app.now()
         authors = [_name(c.author) for c in detail.log]
         author_w = min(max((len(a) for a in authors), default=6), 20)
-        width = self.size.width
-        message_w = max(20, width - 8 - 13 - author_w - 10)
-        table.add_column(Text("id"), width=8)
-        table.add_column(Text("when"), width=13)
-        table.add_column(Text("author"), width=author_w)
+        room = self.size.width - 2  # the scrollbar
+        widths = {"id": 8, "when": 13, "author": author_w}
+        for less in ("author", "when"):  # too narrow for a 20-cell message: leave them out
+            if room - sum(w + 2 for w in widths.values()) - 2 >= 20:
+                break
+            del widths[less]
+        for head, w in widths.items():
+            table.add_column(Text(head), width=w)
+        message_w = max(20, room - sum(w + 2 for w in widths.values()) - 2)
         table.add_column(Text("message"), width=message_w)
         for commit, author in zip(detail.log, authors, strict=True):
-            table.add_row(
-                Text(commit.short_id, style="yellow"),
-                Text(present.relative_time(commit.time, now), style="dim"),
-                literal(author),
-                literal(commit.summary),
-                key=commit.id,
-            )
+            cells = {
+                "id": Text(commit.short_id, style="yellow"),
+                "when": Text(present.relative_time(commit.time, now), style="dim"),
+                "author": literal(author),
+            }
+            table.add_row(*(cells[h] for h in widths), literal(commit.summary), key=commit.id)
+        size_now(table)
         table.border_title = f"Commits (last {len(detail.log)})"
 
     def _metrics(self, detail: BranchDetail) -> None:
         table = self.query_one("#metrics", DataTable)
         table.clear(columns=True)
         values = detail.snapshot.metrics.values
-        table.add_columns(Text("metric"), Text("value", justify="right"))
+        heads = [Text("metric"), Text("value", justify="right")]
         rows = {r.key: r for r in detail.diff.rows} if detail.diff else {}
         if detail.diff is not None:
-            table.add_columns(Text(visible(detail.prod or "prod"), justify="right"), Text(""))
+            heads += [Text(visible(detail.prod or "prod"), justify="right"), Text("")]
+        lines = []
         for key, value in values.items():
             cells = [literal(key), Text(present.number(value, missing=""), justify="right")]
             if detail.diff is not None:
@@ -225,7 +243,11 @@ class BranchScreen(ReadingScreen[BranchDetail]):
                     ),
                     Text(glyph, style=f"bold {style}"),
                 ]
+            lines.append(cells)
+        add_sized_columns(table, heads, lines)
+        for key, cells in zip(values, lines, strict=True):
             table.add_row(*cells, key=key)
+        size_now(table)
         table.border_title = f"Metrics ({len(values)})"
 
     # -- actions ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from mlvc_tui.engine import (
@@ -29,6 +29,7 @@ from mlvc_tui.engine import (
     as_datetime,
 )
 from mlvc_tui.safetext import visible
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import MetricTable, verdict_look
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
 
@@ -104,7 +105,7 @@ class DiffScreen(ReadingScreen[MetricDiff]):
             yield MetricTable(id="table")
             yield PlotChart(id="chart", message="move the cursor to a metric to see its history")
         yield Static(id="message")
-        yield Footer(show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: load the diff (unless it was closed already)."""

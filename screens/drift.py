@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from mlvc_tui import present
 from mlvc_tui.engine import (
@@ -31,8 +31,10 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, HLine, PlotChart, Series
+from mlvc_tui.widgets.widths import add_sized_columns, size_now
 
 from .reloading import ReadingScreen
 
@@ -116,6 +118,7 @@ class DriftScreen(ReadingScreen[DriftReport]):
         super().__init__()
         self.branch = branch
         self.report: DriftReport | None = None
+        self._laid_out_for = 0  # the screen width the table's columns were chosen for
 
     def compose(self) -> ComposeResult:
         title = Text.assemble(("Drift  ", "bold"))
@@ -129,7 +132,7 @@ class DriftScreen(ReadingScreen[DriftReport]):
             yield DriftTable(id="table", cursor_type="row", zebra_stripes=True)
             yield PlotChart(id="chart", message="")
         yield Static(id="message")
-        yield Footer(show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the drift log (unless it was closed already)."""
@@ -202,40 +205,45 @@ class DriftScreen(ReadingScreen[DriftReport]):
         table = self.query_one(DriftTable)
         current = table.cursor_row
         table.clear(columns=True)
-        for label, key in (
-            ("", "mark"),
-            ("feature", "feature"),
-            ("metric", "metric"),
-            ("latest", "latest"),
-            ("max", "max"),
-            ("threshold", "threshold"),
-            ("alerts", "alerts"),
-        ):
-            table.add_column(Text(label), key=key)
         order = sorted(
             range(len(report.series)),
             key=lambda i: (not report.series[i].alert, not report.series[i].alerts, i),
         )
-        for i in order:
-            s = report.series[i]
-            mark, style = (
-                ("!", f"bold {BAD}") if s.alert else ("~", CHANGED) if s.alerts else ("", "")
-            )
-            style = tone(style, self.app.no_color)
-            table.add_row(
-                Text(mark, style=style),
-                Text(visible(s.feature)[:40], style=style),
-                Text(visible(s.metric)[:20], style=style),
-                Text(present.number(s.latest.value), style=style, justify="right"),
-                Text(present.number(s.max), justify="right"),
-                Text(present.number(s.threshold), justify="right"),
-                Text(f"{s.alerts}/{s.count}", style=style, justify="right"),
-                key=str(i),
-            )
+        rows = [self._row(report.series[i]) for i in order]
+        heads = ["", "feature", "metric", "latest", "max", "threshold", "alerts"]
+        keys = ["mark", "feature", "metric", "latest", "max", "threshold", "alerts"]
+        # Too narrow for all: leave out the max, the alert counts, then the metric's name.
+        width = self._laid_out_for = self.size.width
+        room = (width // 2 if width >= 150 else width) - 2  # beside the chart; the scrollbar
+        kept = add_sized_columns(
+            table, [Text(h) for h in heads], rows, keys, room=room, drop=[4, 6, 2]
+        )
+        for i, row in zip(order, rows, strict=True):
+            table.add_row(*(row[k] for k in kept), key=str(i))
+        size_now(table)
         if not report.series:
             self.query_one(PlotChart).show_message("the drift log has a header but no rows")
         elif 0 < current < table.row_count:
             table.move_cursor(row=current)
+
+    def on_resize(self) -> None:
+        """Called when the terminal is resized: choose the columns for the new width."""
+        if self.report is not None and self.size.width != self._laid_out_for:
+            self._fill(self.report)
+
+    def _row(self, s: DriftSeries) -> list[Text]:
+        """One series' cells: a mark and its style for alerting now or earlier."""
+        mark, style = ("!", f"bold {BAD}") if s.alert else ("~", CHANGED) if s.alerts else ("", "")
+        style = tone(style, self.app.no_color)
+        return [
+            Text(mark, style=style),
+            Text(visible(s.feature)[:40], style=style),
+            Text(visible(s.metric)[:20], style=style),
+            Text(present.number(s.latest.value), style=style, justify="right"),
+            Text(present.number(s.max), justify="right"),
+            Text(present.number(s.threshold), justify="right"),
+            Text(f"{s.alerts}/{s.count}", style=style, justify="right"),
+        ]
 
     @on(DataTable.RowHighlighted, "#table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -77,7 +77,7 @@ class GridScreen(ReadingScreen[GridPart]):
     """Branches × artifacts; the screens behind a branch open from here."""
 
     CSS_PATH = "grid.tcss"
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012 (Textual declares it per instance)
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (20, "-short"), (36, "-tall")]  # noqa: RUF012 (Textual declares it per instance)
     AUTO_FOCUS = "RegistryGrid"
     HELP_SOURCES: ClassVar = (RegistryGrid,)  # its keys are this screen's keys (help)
     BINDINGS: ClassVar[list[BindingType]] = [

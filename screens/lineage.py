@@ -11,17 +11,19 @@ import contextlib
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from mlvc_tui import present
 from mlvc_tui.engine import CommitInfo, Lineage, ModelVersion, Registry, Storage
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import GOOD, LOCAL
+from mlvc_tui.widgets.fit_footer import FitFooter
 
 from .reloading import ReadingScreen
 
@@ -74,6 +76,19 @@ class LineageTree(Tree[None]):
         Binding("h", "collapse_or_parent", "Close", show=False),
     ]
 
+    def render_label(self, node: TreeNode[None], base_style: Style, style: Style) -> Text:
+        """A node's label, ending in "…" where it would run past the right edge (the tree
+        never scrolls sideways; a commit's whole message is one level down)."""
+        text = super().render_label(node, base_style, style)
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        # The scrollbar's room is kept whether it shows or not: lines are cached by width.
+        room = self.size.width - self.styles.scrollbar_size_vertical - depth * self.guide_depth
+        if room > 1 and text.cell_len > room:
+            text.truncate(room, overflow="ellipsis")
+        return text
+
     def action_expand_node(self) -> None:
         """Called on l: open the node under the cursor."""
         if self.cursor_node is not None:
@@ -109,7 +124,7 @@ class LineageScreen(ReadingScreen[LineageView]):
         tree.show_root = True
         yield tree
         yield Static(id="message")
-        yield Footer(show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the lineage (unless it was closed already)."""

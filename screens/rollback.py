@@ -39,6 +39,7 @@ class RollbackScreen(ModalScreen[bool]):
     """Roll an environment back to an earlier version; dismisses True when done."""
 
     CSS_PATH = "rollback.tcss"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012 (Textual declares it per instance)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Roll back", priority=True),
         Binding("escape", "close", "Cancel"),

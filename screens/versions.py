@@ -19,6 +19,7 @@ from mlvc_tui.engine import BadInput, Registry, VersionEntry
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD
 from mlvc_tui.widgets.metric_table import tone
+from mlvc_tui.widgets.widths import add_sized_columns, size_now
 
 from .reloading import ReadingScreen
 from .rollback import RollbackScreen, stamp
@@ -51,6 +52,8 @@ class VersionsScreen(ReadingScreen[Versions]):
         super().__init__()
         self.target = target
         self.entries: tuple[VersionEntry, ...] = ()
+        self.primary = "metric"  # the primary metric's name, the value column's header
+        self._laid_out_for = 0  # the screen width the columns were chosen for
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
@@ -85,12 +88,14 @@ class VersionsScreen(ReadingScreen[Versions]):
     def loaded(self, value: Versions) -> None:
         """Called with the version list: fill the table."""
         self.target, self.entries = value
-        primary = next((e.primary for e in self.entries if e.primary), None) or "metric"
+        primary = self.primary = next((e.primary for e in self.entries if e.primary), "metric")
         self.query_one("#title", Static).update(
             Text.assemble(
                 ("Versions of ", "bold"),
                 (visible(self.target or ""), "bold"),
                 f"  {len(self.entries)} promotions, rollbacks and version tags, newest first",
+                no_wrap=True,
+                overflow="ellipsis",
             )
         )
         self._fill(primary)
@@ -102,39 +107,58 @@ class VersionsScreen(ReadingScreen[Versions]):
         )
         self.query_one("#message").display = empty
 
+    def on_resize(self) -> None:
+        """Called when the terminal is resized: choose the columns for the new width."""
+        if self.entries and self.size.width != self._laid_out_for:
+            self._fill(self.primary)
+
     def _fill(self, primary: str) -> None:
-        wide = self.size.width >= NARROW
+        width = self._laid_out_for = self.size.width
+        wide = width >= NARROW
         table = self.query_one(DataTable)
+        current = table.cursor_row
         table.clear(columns=True)
         staged = any(e.stages for e in self.entries)  # GTO's tags name a stage: say which
         heads = ["version", "stage", "what", "from", "commit", "date", "who", "value", "Δ"]
         shown = [h for h in heads if (h != "commit" or wide) and (h != "stage" or staged)]
-        for head in shown:
-            table.add_column(Text(visible(primary if head == "value" else head)), key=head)
-        for entry in self.entries:
-            source = entry.source or (entry.source_commit or "—")[:8]
-            if entry.kind == "rollback" and entry.record and entry.record.previous:
-                source = f"v{entry.record.previous}"
-            missing = entry.tag is not None and not entry.tagged
-            who = visible(entry.user.split(" <", 1)[0])
-            name = label(entry)
-            if staged and not wide:  # room for the stage: "v1.1.0", the model is the title's
-                name = name.rsplit("@", 1)[-1]
-            cells = {
-                "version": Text(
-                    visible(name) + (" (tag missing)" if missing else ""),
-                    style="bold" if entry.kind == "promotion" else "",
-                ),
-                "stage": Text(visible(", ".join(entry.stages)), style="bold"),
-                "what": Text(present.KIND_WORDS[entry.kind]),
-                "from": Text(visible(source)[:16]),
-                "commit": Text(entry.commit.short_id),
-                "date": Text(stamp(entry, wide)),
-                "who": Text(who if wide else who[:14]),
-                "value": Text(present.number(entry.value), justify="right"),
-                "Δ": Text(present.delta(entry.delta), justify="right"),
-            }
-            table.add_row(*(cells[h] for h in shown))
+        rows = [self._cells(entry, staged, wide) for entry in self.entries]
+        labels = [Text(visible(primary if head == "value" else head)) for head in shown]
+        picked = [[cells[h] for h in shown] for cells in rows]
+        # Too narrow for all: leave out who, where from, what and the date, in that order.
+        drop = [shown.index(h) for h in ("who", "from", "what", "date") if h in shown]
+        room = width - 2  # the table's scrollbar
+        kept = add_sized_columns(table, labels, picked, shown, room=room, drop=drop)
+        for row in picked:
+            table.add_row(*(row[i] for i in kept))
+        size_now(table)
+        if 0 < current < table.row_count:
+            table.move_cursor(row=current, animate=False)
+
+    @staticmethod
+    def _cells(entry: VersionEntry, staged: bool, wide: bool) -> dict[str, Text]:
+        """One version's cells by column."""
+        source = entry.source or (entry.source_commit or "—")[:8]
+        if entry.kind == "rollback" and entry.record and entry.record.previous:
+            source = f"v{entry.record.previous}"
+        missing = entry.tag is not None and not entry.tagged
+        who = visible(entry.user.split(" <", 1)[0])
+        name = label(entry)
+        if staged and not wide:  # room for the stage: "v1.1.0", the model is the title's
+            name = name.rsplit("@", 1)[-1]
+        return {
+            "version": Text(
+                visible(name) + (" (tag missing)" if missing else ""),
+                style="bold" if entry.kind == "promotion" else "",
+            ),
+            "stage": Text(visible(", ".join(entry.stages)), style="bold"),
+            "what": Text(present.KIND_WORDS[entry.kind]),
+            "from": Text(visible(source)[:16]),
+            "commit": Text(entry.commit.short_id),
+            "date": Text(stamp(entry, wide)),
+            "who": Text(who if wide else who[:14]),
+            "value": Text(present.number(entry.value), justify="right"),
+            "Δ": Text(present.delta(entry.delta), justify="right"),
+        }
 
     def action_rollback(self) -> None:
         """Called on r: roll back to the version under the cursor (asks first)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
@@ -19,6 +18,7 @@ from mlvc_tui import present
 from mlvc_tui.engine import MetricDelta, Verdict
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import VERDICT_GLYPHS
+from mlvc_tui.widgets.widths import column_widths, size_now
 
 __all__ = [
     "MetricTable",
@@ -64,6 +64,17 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
 
 
+def _wrap(name: str, width: int) -> str:
+    """``name`` on two lines of ``width``, broken after a ``.``, ``_``, ``/`` or ``-`` in
+    its second half when there is one; the rest ellipsized."""
+    if len(name) <= width:
+        return name
+    cut = max(name.rfind(c, 0, width) for c in "._/-") + 1
+    if cut <= width // 2:
+        cut = width
+    return name[:cut] + "\n" + _clip(name[cut:], width)
+
+
 class MetricTable(DataTable[Text]):
     """One row per metric (row key = metric key); ``j``/``k`` move too."""
 
@@ -79,48 +90,62 @@ class MetricTable(DataTable[Text]):
         """Replace the rows, keeping the cursor on the same metric when it is still shown.
 
         ``width`` is the room for the table: the metric column gets what the others leave.
+        Where one line per metric does not fit (a 50-column dialog), each row takes two:
+        both values stacked, Δ over rel, and the metric's name wrapped.
         """
         current = self.current_key()
         self.clear(columns=True)
         mono = self.app.no_color
-        cells = [
+        names = 12 if width < 100 else 24
+        head_a, head_b = _clip(visible(a), names), _clip(visible(b), names)
+        numbers = [
             (
                 present.number(r.a),
                 present.number(r.b),
                 present.delta(r.delta),
                 present.relative(r.relative),
-                verdict_text(r, mono),
             )
             for r in rows
         ]
-        names = 12 if width < 100 else 24
-        heads = [_clip(visible(a), names), _clip(visible(b), names), "Δ", "rel", "verdict"]
-        # Every width is set here, none measured by the table later: a DataTable keeps lines
-        # it drew before measuring its new rows (its caches are keyed by update count only).
-        widths = [
-            max([cell_len(h)] + [cell_len(str(c[i])) for c in cells]) for i, h in enumerate(heads)
-        ]
-        used = sum(w + 2 for w in widths)
+        verdicts = [verdict_text(r, mono) for r in rows]
         longest = max((len(visible(r.key)) for r in rows), default=KEY_MIN)
-        key_width = max(KEY_MIN, min(KEY_MAX, longest, width - used - 4))
+        heads = [head_a, head_b, "Δ", "rel"]
+        cells = [list(n) for n in numbers]
+
+        def measure(heads: list[str], cells: list[list[str]]) -> list[int]:
+            every: list[list[str | Text]] = [[*c, v] for c, v in zip(cells, verdicts, strict=True)]
+            return column_widths([*heads, "verdict"], every)
+
+        widths = measure(heads, cells)
+        stacked = width - sum(w + 2 for w in widths) - 4 < KEY_MIN
+        if stacked:
+            heads = [f"{head_a}\n{head_b}", "Δ\nrel"]
+            cells = [[f"{va}\n{vb}", f"{d}\n{rel}"] for va, vb, d, rel in numbers]
+            widths = measure(heads, cells)
+        key_width = max(KEY_MIN, min(KEY_MAX, longest, width - sum(w + 2 for w in widths) - 4))
+        lines = 2 if stacked else 1
+        self.header_height = lines
+        # Every width is set here, none measured by the table later (see widgets.widths).
         self.add_column(Text("metric"), key="metric", width=key_width)
-        columns = ("a", "b", "delta", "relative", "verdict")
-        for head, key, w in zip(heads, columns, widths, strict=True):
+        keys = ["values", "change"] if stacked else ["a", "b", "delta", "relative"]
+        for head, key, w in zip([*heads, "verdict"], [*keys, "verdict"], widths, strict=True):
             self.add_column(Text(head), key=key, width=w)
-        for row, (va, vb, delta, rel, verdict) in zip(rows, cells, strict=True):
+        half = len(heads) // 2  # the values, then the changes (in the verdict's style)
+        for row, line, verdict in zip(rows, cells, verdicts, strict=True):
             _, _, style = verdict_look(row.verdict, mono)
+            name = visible(row.key)
             self.add_row(
-                Text(_clip(visible(row.key), key_width)),
-                Text(va, justify="right"),
-                Text(vb, justify="right"),
-                Text(delta, style=style, justify="right"),
-                Text(rel, style=style, justify="right"),
+                Text(_wrap(name, key_width) if stacked else _clip(name, key_width)),
+                *(Text(c, justify="right") for c in line[:half]),
+                *(Text(c, style=style, justify="right") for c in line[half:]),
                 verdict,
                 key=row.key,
+                height=lines,
             )
-        keys = [r.key for r in rows]
-        if current in keys:
-            self.move_cursor(row=keys.index(current), animate=False)
+        order = [r.key for r in rows]
+        if current in order:
+            self.move_cursor(row=order.index(current), animate=False)
+        size_now(self)
 
     def current_key(self) -> str | None:
         """The metric under the cursor."""

@@ -87,6 +87,15 @@ async def test_a_on_the_grid_opens_the_running_test(demo_repo: Path) -> None:
         assert not isinstance(app.screen, ABScreen)
 
 
+async def test_at_50_columns_the_split_names_go_under_the_bar(demo_repo: Path) -> None:
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(50, 15)) as pilot:
+        await _open(pilot)
+        split = str(app.screen.query_one("#split").render()).split("\n")
+        assert len(split) == 2 and split[0].startswith("traffic ")
+        assert split[1].split() == ["█", "ab/test-a", "50%", "▓", "ab/test-b", "50%"]
+
+
 async def test_palette_opens_the_screen(demo_repo: Path) -> None:
     app = make_app(demo_repo, now=FIXED_NOW)
     async with app.run_test(size=(100, 30)) as pilot:

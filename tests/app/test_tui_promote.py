@@ -172,7 +172,8 @@ async def test_at_50x15_enter_reads_on_before_it_promotes(demo: Path) -> None:
             assert dialog.state == "ready" and git_in(demo, "for-each-ref") == before
             presses += 1
             assert presses < 20
-        assert "accuracy 0.8167 0.8167" in screen_words(pilot)  # the metric table, in view
+        words = screen_words(pilot)  # the metric table in view, two lines a metric
+        assert "metric prod Δ verdict" in words and "accuracy 0.8167 0 = same" in words
         state = str(dialog.query_one("#state").render())
         assert "Every gate passes. enter promotes staging into prod" in state
         assert dialog.query_one("#metrics").region.bottom <= dialog.query_one("#state").region.y
@@ -293,12 +294,23 @@ class TestPromoteSnapshots:
     def test_gates_pass_read_to_the_end_50x15(
         self, demo_repo: Path, snap_compare: SnapCompare
     ) -> None:
-        """At 50x15, scrolled to the end (end): the metric table (accuracy = same) and the
-        green "Every gate passes" line in view, ⏎ Promote in the footer."""
+        """At 50x15, scrolled to the end (end): the metric table in two lines a metric
+        (prod over after, Δ over rel, then "= same"), the green "Every gate passes" line in
+        view, ⏎ Promote in the footer."""
         assert snap_compare(
             make_app(demo_repo, now=FIXED_NOW),
             terminal_size=(50, 15),
             run_before=keys("j", "p", "r", "end"),
+        )
+
+    def test_gate_fails_metrics_50x15(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
+        """dev → prod at 50x15, scrolled to the end: the table's last metrics, each row
+        whole in two lines (its name wrapped), each verdict ("↓ worse", "↑ better")
+        readable, no horizontal scrollbar; "Refused by gates primary, stage"."""
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW),
+            terminal_size=(50, 15),
+            run_before=keys("j", "j", "p", "r", "end"),
         )
 
     def test_gate_fails_120x40(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
@@ -333,10 +345,25 @@ class TestPromoteSnapshots:
             make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("r")
         )
 
+    def test_rollback_50x15(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
+        """r on prod at 50x15: the MAJOR warning and "enter rolls back anyway; esc cancels"
+        whole, accuracy's row (two lines) under the table's two-line header, the details
+        above cut to three lines."""
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(50, 15), run_before=keys("r")
+        )
+
     def test_versions_80x24(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
         """v: the demo's four version tags, newest first, with accuracy and its change."""
         assert snap_compare(
             make_app(demo_repo, now=FIXED_NOW), terminal_size=(80, 24), run_before=keys("v")
+        )
+
+    def test_versions_50x15(self, demo_repo: Path, snap_compare: SnapCompare) -> None:
+        """v at 50 columns: version, date, accuracy and Δ whole (who, from and what left
+        out), the title cut with "…"."""
+        assert snap_compare(
+            make_app(demo_repo, now=FIXED_NOW), terminal_size=(50, 15), run_before=keys("v")
         )
 
 

@@ -34,6 +34,12 @@ class TestGridScreens:
         assert snap_compare(make_app(showcase_repo, now=FIXED_NOW), terminal_size=size,
                             run_before=keys())
 
+    def test_grid_50x15(self, snap_compare, showcase_repo: Path) -> None:
+        """Under 20 rows the column key takes two lines (the codes of the columns in view),
+        so seven rows of the grid show; the status line ends in "…"."""
+        assert snap_compare(make_app(showcase_repo, now=FIXED_NOW), terminal_size=(50, 15),
+                            run_before=keys())
+
     def test_grid_no_color(self, snap_compare, showcase_repo: Path,
                            monkeypatch: pytest.MonkeyPatch) -> None:
         """The same grid with NO_COLOR: shades of grey only, and every status still told
@@ -59,6 +65,12 @@ class TestGridScreens:
         and its commits with relative dates. At 120 columns artifacts and metrics sit side
         by side above the commits."""
         assert snap_compare(make_app(showcase_repo, now=FIXED_NOW), terminal_size=size,
+                            run_before=keys("j", "j", "enter"))
+
+    def test_branch_detail_50x15(self, snap_compare, showcase_repo: Path) -> None:
+        """dev's detail at 50 columns: artifacts keep path, size and "vs prod" (the id and
+        how it is stored left out), commits keep id, when and the message (not the author)."""
+        assert snap_compare(make_app(showcase_repo, now=FIXED_NOW), terminal_size=(50, 15),
                             run_before=keys("j", "j", "enter"))
 
     @pytest.mark.parametrize("size", SIZES)

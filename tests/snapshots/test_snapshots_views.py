@@ -115,6 +115,13 @@ class TestViewSnapshots:
                             run_before=opening(lambda: DriftScreen("prod"), "down"),
                             terminal_size=(120, 40))
 
+    def test_drift_narrow_50x15(self, views_repo: Path, snap_compare: SnapCompare) -> None:
+        """At 50 columns the table leaves out its least important column, max, so feature,
+        metric, latest, threshold and alerts fit whole; the summary line ends in "…"; the
+        footer is compact, so "? Help" fits."""
+        assert snap_compare(views_app(views_repo), run_before=opening(lambda: DriftScreen("prod")),
+                            terminal_size=(50, 15))
+
     def test_drift_missing_80x24(self, views_repo: Path, snap_compare: SnapCompare) -> None:
         """A branch without monitoring/drift.csv: one clear sentence in place of the table."""
         assert snap_compare(views_app(views_repo),
