@@ -92,7 +92,7 @@ class Pty(AppInPty):
         while time.monotonic() - t0 < limit:
             if self.read(0.01) and self.shows(pattern) not in (None, before):
                 break  # (the screen is read only when something arrived)
-        return time.monotonic() - t0
+        return self.arrived - t0  # when the bytes that show it arrived
 
     def peak_rss(self) -> int:
         """The app's peak resident memory so far, in bytes (VmHWM)."""

@@ -81,6 +81,7 @@ class AppInPty:
         )
         os.close(slave)
         self.seen = bytearray()
+        self.arrived = self.start  # when the last bytes were read
         self.terminal = Terminal(columns, lines)
 
     def read(self, timeout: float) -> int:
@@ -91,6 +92,7 @@ class AppInPty:
             chunk = os.read(self.master, 1 << 16)
         except OSError:  # (the program has exited)
             return 0
+        self.arrived = time.monotonic()  # (before the emulator's own time)
         self.seen += chunk
         self.terminal.feed(chunk)
         return len(chunk)
@@ -101,7 +103,7 @@ class AppInPty:
         return found.group() if found else None
 
     def until(self, pattern: re.Pattern[str], timeout: float) -> float:
-        """Seconds from launch until ``pattern`` is on screen."""
+        """Seconds from launch until the bytes that put ``pattern`` on screen arrived."""
         end = time.monotonic() + timeout
         while not self.shows(pattern) and time.monotonic() < end:
             self.read(0.05)
@@ -109,7 +111,7 @@ class AppInPty:
             raise TimeoutError(
                 f"{pattern.pattern!r} not on screen after {timeout} s:\n" + self.terminal.text()
             )
-        return time.monotonic() - self.start
+        return self.arrived - self.start  # (when the bytes that show it arrived)
 
     def until_changed(self, shown: list[list[Shown]], timeout: float) -> None:
         """Wait until the screen differs from ``shown`` (what it showed before)."""
