@@ -150,7 +150,12 @@ class WireEncoder:
         if self.at == (y, x):
             return
         move = self._path(y, x)
-        if self.at is not None and self.at[0] == y and 0 < x - self.at[1] <= _BRIDGE:
+        if (
+            self.at is not None
+            and self.sent is not None  # (a style it does not model would be lost)
+            and self.at[0] == y
+            and 0 < x - self.at[1] <= _BRIDGE
+        ):
             bridge, style = _bridge(row[self.at[1] : x], self.sent)
             if bridge is not None and len(bridge) <= len(move):
                 out.append(bridge)

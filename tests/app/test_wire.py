@@ -44,8 +44,10 @@ SGR = st.sampled_from(
         "48;2;200;0;9",
         "1;38;5;80;48;5;235",
         "0;3;38;2;1;2;3",
+        "10",  # a code the encoder does not parse: passed on as it is
+        "1;10",
     ]
-)  # fmt: skip  (no "4:3" or 58: pyte misreads them; see the parse tests)
+)  # (no "4:3" or 58: pyte misreads them; see the parse tests)
 GLYPHS = st.sampled_from(["a", "b", " ", " ", "=", "─", "█", "漢", "é", "e\u0301", "·"])
 OTHER = st.sampled_from(["\x1b[K", "\x1b[2J", "\x1b[?25l", "\x1b]0;title\x07", "\x1b[1A", "\x07"])
 
@@ -143,3 +145,13 @@ def test_a_resized_or_unknown_screen_is_sent_in_full() -> None:
     assert "prod" in encoder.encode(frame)
     encoder.encode("\x1b[2J")  # an erase it does not model: forget what was there
     assert "prod" in encoder.encode(frame)
+
+
+def test_text_in_a_style_it_does_not_parse_keeps_that_style() -> None:
+    """Re-sending the cells before it (cheaper than a move) would reset the style first."""
+    raw, lean = Terminal(COLUMNS, LINES), Terminal(COLUMNS, LINES)
+    encoder = WireEncoder()
+    for data in ("\x1b[1;1H\x1b[0mabcdef\x1b[1;1H", "\x1b[1;3H\x1b[1;10mX\x1b[0m\x1b[1;1H"):
+        raw.feed(data)
+        lean.feed(encoder.encode(data))
+    assert lean.cells() == raw.cells()
