@@ -103,8 +103,8 @@ class WireEncoder:
             return
         y, x = self.cursor
         is_ascii = text.isascii()
-        glyphs = list(zip(text, repeat(1))) if is_ascii else list(_glyphs(text))
-        stop = x + (len(text) if is_ascii else sum(width for _, width in glyphs))
+        wide = None if is_ascii else list(_glyphs(text))  # (ASCII: a glyph per character)
+        stop = x + (len(text) if wide is None else sum(width for _, width in wide))
         row = self.rows.setdefault(y, [])
         if len(row) <= stop:
             row.extend([None] * (stop + 1 - len(row)))
@@ -119,7 +119,7 @@ class WireEncoder:
         if is_ascii and row[x:stop] == [(c, space if c == " " else style) for c in text]:
             self.cursor = (y, stop)  # (the common case of a repaint: nothing changed)
             return
-        for glyph, width in glyphs:
+        for glyph, width in zip(text, repeat(1)) if wide is None else wide:
             end = x + width
             new = (glyph, space if glyph == " " else style)
             if row[x] == new and (width == 1 or row[x + 1] == right):
@@ -212,9 +212,6 @@ def _bridge(gap: list[Cell], style: Style | None) -> tuple[str | None, Style | N
 def _glyphs(text: str) -> Iterator[tuple[str, int]]:
     """The glyphs of ``text`` (a character and the zero-width marks after it) and their
     widths in cells, as Rich and so Textual measure them."""
-    if text.isascii():
-        yield from ((char, 1) for char in text)
-        return
     glyph, width = "", 0
     for char in text:
         size = get_character_cell_size(char)
