@@ -25,7 +25,8 @@ def main() -> int:
 
     def ready(target: object) -> None:
         line = {"commit": getattr(target, "commit", ""), "pid": os.getpid()}
-        print(json.dumps(line), flush=True)
+        sys.stdout.write(json.dumps(line) + "\n")  # one write, even under python -u
+        sys.stdout.flush()
 
     try:
         serve(

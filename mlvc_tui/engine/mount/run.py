@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mlvc_tui.engine.errors import BadInput
 from mlvc_tui.engine.mount.limits import READ_SIZE
@@ -286,18 +286,23 @@ def spawn(
         )
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
-            out.seek(0)
-            line = out.readline().decode("utf-8", "replace").strip()
+            # pread, not seek and read: the child shares these files' offsets, and a
+            # seek here would send its next write back over what it wrote.
+            line = _read_start(out).partition("\n")[0].strip()
             if line.endswith("}"):
                 return Mounted(path, json.loads(line)["commit"], child.pid)
             if child.poll() is not None:
-                err.seek(0)
-                lines = err.read().decode("utf-8", "replace").strip().splitlines()
+                lines = _read_start(err).strip().splitlines()
                 message = lines[-1] if lines else f"exit {child.returncode}"
                 raise BadInput(message.removeprefix("mlvc: "))
             time.sleep(0.02)
         child.terminate()
     raise BadInput(f"the mount of {ref} on {path} did not come up in {READY_TIMEOUT:g} s")
+
+
+def _read_start(file: IO[bytes]) -> str:
+    """The first 64 KiB of ``file``, without moving the offset it shares with a child."""
+    return os.pread(file.fileno(), 65536, 0).decode("utf-8", "replace")
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> None:
