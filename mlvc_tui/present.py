@@ -122,11 +122,18 @@ def relative(value: float | None) -> str:
     return f"{value:+.1%}" if abs(value) < 100 else f"{value:+.3g}×"
 
 
+def plural(count: int, word: str) -> str:
+    """``1 branch``, ``2 branches``, ``1 error``, ``6,750 rows``."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count:,} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
+
+
 def left_out(branch: str, rows: int, test: str) -> str:
     """Rows of a variant's results file an A/B report did not count, because they were
     written before the test began (or after it ended) or carry another test's id:
-    ``ab/b: 6,750 row(s) of other tests left out (test fresh-test-1 only)``."""
-    return f"{branch}: {rows:,} row(s) of other tests left out (test {test} only)"
+    ``ab/b: 6,750 rows of other tests left out (test fresh-test-1 only)``."""
+    return f"{branch}: {plural(rows, 'row')} of other tests left out (test {test} only)"
 
 
 def verdict_label(verdict: Verdict) -> str:

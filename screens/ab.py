@@ -21,8 +21,8 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container
-from textual.widgets import Footer, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Static
 
 from mlvc_tui import present
 from mlvc_tui.engine import (
@@ -36,6 +36,7 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import AB_STYLES, BAD
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import ChartData, PlotChart, Series
 
@@ -123,13 +124,13 @@ class ABScreen(ReadingScreen[ABReport]):
         """Called to build the screen."""
         yield Static(Text("A/B  reading delivery.toml on prod…", style="bold"), id="title")
         yield Static(id="split")
-        with Container(id="body"):
+        with VerticalScroll(id="body"):  # in a short terminal the notes are scrolled to
             yield Static(id="table")
             yield Static(id="notes")
             yield Static(id="left-out")
             yield PlotChart(id="chart")
         yield Static(id="message")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the split and the results."""

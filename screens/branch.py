@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from mlvc_tui import present
 from mlvc_tui.engine import (
@@ -28,6 +28,7 @@ from mlvc_tui.widgets.cells import (
     status_cell,
     tilde,
 )
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.widths import add_sized_columns, size_now
 
 from .reloading import ReadingScreen
@@ -80,7 +81,7 @@ class BranchScreen(ReadingScreen[BranchDetail]):
             yield DataTable(id="metrics", cursor_type="row")
             yield DataTable(id="commits", cursor_type="row")
         yield Static(id="errors")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the branch."""

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.widgets import Input, Static
 
@@ -20,6 +21,7 @@ from mlvc_tui.engine import Grid, GridPart, MlvcError, Registry, grid_parts
 from mlvc_tui.live import LiveGrid, grid_lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, legend, tilde
+from mlvc_tui.widgets.clipped import Clipped
 from mlvc_tui.widgets.grid import RegistryGrid, column_key
 from mlvc_tui.widgets.gridinfo import changed_rows, cursor_text, short_path, status_text
 from mlvc_tui.widgets.keybar import KeyBar, KeyHint
@@ -110,8 +112,10 @@ class GridScreen(ReadingScreen[GridPart]):
 
     def compose(self) -> ComposeResult:
         """Called to build the screen."""
-        yield Input(placeholder="filter branches: type part of a name (esc clears)", id="filter")
-        yield Static(id="config-warning")
+        with Horizontal(id="filter-row"):
+            yield Static("Filter", id="filter-label")
+            yield Input(placeholder="type part of a branch name (esc clears)", id="filter")
+        yield Clipped(lines=3, id="config-warning")
         yield Static("Loading…", id="message")
         yield RegistryGrid(id="grid")
         yield BranchPreview(id="preview")
@@ -123,7 +127,7 @@ class GridScreen(ReadingScreen[GridPart]):
 
     def on_mount(self) -> None:
         """Called when the screen is first shown: read the registry."""
-        self.query_one("#filter").display = False
+        self.query_one("#filter-row").display = False
         self.query_one("#config-warning").display = False
         self.query_one(RegistryGrid).display = False
         self.reload()
@@ -174,10 +178,10 @@ class GridScreen(ReadingScreen[GridPart]):
     def _config_warning(self) -> None:
         """A bad mlvc.toml (read with the defaults): said over the grid until it is fixed."""
         problem = self.app.session.config_problem
-        warning = self.query_one("#config-warning", Static)
+        warning = self.query_one("#config-warning", Clipped)
         warning.display = bool(problem)
         if problem:
-            warning.update(Text("! " + visible(problem), style="bold"))
+            warning.show(Text("! " + visible(problem), style="bold"))
 
     def failed(self, error: str) -> None:
         """Say why the registry could not be read, in place of the grid."""
@@ -446,13 +450,13 @@ class GridScreen(ReadingScreen[GridPart]):
         boxes = self.query("#filter").results(Input)
         box = next(boxes, None)
         if action == "clear_filter":
-            return box is not None and bool(box.display or box.value)
+            return box is not None and bool(self.query_one("#filter-row").display or box.value)
         return not (action == "filter" and box is not None and box.has_focus)
 
     def action_filter(self) -> None:
         """Called on /: type to filter branches."""
         box = self.query_one("#filter", Input)
-        box.display = True
+        self.query_one("#filter-row").display = True
         self.set_focus(box)  # now, not later (as box.focus() would): keys typed right after
         self.refresh_bindings()  # the slash are queued already, and go to the box ("/exp")
 
@@ -463,9 +467,10 @@ class GridScreen(ReadingScreen[GridPart]):
     def action_clear_filter(self) -> None:
         """Called on esc: drop the filter."""
         box = self.query_one("#filter", Input)
-        if box.value or box.display:
+        row = self.query_one("#filter-row")
+        if box.value or row.display:
             box.value = ""
-            box.display = False
+            row.display = False
             self.query_one(RegistryGrid).focus()
             self.refresh_bindings()
 
@@ -479,5 +484,5 @@ class GridScreen(ReadingScreen[GridPart]):
         """Called on enter in the filter: keep it and go back to the grid."""
         self.query_one(RegistryGrid).focus()
         if not self.query_one("#filter", Input).value:
-            self.query_one("#filter").display = False
+            self.query_one("#filter-row").display = False
         self.refresh_bindings()

@@ -12,7 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from mlvc_tui.widgets.fit_footer import FitFooter
 
 __all__ = ["HelpScreen", "key_table"]
 
@@ -105,7 +107,7 @@ class HelpScreen(Screen[None]):
                 Text("ctrl+p opens the command palette: every action by name.", style="dim"),
                 classes="section",
             )
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitFooter()
 
     def _block(self, title: str, rows: list[tuple[str, str]] | None) -> Table:
         table = Table(

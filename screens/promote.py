@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from mlvc_tui.engine import (
     CHECK_PENDING,
@@ -33,6 +33,7 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, CHANGED, GOOD
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import MetricTable, tone
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class PromoteScreen(ModalScreen[bool]):
                 yield Static(id="check-log")
                 yield MetricTable(id="metrics")
             yield Static(id="state")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the dialog opens: plan the promotion."""

@@ -16,11 +16,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
-from mlvc_tui.engine import MlvcError, RollbackPlan, VersionEntry, as_datetime
+from mlvc_tui.engine import MlvcError, RollbackPlan, VersionEntry, as_datetime, paths_summary
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GOOD
+from mlvc_tui.widgets.clipped import Clipped
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import MetricTable, tone
 
 if TYPE_CHECKING:
@@ -68,10 +70,10 @@ class RollbackScreen(ModalScreen[bool]):
         """Called to build the dialog."""
         with Vertical(id="dialog"):
             yield Static(id="title")
-            yield Static(id="what")
+            yield Clipped(lines=5, id="what")
             yield MetricTable(id="metrics")
             yield Static(id="state")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the dialog opens: plan the rollback."""
@@ -121,12 +123,12 @@ class RollbackScreen(ModalScreen[bool]):
         plan = self.plan = message.plan
         now = plan.current.version if plan.current else "no version"
         to = plan.to.tag or f"v{plan.to.version}"
-        self.query_one("#what", Static).update(
+        self.query_one("#what", Clipped).show(
             Text.assemble(
                 f"from {now} to ",
                 (visible(to), "bold"),
                 f" ({plan.to.commit.short_id}, {stamp(plan.to)})\nrestores ",
-                visible(", ".join(plan.changed)),
+                visible(paths_summary(plan.changed, 3)),
                 "\ncode, logs and monitoring stay; history is kept: a new commit",
             )
         )

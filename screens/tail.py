@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from mlvc_tui.engine import (
     DRIFT_PATH,
@@ -35,6 +35,7 @@ from mlvc_tui.live import Lane, live_of
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GOOD
 from mlvc_tui.widgets.feature_list import FeatureList
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.plot import PlotChart
 from mlvc_tui.widgets.tail_view import TailView
@@ -58,6 +59,8 @@ class TailScreen(Screen[None]):
     app: MlvcApp
 
     CSS_PATH = "tail.tcss"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012 (Textual declares it per instance)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("space", "pause", "Pause/follow"),
@@ -94,7 +97,7 @@ class TailScreen(Screen[None]):
         yield TailView(self._render_row, cap=RECENT, id="view")
         yield Static(id="message")
         yield Static(id="status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: start following the file."""

@@ -12,12 +12,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from mlvc_tui import present
 from mlvc_tui.engine import BadInput, Registry, VersionEntry
 from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD
+from mlvc_tui.widgets.fit_footer import FitFooter
 from mlvc_tui.widgets.metric_table import tone
 from mlvc_tui.widgets.widths import add_sized_columns, size_now
 
@@ -60,7 +61,7 @@ class VersionsScreen(ReadingScreen[Versions]):
         yield Static(id="title")
         yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
         yield Static(id="message")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         """Called when the screen opens: read the versions."""

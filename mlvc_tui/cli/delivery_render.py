@@ -20,7 +20,7 @@ from mlvc_tui.engine import (
 )
 from mlvc_tui.present import AB_GLYPHS as VERDICT_GLYPH
 from mlvc_tui.present import commit_date as when
-from mlvc_tui.present import left_out, number
+from mlvc_tui.present import left_out, number, plural
 
 __all__ = ["render_change", "render_delivery", "render_report", "split_line", "verdict_text"]
 
@@ -162,7 +162,7 @@ def render_report(r: ABReport) -> RenderableType:
             )
         if v.bad_rows:
             parts.append(
-                Text(f"{v.branch}: {v.bad_rows} unreadable row(s) skipped", style="yellow")
+                Text(f"{v.branch}: {plural(v.bad_rows, 'unreadable row')} skipped", style="yellow")
             )
         if v.outside:
             parts.append(t(left_out(v.branch, v.outside, d.test), "dim"))

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlvc_tui.cli.common import emit, open_registry
 from mlvc_tui.engine import DRIFT_PATH, BadInput
+from mlvc_tui.present import plural
 from mlvc_tui.safetext import visible
 
 __all__ = ["register"]
@@ -84,7 +85,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
     }
     emit(args, value, lambda: _table(branch, report))
     if report.bad_rows and not args.json:
-        console().print(f"! {report.bad_rows} bad row(s) skipped", markup=False, highlight=False)
+        console().print(
+            f"! {plural(report.bad_rows, 'bad row')} skipped", markup=False, highlight=False
+        )
     over = report.over_threshold()
     if args.fail_on_alert and over:
         names = ", ".join(f"{s.feature} {s.metric}" for s in over[:3])

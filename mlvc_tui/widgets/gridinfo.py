@@ -13,20 +13,13 @@ from mlvc_tui.safetext import visible
 from mlvc_tui.widgets.cells import BAD, GLYPHS, LOCAL, tilde
 from mlvc_tui.widgets.grid import RegistryGrid
 
-__all__ = ["changed_rows", "cursor_text", "plural", "short_path", "status_text"]
+__all__ = ["changed_rows", "cursor_text", "short_path", "status_text"]
 
 
 def short_path(path: str, width: int) -> str:
     """A folder for the status bar: ``~`` for home, the start elided when too long."""
     path = visible("~" if path == str(Path.home()) else tilde(path))
     return path if len(path) <= width else "…" + path[-(max(1, width) - 1) :]
-
-
-def plural(count: int, word: str) -> str:
-    """``1 branch``, ``2 branches``, ``1 error``, ``0 errors``."""
-    if count == 1:
-        return f"{count} {word}"
-    return f"{count} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
 def changed_rows(grid: Grid) -> int:
@@ -64,8 +57,8 @@ def status_text(
     """Repository (``where``), checked-out branch, counts, and how changes are watched;
     ``shown`` rows pass the filter, ``pending`` rows are still being read (the artifact
     and changed counts wait for them); ``changed`` is `changed_rows` when known already.
-    In ``width`` cells the path is cut first, then the artifact count: the counts and the
-    observer stay."""
+    In ``width`` cells the path is cut first, then the artifact count, the path and the
+    checked-out branch (marked in the grid) go: the counts and the observer stay."""
     parts: list[tuple[str, str]] = []  # (text, style) after the place
     if grid is not None:
         if grid.bare:
@@ -75,18 +68,19 @@ def status_text(
         else:
             head = f"detached at {(grid.detached or '?')[:8]}"
         total = len(grid.rows)
-        parts.append((head, ""))
+        # the grid marks the checked-out row, so a narrow line can do without it
+        parts.append((head, "marked" if grid.head and grid.row(grid.head) else ""))
         if grid.prod is None:
             parts.append(("no prod branch", f"bold {BAD}"))
         if shown != total:
-            parts.append((f"{shown} of {plural(total, 'branch')}", "bold"))
+            parts.append((f"{shown} of {present.plural(total, 'branch')}", "bold"))
         else:
-            parts.append((plural(total, "branch"), ""))
+            parts.append((present.plural(total, "branch"), ""))
         if pending:
             parts.append((f"reading {pending:,} more…", "dim"))
         else:
             changed = changed_rows(grid) if changed is None else changed
-            parts.append((plural(len(grid.columns), "artifact"), "artifacts"))
+            parts.append((present.plural(len(grid.columns), "artifact"), "artifacts"))
             parts.append((f"{changed} changed", ""))
         if grid.worktree:
             parts.append((f"{len(grid.worktree)} uncommitted", f"bold {LOCAL}"))
@@ -101,13 +95,17 @@ def status_text(
 
     place = visible(where)
     if width and len(place) + length(parts) > width:
-        if width - length(parts) < 12:  # no room for a useful path: drop the artifact count
-            parts = [p for p in parts if p[1] != "artifacts"]
-        place = _cut(place, max(4, width - length(parts)))
+        for drop in ("artifacts", "marked"):  # while there is no room for a useful path
+            if width - length(parts) < 12:
+                parts = [p for p in parts if p[1] != drop]
+        room = width - length(parts)
+        place = _cut(place, room) if room >= 8 or not parts else ""
     out = Text(no_wrap=True, overflow="ellipsis", end="")
     out.append(place, style="bold")
     for text, style in parts:
-        out.append(" · ").append(text, style="" if style == "artifacts" else style)
+        if out.cell_len:
+            out.append(" · ")
+        out.append(text, style="" if style in ("artifacts", "marked") else style)
     return out
 
 

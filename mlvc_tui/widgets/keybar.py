@@ -27,7 +27,7 @@ class KeyHint:
 
     key: str
     label: str
-    action: str
+    action: str  # a screen action, or one with its namespace: ``app.quit``
     width: int = 0
 
 
@@ -55,7 +55,8 @@ def fit_hints(hints: Sequence[KeyHint], width: int, pinned: KeyHint | None = Non
 
 
 def _append(text: Text, hint: KeyHint) -> None:
-    click = Style.from_meta({"@click": f"screen.{hint.action}"})
+    action = hint.action if "." in hint.action else f"screen.{hint.action}"
+    click = Style.from_meta({"@click": action})
     text.append(hint.key, style=Style(bold=True) + click)
     label = f" {hint.label}"
     text.append(label.ljust(hint.width - len(hint.key)), style=click)

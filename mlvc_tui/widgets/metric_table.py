@@ -65,14 +65,20 @@ def _clip(text: str, width: int) -> str:
 
 
 def _wrap(name: str, width: int) -> str:
-    """``name`` on two lines of ``width``, broken after a ``.``, ``_``, ``/`` or ``-`` in
-    its second half when there is one; the rest ellipsized."""
+    """``name`` on two lines of ``width``: broken at a ``.`` or ``/``, else a ``_`` or
+    ``-``, where the rest then fits, else at the width; a name longer than both lines
+    keeps its start and, after "…", its end (the metric itself: ``…age<30.accuracy``)."""
     if len(name) <= width:
         return name
-    cut = max(name.rfind(c, 0, width) for c in "._/-") + 1
-    if cut <= width // 2:
-        cut = width
-    return name[:cut] + "\n" + _clip(name[cut:], width)
+    for separators in "./", "_-":  # a level of the name, else a word in it
+        # before or after one, the first line as long as it can be
+        cuts = [i + after for i, c in enumerate(name) if c in separators for after in (0, 1)]
+        whole = [cut for cut in cuts if 0 < cut <= width and len(name) - cut <= width]
+        if whole:
+            return name[: whole[-1]] + "\n" + name[whole[-1] :]
+    if len(name) <= 2 * width:
+        return name[:width] + "\n" + name[width:]
+    return name[:width] + "\n…" + name[-(width - 1) :]
 
 
 class MetricTable(DataTable[Text]):

@@ -150,3 +150,123 @@ def test_bad_mlvc_toml_snapshot(bad_config: Path, snap_compare: SnapCompare, siz
 
     app = make_app(bad_config, now=FIXED_NOW, label="bad-config")  # a path would vary
     assert snap_compare(app, terminal_size=size, run_before=keys())
+
+
+async def test_a_cut_mlvc_toml_warning_ends_in_an_ellipsis_and_keeps_the_whole(
+    bad_config: Path,
+) -> None:
+    from mlvc_tui.widgets.clipped import Clipped
+
+    app = make_app(bad_config, now=FIXED_NOW)
+    async with app.run_test(size=(50, 15)) as pilot:
+        await settle(pilot)
+        banner = app.screen.query_one("#config-warning", Clipped)
+        lines = str(banner.render()).split("\n")
+        assert len(lines) == 3 and lines[-1].endswith("…")
+        assert all(len(line) <= 48 for line in lines)
+        assert str(banner.tooltip).endswith("(at line 1, column 10)")
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert str(banner.render()).endswith("(at line 1, column 10)")
+        assert banner.tooltip is None
+
+
+SCREEN_KEYS = {  # keys that open a screen from the grid, on the row of dev
+    "branch detail": ("enter",),
+    "metric diff": ("d",),
+    "lineage": ("l",),
+    "drift": ("t",),
+    "versions": ("k", "k", "v"),
+    "A/B": ("a",),
+    "help": ("question_mark",),
+}
+
+
+@pytest.mark.parametrize("name", list(SCREEN_KEYS))
+async def test_every_screens_footer_shows_whole_keys_and_help_at_50(
+    showcase_repo: Path, name: str
+) -> None:
+    from mlvc_tui.widgets.fit_footer import FitFooter, screen_hints
+
+    app = make_app(showcase_repo, now=FIXED_NOW)
+    async with app.run_test(size=(50, 15)) as pilot:
+        await settle(pilot)
+        await pilot.press(*SCREEN_KEYS[name])
+        await settle(pilot)
+        footer = str(app.screen.query_one(FitFooter).render())
+        hints, pinned = screen_hints(app.screen)
+        assert footer.startswith("esc Back") and len(footer) <= 48
+        if name != "help":  # on help, ? is help itself
+            assert pinned is not None and footer.endswith("? Help")
+        shown = [f"{h.key} {h.label}" for h in hints if f"{h.key} {h.label}" in footer]
+        assert shown == [f"{h.key} {h.label}" for h in hints[: len(shown)]]  # in order
+        rest = footer
+        for piece in shown + (["? Help"] if pinned else []):
+            rest = rest.replace(piece, "", 1)
+        assert not rest.strip(), f"a cut key is left: {rest.strip()!r}"
+
+
+async def test_status_at_50_keeps_counts_and_observer(
+    showcase_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path goes first, then the checked-out branch (the grid marks its row)."""
+    from mlvc_tui.live import live_of
+
+    monkeypatch.setenv("MLVC_WATCH", "native")
+    app = make_app(showcase_repo, now=FIXED_NOW, label="a rather long label")
+    async with app.run_test(size=(50, 15)) as pilot:
+        await settle(pilot)
+        status = _status(app)
+        observer = live_of(app).observer
+        assert observer and status.endswith(f" · {observer}")
+        assert status.startswith("6 branches · 5 changed · 1 uncommitted")
+
+
+async def test_the_filter_line_says_it_is_a_filter(showcase_repo: Path) -> None:
+    app = make_app(showcase_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "e", "x", "p")
+        await settle(pilot)
+        assert screen_words(pilot).startswith("Filter exp")
+
+
+async def test_clicking_footer_keys_runs_them(showcase_repo: Path) -> None:
+    """A click runs the key's action where it lives: the app's (? Help), the screen's."""
+    from mlvc_tui.screens.grid import GridScreen
+    from mlvc_tui.screens.help import HelpScreen
+    from mlvc_tui.widgets.fit_footer import FitFooter
+
+    app = make_app(showcase_repo, now=FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        footer = _footer(app)
+        await pilot.click("#keys", offset=(1 + footer.index("? Help"), 0))
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.click(FitFooter, offset=(2, 0))  # esc Back
+        await settle(pilot)
+        assert isinstance(app.screen, GridScreen)
+
+
+async def test_in_15_rows_the_tail_shows_its_log_and_the_ab_notes_scroll_into_view(
+    demo_repo: Path,
+) -> None:
+    from mlvc_tui.screens.ab import ABScreen
+    from mlvc_tui.screens.tail import TailScreen
+
+    app = make_app(demo_repo, now=FIXED_NOW)
+    async with app.run_test(size=(50, 15)) as pilot:
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        assert isinstance(app.screen, TailScreen)
+        assert app.screen.query_one("#view").region.height >= 5  # was 1: ten rows of features
+        assert not app.screen.query_one("#chart").display  # no room beside them at 50
+        await pilot.press("escape", "a")
+        await settle(pilot)
+        assert isinstance(app.screen, ABScreen)
+        assert "α=0.05" not in screen_words(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        assert "α=0.05 per comparison" in screen_words(pilot)

@@ -23,8 +23,14 @@ def test_least_important_columns_are_left_out_until_the_rest_fit() -> None:
     assert fitting(widths, 40, [4, 6, 2]) == [0, 1, 3, 5]
 
 
-def test_a_long_metric_name_wraps_after_a_separator_then_ellipsizes() -> None:
+def test_a_long_metric_name_wraps_whole_or_keeps_its_end() -> None:
     assert _wrap("accuracy", 13) == "accuracy"
-    assert _wrap("slices.region=eu.accuracy", 13) == "slices.\nregion=eu.ac…"
     assert _wrap("train_history.accuracy", 16) == "train_history.\naccuracy"
-    assert _wrap("abcdefghijklmnopqrstuvwxyz", 10) == "abcdefghij\nklmnopqrs…"
+    assert _wrap("train_history.loss", 13) == "train_history\n.loss"
+    assert _wrap("slices.age<30.f1", 13) == "slices.age<30\n.f1"
+    assert _wrap("models/a-b", 8) == "models/\na-b"
+    # no separator lets the rest fit, but two lines hold it all: nothing is lost
+    assert _wrap("slices.age<30.accuracy", 12) == "slices.age<3\n0.accuracy"
+    # too long for two lines: the start, and the end after "…"
+    assert _wrap("slices.region=north-east.accuracy", 13) == "slices.region\n…ast.accuracy"
+    assert _wrap("abcdefghijklmnopqrstuvwxyz", 10) == "abcdefghij\n…rstuvwxyz"
