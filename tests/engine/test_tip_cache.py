@@ -166,6 +166,32 @@ def test_each_kind_is_decoded_on_first_use_and_kept_when_not(tmp_path: Path) -> 
     assert third.sizes == {"b" * 40: 12, "d" * 40: 3}
 
 
+def test_an_upgrade_of_mlvc_keeps_gits_facts_and_parses_metrics_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlvc_tui.engine.git import diskcache
+
+    path = tmp_path / "cache-v1"
+    cache = ObjectCache(path)
+    cache.trees["t" * 40] = (("model.pkl", 0o100644, "b" * 40),)
+    cache.sizes["b" * 40] = 12
+    cache.add_metrics("m" * 40 + ":", {"accuracy": 0.9}, {})
+    cache.add_commit("c" * 40, ("A <a@b>", 1_790_000_000, 7200, "msg", (), "t" * 40))
+    cache.save()
+    monkeypatch.setattr(diskcache, "_PARSER", "a later mlvc")
+    upgraded = ObjectCache(path)
+    assert upgraded.metrics == {}  # its parser may read them differently
+    assert upgraded.trees == {"t" * 40: (("model.pkl", 0o100644, "b" * 40),)}
+    assert upgraded.sizes == {"b" * 40: 12}
+    assert upgraded.commits == {"c" * 40: ("A <a@b>", 1_790_000_000, 7200, "msg", (), "t" * 40)}
+    assert upgraded.changed()  # so the file is written again without the old metrics
+    upgraded.add_metrics("n" * 40 + ":", {"accuracy": 0.8}, {})
+    upgraded.save()
+    assert ObjectCache(path).metrics == {"n" * 40 + ":": ({"accuracy": 0.8}, {})}
+    monkeypatch.setattr(diskcache, "_FORMAT", 99)  # a change of shape trusts nothing
+    assert ObjectCache(path).trees == {} and ObjectCache(path).commits == {}
+
+
 def test_listing_branches_decodes_no_tree(template: Path, tmp_path: Path) -> None:
     repo = _repo(template, tmp_path, "none")
     with Registry.open(repo) as reg:

@@ -5,7 +5,8 @@ never change for a given object id, so a cold `mlvc grid` re-reads only what is 
 the last run. The file is an optimisation: a missing, stale-format or corrupt one is
 ignored and rebuilt, and a read-only repository simply runs without it. It is written with
 `marshal` (plain data, never code) to a temporary file and renamed into place, so readers
-never see half.
+never see half. Trees, sizes and commits are git's facts and outlive an upgrade of mlvc;
+parsed metrics are trusted only by the mlvc version that parsed them.
 
 Each kind of fact (trees, sizes, metrics, commits) is its own section with a CRC-32, and is
 decoded only when first asked for: listing branches reads the commits section alone, and a
@@ -35,7 +36,8 @@ from mlvc_tui import __version__
 
 __all__ = ["MAX_BYTES", "MAX_COMMITS", "MAX_METRIC_VALUES", "CommitEntry", "ObjectCache"]
 
-_VERSION = f"2-{__version__}"  # parsed metrics depend on mlvc's own parser
+_FORMAT = 3  # the file's and its entries' shapes: a change to any of them bumps it
+_PARSER = __version__  # metrics are parsed by mlvc: only the version that parsed them trusts them
 MAX_BYTES = 16 << 20  # loading more than this would cost every command more than it saves
 MAX_METRIC_VALUES = 150_000  # metric values kept (a metrics tree costs its values + 1)
 MAX_COMMITS = 20_000  # commits kept (ref tips, mostly: what listing branches reads)
@@ -106,11 +108,14 @@ class ObjectCache:
                 doc: Any = marshal.loads(fh.read())  # (marshal.load(fh) reads piecemeal)
         except (OSError, EOFError, ValueError, TypeError):
             return self._sections
-        if not (isinstance(doc, dict) and doc.get("version") == _VERSION):
+        if not (isinstance(doc, dict) and doc.get("format") == _FORMAT):
             return self._sections
         sections = doc.get("sections")
         for kind in _KINDS:
             entry = sections.get(kind) if isinstance(sections, dict) else None
+            if kind == "metrics" and entry is not None and doc.get("parser") != _PARSER:
+                self._oversize = True  # parsed by another mlvc: parse again, write without
+                continue
             if (
                 isinstance(entry, tuple)
                 and len(entry) == 2
@@ -184,7 +189,7 @@ class ObjectCache:
                 sections[kind] = (zlib.crc32(data), data)
             elif (kept := self._read().get(kind)) is not None:  # never decoded: as it was
                 sections[kind] = kept
-        return marshal.dumps({"version": _VERSION, "sections": sections})
+        return marshal.dumps({"format": _FORMAT, "parser": _PARSER, "sections": sections})
 
     def _evict(self, size: int) -> bool:
         """Drop the oldest trees and sizes, the same share of each, about enough to fit
