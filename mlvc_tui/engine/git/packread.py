@@ -19,7 +19,7 @@ from dulwich.pack import OFS_DELTA, REF_DELTA, apply_delta
 
 __all__ = ["PackReader"]
 
-_CACHE_BYTES = 64 << 20
+_CACHE_BYTES = 16 << 20  # 64 was no faster at 500, 5,000 or 5,000 × 2,000 branches
 _CACHE_LARGEST = 1 << 20
 
 
