@@ -27,7 +27,8 @@ quitting; "(first)": when the first screenful was on screen). The largest size o
     .venv/bin/python bench/bench_tui_pty.py --branches 5000 --commits 5 --artifacts 2000 \\
         --tags 10000 --runs 1
 
-(``--repo PATH`` runs on a registry made beforehand, e.g. by bench/synth.py, instead.)
+(``--repo PATH`` runs on a registry made beforehand, e.g. by bench/synth.py, instead;
+``--cold`` removes mlvc's disk cache before each start, as on a first start.)
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
@@ -162,6 +164,18 @@ def one_run(path: Path, cols: int, rows: int, app: str = MLVC_TUI) -> Run:
         term.close()
 
 
+def median_run(runs: list[Run]) -> Run:
+    """Each measurement's own median over ``runs`` (not all of one middling run's)."""
+    return Run(*(median(getattr(r, f.name) for r in runs) for f in fields(Run)))
+
+
+def drop_disk_cache(path: Path) -> None:
+    """Remove mlvc's cache of git objects from the registry at ``path`` (bare or not)."""
+    for folder in (path / ".git" / "mlvc", path / "mlvc"):
+        for file in folder.glob("cache-*"):
+            file.unlink()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--branches", type=int, nargs="+", default=[500, 5000])
@@ -172,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="120x40")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--app", default=MLVC_TUI, help="the mlvc-tui to run (default: this one)")
+    ap.add_argument("--cold", action="store_true", help="without mlvc's disk cache (a first start)")
     args = ap.parse_args(argv)
     cols, rows = (int(v) for v in args.size.split("x"))
-    print(f"mlvc-tui in a {cols}x{rows} pty · median of {args.runs} runs (after one warm-up)")
+    cold = " · cold: no disk cache at each start" if args.cold else ""
+    print(f"mlvc-tui in a {cols}x{rows} pty · medians of {args.runs} runs (after one warm-up){cold}")
     print(
         f"{'branches':>8} {'first screen':>12} {'(CPU)':>7} {'all rows':>9} {'first paint':>11} "
         f"{'j':>8} {'R':>8} {'idle':>8} {'filter key':>10}"
@@ -184,12 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         path = args.repo or cached_registry(
             branches, args.commits, args.artifacts, 1, tags=args.tags
         )
-        one_run(path, cols, rows, args.app)  # warm-up: caches on disk, the page cache
-        runs = sorted(
-            (one_run(path, cols, rows, args.app) for _ in range(args.runs)),
-            key=lambda r: r.first_screen,
-        )
-        mid = runs[len(runs) // 2]
+
+        def run(path: Path) -> Run:
+            if args.cold:
+                drop_disk_cache(path)
+            return one_run(path, cols, rows, args.app)
+
+        run(path)  # warm-up: the page cache (and mlvc's disk cache, unless --cold)
+        mid = median_run([run(path) for _ in range(args.runs)])
         extra.append((branches, mid))
 
         def kb(n: float) -> str:
