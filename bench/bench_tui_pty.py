@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cols, rows = (int(v) for v in args.size.split("x"))
     cold = " · cold: no disk cache at each start" if args.cold else ""
-    print(f"mlvc-tui in a {cols}x{rows} pty · medians of {args.runs} runs (after one warm-up){cold}")
+    how = f"medians of {args.runs} runs (after one warm-up)"
+    print(f"mlvc-tui in a {cols}x{rows} pty · {how}{cold}")
     print(
         f"{'branches':>8} {'first screen':>12} {'(CPU)':>7} {'all rows':>9} {'first paint':>11} "
         f"{'j':>8} {'R':>8} {'idle':>8} {'filter key':>10}"

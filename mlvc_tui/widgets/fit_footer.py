@@ -22,9 +22,6 @@ HELP_ACTIONS = ("help", "app.help")
 class FitFooter(KeyBar):
     """A :class:`KeyBar` that follows its screen's bindings as they change."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def on_mount(self) -> None:
         """Called when mounted: show the keys now and whenever the bindings change."""
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)

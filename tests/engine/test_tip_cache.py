@@ -146,23 +146,32 @@ def test_a_damaged_cache_never_gives_a_wrong_date(template: Path, tmp_path: Path
     assert not {sha for _, _, sha in truth} & set(reads)
 
 
-def test_each_kind_is_decoded_on_first_use_and_kept_when_not(tmp_path: Path) -> None:
-    path = tmp_path / "cache-v1"
+TREE = (("model.pkl", 0o100644, "b" * 40),)
+COMMIT = ("A <a@b>", 1_790_000_000, 7200, "msg", (), "t" * 40)
+
+
+def _save_one_of_each(path: Path) -> None:
+    """A cache file with one entry of each kind."""
     cache = ObjectCache(path)
-    cache.trees["t" * 40] = (("model.pkl", 0o100644, "b" * 40),)
+    cache.trees["t" * 40] = TREE
     cache.sizes["b" * 40] = 12
     cache.add_metrics("m" * 40 + ":", {"accuracy": 0.9}, {})
-    cache.add_commit("c" * 40, ("A <a@b>", 1_790_000_000, 7200, "msg", (), "t" * 40))
+    cache.add_commit("c" * 40, COMMIT)
     cache.save()
+
+
+def test_each_kind_is_decoded_on_first_use_and_kept_when_not(tmp_path: Path) -> None:
+    path = tmp_path / "cache-v1"
+    _save_one_of_each(path)
     again = ObjectCache(path)
     assert again.sizes == {"b" * 40: 12}
     again.sizes["d" * 40] = 3  # something new: the file is written again
     again.save()
     assert set(again._tables) == {"sizes"}  # the other kinds were never decoded...
     third = ObjectCache(path)  # ...and were written back as they were
-    assert third.trees == {"t" * 40: (("model.pkl", 0o100644, "b" * 40),)}
+    assert third.trees == {"t" * 40: TREE}
     assert third.metrics == {"m" * 40 + ":": ({"accuracy": 0.9}, {})}
-    assert third.commits == {"c" * 40: ("A <a@b>", 1_790_000_000, 7200, "msg", (), "t" * 40)}
+    assert third.commits == {"c" * 40: COMMIT}
     assert third.sizes == {"b" * 40: 12, "d" * 40: 3}
 
 
@@ -172,18 +181,13 @@ def test_an_upgrade_of_mlvc_keeps_gits_facts_and_parses_metrics_again(
     from mlvc_tui.engine.git import diskcache
 
     path = tmp_path / "cache-v1"
-    cache = ObjectCache(path)
-    cache.trees["t" * 40] = (("model.pkl", 0o100644, "b" * 40),)
-    cache.sizes["b" * 40] = 12
-    cache.add_metrics("m" * 40 + ":", {"accuracy": 0.9}, {})
-    cache.add_commit("c" * 40, ("A <a@b>", 1_790_000_000, 7200, "msg", (), "t" * 40))
-    cache.save()
+    _save_one_of_each(path)
     monkeypatch.setattr(diskcache, "_PARSER", "a later mlvc")
     upgraded = ObjectCache(path)
     assert upgraded.metrics == {}  # its parser may read them differently
-    assert upgraded.trees == {"t" * 40: (("model.pkl", 0o100644, "b" * 40),)}
+    assert upgraded.trees == {"t" * 40: TREE}
     assert upgraded.sizes == {"b" * 40: 12}
-    assert upgraded.commits == {"c" * 40: ("A <a@b>", 1_790_000_000, 7200, "msg", (), "t" * 40)}
+    assert upgraded.commits == {"c" * 40: COMMIT}
     assert upgraded.changed()  # so the file is written again without the old metrics
     upgraded.add_metrics("n" * 40 + ":", {"accuracy": 0.8}, {})
     upgraded.save()
