@@ -57,8 +57,9 @@ def status_text(
     """Repository (``where``), checked-out branch, counts, and how changes are watched;
     ``shown`` rows pass the filter, ``pending`` rows are still being read (the artifact
     and changed counts wait for them); ``changed`` is `changed_rows` when known already.
-    In ``width`` cells the path is cut first, then the artifact count, the path and the
-    checked-out branch (marked in the grid) go: the counts and the observer stay."""
+    In ``width`` cells the path is cut first; where too little of it would be left, the
+    artifact count goes, then the checked-out branch (the grid marks its row), then the
+    path: the counts and the observer stay."""
     parts: list[tuple[str, str]] = []  # (text, style) after the place
     if grid is not None:
         if grid.bare:
@@ -68,8 +69,7 @@ def status_text(
         else:
             head = f"detached at {(grid.detached or '?')[:8]}"
         total = len(grid.rows)
-        # the grid marks the checked-out row, so a narrow line can do without it
-        parts.append((head, "marked" if grid.head and grid.row(grid.head) else ""))
+        parts.append((head, "head"))
         if grid.prod is None:
             parts.append(("no prod branch", f"bold {BAD}"))
         if shown != total:
@@ -95,9 +95,11 @@ def status_text(
 
     place = visible(where)
     if width and len(place) + length(parts) > width:
-        for drop in ("artifacts", "marked"):  # while there is no room for a useful path
-            if width - length(parts) < 12:
-                parts = [p for p in parts if p[1] != drop]
+        if width - length(parts) < 12:  # no room for a useful path
+            parts = [p for p in parts if p[1] != "artifacts"]
+        # still none: the checked-out branch goes if the grid marks its row (looked up now)
+        if width - length(parts) < 12 and grid is not None and grid.head and grid.row(grid.head):
+            parts = [p for p in parts if p[1] != "head"]
         room = width - length(parts)
         place = _cut(place, room) if room >= 8 or not parts else ""
     out = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -105,7 +107,7 @@ def status_text(
     for text, style in parts:
         if out.cell_len:
             out.append(" · ")
-        out.append(text, style="" if style in ("artifacts", "marked") else style)
+        out.append(text, style="" if style in ("artifacts", "head") else style)
     return out
 
 
