@@ -10,7 +10,7 @@ import pytest
 from mlvc_tui.app import main, make_app
 from mlvc_tui.widgets.keybar import KeyHint, fit_hints
 from tests.support.gitrepo import GitRepo
-from tests.support.tui import FIXED_NOW, screen_words, settle
+from tests.support.tui import FIXED_NOW, keys, screen_words, settle
 
 SnapCompare = Callable[..., bool]
 
@@ -121,8 +121,7 @@ async def test_a_hint_goes_when_a_screen_opens_over_it(showcase_repo: Path) -> N
         assert [n.message for n in app._notifications] == [
             "r rolls back prod: move to the prod row"
         ]
-        await pilot.press("question_mark")
-        await settle(pilot)
+        await keys("question_mark")(pilot)
         assert not list(app._notifications)
 
 
@@ -146,7 +145,6 @@ def test_mlvc_tui_no_longer_refuses_a_bad_mlvc_toml(bad_config: Path, monkeypatc
 def test_bad_mlvc_toml_snapshot(bad_config: Path, snap_compare: SnapCompare, size) -> None:  # type: ignore[no-untyped-def]
     """The warning line (bold, on a warning tint) names the error and the branch and says
     the defaults are in use; the grid below it shows prod and dev."""
-    from tests.support.tui import keys
 
     app = make_app(bad_config, now=FIXED_NOW, label="bad-config")  # a path would vary
     assert snap_compare(app, terminal_size=size, run_before=keys())
@@ -191,8 +189,7 @@ async def test_every_screens_footer_shows_whole_keys_and_help_at_50(
     app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(50, 15)) as pilot:
         await settle(pilot)
-        await pilot.press(*SCREEN_KEYS[name])
-        await settle(pilot)
+        await keys(*SCREEN_KEYS[name])(pilot)
         footer = str(app.screen.query_one(FitFooter).render())
         hints, pinned = screen_hints(app.screen)
         assert footer.startswith("esc Back") and len(footer) <= 48
@@ -226,8 +223,7 @@ async def test_the_filter_line_says_it_is_a_filter(showcase_repo: Path) -> None:
     app = make_app(showcase_repo, now=FIXED_NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("slash", "e", "x", "p")
-        await settle(pilot)
+        await keys("slash", "e", "x", "p")(pilot)
         assert screen_words(pilot).startswith("Filter exp")
 
 
@@ -258,15 +254,12 @@ async def test_in_15_rows_the_tail_shows_its_log_and_the_ab_notes_scroll_into_vi
     app = make_app(demo_repo, now=FIXED_NOW)
     async with app.run_test(size=(50, 15)) as pilot:
         await settle(pilot)
-        await pilot.press("T")
-        await settle(pilot)
+        await keys("T")(pilot)
         assert isinstance(app.screen, TailScreen)
         assert app.screen.query_one("#view").region.height >= 5  # was 1: ten rows of features
         assert not app.screen.query_one("#chart").display  # no room beside them at 50
-        await pilot.press("escape", "a")
-        await settle(pilot)
+        await keys("escape", "a")(pilot)
         assert isinstance(app.screen, ABScreen)
         assert "α=0.05" not in screen_words(pilot)
-        await pilot.press("end")
-        await settle(pilot)
+        await keys("end")(pilot)
         assert "α=0.05 per comparison" in screen_words(pilot)
